@@ -1,0 +1,30 @@
+/* Host-side container for an imported model (the body of the public er_model). */
+#ifndef ER_IMPORT_MODEL_H
+#define ER_IMPORT_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "base/pool.h"
+#include "ir/ir.h"
+
+typedef struct er_mapping {      /* a memory-mapped or heap buffer to release with the model */
+  struct er_mapping *next;
+  void *ptr;
+  size_t size;
+  int is_mmap;                   /* 1: munmap, 0: free */
+} er_mapping;
+
+typedef struct er_imported {
+  er_pool pool;                  /* all IR memory */
+  er_graph *graph;
+  int64_t ir_version;
+  int n_opsets;
+  const char **opset_domains;    /* "" for the default domain */
+  int64_t *opset_versions;
+  const char *producer_name;
+  const char *producer_version;
+  er_mapping *mappings;          /* model file and external data files */
+} er_imported;
+
+/* Release everything the importer allocated (pool and mappings). */
+void er_imported_free(er_imported *m);
+#endif

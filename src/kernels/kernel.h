@@ -1,0 +1,94 @@
+/*
+ * Kernel interface. Every operator is an er_op_def with two functions:
+ *
+ *   infer(ctx): validate attributes and input types/shapes, then set each output's
+ *               dtype, rank and dims (er_tensor_set_shape), and ctx->scratch_bytes if
+ *               the kernel needs temporary memory. ctx->in[i]->data is non-NULL only
+ *               when the input's VALUES are known (constants, folded shape subgraphs,
+ *               or at run time in dynamic mode). An op whose output shape depends on
+ *               input values that are not known returns er_needs_data(ctx) — the
+ *               planner then infers it again at run time with the data present.
+ *   run(ctx):   compute outputs. Inputs and outputs have data; output memory is
+ *               preallocated with exactly the inferred shape. Must not allocate.
+ *
+ * Both return NULL on success or an er_status (the executor prefixes node name and op).
+ * Optional inputs/outputs that are absent are NULL in ctx->in / ctx->out.
+ * Kernels never include host headers (stdio, stdlib): they are device code.
+ */
+#ifndef ER_KERNELS_KERNEL_H
+#define ER_KERNELS_KERNEL_H
+#include "base/tensor.h"
+#include "ir/ir.h"
+
+typedef struct er_kctx er_kctx;
+typedef er_status (*er_kernel_fn)(er_kctx *ctx);
+
+enum {
+  ER_OP_SHAPE_ONLY = 1u << 0,   /* output values depend only on input shapes (Shape, Size) */
+  ER_OP_NO_FOLD = 1u << 1,      /* never constant-fold (random ops) */
+  ER_OP_CONTROL_FLOW = 1u << 2  /* runs subgraphs through ctx->exec (If, Loop, Scan) */
+};
+
+typedef struct er_op_def {
+  const char *op_type;
+  const char *domain;   /* "" = ai.onnx */
+  int min_opset;        /* lowest opset version of the domain this kernel handles */
+  int max_opset;        /* highest (inclusive); 0 = no upper limit */
+  er_kernel_fn infer;
+  er_kernel_fn run;
+  unsigned flags;
+} er_op_def;
+
+struct er_exec; /* runtime executor, opaque to kernels */
+
+struct er_kctx {
+  const er_node *node;
+  int opset;
+  int n_in, n_out;
+  er_tensor **in;
+  er_tensor **out;
+  size_t scratch_bytes; /* infer: request; run: bytes available at scratch */
+  void *scratch;
+  struct er_exec *exec; /* control-flow ops only */
+};
+
+/* ---- attributes ---- */
+int64_t er_attr_int(const er_kctx *c, const char *name, int64_t def);
+float er_attr_float(const er_kctx *c, const char *name, float def);
+const char *er_attr_str(const er_kctx *c, const char *name, const char *def);
+/* Count of an INTS/FLOATS attribute, -1 if absent; *out points to model-owned data. */
+int er_attr_ints(const er_kctx *c, const char *name, const int64_t **out);
+int er_attr_floats(const er_kctx *c, const char *name, const float **out);
+static inline const er_attr *er_attr_get(const er_kctx *c, const char *name) {
+  return er_node_attr(c->node, name);
+}
+
+/* ---- helpers ---- */
+static inline er_tensor *er_in(const er_kctx *c, int i) { return i < c->n_in ? c->in[i] : 0; }
+static inline er_tensor *er_out(const er_kctx *c, int i) { return i < c->n_out ? c->out[i] : 0; }
+static inline int er_in_known(const er_kctx *c, int i) { return i < c->n_in && c->in[i] && c->in[i]->data; }
+er_status er_needs_data(const er_kctx *c);
+/* Check the count of inputs present (trailing absent ones excluded) is within [lo, hi]. */
+er_status er_check_inputs(const er_kctx *c, int lo, int hi);
+/* Error unless in[i] is present and has one of the listed dtypes (0-terminated list). */
+er_status er_check_type(const er_kctx *c, int i, const int *allowed);
+/* Read a 1-D (or scalar) integer tensor's values as int64 (any int dtype). */
+er_status er_read_ints(const er_tensor *t, int64_t *out, int cap, int *out_n);
+
+/* ---- registry ---- */
+const er_op_def *er_op_find(const char *domain, const char *op_type, int opset);
+/* Any kernel for (domain, op_type) regardless of opset; used for error messages. */
+const er_op_def *er_op_find_any(const char *domain, const char *op_type);
+/* Iterate all registered ops: returns NULL past the end. */
+const er_op_def *er_op_at(int index);
+
+/* Each family file defines one array, terminated by an entry with op_type NULL. */
+extern const er_op_def er_ops_elementwise[];
+extern const er_op_def er_ops_conv[];     /* conv, pooling, normalization */
+extern const er_op_def er_ops_linalg[];   /* gemm, matmul, einsum, reductions, softmax, topk, cumsum */
+extern const er_op_def er_ops_shape[];    /* shape and indexing family */
+extern const er_op_def er_ops_rnn[];      /* RNN, GRU, LSTM */
+extern const er_op_def er_ops_quant[];    /* quantization ops */
+extern const er_op_def er_ops_signal[];   /* DFT, STFT, windows, mel, NMS and misc */
+extern const er_op_def er_ops_control[];  /* If, Loop, Scan (runtime/) */
+#endif

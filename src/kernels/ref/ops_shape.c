@@ -1,0 +1,5 @@
+#include "kernels/kernel.h"
+
+const er_op_def er_ops_shape[] = {
+    {0},
+};
