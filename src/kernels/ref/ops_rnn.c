@@ -1,5 +1,370 @@
+/*
+ * Recurrent layers: RNN, GRU, LSTM (default domain, opsets 1..22).
+ *
+ * One generic kernel handles all three cells. Each (direction, batch item) pair is
+ * an independent recurrence, so the kernel walks them one at a time; this keeps the
+ * scratch small (a few rows of hidden_size) and makes sequence_lens trivial.
+ * Arithmetic is done in double whatever the tensor type (float, double, float16,
+ * bfloat16); results are rounded to the output type when stored.
+ *
+ * Layouts (opset >= 14 `layout` attribute):
+ *   layout 0: X [seq, batch, in], Y [seq, dirs, batch, H], Y_h/Y_c/initial_* [dirs, batch, H]
+ *   layout 1: X [batch, seq, in], Y [batch, seq, dirs, H], Y_h/Y_c/initial_* [batch, dirs, H]
+ * Gate order in W/R/B: RNN (i), GRU (z, r, h), LSTM (i, o, f, c); P is (i, o, f).
+ * Positions of Y past a batch item's sequence length are zero; Y_h/Y_c hold the state
+ * after the last valid step.
+ */
+#include <math.h>
+#include <string.h>
+
 #include "kernels/kernel.h"
 
+enum { CELL_RNN, CELL_GRU, CELL_LSTM };
+
+enum {
+  ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_AFFINE, ACT_LEAKYRELU, ACT_THRESHOLDEDRELU,
+  ACT_SCALEDTANH, ACT_HARDSIGMOID, ACT_ELU, ACT_SOFTSIGN, ACT_SOFTPLUS
+};
+
+typedef struct {
+  int kind;
+  double alpha, beta;
+} rnn_act;
+
+typedef struct {
+  const char *name;
+  int kind, uses_alpha, uses_beta;
+  double alpha, beta; /* defaults */
+} act_info;
+
+static const act_info k_acts[] = {
+    {"relu", ACT_RELU, 0, 0, 0, 0},
+    {"tanh", ACT_TANH, 0, 0, 0, 0},
+    {"sigmoid", ACT_SIGMOID, 0, 0, 0, 0},
+    {"affine", ACT_AFFINE, 1, 1, 1.0, 0.0},
+    {"leakyrelu", ACT_LEAKYRELU, 1, 0, 0.01, 0},
+    {"thresholdedrelu", ACT_THRESHOLDEDRELU, 1, 0, 1.0, 0},
+    {"scaledtanh", ACT_SCALEDTANH, 1, 1, 1.0, 1.0},
+    {"hardsigmoid", ACT_HARDSIGMOID, 1, 1, 0.2, 0.5},
+    {"elu", ACT_ELU, 1, 0, 1.0, 0},
+    {"softsign", ACT_SOFTSIGN, 0, 0, 0, 0},
+    {"softplus", ACT_SOFTPLUS, 0, 0, 0, 0},
+};
+
+#define MAX_ACTS 6 /* 3 per direction, 2 directions */
+
+/* Everything infer learns, recomputed in run (cheap). */
+typedef struct {
+  int cell, ngates, dirs, reverse, layout, lbr, input_forget, has_clip;
+  double clip;
+  int64_t seq, batch, in, hid;
+  rnn_act act[MAX_ACTS]; /* [dir * nact + k] */
+  int nact;
+} rnn_cfg;
+
+static int lower_eq(const char *a, const char *lower) {
+  for (; *a && *lower; a++, lower++) {
+    char c = *a;
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    if (c != *lower) return 0;
+  }
+  return *a == 0 && *lower == 0;
+}
+
+static er_status parse_acts(const er_kctx *c, rnn_cfg *g) {
+  static const char *const defaults[3][3] = {
+      {"tanh"}, {"sigmoid", "tanh"}, {"sigmoid", "tanh", "tanh"}};
+  const er_attr *names = er_attr_get(c, "activations");
+  const float *alphas = 0, *betas = 0;
+  int n_alpha = er_attr_floats(c, "activation_alpha", &alphas);
+  int n_beta = er_attr_floats(c, "activation_beta", &betas);
+  int ia = 0, ib = 0;
+  int n = g->nact * g->dirs;
+  if (names && names->type != ER_ATTR_STRINGS)
+    return ER_ERR(ER_INVALID_MODEL, "attribute 'activations' must be a list of strings");
+  if (names && names->n != g->nact && names->n != n)
+    return ER_ERR(ER_INVALID_ARGUMENT, "'activations' has %d entries, expected %d", names->n, n);
+  for (int k = 0; k < n; k++) {
+    const char *nm = names ? names->strings[k % names->n] : defaults[g->cell][k % g->nact];
+    const act_info *ai = 0;
+    for (unsigned j = 0; j < sizeof k_acts / sizeof k_acts[0]; j++)
+      if (lower_eq(nm, k_acts[j].name)) ai = &k_acts[j];
+    if (!ai) return ER_ERR(ER_UNSUPPORTED, "unsupported activation '%s'", nm);
+    rnn_act a = {ai->kind, ai->alpha, ai->beta};
+    /* alpha/beta values are consumed in order by the activations that take them */
+    if (ai->uses_alpha && ia < n_alpha) a.alpha = alphas[ia++];
+    if (ai->uses_beta && ib < n_beta) a.beta = betas[ib++];
+    g->act[k] = a;
+  }
+  return 0;
+}
+
+static er_status rnn_config(er_kctx *c, int cell, rnn_cfg *g) {
+  memset(g, 0, sizeof *g);
+  g->cell = cell;
+  g->ngates = cell == CELL_RNN ? 1 : cell == CELL_GRU ? 3 : 4;
+  g->nact = cell == CELL_RNN ? 1 : cell == CELL_GRU ? 2 : 3;
+  int max_in = cell == CELL_LSTM ? 8 : 6;
+  ER_RETURN_IF_ERROR(er_check_inputs(c, 3, max_in));
+  static const int ftypes[] = {ER_F32, ER_F64, ER_F16, ER_BF16, 0};
+  const er_tensor *X = c->in[0], *W = c->in[1], *R = c->in[2];
+  ER_RETURN_IF_ERROR(er_check_type(c, 0, ftypes));
+  for (int i = 1; i < max_in; i++) {
+    if (i == 4 || !er_in(c, i)) continue;
+    if (c->in[i]->dtype != X->dtype)
+      return ER_ERR(ER_INVALID_ARGUMENT, "input %d has type %s, expected %s like X", i,
+                    er_dtype_name((er_dtype)c->in[i]->dtype), er_dtype_name((er_dtype)X->dtype));
+  }
+
+  const char *dir = er_attr_str(c, "direction", "forward");
+  if (lower_eq(dir, "forward")) g->dirs = 1;
+  else if (lower_eq(dir, "reverse")) g->dirs = 1, g->reverse = 1;
+  else if (lower_eq(dir, "bidirectional")) g->dirs = 2;
+  else return ER_ERR(ER_INVALID_ARGUMENT, "bad direction '%s'", dir);
+
+  g->layout = c->opset >= 14 ? (int)er_attr_int(c, "layout", 0) : 0;
+  if (g->layout != 0 && g->layout != 1)
+    return ER_ERR(ER_INVALID_ARGUMENT, "layout must be 0 or 1, got %d", g->layout);
+  if (cell == CELL_GRU) {
+    int64_t lbr = er_attr_int(c, "linear_before_reset", 0);
+    if (lbr != 0 && lbr != 1)
+      return ER_ERR(ER_INVALID_ARGUMENT, "linear_before_reset must be 0 or 1");
+    g->lbr = (int)lbr;
+  }
+  if (cell == CELL_LSTM) {
+    int64_t f = er_attr_int(c, "input_forget", 0);
+    if (f != 0 && f != 1) return ER_ERR(ER_INVALID_ARGUMENT, "input_forget must be 0 or 1");
+    g->input_forget = (int)f;
+  }
+  const er_attr *clip = er_attr_get(c, "clip");
+  if (clip) {
+    if (clip->type != ER_ATTR_FLOAT) return ER_ERR(ER_INVALID_MODEL, "attribute 'clip' must be a float");
+    if (!(clip->f > 0)) return ER_ERR(ER_INVALID_ARGUMENT, "clip must be positive, got %g", (double)clip->f);
+    g->has_clip = 1;
+    g->clip = clip->f;
+  }
+
+  if (X->rank != 3) return ER_ERR(ER_INVALID_ARGUMENT, "X must be 3-D, got rank %d", X->rank);
+  g->seq = g->layout ? X->dims[1] : X->dims[0];
+  g->batch = g->layout ? X->dims[0] : X->dims[1];
+  g->in = X->dims[2];
+  if (R->rank != 3) return ER_ERR(ER_INVALID_ARGUMENT, "R must be 3-D, got rank %d", R->rank);
+  const er_attr *hs = er_attr_get(c, "hidden_size");
+  g->hid = hs && hs->type == ER_ATTR_INT ? hs->i : R->dims[2];
+  if (g->hid <= 0) return ER_ERR(ER_INVALID_ARGUMENT, "hidden_size must be positive");
+  int64_t gh = g->ngates * g->hid;
+  if (W->rank != 3 || W->dims[0] != g->dirs || W->dims[1] != gh || W->dims[2] != g->in)
+    return ER_ERR(ER_INVALID_ARGUMENT, "W must have shape [%d,%lld,%lld]", g->dirs, (long long)gh,
+                  (long long)g->in);
+  if (R->dims[0] != g->dirs || R->dims[1] != gh || R->dims[2] != g->hid)
+    return ER_ERR(ER_INVALID_ARGUMENT, "R must have shape [%d,%lld,%lld]", g->dirs, (long long)gh,
+                  (long long)g->hid);
+  const er_tensor *B = er_in(c, 3);
+  if (B && (B->rank != 2 || B->dims[0] != g->dirs || B->dims[1] != 2 * gh))
+    return ER_ERR(ER_INVALID_ARGUMENT, "B must have shape [%d,%lld]", g->dirs, (long long)(2 * gh));
+  const er_tensor *L = er_in(c, 4);
+  if (L) {
+    if (!er_dtype_is_signed_int(L->dtype) && !er_dtype_is_unsigned_int(L->dtype))
+      return ER_ERR(ER_INVALID_ARGUMENT, "sequence_lens must be an integer tensor");
+    if (L->rank != 1 || L->dims[0] != g->batch)
+      return ER_ERR(ER_INVALID_ARGUMENT, "sequence_lens must have shape [%lld]", (long long)g->batch);
+  }
+  int nstate = cell == CELL_LSTM ? 2 : 1;
+  for (int s = 0; s < nstate; s++) {
+    const er_tensor *h0 = er_in(c, 5 + s);
+    if (!h0) continue;
+    int64_t d0 = g->layout ? g->batch : g->dirs, d1 = g->layout ? g->dirs : g->batch;
+    if (h0->rank != 3 || h0->dims[0] != d0 || h0->dims[1] != d1 || h0->dims[2] != g->hid)
+      return ER_ERR(ER_INVALID_ARGUMENT, "%s must have shape [%lld,%lld,%lld]",
+                    s ? "initial_c" : "initial_h", (long long)d0, (long long)d1, (long long)g->hid);
+  }
+  const er_tensor *P = cell == CELL_LSTM ? er_in(c, 7) : 0;
+  if (P && (P->rank != 2 || P->dims[0] != g->dirs || P->dims[1] != 3 * g->hid))
+    return ER_ERR(ER_INVALID_ARGUMENT, "P must have shape [%d,%lld]", g->dirs, (long long)(3 * g->hid));
+  return parse_acts(c, g);
+}
+
+static er_status rnn_infer(er_kctx *c, int cell) {
+  rnn_cfg g;
+  ER_RETURN_IF_ERROR(rnn_config(c, cell, &g));
+  int max_out = cell == CELL_LSTM ? 3 : 2;
+  if (c->n_out > max_out) return ER_ERR(ER_INVALID_MODEL, "at most %d outputs, got %d", max_out, c->n_out);
+  int dt = c->in[0]->dtype;
+  er_tensor *Y = er_out(c, 0);
+  if (Y) {
+    int64_t d0[4] = {g.seq, g.dirs, g.batch, g.hid}, d1[4] = {g.batch, g.seq, g.dirs, g.hid};
+    er_tensor_set_shape(Y, dt, 4, g.layout ? d1 : d0);
+  }
+  for (int k = 1; k < max_out; k++) {
+    er_tensor *t = er_out(c, k);
+    if (!t) continue;
+    int64_t d0[3] = {g.dirs, g.batch, g.hid}, d1[3] = {g.batch, g.dirs, g.hid};
+    er_tensor_set_shape(t, dt, 3, g.layout ? d1 : d0);
+  }
+  /* scratch (doubles): x row, h, c, gates, tmp, rh */
+  c->scratch_bytes = (size_t)(g.in + 2 * g.hid + (g.ngates + 2) * g.hid) * sizeof(double);
+  return 0;
+}
+
+static double act_apply(const rnn_act *a, double x, const rnn_cfg *g) {
+  if (g->has_clip) x = x < -g->clip ? -g->clip : x > g->clip ? g->clip : x;
+  switch (a->kind) {
+    case ACT_RELU: return x > 0 ? x : 0;
+    case ACT_TANH: return tanh(x);
+    case ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case ACT_AFFINE: return a->alpha * x + a->beta;
+    case ACT_LEAKYRELU: return x >= 0 ? x : a->alpha * x;
+    case ACT_THRESHOLDEDRELU: return x > a->alpha ? x : 0;
+    case ACT_SCALEDTANH: return a->alpha * tanh(a->beta * x);
+    case ACT_HARDSIGMOID: {
+      double v = a->alpha * x + a->beta;
+      return v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    case ACT_ELU: return x >= 0 ? x : a->alpha * (exp(x) - 1);
+    case ACT_SOFTSIGN: return x / (1 + fabs(x));
+    case ACT_SOFTPLUS: return x > 30 ? x : log1p(exp(x));
+    default: return x;
+  }
+}
+
+/* sum_k w[off + k] * v[k] for a weight row of any float dtype. */
+static double dot_row(const void *w, int dt, size_t off, const double *v, int64_t n) {
+  double s = 0;
+  switch (dt) {
+    case ER_F32: {
+      const float *p = (const float *)w + off;
+      for (int64_t k = 0; k < n; k++) s += (double)p[k] * v[k];
+      break;
+    }
+    case ER_F64: {
+      const double *p = (const double *)w + off;
+      for (int64_t k = 0; k < n; k++) s += p[k] * v[k];
+      break;
+    }
+    default:
+      for (int64_t k = 0; k < n; k++) s += er_load_f64(w, dt, off + (size_t)k) * v[k];
+  }
+  return s;
+}
+
+static inline double ld(const er_tensor *t, size_t i) {
+  if (t->dtype == ER_F32) return ((const float *)t->data)[i];
+  if (t->dtype == ER_F64) return ((const double *)t->data)[i];
+  return er_load_f64(t->data, t->dtype, i);
+}
+static inline void st(er_tensor *t, size_t i, double v) {
+  if (t->dtype == ER_F32) ((float *)t->data)[i] = (float)v;
+  else if (t->dtype == ER_F64) ((double *)t->data)[i] = v;
+  else er_store_f64(t->data, t->dtype, i, v);
+}
+
+static er_status rnn_run(er_kctx *c, int cell) {
+  rnn_cfg g;
+  ER_RETURN_IF_ERROR(rnn_config(c, cell, &g));
+  const er_tensor *X = c->in[0], *W = c->in[1], *R = c->in[2];
+  const er_tensor *B = er_in(c, 3), *L = er_in(c, 4), *H0 = er_in(c, 5);
+  const er_tensor *C0 = cell == CELL_LSTM ? er_in(c, 6) : 0;
+  const er_tensor *P = cell == CELL_LSTM ? er_in(c, 7) : 0;
+  er_tensor *Y = er_out(c, 0), *Yh = er_out(c, 1), *Yc = cell == CELL_LSTM ? er_out(c, 2) : 0;
+  const int64_t H = g.hid, I = g.in, G = g.ngates, T = g.seq, N = g.batch;
+  double *xrow = (double *)c->scratch;
+  double *h = xrow + I, *cs = h + H, *gates = cs + H, *tmp = gates + G * H, *rh = tmp + H;
+
+  if (L)
+    for (int64_t b = 0; b < N; b++) {
+      int64_t len = er_load_i64(L->data, L->dtype, (size_t)b);
+      if (len < 0 || len > T)
+        return ER_ERR(ER_OUT_OF_RANGE, "sequence_lens[%lld] = %lld is outside [0, %lld]",
+                      (long long)b, (long long)len, (long long)T);
+    }
+  if (Y) memset(Y->data, 0, er_tensor_nbytes(Y));
+
+  for (int d = 0; d < g.dirs; d++) {
+    int rev = g.dirs == 2 ? d == 1 : g.reverse;
+    const rnn_act *act = &g.act[d * g.nact];
+    size_t w_off = (size_t)(d * G * H * I), r_off = (size_t)(d * G * H * H);
+    for (int64_t b = 0; b < N; b++) {
+      int64_t len = L ? er_load_i64(L->data, L->dtype, (size_t)b) : T;
+      size_t st_off = (size_t)((g.layout ? b * g.dirs + d : d * N + b) * H);
+      for (int64_t j = 0; j < H; j++) {
+        h[j] = H0 ? ld(H0, st_off + (size_t)j) : 0;
+        cs[j] = C0 ? ld(C0, st_off + (size_t)j) : 0;
+      }
+      for (int64_t s = 0; s < len; s++) {
+        int64_t t = rev ? len - 1 - s : s;
+        size_t x_off = (size_t)((g.layout ? b * T + t : t * N + b) * I);
+        for (int64_t k = 0; k < I; k++) xrow[k] = ld(X, x_off + (size_t)k);
+        /* gates[r] = W_r x + Wb_r + Rb_r (+ R_r h, except GRU's h gate) */
+        for (int64_t r = 0; r < G * H; r++) {
+          double v = dot_row(W->data, W->dtype, w_off + (size_t)(r * I), xrow, I);
+          if (B) v += ld(B, (size_t)(d * 2 * G * H + r));
+          int gru_h = cell == CELL_GRU && r >= 2 * H;
+          if (!gru_h) {
+            v += dot_row(R->data, R->dtype, r_off + (size_t)(r * H), h, H);
+            if (B) v += ld(B, (size_t)(d * 2 * G * H + G * H + r));
+          }
+          gates[r] = v;
+        }
+        if (cell == CELL_RNN) {
+          for (int64_t j = 0; j < H; j++) h[j] = act_apply(&act[0], gates[j], &g);
+        } else if (cell == CELL_GRU) {
+          double *z = gates, *rg = gates + H, *hh = gates + 2 * H;
+          for (int64_t j = 0; j < H; j++) {
+            z[j] = act_apply(&act[0], z[j], &g);
+            rg[j] = act_apply(&act[0], rg[j], &g);
+            rh[j] = rg[j] * h[j];
+          }
+          for (int64_t j = 0; j < H; j++) {
+            size_t row = r_off + (size_t)((2 * H + j) * H);
+            double rb = B ? ld(B, (size_t)(d * 2 * G * H + G * H + 2 * H + j)) : 0;
+            double v;
+            if (g.lbr) {
+              v = rg[j] * (dot_row(R->data, R->dtype, row, h, H) + rb);
+            } else {
+              v = dot_row(R->data, R->dtype, row, rh, H) + rb;
+            }
+            tmp[j] = act_apply(&act[1], hh[j] + v, &g);
+          }
+          for (int64_t j = 0; j < H; j++) h[j] = (1 - z[j]) * tmp[j] + z[j] * h[j];
+        } else {
+          double *gi = gates, *go = gates + H, *gf = gates + 2 * H, *gc = gates + 3 * H;
+          size_t p_off = (size_t)(d * 3 * H);
+          for (int64_t j = 0; j < H; j++) {
+            double pi = P ? ld(P, p_off + (size_t)j) : 0;
+            double pf = P ? ld(P, p_off + (size_t)(2 * H + j)) : 0;
+            double po = P ? ld(P, p_off + (size_t)(H + j)) : 0;
+            double it = act_apply(&act[0], gi[j] + pi * cs[j], &g);
+            double ft = g.input_forget ? 1 - it : act_apply(&act[0], gf[j] + pf * cs[j], &g);
+            double ct = act_apply(&act[1], gc[j], &g);
+            cs[j] = ft * cs[j] + it * ct;
+            double ot = act_apply(&act[0], go[j] + po * cs[j], &g);
+            h[j] = ot * act_apply(&act[2], cs[j], &g);
+          }
+        }
+        if (Y) {
+          size_t y_off = (size_t)((g.layout ? (b * T + t) * g.dirs + d : (t * g.dirs + d) * N + b) * H);
+          for (int64_t j = 0; j < H; j++) st(Y, y_off + (size_t)j, h[j]);
+        }
+      }
+      for (int64_t j = 0; j < H; j++) {
+        if (Yh) st(Yh, st_off + (size_t)j, h[j]);
+        if (Yc) st(Yc, st_off + (size_t)j, cs[j]);
+      }
+    }
+  }
+  return 0;
+}
+
+static er_status rnn_infer_rnn(er_kctx *c) { return rnn_infer(c, CELL_RNN); }
+static er_status rnn_infer_gru(er_kctx *c) { return rnn_infer(c, CELL_GRU); }
+static er_status rnn_infer_lstm(er_kctx *c) { return rnn_infer(c, CELL_LSTM); }
+static er_status rnn_run_rnn(er_kctx *c) { return rnn_run(c, CELL_RNN); }
+static er_status rnn_run_gru(er_kctx *c) { return rnn_run(c, CELL_GRU); }
+static er_status rnn_run_lstm(er_kctx *c) { return rnn_run(c, CELL_LSTM); }
+
 const er_op_def er_ops_rnn[] = {
+    {"RNN", "", 1, 0, rnn_infer_rnn, rnn_run_rnn, 0},
+    {"GRU", "", 1, 0, rnn_infer_gru, rnn_run_gru, 0},
+    {"LSTM", "", 1, 0, rnn_infer_lstm, rnn_run_lstm, 0},
     {0},
 };

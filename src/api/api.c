@@ -1,0 +1,232 @@
+/* Public API (include/edgerun.h) over the importer and the executor. Host code. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgerun.h"
+#include "import/onnx/onnx.h"
+#include "runtime/exec.h"
+
+struct er_model {
+  er_imported imp;
+  int n_user_inputs;
+  int *user_inputs; /* indices into graph->inputs of non-initializer inputs */
+};
+
+struct er_session {
+  er_model *model;
+  er_exec *exec;
+};
+
+static void *heap_alloc(void *ctx, size_t n) {
+  (void)ctx;
+  void *p = NULL;
+  n = (n + 63) & ~(size_t)63;
+  if (posix_memalign(&p, 64, n ? n : 64) != 0) return NULL;
+  return p;
+}
+static void heap_free(void *ctx, void *p) {
+  (void)ctx;
+  free(p);
+}
+static const er_allocator heap_allocator = {heap_alloc, heap_free, NULL};
+
+static er_status finish_model(er_model *m) {
+  const er_graph *g = m->imp.graph;
+  m->user_inputs = (int *)er_pool_alloc(&m->imp.pool, sizeof(int) * (size_t)(g->n_inputs + 1));
+  if (!m->user_inputs) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+  for (int i = 0; i < g->n_inputs; i++)
+    if (g->values[g->inputs[i]].kind != ER_VALUE_INITIALIZER) m->user_inputs[m->n_user_inputs++] = i;
+  return NULL;
+}
+
+static char *dir_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return strdup(".");
+  size_t n = (size_t)(slash - path);
+  char *d = (char *)malloc(n + 2);
+  if (!d) return NULL;
+  if (n == 0) {
+    strcpy(d, "/");
+  } else {
+    memcpy(d, path, n);
+    d[n] = 0;
+  }
+  return d;
+}
+
+er_status er_model_load_file(const char *path, er_model **out_model) {
+  if (!path || !out_model) return ER_ERR(ER_INVALID_ARGUMENT, "NULL argument");
+  *out_model = NULL;
+  er_model *m = (er_model *)calloc(1, sizeof *m);
+  if (!m) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+  er_pool_init(&m->imp.pool);
+  const void *data;
+  size_t size;
+  er_status s = er_map_file(path, &m->imp.mappings, &data, &size);
+  char *dir = s ? NULL : dir_of(path);
+  if (!s && !dir) s = ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+  if (!s) s = er_onnx_import(data, size, dir, path, &m->imp);
+  free(dir);
+  if (!s) s = finish_model(m);
+  if (s) {
+    er_model_destroy(m);
+    return s;
+  }
+  *out_model = m;
+  return NULL;
+}
+
+er_status er_model_load_buffer(const void *data, size_t size, const char *base_dir,
+                               er_model **out_model) {
+  if (!data || !out_model) return ER_ERR(ER_INVALID_ARGUMENT, "NULL argument");
+  *out_model = NULL;
+  er_model *m = (er_model *)calloc(1, sizeof *m);
+  if (!m) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+  er_pool_init(&m->imp.pool);
+  er_status s = er_onnx_import(data, size, base_dir, "<buffer>", &m->imp);
+  if (!s) s = finish_model(m);
+  if (s) {
+    er_model_destroy(m);
+    return s;
+  }
+  *out_model = m;
+  return NULL;
+}
+
+void er_model_destroy(er_model *m) {
+  if (!m) return;
+  er_imported_free(&m->imp);
+  free(m);
+}
+
+size_t er_model_input_count(const er_model *m) { return m ? (size_t)m->n_user_inputs : 0; }
+size_t er_model_output_count(const er_model *m) { return m ? (size_t)m->imp.graph->n_outputs : 0; }
+
+static void fill_info(const er_value *v, er_tensor_info *o) {
+  memset(o, 0, sizeof *o);
+  o->name = v->name;
+  o->dtype = (er_dtype)v->dtype;
+  o->rank = v->rank;
+  for (int i = 0; i < v->rank && i < ER_MAX_RANK; i++) {
+    o->dims[i] = v->dims[i];
+    o->dim_names[i] = v->dim_params[i];
+  }
+}
+
+er_status er_model_input_info(const er_model *m, size_t index, er_tensor_info *out_info) {
+  if (!m || !out_info) return ER_ERR(ER_INVALID_ARGUMENT, "NULL argument");
+  if (index >= (size_t)m->n_user_inputs)
+    return ER_ERR(ER_INVALID_ARGUMENT, "input index %zu out of range (model has %d inputs)", index,
+                  m->n_user_inputs);
+  const er_graph *g = m->imp.graph;
+  fill_info(&g->values[g->inputs[m->user_inputs[index]]], out_info);
+  return NULL;
+}
+
+er_status er_model_output_info(const er_model *m, size_t index, er_tensor_info *out_info) {
+  if (!m || !out_info) return ER_ERR(ER_INVALID_ARGUMENT, "NULL argument");
+  const er_graph *g = m->imp.graph;
+  if (index >= (size_t)g->n_outputs)
+    return ER_ERR(ER_INVALID_ARGUMENT, "output index %zu out of range (model has %d outputs)",
+                  index, g->n_outputs);
+  fill_info(&g->values[g->outputs[index]], out_info);
+  return NULL;
+}
+
+er_status er_session_create(er_model *model, const er_session_options *opts,
+                            er_session **out_session) {
+  if (!model || !out_session) return ER_ERR(ER_INVALID_ARGUMENT, "NULL argument");
+  *out_session = NULL;
+  er_session *s = (er_session *)calloc(1, sizeof *s);
+  if (!s) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+  s->model = model;
+  er_status st = er_exec_create(model->imp.graph, NULL, &heap_allocator, &s->exec);
+  if (st) {
+    free(s);
+    return st;
+  }
+  if (opts && opts->arena) er_exec_use_arena(s->exec, opts->arena, opts->arena_bytes);
+  /* Plan right away when every input shape is fully static. */
+  const er_graph *g = model->imp.graph;
+  int all_static = 1;
+  for (int i = 0; i < model->n_user_inputs; i++) {
+    const er_value *v = &g->values[g->inputs[model->user_inputs[i]]];
+    if (v->rank < 0 || !v->dtype || !er_dtype_size(v->dtype)) all_static = 0;
+    for (int d = 0; d < v->rank; d++)
+      if (v->dims[d] < 0) all_static = 0;
+  }
+  if (all_static) {
+    for (int i = 0; i < model->n_user_inputs && !st; i++) {
+      const er_value *v = &g->values[g->inputs[model->user_inputs[i]]];
+      er_tensor t = {0};
+      er_tensor_set_shape(&t, v->dtype, v->rank, v->dims);
+      size_t nb = er_tensor_nbytes(&t);
+      void *zero = calloc(1, nb ? nb : 1);
+      if (!zero) {
+        st = ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+        break;
+      }
+      t.data = zero;
+      st = er_exec_set_input(s->exec, model->user_inputs[i], &t);
+      free(zero);
+    }
+    if (!st) st = er_exec_plan(s->exec);
+  }
+  if (st) {
+    er_session_destroy(s);
+    return st;
+  }
+  *out_session = s;
+  return NULL;
+}
+
+void er_session_destroy(er_session *s) {
+  if (!s) return;
+  er_exec_destroy(s->exec);
+  free(s);
+}
+
+er_status er_session_set_input(er_session *s, size_t index, er_dtype dtype, const int64_t *dims,
+                               int rank, const void *data, size_t nbytes) {
+  if (!s || (rank > 0 && !dims)) return ER_ERR(ER_INVALID_ARGUMENT, "NULL argument");
+  if (index >= (size_t)s->model->n_user_inputs)
+    return ER_ERR(ER_INVALID_ARGUMENT, "input index %zu out of range (model has %d inputs)", index,
+                  s->model->n_user_inputs);
+  if (rank < 0 || rank > ER_MAX_RANK)
+    return ER_ERR(ER_INVALID_ARGUMENT, "rank %d is not supported (0..%d)", rank, ER_MAX_RANK);
+  er_tensor t = {0};
+  er_tensor_set_shape(&t, dtype, rank, dims);
+  ER_RETURN_IF_ERROR(er_shape_check(t.dims, t.rank, dtype, (uint64_t)1 << 40));
+  size_t need = er_tensor_nbytes(&t);
+  if (nbytes != need)
+    return ER_ERR(ER_INVALID_ARGUMENT, "input %zu: %zu bytes given, shape and type need %zu", index,
+                  nbytes, need);
+  if (need && !data) return ER_ERR(ER_INVALID_ARGUMENT, "input %zu: NULL data", index);
+  t.data = (void *)data;
+  return er_exec_set_input(s->exec, s->model->user_inputs[index], &t);
+}
+
+er_status er_session_run(er_session *s) {
+  if (!s) return ER_ERR(ER_INVALID_ARGUMENT, "NULL session");
+  return er_exec_run(s->exec);
+}
+
+er_status er_session_get_output(er_session *s, size_t index, er_tensor_view *out) {
+  if (!s || !out) return ER_ERR(ER_INVALID_ARGUMENT, "NULL argument");
+  const er_tensor *t = er_exec_output(s->exec, (int)index);
+  if (!t) return ER_ERR(ER_INVALID_ARGUMENT, "output index %zu out of range", index);
+  if (!t->data && er_tensor_nbytes(t))
+    return ER_ERR(ER_INVALID_ARGUMENT, "output %zu has no value (run the session first)", index);
+  memset(out, 0, sizeof *out);
+  out->dtype = (er_dtype)t->dtype;
+  out->rank = t->rank;
+  for (int i = 0; i < t->rank; i++) out->dims[i] = t->dims[i];
+  out->data = t->data;
+  out->nbytes = er_tensor_nbytes(t);
+  return NULL;
+}
+
+size_t er_session_arena_bytes(const er_session *s) { return s ? er_exec_arena_bytes(s->exec) : 0; }
+
+#include "api/internal.h"
+const er_imported *er_model_ir(const er_model *m) { return m ? &m->imp : NULL; }

@@ -1,0 +1,679 @@
+#include "runtime/exec.h"
+
+#include <string.h>
+
+enum { V_UNKNOWN = 0, V_SHAPED = 1, V_CONST = 2 };
+#define ER_ALIGN 64
+#define ER_SIZE_LIMIT ((uint64_t)1 << 40)
+
+typedef struct rt_val {
+  er_tensor t;
+  int state;
+  int first, last;   /* lifetime in node indices (static plan) */
+  int uses;          /* consumers (explicit + implicit) + graph-output holds */
+  int uses_left;     /* dynamic-mode countdown */
+  int64_t off;       /* arena offset (static plan), -1 if none */
+  void *owned;       /* memory owned by this value (folded constant / dynamic output) */
+} rt_val;
+
+typedef struct child_rec {
+  const er_graph *g;
+  er_exec *e;
+} child_rec;
+
+typedef struct input_rec {
+  er_tensor t;       /* bound shape and data */
+  void *store;
+  size_t cap;
+  int bound;
+} input_rec;
+
+struct er_exec {
+  const er_graph *g;
+  er_exec *parent;
+  er_allocator a;
+  rt_val *v;
+  er_kctx *ctx;          /* per node */
+  er_tensor **ins, **outs;
+  int **implicit;        /* per node: list of implicit (outer-scope) uses, -1 terminated */
+  unsigned char *folded; /* per node */
+  unsigned char *dyn;    /* per node: shape unknown at plan time */
+  int64_t *scratch_off;  /* per node */
+  input_rec *inputs;     /* per graph input */
+  int planned, dynamic;
+  unsigned char *arena;
+  size_t arena_bytes;
+  int arena_owned;
+  void *user_arena;
+  size_t user_arena_bytes;
+  child_rec *children;
+  int n_children, cap_children;
+  int cur_node;
+};
+
+static void *xalloc(er_exec *e, size_t n) {
+  void *p = e->a.alloc(e->a.ctx, n ? n : 1);
+  if (p) memset(p, 0, n ? n : 1);
+  return p;
+}
+static void xfree(er_exec *e, void *p) {
+  if (p) e->a.free(e->a.ctx, p);
+}
+
+static er_status node_error(const er_node *n, er_status s) {
+  if (!s) return s;
+  return er_status_prefix(s, "node '%s' (%s)", n->name, n->op_type);
+}
+
+/* ---------------------------------------------------------------- create */
+
+static int count_implicit(const er_node *n, int *out, int cap) {
+  int k = 0;
+  for (int a = 0; a < n->n_attrs; a++) {
+    const er_attr *at = &n->attrs[a];
+    int ng = at->type == ER_ATTR_GRAPH ? 1 : at->type == ER_ATTR_GRAPHS ? at->n : 0;
+    for (int gi = 0; gi < ng; gi++) {
+      const er_graph *sg = at->type == ER_ATTR_GRAPH ? at->g : at->graphs[gi];
+      if (!sg) continue;
+      for (int vi = 0; vi < sg->n_values; vi++) {
+        if (sg->values[vi].kind != ER_VALUE_OUTER) continue;
+        int o = sg->values[vi].outer, dup = 0;
+        for (int j = 0; j < k && out; j++) dup |= out[j] == o;
+        if (dup) continue;
+        if (out && k < cap) out[k] = o;
+        k++;
+      }
+    }
+  }
+  return k;
+}
+
+er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator *a,
+                         er_exec **out_exec) {
+  *out_exec = NULL;
+  er_exec *e = (er_exec *)a->alloc(a->ctx, sizeof(er_exec));
+  if (!e) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory creating executor");
+  memset(e, 0, sizeof *e);
+  e->g = g;
+  e->parent = parent;
+  e->a = *a;
+  int total_in = 0, total_out = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    total_in += g->nodes[i].n_inputs;
+    total_out += g->nodes[i].n_outputs;
+  }
+  e->v = (rt_val *)xalloc(e, sizeof(rt_val) * (size_t)g->n_values);
+  e->ctx = (er_kctx *)xalloc(e, sizeof(er_kctx) * (size_t)g->n_nodes);
+  e->ins = (er_tensor **)xalloc(e, sizeof(er_tensor *) * (size_t)total_in);
+  e->outs = (er_tensor **)xalloc(e, sizeof(er_tensor *) * (size_t)total_out);
+  e->implicit = (int **)xalloc(e, sizeof(int *) * (size_t)g->n_nodes);
+  e->folded = (unsigned char *)xalloc(e, (size_t)g->n_nodes);
+  e->dyn = (unsigned char *)xalloc(e, (size_t)g->n_nodes);
+  e->scratch_off = (int64_t *)xalloc(e, sizeof(int64_t) * (size_t)g->n_nodes);
+  e->inputs = (input_rec *)xalloc(e, sizeof(input_rec) * (size_t)g->n_inputs);
+  if (!e->v || !e->ctx || !e->ins || !e->outs || !e->implicit || !e->folded || !e->dyn ||
+      !e->scratch_off || !e->inputs) {
+    er_exec_destroy(e);
+    return ER_ERR(ER_OUT_OF_MEMORY, "out of memory creating executor");
+  }
+  int pi = 0, po = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    er_kctx *c = &e->ctx[i];
+    c->node = n;
+    c->opset = n->opset;
+    c->n_in = n->n_inputs;
+    c->n_out = n->n_outputs;
+    c->in = e->ins + pi;
+    c->out = e->outs + po;
+    c->exec = e;
+    for (int k = 0; k < n->n_inputs; k++) c->in[k] = n->inputs[k] >= 0 ? &e->v[n->inputs[k]].t : NULL;
+    for (int k = 0; k < n->n_outputs; k++)
+      c->out[k] = n->outputs[k] >= 0 ? &e->v[n->outputs[k]].t : NULL;
+    pi += n->n_inputs;
+    po += n->n_outputs;
+    int k = count_implicit(n, NULL, 0);
+    if (k) {
+      e->implicit[i] = (int *)xalloc(e, sizeof(int) * (size_t)(k + 1));
+      if (!e->implicit[i]) {
+        er_exec_destroy(e);
+        return ER_ERR(ER_OUT_OF_MEMORY, "out of memory creating executor");
+      }
+      count_implicit(n, e->implicit[i], k);
+      e->implicit[i][k] = -1;
+    }
+  }
+  for (int i = 0; i < g->n_values; i++) e->v[i].off = -1;
+  *out_exec = e;
+  return NULL;
+}
+
+static void release_values(er_exec *e) {
+  for (int i = 0; i < e->g->n_values; i++) {
+    xfree(e, e->v[i].owned);
+    e->v[i].owned = NULL;
+  }
+}
+
+void er_exec_destroy(er_exec *e) {
+  if (!e) return;
+  for (int i = 0; i < e->n_children; i++) er_exec_destroy(e->children[i].e);
+  xfree(e, e->children);
+  if (e->v) release_values(e);
+  if (e->implicit)
+    for (int i = 0; i < e->g->n_nodes; i++) xfree(e, e->implicit[i]);
+  if (e->inputs)
+    for (int i = 0; i < e->g->n_inputs; i++) xfree(e, e->inputs[i].store);
+  if (e->arena_owned) xfree(e, e->arena);
+  xfree(e, e->v);
+  xfree(e, e->ctx);
+  xfree(e, e->ins);
+  xfree(e, e->outs);
+  xfree(e, e->implicit);
+  xfree(e, e->folded);
+  xfree(e, e->dyn);
+  xfree(e, e->scratch_off);
+  xfree(e, e->inputs);
+  e->a.free(e->a.ctx, e);
+}
+
+void er_exec_use_arena(er_exec *e, void *arena, size_t bytes) {
+  e->user_arena = arena;
+  e->user_arena_bytes = bytes;
+  e->planned = 0;
+}
+
+/* ---------------------------------------------------------------- inputs */
+
+static int same_shape(const er_tensor *a, const er_tensor *b) {
+  if (a->dtype != b->dtype || a->rank != b->rank) return 0;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return 0;
+  return 1;
+}
+
+er_status er_exec_set_input(er_exec *e, int index, const er_tensor *t) {
+  const er_graph *g = e->g;
+  if (index < 0 || index >= g->n_inputs)
+    return ER_ERR(ER_INVALID_ARGUMENT, "input index %d out of range (graph has %d inputs)", index,
+                  g->n_inputs);
+  const er_value *decl = &g->values[g->inputs[index]];
+  char b1[160], b2[160];
+  ER_RETURN_IF_ERROR(er_shape_check(t->dims, t->rank, t->dtype, ER_SIZE_LIMIT));
+  if (!e->parent) {
+    if (decl->dtype && decl->dtype != t->dtype)
+      return ER_ERR(ER_INVALID_ARGUMENT, "input '%s' expects %s, got %s", decl->name,
+                    er_dtype_name((er_dtype)decl->dtype), er_dtype_name((er_dtype)t->dtype));
+    if (decl->rank >= 0) {
+      int bad = decl->rank != t->rank;
+      for (int i = 0; !bad && i < t->rank; i++) bad = decl->dims[i] >= 0 && decl->dims[i] != t->dims[i];
+      if (bad) {
+        /* print the declaration with symbolic dims as -1 */
+        return ER_ERR(ER_INVALID_ARGUMENT, "input '%s' expects shape %s, got %s", decl->name,
+                      er_shape_str(decl->dims, decl->rank, b1, sizeof b1),
+                      er_shape_str(t->dims, t->rank, b2, sizeof b2));
+      }
+    }
+  }
+  input_rec *r = &e->inputs[index];
+  size_t nb = er_tensor_nbytes(t);
+  if (r->bound && !same_shape(&r->t, t)) e->planned = 0;
+  if (!r->bound) e->planned = 0;
+  if (nb > r->cap || !r->store) {
+    void *p = xalloc(e, nb);
+    if (!p) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory for input '%s' (%zu bytes)", decl->name, nb);
+    if (nb) memcpy(p, t->data, nb); /* before freeing: t may point into the old store */
+    xfree(e, r->store);
+    r->store = p;
+    r->cap = nb;
+  } else if (nb) {
+    memmove(r->store, t->data, nb);
+  }
+  r->t = *t;
+  r->t.data = r->store;
+  r->bound = 1;
+  return NULL;
+}
+
+/* Symbolic dimensions with the same name must agree across inputs. */
+static er_status check_symbolic(er_exec *e) {
+  const er_graph *g = e->g;
+  for (int i = 0; i < g->n_inputs; i++) {
+    const er_value *di = &g->values[g->inputs[i]];
+    if (di->kind != ER_VALUE_INPUT || di->rank < 0) continue;
+    for (int d = 0; d < di->rank && d < e->inputs[i].t.rank; d++) {
+      if (!di->dim_params[d]) continue;
+      for (int j = 0; j < i; j++) {
+        const er_value *dj = &g->values[g->inputs[j]];
+        if (dj->kind != ER_VALUE_INPUT || dj->rank < 0) continue;
+        for (int d2 = 0; d2 < dj->rank && d2 < e->inputs[j].t.rank; d2++) {
+          if (!dj->dim_params[d2] || strcmp(dj->dim_params[d2], di->dim_params[d]) != 0) continue;
+          if (e->inputs[i].t.dims[d] != e->inputs[j].t.dims[d2])
+            return ER_ERR(ER_INVALID_ARGUMENT,
+                          "dimension '%s' is %lld in input '%s' but %lld in input '%s'",
+                          di->dim_params[d], (long long)e->inputs[i].t.dims[d], di->name,
+                          (long long)e->inputs[j].t.dims[d2], dj->name);
+        }
+      }
+    }
+  }
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- plan */
+
+static int input_index_of(const er_graph *g, int vid) {
+  for (int i = 0; i < g->n_inputs; i++)
+    if (g->inputs[i] == vid) return i;
+  return -1;
+}
+
+static er_status alloc_outputs_heap(er_exec *e, int node) {
+  er_kctx *c = &e->ctx[node];
+  const er_node *n = c->node;
+  for (int k = 0; k < n->n_outputs; k++) {
+    int id = n->outputs[k];
+    if (id < 0) continue;
+    rt_val *v = &e->v[id];
+    ER_RETURN_IF_ERROR(node_error(n, er_shape_check(v->t.dims, v->t.rank, v->t.dtype, ER_SIZE_LIMIT)));
+    xfree(e, v->owned);
+    v->owned = xalloc(e, er_tensor_nbytes(&v->t));
+    if (!v->owned)
+      return ER_ERR(ER_OUT_OF_MEMORY, "node '%s' (%s): out of memory for output %d", n->name,
+                    n->op_type, k);
+    v->t.data = v->owned;
+  }
+  return NULL;
+}
+
+/* Run node with heap scratch (folding and dynamic mode). */
+static er_status run_with_heap_scratch(er_exec *e, int node) {
+  er_kctx *c = &e->ctx[node];
+  void *scratch = NULL;
+  if (c->scratch_bytes) {
+    scratch = xalloc(e, c->scratch_bytes);
+    if (!scratch) return ER_ERR(ER_OUT_OF_MEMORY, "node '%s': out of memory for scratch", c->node->name);
+  }
+  c->scratch = scratch;
+  e->cur_node = node;
+  er_status s = c->node->op->run(c);
+  xfree(e, scratch);
+  c->scratch = NULL;
+  return node_error(c->node, s);
+}
+
+static void reset_values(er_exec *e) {
+  const er_graph *g = e->g;
+  release_values(e);
+  for (int i = 0; i < g->n_values; i++) {
+    const er_value *iv = &g->values[i];
+    rt_val *v = &e->v[i];
+    memset(&v->t, 0, sizeof v->t);
+    v->state = V_UNKNOWN;
+    v->off = -1;
+    v->first = v->last = -1;
+    if (iv->kind == ER_VALUE_INITIALIZER) {
+      er_tensor_set_shape(&v->t, iv->dtype, iv->rank, iv->dims);
+      v->t.data = (void *)iv->data;
+      v->state = V_CONST;
+    } else if (iv->kind == ER_VALUE_INPUT || (iv->is_graph_input && iv->kind != ER_VALUE_INITIALIZER)) {
+      int k = input_index_of(g, i);
+      if (k >= 0 && e->inputs[k].bound) {
+        v->t = e->inputs[k].t;
+        v->t.data = NULL; /* values vary per run: not known for folding */
+        v->state = e->parent ? V_UNKNOWN : V_SHAPED;
+      }
+    }
+  }
+  memset(e->folded, 0, (size_t)g->n_nodes);
+  memset(e->dyn, 0, (size_t)g->n_nodes);
+}
+
+static int is_foldable(const er_exec *e, const er_kctx *c) {
+  const er_op_def *op = c->node->op;
+  if (op->flags & (ER_OP_NO_FOLD | ER_OP_CONTROL_FLOW)) return 0;
+  if (c->node->n_outputs == 0) return 0;
+  if (op->flags & ER_OP_SHAPE_ONLY) return 1;
+  for (int k = 0; k < c->node->n_inputs; k++) {
+    int id = c->node->inputs[k];
+    if (id >= 0 && e->v[id].state != V_CONST) return 0;
+  }
+  return 1;
+}
+
+typedef struct item {
+  size_t bytes;
+  int first, last;
+  int64_t *off_out;
+  int64_t off;
+} item;
+
+/* Greedy by size: biggest first, lowest offset whose range is free during the lifetime. */
+static size_t place_items(item *it, int n, item **order) {
+  for (int i = 0; i < n; i++) order[i] = &it[i];
+  /* insertion sort by size descending (n is a few thousand at most) */
+  for (int i = 1; i < n; i++) {
+    item *x = order[i];
+    int j = i - 1;
+    while (j >= 0 && order[j]->bytes < x->bytes) {
+      order[j + 1] = order[j];
+      j--;
+    }
+    order[j + 1] = x;
+  }
+  size_t total = 0;
+  for (int i = 0; i < n; i++) {
+    item *x = order[i];
+    int64_t off = 0;
+    int moved = 1;
+    while (moved) {
+      moved = 0;
+      for (int j = 0; j < i; j++) {
+        item *y = order[j];
+        if (y->last < x->first || x->last < y->first) continue; /* lifetimes disjoint */
+        if ((int64_t)(off + (int64_t)x->bytes) <= y->off || y->off + (int64_t)y->bytes <= off) continue;
+        off = y->off + (int64_t)((y->bytes + ER_ALIGN - 1) & ~(size_t)(ER_ALIGN - 1));
+        moved = 1;
+      }
+    }
+    x->off = off;
+    size_t end = (size_t)off + x->bytes;
+    if (end > total) total = end;
+  }
+  return total;
+}
+
+static er_status plan_arena(er_exec *e) {
+  const er_graph *g = e->g;
+  int n_nodes = g->n_nodes;
+  /* lifetimes */
+  for (int i = 0; i < n_nodes; i++) {
+    if (e->folded[i]) continue;
+    const er_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_outputs; k++)
+      if (n->outputs[k] >= 0) e->v[n->outputs[k]].first = e->v[n->outputs[k]].last = i;
+  }
+  for (int i = 0; i < n_nodes; i++) {
+    if (e->folded[i]) continue;
+    const er_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0 && e->v[n->inputs[k]].first >= 0) e->v[n->inputs[k]].last = i;
+  }
+  for (int k = 0; k < g->n_outputs; k++)
+    if (e->v[g->outputs[k]].first >= 0) e->v[g->outputs[k]].last = n_nodes;
+  int n_items = 0;
+  for (int i = 0; i < g->n_values; i++)
+    if (e->v[i].first >= 0) n_items++;
+  for (int i = 0; i < n_nodes; i++)
+    if (!e->folded[i] && e->ctx[i].scratch_bytes) n_items++;
+  item *items = (item *)xalloc(e, sizeof(item) * (size_t)(n_items + 1));
+  item **order = (item **)xalloc(e, sizeof(item *) * (size_t)(n_items + 1));
+  if (!items || !order) {
+    xfree(e, items);
+    xfree(e, order);
+    return ER_ERR(ER_OUT_OF_MEMORY, "out of memory planning the arena");
+  }
+  int m = 0;
+  for (int i = 0; i < g->n_values; i++) {
+    rt_val *v = &e->v[i];
+    if (v->first < 0) continue;
+    items[m++] = (item){er_tensor_nbytes(&v->t), v->first, v->last, &v->off, 0};
+  }
+  for (int i = 0; i < n_nodes; i++)
+    if (!e->folded[i] && e->ctx[i].scratch_bytes)
+      items[m++] = (item){e->ctx[i].scratch_bytes, i, i, &e->scratch_off[i], 0};
+  size_t total = place_items(items, m, order);
+  for (int i = 0; i < m; i++) *items[i].off_out = items[i].off;
+  xfree(e, items);
+  xfree(e, order);
+  total = (total + ER_ALIGN - 1) & ~(size_t)(ER_ALIGN - 1);
+  if (total == 0) total = ER_ALIGN;
+  if (e->user_arena) {
+    if (e->user_arena_bytes < total)
+      return ER_ERR(ER_INVALID_ARGUMENT, "arena too small: the plan needs %zu bytes, %zu given",
+                    total, e->user_arena_bytes);
+    if (e->arena_owned) xfree(e, e->arena);
+    e->arena = (unsigned char *)e->user_arena;
+    e->arena_owned = 0;
+  } else if (!e->arena || !e->arena_owned || e->arena_bytes < total) {
+    if (e->arena_owned) xfree(e, e->arena);
+    e->arena = (unsigned char *)xalloc(e, total);
+    e->arena_owned = 1;
+    if (!e->arena) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory for a %zu-byte arena", total);
+  }
+  e->arena_bytes = total;
+  for (int i = 0; i < g->n_values; i++)
+    if (e->v[i].first >= 0) e->v[i].t.data = e->arena + e->v[i].off;
+  for (int i = 0; i < n_nodes; i++) {
+    e->ctx[i].scratch = (!e->folded[i] && e->ctx[i].scratch_bytes) ? e->arena + e->scratch_off[i] : NULL;
+  }
+  return NULL;
+}
+
+static void bind_input_data(er_exec *e) {
+  const er_graph *g = e->g;
+  for (int i = 0; i < g->n_inputs; i++) {
+    int id = g->inputs[i];
+    if (g->values[id].kind == ER_VALUE_INITIALIZER) continue;
+    if (e->inputs[i].bound) {
+      e->v[id].t = e->inputs[i].t;
+      e->v[id].t.data = e->inputs[i].store;
+    }
+  }
+}
+
+static void refresh_outer(er_exec *e) {
+  if (!e->parent) return;
+  const er_graph *g = e->g;
+  for (int i = 0; i < g->n_values; i++) {
+    if (g->values[i].kind != ER_VALUE_OUTER) continue;
+    int o = g->values[i].outer;
+    e->v[i].t = (o >= 0 && o < e->parent->g->n_values) ? e->parent->v[o].t : (er_tensor){0};
+  }
+}
+
+er_status er_exec_plan(er_exec *e) {
+  const er_graph *g = e->g;
+  e->planned = 0;
+  e->dynamic = 0;
+  for (int i = 0; i < g->n_inputs; i++) {
+    int id = g->inputs[i];
+    if (g->values[id].kind == ER_VALUE_INITIALIZER) continue;
+    if (!e->inputs[i].bound)
+      return ER_ERR(ER_INVALID_ARGUMENT, "input '%s' was not set", g->values[id].name);
+  }
+  if (!e->parent) ER_RETURN_IF_ERROR(check_symbolic(e));
+  reset_values(e);
+  for (int i = 0; i < g->n_nodes; i++) {
+    er_kctx *c = &e->ctx[i];
+    const er_node *n = c->node;
+    int unknown = 0;
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0 && e->v[n->inputs[k]].state == V_UNKNOWN) unknown = 1;
+    if (e->implicit[i] || (n->op->flags & ER_OP_CONTROL_FLOW)) unknown = 1;
+    if (!unknown) {
+      c->scratch_bytes = 0;
+      er_status s = n->op->infer(c);
+      if (er_status_code(s) == ER_NEEDS_DATA) {
+        er_status_free(s);
+        unknown = 1;
+      } else if (s) {
+        return node_error(n, s);
+      }
+    }
+    if (unknown) {
+      e->dyn[i] = 1;
+      e->dynamic = 1;
+      for (int k = 0; k < n->n_outputs; k++)
+        if (n->outputs[k] >= 0) e->v[n->outputs[k]].state = V_UNKNOWN;
+      continue;
+    }
+    for (int k = 0; k < n->n_outputs; k++) {
+      int id = n->outputs[k];
+      if (id < 0) continue;
+      ER_RETURN_IF_ERROR(node_error(n, er_shape_check(e->v[id].t.dims, e->v[id].t.rank,
+                                                      e->v[id].t.dtype, ER_SIZE_LIMIT)));
+      e->v[id].state = V_SHAPED;
+    }
+    if (is_foldable(e, c)) {
+      /* inputs of a SHAPE_ONLY op need no data, but kernels may look at it: give NULL-safe */
+      ER_RETURN_IF_ERROR(alloc_outputs_heap(e, i));
+      ER_RETURN_IF_ERROR(run_with_heap_scratch(e, i));
+      e->folded[i] = 1;
+      for (int k = 0; k < n->n_outputs; k++)
+        if (n->outputs[k] >= 0) e->v[n->outputs[k]].state = V_CONST;
+    }
+  }
+  if (!e->dynamic) ER_RETURN_IF_ERROR(plan_arena(e));
+  /* use counts for dynamic mode */
+  for (int i = 0; i < g->n_values; i++) e->v[i].uses = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (e->folded[i]) continue;
+    const er_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0) e->v[n->inputs[k]].uses++;
+    for (int *p = e->implicit[i]; p && *p >= 0; p++) e->v[*p].uses++;
+  }
+  for (int k = 0; k < g->n_outputs; k++) e->v[g->outputs[k]].uses++;
+  e->planned = 1;
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static void release_use(er_exec *e, int id) {
+  rt_val *v = &e->v[id];
+  if (e->g->values[id].kind != ER_VALUE_NODE) return;
+  if (--v->uses_left == 0 && v->owned) {
+    xfree(e, v->owned);
+    v->owned = NULL;
+    v->t.data = NULL;
+  }
+}
+
+static er_status run_dynamic(er_exec *e) {
+  const er_graph *g = e->g;
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (e->folded[i]) continue;
+    const er_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_outputs; k++) {
+      int id = n->outputs[k];
+      if (id < 0) continue;
+      xfree(e, e->v[id].owned);
+      e->v[id].owned = NULL;
+      e->v[id].t.data = NULL;
+    }
+  }
+  for (int i = 0; i < g->n_values; i++) e->v[i].uses_left = e->v[i].uses;
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (e->folded[i]) continue;
+    er_kctx *c = &e->ctx[i];
+    const er_node *n = c->node;
+    for (int k = 0; k < n->n_inputs; k++) {
+      int id = n->inputs[k];
+      if (id >= 0 && !e->v[id].t.data && er_dtype_size(e->v[id].t.dtype))
+        return ER_ERR(ER_INTERNAL, "node '%s' (%s): input %d ('%s') has no value", n->name,
+                      n->op_type, k, g->values[id].name);
+    }
+    if (n->op->flags & ER_OP_CONTROL_FLOW) {
+      c->scratch_bytes = 0;
+      e->cur_node = i;
+      ER_RETURN_IF_ERROR(node_error(n, n->op->run(c)));
+    } else {
+      c->scratch_bytes = 0;
+      er_status s = n->op->infer(c);
+      if (er_status_code(s) == ER_NEEDS_DATA) {
+        er_status_free(s);
+        return ER_ERR(ER_INTERNAL, "node '%s' (%s): shape still unknown with all inputs present",
+                      n->name, n->op_type);
+      }
+      ER_RETURN_IF_ERROR(node_error(n, s));
+      ER_RETURN_IF_ERROR(alloc_outputs_heap(e, i));
+      ER_RETURN_IF_ERROR(run_with_heap_scratch(e, i));
+    }
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0) release_use(e, n->inputs[k]);
+    for (int *p = e->implicit[i]; p && *p >= 0; p++) release_use(e, *p);
+    for (int k = 0; k < n->n_outputs; k++) {
+      int id = n->outputs[k];
+      if (id >= 0 && e->v[id].uses == 0 && e->v[id].owned) {
+        xfree(e, e->v[id].owned);
+        e->v[id].owned = NULL;
+        e->v[id].t.data = NULL;
+      }
+    }
+  }
+  return NULL;
+}
+
+er_status er_exec_run(er_exec *e) {
+  if (e->parent) {
+    /* Subgraph: outer-scope values and input shapes may change on every call. */
+    refresh_outer(e);
+    if (!e->planned) ER_RETURN_IF_ERROR(er_exec_plan(e));
+    refresh_outer(e);
+    bind_input_data(e);
+    return run_dynamic(e);
+  }
+  if (!e->planned) ER_RETURN_IF_ERROR(er_exec_plan(e));
+  bind_input_data(e);
+  if (e->dynamic) return run_dynamic(e);
+  const er_graph *g = e->g;
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (e->folded[i]) continue;
+    er_kctx *c = &e->ctx[i];
+    er_status s = c->node->op->run(c);
+    if (s) return node_error(c->node, s);
+  }
+  return NULL;
+}
+
+const er_tensor *er_exec_output(const er_exec *e, int index) {
+  if (index < 0 || index >= e->g->n_outputs) return NULL;
+  return &e->v[e->g->outputs[index]].t;
+}
+
+size_t er_exec_arena_bytes(const er_exec *e) { return e->dynamic ? 0 : e->arena_bytes; }
+int er_exec_is_dynamic(const er_exec *e) { return e->dynamic; }
+
+/* ---------------------------------------------------------------- control flow support */
+
+er_status er_exec_alloc_output(er_kctx *ctx, int i, int dtype, int rank, const int64_t *dims) {
+  er_exec *e = ctx->exec;
+  const er_node *n = ctx->node;
+  if (i < 0 || i >= n->n_outputs || n->outputs[i] < 0) return NULL; /* absent output: nothing to do */
+  rt_val *v = &e->v[n->outputs[i]];
+  ER_RETURN_IF_ERROR(er_shape_check(dims, rank, dtype, ER_SIZE_LIMIT));
+  er_tensor_set_shape(&v->t, dtype, rank, dims);
+  xfree(e, v->owned);
+  v->owned = xalloc(e, er_tensor_nbytes(&v->t));
+  if (!v->owned) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory for output %d", i);
+  v->t.data = v->owned;
+  return NULL;
+}
+
+er_status er_exec_child(er_kctx *ctx, const er_graph *g, er_exec **out_child) {
+  er_exec *e = ctx->exec;
+  for (int i = 0; i < e->n_children; i++)
+    if (e->children[i].g == g) {
+      *out_child = e->children[i].e;
+      return NULL;
+    }
+  if (e->n_children == e->cap_children) {
+    int cap = e->cap_children ? e->cap_children * 2 : 4;
+    child_rec *c = (child_rec *)xalloc(e, sizeof(child_rec) * (size_t)cap);
+    if (!c) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+    if (e->children) memcpy(c, e->children, sizeof(child_rec) * (size_t)e->n_children);
+    xfree(e, e->children);
+    e->children = c;
+    e->cap_children = cap;
+  }
+  er_exec *ch;
+  ER_RETURN_IF_ERROR(er_exec_create(g, e, &e->a, &ch));
+  e->children[e->n_children++] = (child_rec){g, ch};
+  *out_child = ch;
+  return NULL;
+}
+
+void *er_exec_temp_alloc(er_kctx *ctx, size_t n) { return xalloc(ctx->exec, n); }
+void er_exec_temp_free(er_kctx *ctx, void *p) { xfree(ctx->exec, p); }

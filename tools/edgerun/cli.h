@@ -1,0 +1,14 @@
+#ifndef ER_CLI_H
+#define ER_CLI_H
+#include "edgerun.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+/* Exit codes */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_INPUT = 4 };
+
+/* Print "edgerun: <msg>" for a status on stderr, free it, return code. */
+int cli_fail(er_status s, int code);
+int cli_usage(const char *msg, const char *usage);
+#endif

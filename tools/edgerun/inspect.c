@@ -1,0 +1,154 @@
+/* edgerun inspect MODEL [--json] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "base/status.h"
+#include "cli.h"
+
+static const char *usage =
+    "usage: edgerun inspect MODEL [--json]\n"
+    "  prints inputs, outputs (with symbolic dimensions), op counts, parameter bytes, opsets\n";
+
+typedef struct op_count {
+  const char *op;
+  int n;
+} op_count;
+
+static void count_ops(const er_graph *g, op_count *oc, int *n_oc, int cap) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    int found = 0;
+    for (int k = 0; k < *n_oc; k++)
+      if (!strcmp(oc[k].op, n->op_type)) {
+        oc[k].n++;
+        found = 1;
+        break;
+      }
+    if (!found && *n_oc < cap) oc[(*n_oc)++] = (op_count){n->op_type, 1};
+    for (int a = 0; a < n->n_attrs; a++) {
+      const er_attr *at = &n->attrs[a];
+      if (at->type == ER_ATTR_GRAPH && at->g) count_ops(at->g, oc, n_oc, cap);
+      if (at->type == ER_ATTR_GRAPHS)
+        for (int k = 0; k < at->n; k++) count_ops(at->graphs[k], oc, n_oc, cap);
+    }
+  }
+}
+
+static void param_stats(const er_graph *g, long long *bytes, long long *count) {
+  for (int i = 0; i < g->n_values; i++) {
+    const er_value *v = &g->values[i];
+    if (v->kind != ER_VALUE_INITIALIZER) continue;
+    int64_t n = er_shape_numel(v->dims, v->rank);
+    *count += n;
+    *bytes += n * (long long)er_dtype_size(v->dtype);
+  }
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int a = 0; a < g->nodes[i].n_attrs; a++) {
+      const er_attr *at = &g->nodes[i].attrs[a];
+      if (at->type == ER_ATTR_GRAPH && at->g) param_stats(at->g, bytes, count);
+    }
+}
+
+static void shape_text(const er_value *v, char *buf, size_t cap, int json) {
+  size_t o = 0;
+  if (v->rank < 0) {
+    snprintf(buf, cap, json ? "null" : "?");
+    return;
+  }
+  o += (size_t)snprintf(buf + o, cap - o, "[");
+  for (int d = 0; d < v->rank && o < cap; d++) {
+    const char *sep = d ? (json ? "," : ", ") : "";
+    if (v->dim_params[d]) o += (size_t)snprintf(buf + o, cap - o, json ? "%s\"%s\"" : "%s%s", sep, v->dim_params[d]);
+    else if (v->dims[d] < 0) o += (size_t)snprintf(buf + o, cap - o, json ? "%snull" : "%s?", sep);
+    else o += (size_t)snprintf(buf + o, cap - o, "%s%lld", sep, (long long)v->dims[d]);
+  }
+  if (o < cap) snprintf(buf + o, cap - o, "]");
+}
+
+static void print_values(const er_graph *g, const int *idx, int n, int skip_init, int json) {
+  int first = 1;
+  for (int i = 0; i < n; i++) {
+    const er_value *v = &g->values[idx[i]];
+    if (skip_init && v->kind == ER_VALUE_INITIALIZER) continue;
+    char sh[512];
+    shape_text(v, sh, sizeof sh, json);
+    if (json) printf("%s{\"name\":\"%s\",\"type\":\"%s\",\"shape\":%s}", first ? "" : ",", v->name,
+                     er_dtype_name((er_dtype)v->dtype), sh);
+    else printf("  %-24s %-8s %s\n", v->name, er_dtype_name((er_dtype)v->dtype), sh);
+    first = 0;
+  }
+}
+
+static int cmp_oc(const void *a, const void *b) {
+  const op_count *x = (const op_count *)a, *y = (const op_count *)b;
+  if (x->n != y->n) return y->n - x->n;
+  return strcmp(x->op, y->op);
+}
+
+int cmd_inspect(int argc, char **argv) {
+  const char *path = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(usage, stdout);
+      return EXIT_OK;
+    } else if (!strcmp(argv[i], "--json")) {
+      json = 1;
+    } else if (argv[i][0] == '-') {
+      fprintf(stderr, "edgerun: unknown option '%s'\n", argv[i]);
+      return EXIT_USAGE;
+    } else if (!path) {
+      path = argv[i];
+    } else {
+      return cli_usage("more than one model given", usage);
+    }
+  }
+  if (!path) return cli_usage("no model given", usage);
+  er_model *m;
+  er_status st = er_model_load_file(path, &m);
+  if (st) return cli_fail(st, EXIT_MODEL);
+  const er_imported *ir = er_model_ir(m);
+  const er_graph *g = ir->graph;
+  op_count oc[512];
+  int n_oc = 0;
+  count_ops(g, oc, &n_oc, 512);
+  qsort(oc, (size_t)n_oc, sizeof oc[0], cmp_oc);
+  long long pbytes = 0, pcount = 0;
+  param_stats(g, &pbytes, &pcount);
+  int total = 0;
+  for (int i = 0; i < n_oc; i++) total += oc[i].n;
+  if (json) {
+    printf("{\"model\":\"%s\",\"ir_version\":%lld,\"producer\":\"%s\",\"opsets\":{", path,
+           (long long)ir->ir_version, ir->producer_name ? ir->producer_name : "");
+    for (int i = 0; i < ir->n_opsets; i++)
+      printf("%s\"%s\":%lld", i ? "," : "", ir->opset_domains[i][0] ? ir->opset_domains[i] : "ai.onnx",
+             (long long)ir->opset_versions[i]);
+    printf("},\"inputs\":[");
+    print_values(g, g->inputs, g->n_inputs, 1, 1);
+    printf("],\"outputs\":[");
+    print_values(g, g->outputs, g->n_outputs, 0, 1);
+    printf("],\"nodes\":%d,\"ops\":{", total);
+    for (int i = 0; i < n_oc; i++) printf("%s\"%s\":%d", i ? "," : "", oc[i].op, oc[i].n);
+    printf("},\"parameters\":%lld,\"parameter_bytes\":%lld,\"unsupported_ops\":[]}\n", pcount, pbytes);
+  } else {
+    printf("model      %s\n", path);
+    printf("ir         %lld   producer %s %s\n", (long long)ir->ir_version,
+           ir->producer_name ? ir->producer_name : "", ir->producer_version ? ir->producer_version : "");
+    printf("opsets    ");
+    for (int i = 0; i < ir->n_opsets; i++)
+      printf(" %s:%lld", ir->opset_domains[i][0] ? ir->opset_domains[i] : "ai.onnx",
+             (long long)ir->opset_versions[i]);
+    printf("\ninputs\n");
+    print_values(g, g->inputs, g->n_inputs, 1, 0);
+    printf("outputs\n");
+    print_values(g, g->outputs, g->n_outputs, 0, 0);
+    printf("parameters %lld (%lld bytes)\n", pcount, pbytes);
+    printf("nodes      %d\n", total);
+    for (int i = 0; i < n_oc; i++) printf("  %-28s %d\n", oc[i].op, oc[i].n);
+    printf("unsupported ops: none\n");
+  }
+  er_model_destroy(m);
+  return EXIT_OK;
+}

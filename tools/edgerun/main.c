@@ -1,0 +1,44 @@
+/* edgerun — command line. One file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *usage =
+    "usage: edgerun <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run MODEL [-i FILE]... [-o DIR]   run a model on tensor files (.npy or .pb)\n"
+    "  inspect MODEL [--json]            inputs, outputs, op counts, parameters, opset\n"
+    "\n"
+    "Run 'edgerun <command> --help' for a command's options.\n";
+
+int cli_fail(er_status s, int code) {
+  fprintf(stderr, "edgerun: %s\n", er_status_message(s));
+  er_status_free(s);
+  return code;
+}
+
+int cli_usage(const char *msg, const char *u) {
+  if (msg) fprintf(stderr, "edgerun: %s\n", msg);
+  fputs(u, stderr);
+  return EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return cli_usage(NULL, usage);
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    fputs(usage, stdout);
+    return EXIT_OK;
+  }
+  if (!strcmp(cmd, "--version")) {
+    printf("edgerun %d.%d\n", ER_VERSION_MAJOR, ER_VERSION_MINOR);
+    return EXIT_OK;
+  }
+  fprintf(stderr, "edgerun: unknown command '%s'\n", cmd);
+  fputs(usage, stderr);
+  return EXIT_USAGE;
+}
