@@ -49,6 +49,7 @@ unit: $(UNIT)
 test: all $(UNIT)
 	bash scripts/setup-test.sh
 	$(UNIT)
+	bash tests/run-cli.sh $(CLI)
 	bash tests/run-conformance.sh $(CLI)
 	bash tests/run-models.sh $(CLI)
 
@@ -58,8 +59,18 @@ demo: all
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
+# libFuzzer targets (clang): build-fuzz/fuzz_<name> for each fuzz/fuzz_<name>.c.
+# Run one: build-fuzz/fuzz_onnx -max_total_time=600 build-fuzz/corpus-onnx
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined
+fuzz: $(FUZZ_BIN)
+build-fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) -lm
+
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit test demo asan clean
+.PHONY: all unit test demo asan fuzz clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

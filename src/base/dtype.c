@@ -11,6 +11,7 @@ size_t er_dtype_size(int t) {
     case ER_U8: case ER_I8: case ER_BOOL:
     case ER_F8E4M3FN: case ER_F8E4M3FNUZ: case ER_F8E5M2: case ER_F8E5M2FNUZ:
     case ER_U4: case ER_I4: case ER_F4E2M1: return 1;
+    case ER_DT_SEQUENCE: case ER_DT_OPTIONAL: return 1;
     default: return 0;
   }
 }
@@ -25,7 +26,7 @@ int er_dtype_is_signed_int(int t) {
 int er_dtype_is_unsigned_int(int t) {
   return t == ER_U8 || t == ER_U16 || t == ER_U32 || t == ER_U64 || t == ER_U4 || t == ER_BOOL;
 }
-int er_dtype_is_numeric(int t) { return er_dtype_size(t) != 0; }
+int er_dtype_is_numeric(int t) { return er_dtype_size(t) != 0 && t != ER_DT_SEQUENCE && t != ER_DT_OPTIONAL; }
 
 const char *er_dtype_name(er_dtype t) {
   static const char *names[] = {"undefined", "float32", "uint8", "int8", "uint16", "int16",
@@ -33,6 +34,8 @@ const char *er_dtype_name(er_dtype t) {
                                 "uint32", "uint64", "complex64", "complex128", "bfloat16",
                                 "float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
                                 "float8e5m2fnuz", "uint4", "int4", "float4e2m1"};
+  if ((int)t == ER_DT_SEQUENCE) return "sequence";
+  if ((int)t == ER_DT_OPTIONAL) return "optional";
   if ((int)t < 0 || (size_t)t >= sizeof names / sizeof names[0]) return "unknown";
   return names[t];
 }

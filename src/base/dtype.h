@@ -9,6 +9,12 @@
  * unpacked, one element per byte (see docs/design.md). 0 for unsupported types
  * (string, complex). */
 size_t er_dtype_size(int dtype);
+
+/* Internal value kinds carried as byte blobs (see kernels/ref/ops_sequence.c): a sequence or
+ * an optional is a tensor of this dtype, rank 1, whose bytes hold a header, item
+ * descriptors and the items' data. Element size 1. Never seen in files. */
+#define ER_DT_SEQUENCE 200
+#define ER_DT_OPTIONAL 201
 int er_dtype_is_float(int dtype);   /* f16 f32 f64 bf16 f8* */
 int er_dtype_is_signed_int(int dtype);
 int er_dtype_is_unsigned_int(int dtype); /* includes bool */

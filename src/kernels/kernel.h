@@ -90,5 +90,6 @@ extern const er_op_def er_ops_shape[];    /* shape and indexing family */
 extern const er_op_def er_ops_rnn[];      /* RNN, GRU, LSTM */
 extern const er_op_def er_ops_quant[];    /* quantization ops */
 extern const er_op_def er_ops_signal[];   /* DFT, STFT, windows, mel, NMS and misc */
+extern const er_op_def er_ops_sequence[]; /* sequences and optionals */
 extern const er_op_def er_ops_control[];  /* If, Loop, Scan (runtime/) */
 #endif

@@ -543,7 +543,7 @@ er_status er_exec_plan(er_exec *e) {
 
 static void release_use(er_exec *e, int id) {
   rt_val *v = &e->v[id];
-  if (e->g->values[id].kind != ER_VALUE_NODE) return;
+  if (e->g->values[id].kind != ER_VALUE_NODE || v->state == V_CONST) return; /* folded: keep */
   if (--v->uses_left == 0 && v->owned) {
     xfree(e, v->owned);
     v->owned = NULL;

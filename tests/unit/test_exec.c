@@ -1,0 +1,206 @@
+/* runtime/exec: static plan with arena reuse, caller arena, re-plan on shape change,
+ * dynamic mode, constant folding, error prefixing. Graphs are built by hand. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/exec.h"
+#include "test.h"
+
+static void *a_alloc(void *c, size_t n) {
+  (void)c;
+  void *p = NULL;
+  return posix_memalign(&p, 64, (n + 63) & ~(size_t)63) ? NULL : p;
+}
+static void a_free(void *c, void *p) {
+  (void)c;
+  free(p);
+}
+static const er_allocator heap = {a_alloc, a_free, NULL};
+
+/* A tiny graph builder over static storage. */
+typedef struct gb {
+  er_graph g;
+  er_value v[16];
+  er_node n[8];
+  int io[8][2][4];
+  int gin[4], gout[4];
+} gb;
+
+static int gb_value(gb *b, const char *name, int kind) {
+  int i = b->g.n_values++;
+  b->v[i] = (er_value){.name = name, .kind = kind, .rank = -1, .producer = -1, .outer = -1};
+  return i;
+}
+static void gb_node(gb *b, const char *op, int n_in, const int *ins, int out, int opset) {
+  int i = b->g.n_nodes++;
+  er_node *n = &b->n[i];
+  memset(n, 0, sizeof *n);
+  n->name = op;
+  n->op_type = op;
+  n->domain = "";
+  n->opset = opset;
+  n->n_inputs = n_in;
+  n->inputs = b->io[i][0];
+  for (int k = 0; k < n_in; k++) n->inputs[k] = ins[k];
+  n->n_outputs = 1;
+  n->outputs = b->io[i][1];
+  n->outputs[0] = out;
+  n->op = er_op_find("", op, opset);
+  b->v[out].producer = i;
+}
+static void gb_init(gb *b) {
+  memset(b, 0, sizeof *b);
+  b->g.values = b->v;
+  b->g.nodes = b->n;
+  b->g.inputs = b->gin;
+  b->g.outputs = b->gout;
+}
+
+/* x -> Relu -> a ; a + a -> b ; Relu(b) -> c */
+static void chain(gb *b) {
+  gb_init(b);
+  int x = gb_value(b, "x", ER_VALUE_INPUT), a = gb_value(b, "a", ER_VALUE_NODE),
+      bb = gb_value(b, "b", ER_VALUE_NODE), c = gb_value(b, "c", ER_VALUE_NODE);
+  b->v[x].is_graph_input = 1;
+  b->v[x].dtype = ER_F32;
+  b->gin[b->g.n_inputs++] = x;
+  b->gout[b->g.n_outputs++] = c;
+  gb_node(b, "Relu", 1, (int[]){x}, a, 14);
+  gb_node(b, "Add", 2, (int[]){a, a}, bb, 14);
+  gb_node(b, "Relu", 1, (int[]){bb}, c, 14);
+}
+
+TEST(exec_static_plan_reuses_arena) {
+  gb b;
+  chain(&b);
+  if (!b.n[0].op || !b.n[1].op) { CHECK(!"Relu/Add not registered"); return; }
+  er_exec *e;
+  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  float xs[256];
+  for (int i = 0; i < 256; i++) xs[i] = (float)(i % 7) - 3.0f;
+  er_tensor x = {.dtype = ER_F32, .rank = 2, .dims = {16, 16}, .data = xs};
+  CHECK_OK(er_exec_set_input(e, 0, &x));
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  /* a and b overlap at the Add; c reuses a's slot: two 1 KiB buffers */
+  CHECK(er_exec_arena_bytes(e) == 2 * 1024);
+  const er_tensor *y = er_exec_output(e, 0);
+  int ok = y->rank == 2 && y->dims[0] == 16;
+  for (int i = 0; i < 256; i++) ok &= ((float *)y->data)[i] == (xs[i] > 0 ? 2 * xs[i] : 0);
+  CHECK(ok);
+  /* a new shape re-plans */
+  er_tensor x2 = {.dtype = ER_F32, .rank = 1, .dims = {3}, .data = (float[]){-1, 2, 3}};
+  CHECK_OK(er_exec_set_input(e, 0, &x2));
+  CHECK_OK(er_exec_run(e));
+  y = er_exec_output(e, 0);
+  CHECK(y->rank == 1 && y->dims[0] == 3 && ((float *)y->data)[0] == 0 && ((float *)y->data)[2] == 6);
+  er_exec_destroy(e);
+}
+
+TEST(exec_caller_arena) {
+  gb b;
+  chain(&b);
+  if (!b.n[0].op || !b.n[1].op) return;
+  float xs[256] = {1};
+  er_tensor x = {.dtype = ER_F32, .rank = 2, .dims = {16, 16}, .data = xs};
+  static _Alignas(64) unsigned char arena[2048];
+  er_exec *e;
+  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  er_exec_use_arena(e, arena, 1000);
+  CHECK_OK(er_exec_set_input(e, 0, &x));
+  CHECK_ERR(er_exec_run(e), ER_INVALID_ARGUMENT); /* too small, says so at plan time */
+  er_exec_use_arena(e, arena, sizeof arena);
+  CHECK_OK(er_exec_run(e));
+  const er_tensor *y = er_exec_output(e, 0);
+  CHECK((unsigned char *)y->data >= arena && (unsigned char *)y->data < arena + sizeof arena);
+  CHECK(((float *)y->data)[0] == 2.0f);
+  er_exec_destroy(e);
+}
+
+TEST(exec_input_validation_and_errors) {
+  gb b;
+  chain(&b);
+  if (!b.n[0].op) return;
+  b.v[0].rank = 2;
+  b.v[0].dims[0] = -1;
+  b.v[0].dims[1] = 4;
+  er_exec *e;
+  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  int32_t xi[8] = {0};
+  er_tensor wrong_type = {.dtype = ER_I32, .rank = 2, .dims = {2, 4}, .data = xi};
+  CHECK_ERR(er_exec_set_input(e, 0, &wrong_type), ER_INVALID_ARGUMENT);
+  float xf[8] = {0};
+  er_tensor wrong_shape = {.dtype = ER_F32, .rank = 2, .dims = {4, 2}, .data = xf};
+  CHECK_ERR(er_exec_set_input(e, 0, &wrong_shape), ER_INVALID_ARGUMENT);
+  er_tensor ok = {.dtype = ER_F32, .rank = 2, .dims = {2, 4}, .data = xf};
+  CHECK_OK(er_exec_set_input(e, 0, &ok));
+  CHECK_ERR(er_exec_set_input(e, 1, &ok), ER_INVALID_ARGUMENT);
+  er_exec_destroy(e);
+  /* run without inputs */
+  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  er_status s = er_exec_run(e);
+  CHECK(s && strstr(er_status_message(s), "'x' was not set"));
+  er_status_free(s);
+  er_exec_destroy(e);
+}
+
+TEST(exec_folds_constants_and_goes_dynamic) {
+  /* Shape(x) -> s (folded at plan); NonZero(x) -> nz (dynamic shape) */
+  gb b;
+  gb_init(&b);
+  int x = gb_value(&b, "x", ER_VALUE_INPUT), s = gb_value(&b, "s", ER_VALUE_NODE),
+      nz = gb_value(&b, "nz", ER_VALUE_NODE);
+  b.v[x].is_graph_input = 1;
+  b.gin[b.g.n_inputs++] = x;
+  b.gout[b.g.n_outputs++] = s;
+  b.gout[b.g.n_outputs++] = nz;
+  gb_node(&b, "Shape", 1, (int[]){x}, s, 13);
+  gb_node(&b, "NonZero", 1, (int[]){x}, nz, 13);
+  if (!b.n[0].op || !b.n[1].op) { CHECK(!"Shape/NonZero not registered"); return; }
+  er_exec *e;
+  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  float xs[6] = {0, 1, 0, 2, 3, 0};
+  er_tensor xt = {.dtype = ER_F32, .rank = 2, .dims = {2, 3}, .data = xs};
+  CHECK_OK(er_exec_set_input(e, 0, &xt));
+  CHECK_OK(er_exec_run(e));
+  CHECK(er_exec_is_dynamic(e));
+  const er_tensor *st = er_exec_output(e, 0), *nt = er_exec_output(e, 1);
+  CHECK(st->dtype == ER_I64 && st->dims[0] == 2 && ((int64_t *)st->data)[1] == 3);
+  CHECK(nt->rank == 2 && nt->dims[0] == 2 && nt->dims[1] == 3);
+  if (nt->dims[1] == 3) {
+    const int64_t *p = (const int64_t *)nt->data;
+    CHECK(p[0] == 0 && p[1] == 1 && p[2] == 1 && p[3] == 1 && p[4] == 0 && p[5] == 1);
+  }
+  /* run again with other data: dynamic shapes follow */
+  float ys[6] = {1, 1, 1, 1, 1, 1};
+  er_tensor yt = {.dtype = ER_F32, .rank = 2, .dims = {2, 3}, .data = ys};
+  CHECK_OK(er_exec_set_input(e, 0, &yt));
+  CHECK_OK(er_exec_run(e));
+  CHECK(er_exec_output(e, 1)->dims[1] == 6);
+  er_exec_destroy(e);
+}
+
+TEST(exec_kernel_error_names_node) {
+  gb b;
+  gb_init(&b);
+  int x = gb_value(&b, "x", ER_VALUE_INPUT), y = gb_value(&b, "y", ER_VALUE_INPUT),
+      z = gb_value(&b, "z", ER_VALUE_NODE);
+  b.v[x].is_graph_input = b.v[y].is_graph_input = 1;
+  b.gin[b.g.n_inputs++] = x;
+  b.gin[b.g.n_inputs++] = y;
+  b.gout[b.g.n_outputs++] = z;
+  gb_node(&b, "Add", 2, (int[]){x, y}, z, 14);
+  if (!b.n[0].op) return;
+  b.n[0].name = "adder";
+  er_exec *e;
+  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  float d[5] = {0};
+  er_tensor a = {.dtype = ER_F32, .rank = 1, .dims = {3}, .data = d};
+  er_tensor c = {.dtype = ER_F32, .rank = 1, .dims = {5}, .data = d};
+  CHECK_OK(er_exec_set_input(e, 0, &a));
+  CHECK_OK(er_exec_set_input(e, 1, &c));
+  er_status s = er_exec_run(e);
+  CHECK(s && strstr(er_status_message(s), "node 'adder' (Add)"));
+  er_status_free(s);
+  er_exec_destroy(e);
+}
