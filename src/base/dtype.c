@@ -145,7 +145,8 @@ static uint8_t mini_encode(float f, mini_fmt m, int is_f4, int saturate) {
         float d = mini_decode(c, m, is_f4);
         if (!isnan(d) && !isinf(d) && d < maxv && d > prev) prev = d;
       }
-      if (a < maxv + (maxv - prev) / 2) overflow = 0;
+      float half = maxv + (maxv - prev) / 2;
+      if (a < half || (a == half && (maxcode & 1) == 0)) overflow = 0; /* ties to even */
     }
     if (overflow) {
       if (saturate || is_f4) best = maxcode;

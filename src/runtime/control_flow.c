@@ -217,7 +217,6 @@ static void put_axis(er_tensor *out, int axis, int64_t idx, const er_tensor *e) 
 static er_status scan_run(er_kctx *c) {
   const er_graph *g = graph_attr(c, "body");
   if (!g) return ER_ERR(ER_INVALID_MODEL, "missing body attribute");
-  if (c->opset < 9) return ER_ERR(ER_UNSUPPORTED, "Scan before opset 9 (batched form) is not supported");
   int n_scan_in = (int)er_attr_int(c, "num_scan_inputs", -1);
   int n_state = c->n_in - n_scan_in;
   int n_scan_out = c->n_out - n_state;
@@ -307,9 +306,119 @@ static er_status scan_run(er_kctx *c) {
   return st;
 }
 
+
+/* Scan opset 8: a batch axis first, then the sequence axis; optional sequence_lens input. */
+static er_tensor batch_view(const er_tensor *t, int64_t b) {
+  er_tensor v = *t;
+  int64_t inner = 1;
+  for (int d = 1; d < t->rank; d++) inner *= t->dims[d];
+  memmove(v.dims, v.dims + 1, sizeof(int64_t) * (size_t)(t->rank - 1));
+  v.rank = t->rank - 1;
+  v.data = (char *)t->data + (size_t)(b * inner) * er_dtype_size(t->dtype);
+  return v;
+}
+
+static er_status scan8_run(er_kctx *c) {
+  const er_graph *g = graph_attr(c, "body");
+  if (!g) return ER_ERR(ER_INVALID_MODEL, "missing body attribute");
+  int n_scan_in = (int)er_attr_int(c, "num_scan_inputs", -1);
+  int n_state = c->n_in - 1 - n_scan_in;
+  int n_scan_out = c->n_out - n_state;
+  if (n_scan_in < 1 || n_state < 0 || n_scan_out < 0 || n_state > MAX_CARRIED || n_scan_in > MAX_CARRIED)
+    return ER_ERR(ER_INVALID_MODEL, "num_scan_inputs %d does not fit %d inputs", n_scan_in, c->n_in);
+  if (g->n_inputs != n_state + n_scan_in || g->n_outputs != n_state + n_scan_out)
+    return ER_ERR(ER_INVALID_MODEL, "body signature does not match the node");
+  const int64_t *dirs = NULL;
+  int n_dirs = er_attr_ints(c, "directions", &dirs);
+  const er_tensor *lens = c->in[0];
+  const er_tensor *first = c->in[1 + n_state];
+  if (!first || first->rank < 2) return ER_ERR(ER_INVALID_ARGUMENT, "scan inputs need [batch, sequence, ...]");
+  int64_t B = first->dims[0], seq = first->dims[1];
+  for (int j = 0; j < n_state + n_scan_in; j++) {
+    const er_tensor *t = c->in[1 + j];
+    if (!t || t->rank < 1 || t->dims[0] != B) return ER_ERR(ER_INVALID_ARGUMENT, "input %d lacks batch size %lld", 1 + j, (long long)B);
+    if (j >= n_state && (t->rank < 2 || t->dims[1] != seq)) return ER_ERR(ER_INVALID_ARGUMENT, "scan inputs have different lengths");
+  }
+  if (lens && er_tensor_numel(lens) != B) return ER_ERR(ER_INVALID_ARGUMENT, "sequence_lens must have %lld values", (long long)B);
+  er_exec *ch;
+  ER_RETURN_IF_ERROR(er_exec_child(c, g, &ch));
+  held state[MAX_CARRIED], slices[MAX_CARRIED];
+  memset(state, 0, sizeof state);
+  memset(slices, 0, sizeof slices);
+  er_status st = NULL;
+  for (int j = 0; j < n_scan_in && !st; j++) {
+    er_tensor v = batch_view(c->in[1 + n_state + j], 0);
+    er_tensor e = batch_view(&v, 0);
+    slices[j].mem = er_exec_temp_alloc(c, er_tensor_nbytes(&e));
+    if (!slices[j].mem) st = ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+    e.data = slices[j].mem;
+    slices[j].t = e;
+  }
+  for (int64_t b = 0; b < B && !st; b++) {
+    int64_t len = lens ? er_load_i64(lens->data, lens->dtype, (size_t)b) : seq;
+    if (len < 0 || len > seq) {
+      st = ER_ERR(ER_OUT_OF_RANGE, "sequence_lens[%lld] = %lld is outside [0, %lld]", (long long)b, (long long)len, (long long)seq);
+      break;
+    }
+    for (int j = 0; j < n_state && !st; j++) {
+      er_tensor v = batch_view(c->in[1 + j], b);
+      st = hold(c, &state[j], &v);
+    }
+    for (int64_t step = 0; step < len && !st; step++) {
+      for (int j = 0; j < n_scan_in; j++) {
+        er_tensor v = batch_view(c->in[1 + n_state + j], b);
+        int64_t idx = (n_dirs > j && dirs[j]) ? len - 1 - step : step;
+        er_tensor e = batch_view(&v, idx);
+        memcpy(slices[j].t.data, e.data, er_tensor_nbytes(&e));
+      }
+      for (int j = 0; j < n_state && !st; j++) st = er_exec_set_input(ch, j, &state[j].t);
+      for (int j = 0; j < n_scan_in && !st; j++) st = er_exec_set_input(ch, n_state + j, &slices[j].t);
+      if (!st) st = er_exec_run(ch);
+      for (int j = 0; j < n_state && !st; j++) st = hold(c, &state[j], er_exec_output(ch, j));
+      for (int k = 0; k < n_scan_out && !st; k++) {
+        const er_tensor *e = er_exec_output(ch, n_state + k);
+        er_tensor *o = er_out(c, n_state + k);
+        if (!o) continue;
+        if (!o->data || o->rank != e->rank + 2) {
+          if (e->rank + 2 > ER_MAX_RANK) { st = ER_ERR(ER_UNSUPPORTED, "scan output rank too large"); break; }
+          int64_t d[ER_MAX_RANK] = {B, seq};
+          for (int i = 0; i < e->rank; i++) d[2 + i] = e->dims[i];
+          st = er_exec_alloc_output(c, n_state + k, e->dtype, e->rank + 2, d);
+          if (st) break;
+          o = er_out(c, n_state + k);
+          memset(o->data, 0, er_tensor_nbytes(o));
+        }
+        size_t nb = er_tensor_nbytes(e);
+        if ((int64_t)nb * B * seq != (int64_t)er_tensor_nbytes(o)) { st = ER_ERR(ER_INVALID_ARGUMENT, "scan output %d changes shape", k); break; }
+        int64_t idx = step; /* outputs are written in step order */
+        memcpy((char *)o->data + (size_t)(b * seq + idx) * nb, e->data, nb);
+      }
+    }
+    for (int j = 0; j < n_state && !st; j++) {
+      er_tensor *o = er_out(c, j);
+      if (b == 0) {
+        int64_t d[ER_MAX_RANK] = {B};
+        if (state[j].t.rank + 1 > ER_MAX_RANK) { st = ER_ERR(ER_UNSUPPORTED, "state rank too large"); break; }
+        for (int i = 0; i < state[j].t.rank; i++) d[1 + i] = state[j].t.dims[i];
+        st = er_exec_alloc_output(c, j, state[j].t.dtype, state[j].t.rank + 1, d);
+        if (st) break;
+        o = er_out(c, j);
+      }
+      if (!o) continue;
+      size_t nb = er_tensor_nbytes(&state[j].t);
+      if ((int64_t)nb * B != (int64_t)er_tensor_nbytes(o)) { st = ER_ERR(ER_INVALID_ARGUMENT, "state %d changes shape", j); break; }
+      memcpy((char *)o->data + (size_t)b * nb, state[j].t.data, nb);
+    }
+  }
+  release(c, state, n_state);
+  release(c, slices, n_scan_in);
+  return st;
+}
+
 const er_op_def er_ops_control[] = {
     {"If", "", 1, 0, cf_infer, if_run, ER_OP_CONTROL_FLOW},
     {"Loop", "", 1, 0, cf_infer, loop_run, ER_OP_CONTROL_FLOW},
+    {"Scan", "", 8, 8, cf_infer, scan8_run, ER_OP_CONTROL_FLOW},
     {"Scan", "", 9, 0, cf_infer, scan_run, ER_OP_CONTROL_FLOW},
     {0},
 };

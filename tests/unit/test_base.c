@@ -51,6 +51,8 @@ TEST(float8_known_values) {
   CHECK(isnan(er_f8_to_f32(0x7f, ER_F8E4M3FN)));
   CHECK(er_f32_to_f8(1000.0f, ER_F8E4M3FN, 1) == 0x7e); /* saturate */
   CHECK(er_f32_to_f8(1000.0f, ER_F8E4M3FN, 0) == 0x7f); /* NaN without saturation */
+  CHECK(er_f32_to_f8(464.0f, ER_F8E4M3FN, 0) == 0x7e);  /* tie between 448 and 480: even */
+  CHECK(er_f32_to_f8(465.0f, ER_F8E4M3FN, 0) == 0x7f);
   CHECK(er_f8_to_f32(0x38, ER_F8E4M3FN) == 1.0f);
   CHECK(er_f32_to_f8(1.0f, ER_F8E4M3FN, 1) == 0x38);
   CHECK(er_f8_to_f32(0x7b, ER_F8E5M2) == 57344.0f);
