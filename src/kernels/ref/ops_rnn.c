@@ -91,9 +91,15 @@ static er_status parse_acts(const er_kctx *c, rnn_cfg *g) {
       if (lower_eq(nm, k_acts[j].name)) ai = &k_acts[j];
     if (!ai) return ER_ERR(ER_UNSUPPORTED, "unsupported activation '%s'", nm);
     rnn_act a = {ai->kind, ai->alpha, ai->beta};
-    /* alpha/beta values are consumed in order by the activations that take them */
-    if (ai->uses_alpha && ia < n_alpha) a.alpha = alphas[ia++];
-    if (ai->uses_beta && ib < n_beta) a.beta = betas[ib++];
+    if (g->cell == CELL_RNN) {
+      /* RNN: alpha/beta[k] belongs to activation k (as onnxruntime and the ONNX reference) */
+      if (ai->uses_alpha && k < n_alpha) a.alpha = alphas[k];
+      if (ai->uses_beta && k < n_beta) a.beta = betas[k];
+    } else {
+      /* GRU/LSTM: consumed in order by the activations that take them (as onnxruntime) */
+      if (ai->uses_alpha && ia < n_alpha) a.alpha = alphas[ia++];
+      if (ai->uses_beta && ib < n_beta) a.beta = betas[ib++];
+    }
     g->act[k] = a;
   }
   return 0;
@@ -206,8 +212,9 @@ static er_status rnn_infer(er_kctx *c, int cell) {
   return 0;
 }
 
+/* Apply an activation; `clip` (if set) bounds its input first. */
 static double act_apply(const rnn_act *a, double x, const rnn_cfg *g) {
-  if (g->has_clip) x = x < -g->clip ? -g->clip : x > g->clip ? g->clip : x;
+  if (g && g->has_clip) x = x < -g->clip ? -g->clip : x > g->clip ? g->clip : x;
   switch (a->kind) {
     case ACT_RELU: return x > 0 ? x : 0;
     case ACT_TANH: return tanh(x);
@@ -338,7 +345,7 @@ static er_status rnn_run(er_kctx *c, int cell) {
             double ct = act_apply(&act[1], gc[j], &g);
             cs[j] = ft * cs[j] + it * ct;
             double ot = act_apply(&act[0], go[j] + po * cs[j], &g);
-            h[j] = ot * act_apply(&act[2], cs[j], &g);
+            h[j] = ot * act_apply(&act[2], cs[j], 0); /* cell state is not clipped (as ORT) */
           }
         }
         if (Y) {
@@ -346,9 +353,9 @@ static er_status rnn_run(er_kctx *c, int cell) {
           for (int64_t j = 0; j < H; j++) st(Y, y_off + (size_t)j, h[j]);
         }
       }
-      for (int64_t j = 0; j < H; j++) {
-        if (Yh) st(Yh, st_off + (size_t)j, h[j]);
-        if (Yc) st(Yc, st_off + (size_t)j, cs[j]);
+      for (int64_t j = 0; j < H; j++) { /* an empty sequence yields zero states (as onnxruntime) */
+        if (Yh) st(Yh, st_off + (size_t)j, len ? h[j] : 0);
+        if (Yc) st(Yc, st_off + (size_t)j, len ? cs[j] : 0);
       }
     }
   }
