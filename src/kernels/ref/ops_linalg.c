@@ -1,5 +1,69 @@
+/* Linear algebra family: Gemm, MatMul, Einsum, Det, reductions, ArgMax/ArgMin, Softmax,
+ * LogSoftmax, Hardmax, CumSum, TopK, NLL / softmax cross-entropy losses, and the training
+ * optimizers of ai.onnx.preview.training. Kernels live in linalg_*.c. */
 #include "kernels/kernel.h"
 
+#define DECLARE(name)                        \
+  er_status er_linalg_##name##_infer(er_kctx *ctx); \
+  er_status er_linalg_##name##_run(er_kctx *ctx);
+DECLARE(gemm)
+DECLARE(matmul)
+DECLARE(einsum)
+DECLARE(det)
+DECLARE(reduce_sum)
+DECLARE(reduce_mean)
+DECLARE(reduce_max)
+DECLARE(reduce_min)
+DECLARE(reduce_prod)
+DECLARE(reduce_l1)
+DECLARE(reduce_l2)
+DECLARE(reduce_log_sum)
+DECLARE(reduce_log_sum_exp)
+DECLARE(reduce_sum_square)
+DECLARE(argmax)
+DECLARE(argmin)
+DECLARE(cumsum)
+DECLARE(topk)
+DECLARE(nllloss)
+DECLARE(sce)
+DECLARE(adagrad)
+DECLARE(adam)
+DECLARE(momentum)
+#undef DECLARE
+er_status er_linalg_softmax_infer(er_kctx *ctx);
+er_status er_linalg_softmax_run(er_kctx *ctx);
+er_status er_linalg_logsoftmax_run(er_kctx *ctx);
+er_status er_linalg_hardmax_run(er_kctx *ctx);
+
+#define K(name) er_linalg_##name##_infer, er_linalg_##name##_run
+#define TRAINING "ai.onnx.preview.training"
+
 const er_op_def er_ops_linalg[] = {
+    {"Gemm", "", 1, 0, K(gemm), 0},
+    {"MatMul", "", 1, 0, K(matmul), 0},
+    {"Einsum", "", 12, 0, K(einsum), 0},
+    {"Det", "", 11, 0, K(det), 0},
+    {"ReduceSum", "", 1, 0, K(reduce_sum), 0},
+    {"ReduceMean", "", 1, 0, K(reduce_mean), 0},
+    {"ReduceMax", "", 1, 0, K(reduce_max), 0},
+    {"ReduceMin", "", 1, 0, K(reduce_min), 0},
+    {"ReduceProd", "", 1, 0, K(reduce_prod), 0},
+    {"ReduceL1", "", 1, 0, K(reduce_l1), 0},
+    {"ReduceL2", "", 1, 0, K(reduce_l2), 0},
+    {"ReduceLogSum", "", 1, 0, K(reduce_log_sum), 0},
+    {"ReduceLogSumExp", "", 1, 0, K(reduce_log_sum_exp), 0},
+    {"ReduceSumSquare", "", 1, 0, K(reduce_sum_square), 0},
+    {"ArgMax", "", 1, 0, K(argmax), 0},
+    {"ArgMin", "", 1, 0, K(argmin), 0},
+    {"Softmax", "", 1, 0, er_linalg_softmax_infer, er_linalg_softmax_run, 0},
+    {"LogSoftmax", "", 1, 0, er_linalg_softmax_infer, er_linalg_logsoftmax_run, 0},
+    {"Hardmax", "", 1, 0, er_linalg_softmax_infer, er_linalg_hardmax_run, 0},
+    {"CumSum", "", 11, 0, K(cumsum), 0},
+    {"TopK", "", 1, 0, K(topk), 0},
+    {"NegativeLogLikelihoodLoss", "", 12, 0, K(nllloss), 0},
+    {"SoftmaxCrossEntropyLoss", "", 12, 0, K(sce), 0},
+    {"Adagrad", TRAINING, 1, 0, K(adagrad), 0},
+    {"Adam", TRAINING, 1, 0, K(adam), 0},
+    {"Momentum", TRAINING, 1, 0, K(momentum), 0},
     {0},
 };
