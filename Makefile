@@ -9,7 +9,7 @@ OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 ER_CFLAGS := -std=c11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
   -D_DEFAULT_SOURCE -Iinclude -Isrc $(CFLAGS) $(SANFLAGS)
-LDLIBS := -lm
+LDLIBS := -lm -lpthread
 
 # Device part (freestanding-ready): base, ir, kernels, runtime.  Host part: import, io, api.
 DEVICE_SRC := $(wildcard src/base/*.c src/ir/*.c src/kernels/*.c src/kernels/ref/*.c src/runtime/*.c)
@@ -67,7 +67,7 @@ FUZZ_FLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc -fsanitize=fuzze
 fuzz: $(FUZZ_BIN)
 build-fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p build-fuzz
-	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) -lm
+	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) -lm -lpthread
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -15,6 +15,7 @@ struct er_model {
 struct er_session {
   er_model *model;
   er_exec *exec;
+  er_threadpool *threads;
 };
 
 static void *heap_alloc(void *ctx, size_t n) {
@@ -146,6 +147,14 @@ er_status er_session_create(er_model *model, const er_session_options *opts,
     return st;
   }
   if (opts && opts->arena) er_exec_use_arena(s->exec, opts->arena, opts->arena_bytes);
+  int nthreads = (opts && opts->threads > 0) ? opts->threads : er_cpu_count();
+  if (opts && opts->threads < 0) st = ER_ERR(ER_INVALID_ARGUMENT, "threads must be >= 0, got %d", opts->threads);
+  if (!st && nthreads > 1) st = er_threadpool_create(nthreads, &s->threads);
+  if (st) {
+    er_session_destroy(s);
+    return st;
+  }
+  er_exec_set_threads(s->exec, s->threads);
   /* Plan right away when every input shape is fully static. */
   const er_graph *g = model->imp.graph;
   int all_static = 1;
@@ -183,6 +192,7 @@ er_status er_session_create(er_model *model, const er_session_options *opts,
 void er_session_destroy(er_session *s) {
   if (!s) return;
   er_exec_destroy(s->exec);
+  er_threadpool_destroy(s->threads);
   free(s);
 }
 
@@ -230,3 +240,4 @@ size_t er_session_arena_bytes(const er_session *s) { return s ? er_exec_arena_by
 
 #include "api/internal.h"
 const er_imported *er_model_ir(const er_model *m) { return m ? &m->imp : NULL; }
+er_exec *er_session_exec(er_session *s) { return s ? s->exec : NULL; }

@@ -4,5 +4,8 @@
 #include "edgerun.h"
 #include "import/model.h"
 
+#include "runtime/exec.h"
+
 const er_imported *er_model_ir(const er_model *m);
+er_exec *er_session_exec(er_session *s);
 #endif

@@ -18,6 +18,7 @@
 #ifndef ER_KERNELS_KERNEL_H
 #define ER_KERNELS_KERNEL_H
 #include "base/tensor.h"
+#include "base/threads.h"
 #include "ir/ir.h"
 
 typedef struct er_kctx er_kctx;
@@ -50,7 +51,15 @@ struct er_kctx {
   size_t scratch_bytes; /* infer: request; run: bytes available at scratch */
   void *scratch;
   struct er_exec *exec; /* control-flow ops only */
+  er_threadpool *threads; /* may be NULL: single thread */
 };
+
+/* Split [0, n) over the session's threads in contiguous chunks of >= grain indices; each
+ * index must be computed independently of the split so results are bit-identical for any
+ * thread count. Runs inline when there is no pool. */
+static inline void er_parallel_for(const er_kctx *c, int64_t n, int64_t grain, er_range_fn fn, void *arg) {
+  er_threadpool_run(c->threads, n, grain, fn, arg);
+}
 
 /* ---- attributes ---- */
 int64_t er_attr_int(const er_kctx *c, const char *name, int64_t def);
@@ -92,4 +101,5 @@ extern const er_op_def er_ops_quant[];    /* quantization ops */
 extern const er_op_def er_ops_signal[];   /* DFT, STFT, windows, mel, NMS and misc */
 extern const er_op_def er_ops_sequence[]; /* sequences and optionals */
 extern const er_op_def er_ops_control[];  /* If, Loop, Scan (runtime/) */
+extern const er_op_def er_ops_ml[];      /* TfIdfVectorizer and ai.onnx.ml ops */
 #endif

@@ -37,6 +37,16 @@ void er_exec_destroy(er_exec *e);
 er_status er_exec_set_input(er_exec *e, int index, const er_tensor *t);
 /* Use caller memory for the arena (must stay valid); NULL to let the executor allocate. */
 void er_exec_use_arena(er_exec *e, void *arena, size_t bytes);
+/* Threads for kernels (NULL: one). The pool must outlive the executor; children inherit it. */
+void er_exec_set_threads(er_exec *e, er_threadpool *pool);
+
+/* Per-node profiling: when set, every run stores each node's start/end time (ns, from now())
+ * into t[2*i], t[2*i+1] (folded nodes: 0). Host supplies the clock. */
+void er_exec_set_profile(er_exec *e, uint64_t (*now)(void), uint64_t *t);
+/* The context of node i (inputs/outputs with shapes after a run), for tools. */
+const er_kctx *er_exec_node(const er_exec *e, int i);
+int er_exec_node_folded(const er_exec *e, int i);
+
 /* Plan for the bound input shapes (done automatically by run when shapes changed). */
 er_status er_exec_plan(er_exec *e);
 er_status er_exec_run(er_exec *e);

@@ -1,0 +1,21 @@
+/* A small thread pool: workers sleep on a condition variable when idle (no spinning).
+ * er_pool_parallel_for splits [0, n) into contiguous chunks, one per thread, so a kernel that
+ * computes each index independently gives the same bits for any thread count. */
+#ifndef ER_BASE_THREADS_H
+#define ER_BASE_THREADS_H
+#include <stdint.h>
+#include "base/status.h"
+
+typedef struct er_threadpool er_threadpool;
+typedef void (*er_range_fn)(void *arg, int64_t begin, int64_t end);
+
+/* threads <= 1 creates no worker (everything runs on the caller). */
+er_status er_threadpool_create(int threads, er_threadpool **out_pool);
+void er_threadpool_destroy(er_threadpool *p);
+int er_threadpool_size(const er_threadpool *p); /* 1 for NULL */
+/* Run fn over [0, n) in up to size() contiguous chunks of at least `grain` indices;
+ * the caller thread takes part. Returns when all chunks are done. */
+void er_threadpool_run(er_threadpool *p, int64_t n, int64_t grain, er_range_fn fn, void *arg);
+/* Number of online CPUs (1 if unknown). */
+int er_cpu_count(void);
+#endif
