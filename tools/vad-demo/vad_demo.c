@@ -39,7 +39,8 @@ static void die(const char *fmt, const char *a, const char *b) {
 
 static void check(er_status s, const char *what) {
   if (s) {
-    fprintf(stderr, "vad_demo: %s: %s\n", what, er_status_message(s));
+    if (what) fprintf(stderr, "vad_demo: %s: %s\n", what, er_status_message(s));
+    else fprintf(stderr, "vad_demo: %s\n", er_status_message(s));
     er_status_free(s);
     exit(1);
   }
@@ -143,7 +144,7 @@ int main(int argc, char **argv) {
   float *audio = read_wav(wav_path, &nsamples, &rate);
 
   er_model *model;
-  check(er_model_load_file(model_path, &model), model_path);
+  check(er_model_load_file(model_path, &model), NULL); /* the message names the file */
   /* find the inputs by name: v5/v6 (input, state, sr) or legacy (input, sr, h, c) */
   int idx[IN_COUNT] = {-1, -1, -1, -1, -1};
   int64_t state_dims[IN_COUNT][3] = {{0}};
@@ -260,7 +261,7 @@ int main(int argc, char **argv) {
   printf("%zu segments, %.2f s of speech in %.2f s of audio\n", nseg, speech_s, (double)nsamples / rate);
   printf("%zu frames of %zu samples (%s, context %zu): latency per frame median %.1f us, p90 %.1f us, "
          "max %.1f us; arena %zu bytes\n",
-         nframes, frame, v5 ? "v5 state" : "legacy h/c", ctx, lat[nframes / 2],
+         nframes, frame, v5 ? "state input" : "legacy h/c inputs", ctx, lat[nframes / 2],
          lat[(size_t)((double)(nframes - 1) * 0.9)], lat[nframes - 1], er_session_arena_bytes(sess));
 
   free(lat);
