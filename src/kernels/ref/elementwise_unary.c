@@ -78,7 +78,6 @@ FI(i_sign, p->is_unsigned ? (x != 0) : (x > 0) - (x < 0))
 FI(i_relu, p->is_unsigned || x > 0 ? x : 0)
 FI(i_bnot, ~x)
 FI(i_not, !x)
-FI(i_ident, x) /* Ceil/Floor/Round are not defined on integers; kept for completeness */
 
 typedef struct {
   const char *name;
