@@ -13,6 +13,10 @@ LDLIBS := -lm -lpthread
 
 # Device part (freestanding-ready): base, ir, kernels, runtime.  Host part: import, io, api.
 DEVICE_SRC := $(wildcard src/base/*.c src/ir/*.c src/kernels/*.c src/kernels/ref/*.c src/runtime/*.c)
+X86_SRC := $(wildcard src/kernels/x86/*.c)
+ifneq ($(filter x86_64,$(shell uname -m)),)
+DEVICE_SRC += $(X86_SRC)
+endif
 HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/io/*.c src/api/*.c)
 LIB_SRC := $(DEVICE_SRC) $(HOST_SRC)
 CLI_SRC := $(wildcard tools/edgerun/*.c)
@@ -41,6 +45,8 @@ $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
 	$(CC) $(ER_CFLAGS) -Itests/unit -o $@ $(call obj,$(UNIT_SRC)) $(LIB) $(LDLIBS)
 
 $(BUILD)/obj/tests/unit/%.o: ER_CFLAGS += -Itests/unit
+# ISA flags per file: only x86/ kernels may use AVX2/FMA; chosen at run time from cpuid.
+$(BUILD)/obj/src/kernels/x86/%.o: ER_CFLAGS += -mavx2 -mfma -mf16c
 
 unit: $(UNIT)
 	$(UNIT)

@@ -20,6 +20,7 @@
 #include "base/tensor.h"
 #include "base/threads.h"
 #include "ir/ir.h"
+#include "kernels/dispatch.h"
 
 typedef struct er_kctx er_kctx;
 typedef er_status (*er_kernel_fn)(er_kctx *ctx);
@@ -38,6 +39,10 @@ typedef struct er_op_def {
   er_kernel_fn infer;
   er_kernel_fn run;
   unsigned flags;
+  /* Optional, called once after planning (static graphs) or before each run (dynamic):
+   * fill ctx->state (ctx->state_bytes requested by infer) from constant inputs, e.g. pack
+   * weights. Inputs whose values are not constant have data NULL here. */
+  er_kernel_fn prepare;
 } er_op_def;
 
 struct er_exec; /* runtime executor, opaque to kernels */
@@ -52,6 +57,9 @@ struct er_kctx {
   void *scratch;
   struct er_exec *exec; /* control-flow ops only */
   er_threadpool *threads; /* may be NULL: single thread */
+  const er_microkernels *mk; /* inner loops for this CPU (never NULL at run) */
+  size_t state_bytes;   /* infer: persistent per-node memory request (see prepare) */
+  void *state;          /* prepare and run: that memory */
 };
 
 /* Split [0, n) over the session's threads in contiguous chunks of >= grain indices; each

@@ -52,6 +52,8 @@ struct er_exec {
   er_threadpool *threads;
   uint64_t (*now)(void);
   uint64_t *prof;
+  void **state;          /* per node: prepare()d persistent memory */
+  const er_microkernels *mk;
 };
 
 static void *xalloc(er_exec *e, size_t n) {
@@ -116,6 +118,7 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
   e->g = g;
   e->parent = parent;
   e->a = *a;
+  e->mk = parent ? parent->mk : er_microkernels_select();
   int total_in = 0, total_out = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     total_in += g->nodes[i].n_inputs;
@@ -130,8 +133,9 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
   e->dyn = (unsigned char *)xalloc(e, (size_t)g->n_nodes);
   e->scratch_off = (int64_t *)xalloc(e, sizeof(int64_t) * (size_t)g->n_nodes);
   e->inputs = (input_rec *)xalloc(e, sizeof(input_rec) * (size_t)g->n_inputs);
+  e->state = (void **)xalloc(e, sizeof(void *) * (size_t)g->n_nodes);
   if (!e->v || !e->ctx || !e->ins || !e->outs || !e->implicit || !e->folded || !e->dyn ||
-      !e->scratch_off || !e->inputs) {
+      !e->scratch_off || !e->inputs || !e->state) {
     er_exec_destroy(e);
     return ER_ERR(ER_OUT_OF_MEMORY, "out of memory creating executor");
   }
@@ -146,6 +150,7 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
     c->in = e->ins + pi;
     c->out = e->outs + po;
     c->exec = e;
+    c->mk = e->mk;
     for (int k = 0; k < n->n_inputs; k++) c->in[k] = n->inputs[k] >= 0 ? &e->v[n->inputs[k]].t : NULL;
     for (int k = 0; k < n->n_outputs; k++)
       c->out[k] = n->outputs[k] >= 0 ? &e->v[n->outputs[k]].t : NULL;
@@ -180,6 +185,8 @@ void er_exec_destroy(er_exec *e) {
   for (int i = 0; i < e->n_children; i++) er_exec_destroy(e->children[i].e);
   xfree(e, e->children);
   if (e->v) release_values(e);
+  if (e->state)
+    for (int i = 0; i < e->g->n_nodes; i++) xfree(e, e->state[i]);
   if (e->implicit)
     for (int i = 0; i < e->g->n_nodes; i++) xfree(e, e->implicit[i]);
   if (e->inputs)
@@ -194,6 +201,7 @@ void er_exec_destroy(er_exec *e) {
   xfree(e, e->dyn);
   xfree(e, e->scratch_off);
   xfree(e, e->inputs);
+  xfree(e, e->state);
   e->a.free(e->a.ctx, e);
 }
 
@@ -303,6 +311,22 @@ static er_status alloc_outputs_heap(er_exec *e, int node) {
                     n->op_type, k);
     v->t.data = v->owned;
   }
+  return NULL;
+}
+
+/* Give node i its persistent state and let the op fill it from constant inputs. */
+static er_status prepare_node(er_exec *e, int i) {
+  er_kctx *c = &e->ctx[i];
+  c->state = NULL;
+  if (c->state_bytes) {
+    xfree(e, e->state[i]);
+    e->state[i] = xalloc(e, c->state_bytes);
+    if (!e->state[i])
+      return ER_ERR(ER_OUT_OF_MEMORY, "node '%s': out of memory for %zu bytes of state", c->node->name,
+                    c->state_bytes);
+    c->state = e->state[i];
+  }
+  if (c->node->op->prepare) return node_error(c->node, c->node->op->prepare(c));
   return NULL;
 }
 
@@ -513,6 +537,7 @@ er_status er_exec_plan(er_exec *e) {
     if (e->implicit[i] || (n->op->flags & ER_OP_CONTROL_FLOW)) unknown = 1;
     if (!unknown) {
       c->scratch_bytes = 0;
+      c->state_bytes = 0;
       er_status s = n->op->infer(c);
       if (er_status_code(s) == ER_NEEDS_DATA) {
         er_status_free(s);
@@ -535,6 +560,7 @@ er_status er_exec_plan(er_exec *e) {
                                                       e->v[id].t.dtype, ER_SIZE_LIMIT)));
       e->v[id].state = V_SHAPED;
     }
+    ER_RETURN_IF_ERROR(prepare_node(e, i));
     if (is_foldable(e, c)) {
       /* inputs of a SHAPE_ONLY op need no data, but kernels may look at it: give NULL-safe */
       ER_RETURN_IF_ERROR(alloc_outputs_heap(e, i));
@@ -603,6 +629,7 @@ static er_status run_dynamic(er_exec *e) {
       ER_RETURN_IF_ERROR(node_error(n, n->op->run(c)));
     } else {
       c->scratch_bytes = 0;
+      c->state_bytes = 0;
       er_status s = n->op->infer(c);
       if (er_status_code(s) == ER_NEEDS_DATA) {
         er_status_free(s);
@@ -610,6 +637,7 @@ static er_status run_dynamic(er_exec *e) {
                       n->name, n->op_type);
       }
       ER_RETURN_IF_ERROR(node_error(n, s));
+      ER_RETURN_IF_ERROR(prepare_node(e, i));
       ER_RETURN_IF_ERROR(alloc_outputs_heap(e, i));
       ER_RETURN_IF_ERROR(run_with_heap_scratch(e, i));
     }

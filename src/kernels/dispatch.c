@@ -1,0 +1,78 @@
+#include "kernels/dispatch.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/cpu.h"
+#include "kernels/ref/gemm.h"
+
+void er_f32_apply_act(float *x, int64_t n, er_act act) {
+  switch (act.kind) {
+    case ER_ACT_NONE: return;
+    case ER_ACT_RELU: for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0; return;
+    case ER_ACT_CLIP:
+      for (int64_t i = 0; i < n; i++) x[i] = x[i] < act.a ? act.a : x[i] > act.b ? act.b : x[i];
+      return;
+    case ER_ACT_HARDSWISH:
+      for (int64_t i = 0; i < n; i++) {
+        float t = x[i] / 6.0f + 0.5f;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        x[i] *= t;
+      }
+      return;
+    case ER_ACT_HARDSIGMOID:
+      for (int64_t i = 0; i < n; i++) {
+        float t = act.a * x[i] + act.b;
+        x[i] = t < 0 ? 0 : t > 1 ? 1 : t;
+      }
+      return;
+    case ER_ACT_SILU: for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i])); return;
+    case ER_ACT_GELU:
+      for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+      return;
+    case ER_ACT_SIGMOID: for (int64_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i])); return;
+    case ER_ACT_TANH: for (int64_t i = 0; i < n; i++) x[i] = tanhf(x[i]); return;
+    case ER_ACT_LEAKYRELU: for (int64_t i = 0; i < n; i++) x[i] = x[i] >= 0 ? x[i] : act.a * x[i]; return;
+    default: return;
+  }
+}
+
+/* Reference "packed" format: B transposed to K x N row-major (plain copy). */
+static size_t ref_packed_size(int64_t K, int64_t N) { return (size_t)(K * N) * sizeof(float); }
+static void ref_pack_b(int transB, int64_t K, int64_t N, const float *B, int64_t ldb, void *packed) {
+  float *p = (float *)packed;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t n = 0; n < N; n++) p[k * N + n] = transB ? B[n * ldb + k] : B[k * ldb + n];
+}
+static void ref_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                            const void *packed, const float *bias, er_act act, float *C, int64_t ldc) {
+  const float *B = (const float *)packed;
+  if (bias) {
+    for (int64_t m = 0; m < M; m++) memcpy(C + m * ldc, bias, sizeof(float) * (size_t)N);
+  }
+  er_f32_gemm_ref(0, 0, M, N, K, 1.0f, A, lda, B, N, bias ? 1.0f : 0.0f, C, ldc);
+  if (act.kind != ER_ACT_NONE)
+    for (int64_t m = 0; m < M; m++) er_f32_apply_act(C + m * ldc, N, act);
+}
+
+static const er_microkernels ref_table = {
+    "ref", er_f32_gemm_ref, ref_packed_size, ref_pack_b, ref_gemm_packed,
+};
+
+const er_microkernels *er_microkernels_ref(void) { return &ref_table; }
+
+#if defined(__x86_64__)
+/* Defined in src/kernels/x86/ (compiled with -mavx2 -mfma per file). */
+const er_microkernels *er_microkernels_avx2(void);
+#endif
+
+const er_microkernels *er_microkernels_select(void) {
+#if defined(__x86_64__)
+  er_cpu_features f = er_cpu_detect();
+  if (f.avx2 && f.fma) {
+    const er_microkernels *t = er_microkernels_avx2();
+    if (t) return t;
+  }
+#endif
+  return &ref_table;
+}

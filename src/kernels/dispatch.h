@@ -1,0 +1,45 @@
+/*
+ * Micro-kernel dispatch: the inner loops that optimized ISAs replace. A session picks one
+ * table at creation from cpuid (er_microkernels_select) and kernels reach it through
+ * ctx->mk. Every entry of every table is tested against the reference table
+ * (tests/unit/test_microkernels.c) on many shapes.
+ *
+ * Graph-level semantics (padding, groups, broadcasting, attribute handling) stay in the
+ * reference op kernels; only these inner loops vary by ISA.
+ */
+#ifndef ER_KERNELS_DISPATCH_H
+#define ER_KERNELS_DISPATCH_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fused activations for GEMM/conv epilogues. */
+enum { ER_ACT_NONE = 0, ER_ACT_RELU, ER_ACT_CLIP, ER_ACT_HARDSWISH, ER_ACT_HARDSIGMOID,
+       ER_ACT_SILU, ER_ACT_GELU, ER_ACT_SIGMOID, ER_ACT_TANH, ER_ACT_LEAKYRELU };
+
+typedef struct er_act {
+  int kind;      /* ER_ACT_* */
+  float a, b;    /* CLIP: min, max; HARDSIGMOID: alpha, beta; LEAKYRELU: alpha */
+} er_act;
+
+typedef struct er_microkernels {
+  const char *isa; /* "ref", "avx2" ... */
+  /* C = alpha * op(A) * op(B) + beta * C  (row-major, leading dimensions in elements) */
+  void (*f32_gemm)(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                   float *C, int64_t ldc);
+  /* Pre-packed B (weights): bytes needed, pack once, then C = act(A * B + bias[n]) where
+   * bias may be NULL. */
+  size_t (*f32_gemm_packed_size)(int64_t K, int64_t N);
+  void (*f32_gemm_pack_b)(int transB, int64_t K, int64_t N, const float *B, int64_t ldb,
+                          void *packed);
+  void (*f32_gemm_packed)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                          const void *packed, const float *bias, er_act act, float *C,
+                          int64_t ldc);
+} er_microkernels;
+
+/* The portable table (always available) and the best one for this CPU. */
+const er_microkernels *er_microkernels_ref(void);
+const er_microkernels *er_microkernels_select(void);
+/* Apply an activation to n floats in place (reference; used by fused epilogues). */
+void er_f32_apply_act(float *x, int64_t n, er_act act);
+#endif
