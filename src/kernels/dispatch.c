@@ -55,8 +55,29 @@ static void ref_gemm_packed(int64_t M, int64_t N, int64_t K, const float *A, int
     for (int64_t m = 0; m < M; m++) er_f32_apply_act(C + m * ldc, N, act);
 }
 
+static void ref_dwconv2d(const float *in, int64_t H, int64_t W, const float *w, int64_t KH,
+                         int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                         int64_t dw, float bias, er_act act, float *out, int64_t OH, int64_t OW) {
+  for (int64_t oh = 0; oh < OH; oh++) {
+    for (int64_t ow = 0; ow < OW; ow++) {
+      float acc = bias;
+      for (int64_t kh = 0; kh < KH; kh++) {
+        int64_t ih = oh * sh - ph + kh * dh;
+        if (ih < 0 || ih >= H) continue;
+        for (int64_t kw = 0; kw < KW; kw++) {
+          int64_t iw = ow * sw - pw + kw * dw;
+          if (iw < 0 || iw >= W) continue;
+          acc += w[kh * KW + kw] * in[ih * W + iw];
+        }
+      }
+      out[oh * OW + ow] = acc;
+    }
+    er_f32_apply_act(out + oh * OW, OW, act);
+  }
+}
+
 static const er_microkernels ref_table = {
-    "ref", er_f32_gemm_ref, ref_packed_size, ref_pack_b, ref_gemm_packed,
+    "ref", er_f32_gemm_ref, ref_packed_size, ref_pack_b, ref_gemm_packed, ref_dwconv2d,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

@@ -35,6 +35,12 @@ typedef struct er_microkernels {
   void (*f32_gemm_packed)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                           const void *packed, const float *bias, er_act act, float *C,
                           int64_t ldc);
+  /* Depthwise 2-D convolution of one channel plane (NCHW):
+   * out[oh][ow] = act(bias + sum_kh,kw w[kh*KW+kw] * in[oh*sh - ph + kh*dh][ow*sw - pw + kw*dw]),
+   * taps outside [0,H) x [0,W) count as zero. */
+  void (*f32_dwconv2d)(const float *in, int64_t H, int64_t W, const float *w, int64_t KH,
+                       int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                       int64_t dw, float bias, er_act act, float *out, int64_t OH, int64_t OW);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */
