@@ -34,6 +34,11 @@ if [ -f "$tmp/o/output_0.npy" ]; then pass=$((pass + 1)); else fail=$((fail + 1)
 expect_ok inspect "$cli" inspect "$add/model.onnx"
 expect_ok inspect_json "$cli" inspect --json "$add/model.onnx"
 expect_ok help "$cli" run --help
+expect_ok bench_json "$cli" bench "$add/model.onnx" --runs 3 --warmup 1 --json
+if grep -q '"median_ms"' "$tmp/out" && grep -q '"peak_rss_kb"' "$tmp/out"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL bench_json: missing fields"; fi
+expect_ok bench_profile "$cli" bench "$add/model.onnx" --runs 2 --per-op --profile "$tmp/trace.json"
+if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['traceEvents'] and d['traceEvents'][0]['cat']=='Add'" "$tmp/trace.json"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL bench_profile: bad trace"; fi
+expect_fail bench_bad_runs "--runs needs" "$cli" bench "$add/model.onnx" --runs 0
 
 expect_fail missing_model "cannot" "$cli" run "$tmp/nope.onnx"
 head -c 37 "$add/model.onnx" >"$tmp/trunc.onnx"

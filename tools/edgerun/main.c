@@ -10,6 +10,7 @@ static const char *usage =
     "commands:\n"
     "  run MODEL [-i FILE]... [-o DIR]   run a model on tensor files (.npy or .pb)\n"
     "  inspect MODEL [--json]            inputs, outputs, op counts, parameters, opset\n"
+    "  bench MODEL [-i FILE]... [options] latency, start-up and memory (see bench --help)\n"
     "\n"
     "Run 'edgerun <command> --help' for a command's options.\n";
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
+  if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     fputs(usage, stdout);
     return EXIT_OK;
