@@ -20,9 +20,22 @@ int cli_fail(er_status s, int code) {
   return code;
 }
 
+/* One line on stderr: the problem and where to look (full usage only without a message). */
 int cli_usage(const char *msg, const char *u) {
-  if (msg) fprintf(stderr, "edgerun: %s\n", msg);
-  fputs(u, stderr);
+  if (!msg) {
+    fputs(u, stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = strstr(u, "edgerun ");
+  int n = 0;
+  if (cmd) {
+    cmd += 8;
+    while (cmd[n] && cmd[n] != ' ' && cmd[n] != '\n') n++;
+  }
+  if (n && strncmp(cmd, "<command>", 9) != 0)
+    fprintf(stderr, "edgerun: %s (see 'edgerun %.*s --help')\n", msg, n, cmd);
+  else
+    fprintf(stderr, "edgerun: %s (see 'edgerun --help')\n", msg);
   return EXIT_USAGE;
 }
 
@@ -40,7 +53,6 @@ int main(int argc, char **argv) {
     printf("edgerun %d.%d\n", ER_VERSION_MAJOR, ER_VERSION_MINOR);
     return EXIT_OK;
   }
-  fprintf(stderr, "edgerun: unknown command '%s'\n", cmd);
-  fputs(usage, stderr);
+  fprintf(stderr, "edgerun: unknown command '%s' (see 'edgerun --help')\n", cmd);
   return EXIT_USAGE;
 }
