@@ -445,9 +445,24 @@ static er_status plan_arena(er_exec *e) {
   }
   for (int k = 0; k < g->n_outputs; k++)
     if (e->v[g->outputs[k]].first >= 0) e->v[g->outputs[k]].last = n_nodes;
+  /* In place: output 0 of an ER_OP_INPLACE node takes input 0's buffer when input 0 dies
+   * there and has the same byte size. alias[v] = the value whose buffer v uses. */
+  int *alias = (int *)xalloc(e, sizeof(int) * (size_t)g->n_values);
+  if (!alias) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory planning the arena");
+  for (int i = 0; i < g->n_values; i++) alias[i] = -1;
+  for (int i = 0; i < n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    if (e->folded[i] || !(n->op->flags & ER_OP_INPLACE) || n->n_inputs < 1 || n->n_outputs < 1) continue;
+    int in0 = n->inputs[0], out0 = n->outputs[0];
+    if (in0 < 0 || out0 < 0 || e->v[in0].first < 0 || e->v[in0].last != i) continue;
+    if (er_tensor_nbytes(&e->v[in0].t) != er_tensor_nbytes(&e->v[out0].t)) continue;
+    int root = alias[in0] >= 0 ? alias[in0] : in0;
+    alias[out0] = root;
+    if (e->v[out0].last > e->v[root].last) e->v[root].last = e->v[out0].last;
+  }
   int n_items = 0;
   for (int i = 0; i < g->n_values; i++)
-    if (e->v[i].first >= 0) n_items++;
+    if (e->v[i].first >= 0 && alias[i] < 0) n_items++;
   for (int i = 0; i < n_nodes; i++)
     if (!e->folded[i] && e->ctx[i].scratch_bytes) n_items++;
   item *items = (item *)xalloc(e, sizeof(item) * (size_t)(n_items + 1));
@@ -455,12 +470,13 @@ static er_status plan_arena(er_exec *e) {
   if (!items || !order) {
     xfree(e, items);
     xfree(e, order);
+    xfree(e, alias);
     return ER_ERR(ER_OUT_OF_MEMORY, "out of memory planning the arena");
   }
   int m = 0;
   for (int i = 0; i < g->n_values; i++) {
     rt_val *v = &e->v[i];
-    if (v->first < 0) continue;
+    if (v->first < 0 || alias[i] >= 0) continue;
     items[m++] = (item){er_tensor_nbytes(&v->t), v->first, v->last, &v->off, 0};
   }
   for (int i = 0; i < n_nodes; i++)
@@ -468,8 +484,11 @@ static er_status plan_arena(er_exec *e) {
       items[m++] = (item){e->ctx[i].scratch_bytes, i, i, &e->scratch_off[i], 0};
   size_t total = place_items(items, m, order);
   for (int i = 0; i < m; i++) *items[i].off_out = items[i].off;
+  for (int i = 0; i < g->n_values; i++)
+    if (alias[i] >= 0) e->v[i].off = e->v[alias[i]].off;
   xfree(e, items);
   xfree(e, order);
+  xfree(e, alias);
   total = (total + ER_ALIGN - 1) & ~(size_t)(ER_ALIGN - 1);
   if (total == 0) total = ER_ALIGN;
   if (e->user_arena) {

@@ -24,8 +24,8 @@ er_status er_ew_identity_run(er_kctx *c);
 er_status er_ew_dropout_infer(er_kctx *c);
 er_status er_ew_dropout_run(er_kctx *c);
 
-#define UNARY(name, lo) {name, "", lo, 0, er_ew_unary_infer, er_ew_unary_run, 0}
-#define BINARY(name, lo) {name, "", lo, 0, er_ew_binary_infer, er_ew_binary_run, 0}
+#define UNARY(name, lo) {name, "", lo, 0, er_ew_unary_infer, er_ew_unary_run, ER_OP_INPLACE}
+#define BINARY(name, lo) {name, "", lo, 0, er_ew_binary_infer, er_ew_binary_run, ER_OP_INPLACE}
 #define VARIADIC(name) {name, "", 1, 0, er_ew_variadic_infer, er_ew_variadic_run, 0}
 
 const er_op_def er_ops_elementwise[] = {
@@ -41,7 +41,7 @@ const er_op_def er_ops_elementwise[] = {
     UNARY("Sigmoid", 1), UNARY("HardSigmoid", 1), UNARY("HardSwish", 14), UNARY("Softplus", 1),
     UNARY("Softsign", 1), UNARY("ThresholdedRelu", 10), UNARY("Shrink", 9), UNARY("Mish", 18),
     UNARY("Gelu", 20),
-    {"Clip", "", 1, 0, er_ew_clip_infer, er_ew_clip_run, 0},
+    {"Clip", "", 1, 0, er_ew_clip_infer, er_ew_clip_run, ER_OP_INPLACE},
     /* binary, numpy broadcasting (legacy broadcast/axis attributes before opset 7) */
     BINARY("Add", 1), BINARY("Sub", 1), BINARY("Mul", 1), BINARY("Div", 1), BINARY("Pow", 1),
     BINARY("Mod", 10), BINARY("BitShift", 11), BINARY("BitwiseAnd", 18), BINARY("BitwiseOr", 18),
