@@ -58,6 +58,7 @@ test: all $(UNIT)
 	bash tests/run-cli.sh $(CLI)
 	bash tests/run-conformance.sh $(CLI)
 	bash tests/run-models.sh $(CLI)
+	bash tests/run-arena.sh $(CLI)
 
 demo: all
 	bash scripts/demo.sh $(CLI)
