@@ -17,7 +17,7 @@ X86_SRC := $(wildcard src/kernels/x86/*.c)
 ifneq ($(filter x86_64,$(shell uname -m)),)
 DEVICE_SRC += $(X86_SRC)
 endif
-HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/io/*.c src/api/*.c)
+HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/opt/*.c src/io/*.c src/api/*.c)
 LIB_SRC := $(DEVICE_SRC) $(HOST_SRC)
 CLI_SRC := $(wildcard tools/edgerun/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -66,18 +66,19 @@ demo: all
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
-# libFuzzer targets (clang): build-fuzz/fuzz_<name> for each fuzz/fuzz_<name>.c.
-# Run one: build-fuzz/fuzz_onnx -max_total_time=600 build-fuzz/corpus-onnx
+# libFuzzer targets (clang): build-fuzz/fuzz_<name> for each fuzz/fuzz_<name>.c, linked with
+# the library built with the same per-file ISA flags. Run one for 10 minutes:
+#   build-fuzz/fuzz_onnx -max_total_time=600 CORPUS_DIR
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
-FUZZ_BIN := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-FUZZ_FLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined
-fuzz: $(FUZZ_BIN)
-build-fuzz/%: fuzz/%.c $(LIB_SRC)
-	@mkdir -p build-fuzz
-	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) -lm -lpthread
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 \
+	  SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-bins
+fuzz-bins: $(patsubst fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(LIB)
+	$(CC) $(ER_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
 
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit test demo asan fuzz clean
+.PHONY: all unit test demo asan fuzz fuzz-bins clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
