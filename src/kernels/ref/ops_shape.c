@@ -166,7 +166,7 @@ static er_status constant_value(const er_kctx *c, er_tensor *tmp, const er_tenso
     *out = tmp, found++;
   }
   if (found != 1) return ER_ERR(ER_INVALID_MODEL, "Constant needs exactly one value attribute, got %d", found);
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(*out, &es));
   if (!(*out)->data && er_tensor_numel(*out) > 0) return ER_ERR(ER_INVALID_MODEL, "Constant value has no data");
   return NULL;
@@ -368,7 +368,7 @@ static er_status transpose_perm(const er_kctx *c, int *perm) {
 static er_status transpose_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 1, 1));
   const er_tensor *x = c->in[0];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int perm[MAXR];
   ER_RETURN_IF_ERROR(transpose_perm(c, perm));
@@ -397,7 +397,7 @@ static er_status transpose_run(er_kctx *c) {
 static er_status concat_infer(er_kctx *c) {
   if (c->n_in < 1 || !c->in[0]) return ER_ERR(ER_INVALID_MODEL, "Concat needs at least one input");
   const er_tensor *x = c->in[0];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   const er_attr *aa = er_attr_get(c, "axis");
   if (!aa && c->opset >= 4) return ER_ERR(ER_INVALID_MODEL, "Concat needs the 'axis' attribute");
@@ -488,7 +488,7 @@ static er_status split_sizes(const er_kctx *c, int axis, int64_t *sizes) {
 static er_status split_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 1, (c->opset >= 13 || c->opset == 1) ? 2 : 1));
   const er_tensor *x = c->in[0];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int axis;
   ER_RETURN_IF_ERROR(er_normalize_axis(er_attr_int(c, "axis", 0), x->rank, &axis));
@@ -580,7 +580,7 @@ static er_status slice_params(const er_kctx *c, int64_t *start, int64_t *step, i
 static er_status slice_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, c->opset >= 10 ? 3 : 1, c->opset >= 10 ? 5 : 1));
   const er_tensor *x = c->in[0];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int64_t start[MAXR], step[MAXR], count[MAXR];
   ER_RETURN_IF_ERROR(slice_params(c, start, step, count));
@@ -606,7 +606,7 @@ static er_status slice_run(er_kctx *c) {
 static er_status expand_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 2, 2));
   const er_tensor *x = c->in[0];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int64_t shape[MAXR];
   int n;
@@ -645,7 +645,7 @@ static er_status expand_run(er_kctx *c) {
 static er_status tile_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 2, 2));
   const er_tensor *x = c->in[0];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int64_t rep[MAXR], d[MAXR];
   int n;
@@ -677,7 +677,7 @@ static er_status tile_run(er_kctx *c) {
 static er_status d2s_check(er_kctx *c, int64_t *bs_out) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 1, 1));
   const er_tensor *x = c->in[0];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   if (x->rank != 4) return ER_ERR(ER_INVALID_ARGUMENT, "input must be 4-D, got rank %d", x->rank);
   int64_t bs = er_attr_int(c, "blocksize", 0);
@@ -802,7 +802,7 @@ static er_status pad_params(const er_kctx *c, int64_t *begin, int64_t *end, int 
 static er_status pad_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, c->opset >= 11 ? 2 : 1, c->opset >= 18 ? 4 : c->opset >= 11 ? 3 : 1));
   const er_tensor *x = c->in[0];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int64_t b[MAXR], e[MAXR], d[MAXR];
   int mode;
@@ -883,7 +883,7 @@ static er_status ccp_params(const er_kctx *c, int64_t *target) {
 
 static er_status center_crop_pad_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 2, 2));
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(c->in[0], &es));
   int64_t d[MAXR];
   ER_RETURN_IF_ERROR(ccp_params(c, d));
@@ -923,7 +923,7 @@ static er_status reverse_sequence_axes(const er_kctx *c, int *tax, int *bax) {
 static er_status reverse_sequence_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 2, 2));
   const er_tensor *x = c->in[0], *l = c->in[1];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int tax, bax;
   ER_RETURN_IF_ERROR(reverse_sequence_axes(c, &tax, &bax));
@@ -964,7 +964,7 @@ static er_status cos_value(const er_kctx *c, const er_tensor **v) {
   if (!a) return NULL;
   if (a->type != ER_ATTR_TENSOR || !a->t) return ER_ERR(ER_INVALID_MODEL, "'value' must be a tensor");
   if (er_tensor_numel(a->t) != 1) return ER_ERR(ER_INVALID_ARGUMENT, "'value' must have exactly one element");
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(a->t, &es));
   if (!a->t->data) return ER_ERR(ER_INVALID_MODEL, "'value' has no data");
   *v = a->t;
@@ -1078,7 +1078,7 @@ static er_status eye_like_run(er_kctx *c) {
 static er_status trilu_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 1, 2));
   const er_tensor *x = c->in[0];
-  size_t es;
+  size_t es = 0;
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   if (x->rank < 2) return ER_ERR(ER_INVALID_ARGUMENT, "Trilu input must have rank >= 2");
   const er_tensor *k = er_in(c, 1);
