@@ -54,6 +54,7 @@ struct er_exec {
   uint64_t *prof;
   void **state;          /* per node: prepare()d persistent memory */
   const er_microkernels *mk;
+  er_tensor *outer_plan; /* subgraphs: shapes of outer-scope values the plan was made for */
 };
 
 static void *xalloc(er_exec *e, size_t n) {
@@ -134,8 +135,9 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
   e->scratch_off = (int64_t *)xalloc(e, sizeof(int64_t) * (size_t)g->n_nodes);
   e->inputs = (input_rec *)xalloc(e, sizeof(input_rec) * (size_t)g->n_inputs);
   e->state = (void **)xalloc(e, sizeof(void *) * (size_t)g->n_nodes);
+  if (parent) e->outer_plan = (er_tensor *)xalloc(e, sizeof(er_tensor) * (size_t)g->n_values);
   if (!e->v || !e->ctx || !e->ins || !e->outs || !e->implicit || !e->folded || !e->dyn ||
-      !e->scratch_off || !e->inputs || !e->state) {
+      !e->scratch_off || !e->inputs || !e->state || (parent && !e->outer_plan)) {
     er_exec_destroy(e);
     return ER_ERR(ER_OUT_OF_MEMORY, "out of memory creating executor");
   }
@@ -202,6 +204,7 @@ void er_exec_destroy(er_exec *e) {
   xfree(e, e->scratch_off);
   xfree(e, e->inputs);
   xfree(e, e->state);
+  xfree(e, e->outer_plan);
   e->a.free(e->a.ctx, e);
 }
 
@@ -365,8 +368,21 @@ static void reset_values(er_exec *e) {
       if (k >= 0 && e->inputs[k].bound) {
         v->t = e->inputs[k].t;
         v->t.data = NULL; /* values vary per run: not known for folding */
-        v->state = e->parent ? V_UNKNOWN : V_SHAPED;
+        v->state = V_SHAPED;
       }
+    } else if (iv->kind == ER_VALUE_OUTER && e->parent && iv->outer >= 0 &&
+               iv->outer < e->parent->g->n_values) {
+      /* Outer-scope value: a constant of the enclosing graph stays a constant here (so
+       * weights can be folded and packed); anything else has its current shape. */
+      const rt_val *pv = &e->parent->v[iv->outer];
+      v->t = pv->t;
+      if (pv->state == V_CONST) {
+        v->state = V_CONST;
+      } else {
+        v->t.data = NULL;
+        v->state = pv->t.dtype && er_dtype_size(pv->t.dtype) ? V_SHAPED : V_UNKNOWN;
+      }
+      e->outer_plan[i] = v->t;
     }
   }
   memset(e->folded, 0, (size_t)g->n_nodes);
@@ -539,6 +555,7 @@ er_status er_exec_plan(er_exec *e) {
   const er_graph *g = e->g;
   e->planned = 0;
   e->dynamic = 0;
+  for (int i = 0; i < e->n_children; i++) e->children[i].e->planned = 0; /* constants may move */
   for (int i = 0; i < g->n_inputs; i++) {
     int id = g->inputs[i];
     if (g->values[id].kind == ER_VALUE_INITIALIZER) continue;
@@ -676,16 +693,31 @@ static er_status run_dynamic(er_exec *e) {
   return NULL;
 }
 
+/* Did an outer-scope value change shape or type since the subgraph was planned? */
+static int outer_changed(const er_exec *e) {
+  const er_graph *g = e->g;
+  for (int i = 0; i < g->n_values; i++) {
+    if (g->values[i].kind != ER_VALUE_OUTER) continue;
+    int o = g->values[i].outer;
+    if (o < 0 || o >= e->parent->g->n_values) continue;
+    const er_tensor *now = &e->parent->v[o].t, *then = &e->outer_plan[i];
+    if (now->dtype != then->dtype || now->rank != then->rank) return 1;
+    for (int d = 0; d < now->rank; d++)
+      if (now->dims[d] != then->dims[d]) return 1;
+  }
+  return 0;
+}
+
 er_status er_exec_run(er_exec *e) {
   if (e->parent) {
-    /* Subgraph: outer-scope values and input shapes may change on every call. */
-    refresh_outer(e);
+    /* Subgraph: planned like a graph of its own (static when shapes allow), and planned
+     * again when an input or outer-scope value changes shape. */
+    if (e->planned && outer_changed(e)) e->planned = 0;
     if (!e->planned) ER_RETURN_IF_ERROR(er_exec_plan(e));
     refresh_outer(e);
-    bind_input_data(e);
-    return run_dynamic(e);
+  } else if (!e->planned) {
+    ER_RETURN_IF_ERROR(er_exec_plan(e));
   }
-  if (!e->planned) ER_RETURN_IF_ERROR(er_exec_plan(e));
   bind_input_data(e);
   if (e->dynamic) return run_dynamic(e);
   const er_graph *g = e->g;
