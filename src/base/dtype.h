@@ -34,6 +34,21 @@ uint8_t er_f32_to_f4e2m1(float f);
  * truncate toward zero and wrap like a C cast via int64/uint64. */
 double er_load_f64(const void *p, int dtype, size_t i);
 void er_store_f64(void *p, int dtype, size_t i, double v);
+/* Inline fast paths of the two above for the common types (generic otherwise). */
+static inline double er_ld(const void *p, int dtype, int64_t i) {
+  switch (dtype) {
+    case ER_F32: return ((const float *)p)[i];
+    case ER_F64: return ((const double *)p)[i];
+    case ER_I32: return ((const int32_t *)p)[i];
+    case ER_I64: return (double)((const int64_t *)p)[i];
+    default: return er_load_f64(p, dtype, (size_t)i);
+  }
+}
+static inline void er_st(void *p, int dtype, int64_t i, double v) {
+  if (dtype == ER_F32) ((float *)p)[i] = (float)v;
+  else if (dtype == ER_F64) ((double *)p)[i] = v;
+  else er_store_f64(p, dtype, (size_t)i, v);
+}
 /* Integer exact variants for int64/uint64 paths. */
 int64_t er_load_i64(const void *p, int dtype, size_t i);
 void er_store_i64(void *p, int dtype, size_t i, int64_t v);

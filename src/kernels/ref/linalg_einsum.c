@@ -191,12 +191,6 @@ static er_status einsum_infer(er_kctx *ctx) {
   return 0;
 }
 
-static inline double ldd(const void *p, int dt, int64_t i) {
-  if (dt == ER_F32) return ((const float *)p)[i];
-  if (dt == ER_F64) return ((const double *)p)[i];
-  return er_load_f64(p, dt, (size_t)i);
-}
-
 static er_status einsum_run(er_kctx *ctx) {
   ein_plan p;
   ER_RETURN_IF_ERROR(ein_build(ctx, &p));
@@ -226,8 +220,8 @@ static er_status einsum_run(er_kctx *ctx) {
         for (int64_t t = 0; t < len; t++) facc += a[t * lstr[0]] * b[t * lstr[1]];
       } else if (isf) {
         for (int64_t t = 0; t < len; t++) {
-          double v = ldd(data[0], dt, off[0] + t * lstr[0]);
-          for (int o = 1; o < n_ops; o++) v *= ldd(data[o], dt, off[o] + t * lstr[o]);
+          double v = er_ld(data[0], dt, off[0] + t * lstr[0]);
+          for (int o = 1; o < n_ops; o++) v *= er_ld(data[o], dt, off[o] + t * lstr[o]);
           facc += v;
         }
       } else {

@@ -4,17 +4,6 @@
 
 #include "kernels/kernel.h"
 
-static inline double ld(const void *p, int dt, int64_t i) {
-  if (dt == ER_F32) return ((const float *)p)[i];
-  if (dt == ER_F64) return ((const double *)p)[i];
-  return er_load_f64(p, dt, (size_t)i);
-}
-static inline void st(void *p, int dt, int64_t i, double v) {
-  if (dt == ER_F32) ((float *)p)[i] = (float)v;
-  else if (dt == ER_F64) ((double *)p)[i] = v;
-  else er_store_f64(p, dt, (size_t)i, v);
-}
-
 /* Read a scalar (or one-element) integer tensor. */
 static er_status read_scalar_int(const er_tensor *t, const char *what, int64_t *out) {
   if (er_tensor_numel(t) != 1 || t->rank > 1)
@@ -55,7 +44,7 @@ static er_status cumsum_run(er_kctx *ctx) {
   int excl = er_attr_int(ctx, "exclusive", 0) != 0, rev = er_attr_int(ctx, "reverse", 0) != 0;
   int dt = x->dtype, isf = er_dtype_is_float(dt);
   if (x->rank == 0) { /* scalar: a one-element scan */
-    if (excl) st(ctx->out[0]->data, dt, 0, 0.0);
+    if (excl) er_st(ctx->out[0]->data, dt, 0, 0.0);
     else memcpy(ctx->out[0]->data, x->data, er_dtype_size(dt));
     return 0;
   }
@@ -69,9 +58,9 @@ static er_status cumsum_run(er_kctx *ctx) {
       for (int64_t k = 0; k < n; k++) {
         int64_t kk = rev ? n - 1 - k : k, i = (o * n + kk) * inner + in;
         if (isf) {
-          double v = ld(x->data, dt, i);
+          double v = er_ld(x->data, dt, i);
           if (!excl) fs += v;
-          st(y, dt, i, fs);
+          er_st(y, dt, i, fs);
           if (excl) fs += v;
         } else {
           uint64_t v = (uint64_t)er_load_i64(x->data, dt, (size_t)i);
@@ -126,7 +115,7 @@ static er_status topk_infer(er_kctx *ctx) {
 /* sign of (x[i] - x[j]) with NaN above everything */
 static int cmp_elem(const void *p, int dt, int cat, int64_t i, int64_t j) {
   if (cat == 0) {
-    double a = ld(p, dt, i), b = ld(p, dt, j);
+    double a = er_ld(p, dt, i), b = er_ld(p, dt, j);
     int na = isnan(a), nb = isnan(b);
     if (na || nb) return na - nb;
     return (a > b) - (a < b);
@@ -201,7 +190,7 @@ static er_status det_run(er_kctx *ctx) {
   int64_t batch = er_shape_numel(x->dims, x->rank - 2);
   double *a = (double *)ctx->scratch;
   for (int64_t b = 0; b < batch; b++) {
-    for (int64_t i = 0; i < nn; i++) a[i] = ld(x->data, dt, b * nn + i);
+    for (int64_t i = 0; i < nn; i++) a[i] = er_ld(x->data, dt, b * nn + i);
     double det = 1.0;
     /* LU decomposition with partial pivoting */
     for (int64_t c = 0; c < n && det != 0.0; c++) {
@@ -223,7 +212,7 @@ static er_status det_run(er_kctx *ctx) {
         for (int64_t j = c + 1; j < n; j++) a[r * n + j] -= f * a[c * n + j];
       }
     }
-    st(ctx->out[0]->data, dt, b, det);
+    er_st(ctx->out[0]->data, dt, b, det);
   }
   return 0;
 }
@@ -275,7 +264,7 @@ er_status er_linalg_adam_infer(er_kctx *ctx) { return optim_infer(ctx, 4, 3); }
 
 er_status er_linalg_adagrad_run(er_kctx *ctx) {
   int n = (ctx->n_in - 2) / 3;
-  double r = ld(ctx->in[0]->data, ctx->in[0]->dtype, 0);
+  double r = er_ld(ctx->in[0]->data, ctx->in[0]->dtype, 0);
   double t = (double)er_load_i64(ctx->in[1]->data, ER_I64, 0);
   double decay = er_attr_float(ctx, "decay_factor", 0.0f);
   double eps = er_attr_float(ctx, "epsilon", 1e-6f);
@@ -286,10 +275,10 @@ er_status er_linalg_adagrad_run(er_kctx *ctx) {
     er_tensor *Xo = ctx->out[i], *Ho = ctx->out[n + i];
     int dt = X->dtype;
     for (int64_t j = 0, m = er_tensor_numel(X); j < m; j++) {
-      double x = ld(X->data, dt, j), g = lambda * x + ld(G->data, dt, j);
-      double h = ld(H->data, dt, j) + g * g;
-      if (Xo) st(Xo->data, dt, j, x - rr * g / (sqrt(h) + eps));
-      if (Ho) st(Ho->data, dt, j, h);
+      double x = er_ld(X->data, dt, j), g = lambda * x + er_ld(G->data, dt, j);
+      double h = er_ld(H->data, dt, j) + g * g;
+      if (Xo) er_st(Xo->data, dt, j, x - rr * g / (sqrt(h) + eps));
+      if (Ho) er_st(Ho->data, dt, j, h);
     }
   }
   return 0;
@@ -304,7 +293,7 @@ er_status er_linalg_momentum_run(er_kctx *ctx) {
   if (!strcmp(mode, "standard")) nesterov = 0;
   else if (!strcmp(mode, "nesterov")) nesterov = 1;
   else return ER_ERR(ER_INVALID_ARGUMENT, "mode '%s' is not standard or nesterov", mode);
-  double r = ld(ctx->in[0]->data, ctx->in[0]->dtype, 0);
+  double r = er_ld(ctx->in[0]->data, ctx->in[0]->dtype, 0);
   int64_t t = er_load_i64(ctx->in[1]->data, ER_I64, 0);
   double alpha = er_attr_float(ctx, "alpha", 0.0f), beta = er_attr_float(ctx, "beta", 0.0f);
   double lambda = er_attr_float(ctx, "norm_coefficient", 0.0f);
@@ -314,11 +303,11 @@ er_status er_linalg_momentum_run(er_kctx *ctx) {
     er_tensor *Xo = ctx->out[i], *Vo = ctx->out[n + i];
     int dt = X->dtype;
     for (int64_t j = 0, m = er_tensor_numel(X); j < m; j++) {
-      double x = ld(X->data, dt, j), g = lambda * x + ld(G->data, dt, j);
-      double v = alpha * ld(V->data, dt, j) + beta_adj * g;
+      double x = er_ld(X->data, dt, j), g = lambda * x + er_ld(G->data, dt, j);
+      double v = alpha * er_ld(V->data, dt, j) + beta_adj * g;
       double xn = nesterov ? x - r * (g + alpha * v) : x - r * v;
-      if (Xo) st(Xo->data, dt, j, xn);
-      if (Vo) st(Vo->data, dt, j, v);
+      if (Xo) er_st(Xo->data, dt, j, xn);
+      if (Vo) er_st(Vo->data, dt, j, v);
     }
   }
   return 0;
@@ -326,7 +315,7 @@ er_status er_linalg_momentum_run(er_kctx *ctx) {
 
 er_status er_linalg_adam_run(er_kctx *ctx) {
   int n = (ctx->n_in - 2) / 4;
-  double r = ld(ctx->in[0]->data, ctx->in[0]->dtype, 0);
+  double r = er_ld(ctx->in[0]->data, ctx->in[0]->dtype, 0);
   int64_t t = er_load_i64(ctx->in[1]->data, ER_I64, 0);
   double alpha = er_attr_float(ctx, "alpha", 0.9f), beta = er_attr_float(ctx, "beta", 0.999f);
   double eps = er_attr_float(ctx, "epsilon", 1e-6f);
@@ -340,13 +329,13 @@ er_status er_linalg_adam_run(er_kctx *ctx) {
     er_tensor *Xo = ctx->out[i], *Vo = ctx->out[n + i], *Ho = ctx->out[2 * n + i];
     int dt = X->dtype;
     for (int64_t j = 0, m = er_tensor_numel(X); j < m; j++) {
-      double x = ld(X->data, dt, j), g = lambda * x + ld(G->data, dt, j);
-      double v = alpha * ld(V->data, dt, j) + (1.0 - alpha) * g;
-      double h = beta * ld(H->data, dt, j) + (1.0 - beta) * g * g;
+      double x = er_ld(X->data, dt, j), g = lambda * x + er_ld(G->data, dt, j);
+      double v = alpha * er_ld(V->data, dt, j) + (1.0 - alpha) * g;
+      double h = beta * er_ld(H->data, dt, j) + (1.0 - beta) * g * g;
       double xn = (1.0 - post) * (x - rr * (v / (sqrt(h) + eps)));
-      if (Xo) st(Xo->data, dt, j, xn);
-      if (Vo) st(Vo->data, dt, j, v);
-      if (Ho) st(Ho->data, dt, j, h);
+      if (Xo) er_st(Xo->data, dt, j, xn);
+      if (Vo) er_st(Vo->data, dt, j, v);
+      if (Ho) er_st(Ho->data, dt, j, h);
     }
   }
   return 0;

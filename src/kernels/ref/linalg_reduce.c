@@ -10,21 +10,6 @@ static const int k_reduce_types[] = {ER_F32, ER_F64, ER_F16, ER_BF16, ER_I8, ER_
                                      ER_I64, ER_U8, ER_U16, ER_U32, ER_U64, ER_BOOL, 0};
 
 /* Fast element load as double for the common types, generic otherwise. */
-static inline double ld(const void *p, int dt, int64_t i) {
-  switch (dt) {
-    case ER_F32: return ((const float *)p)[i];
-    case ER_F64: return ((const double *)p)[i];
-    case ER_I64: return (double)((const int64_t *)p)[i];
-    case ER_I32: return ((const int32_t *)p)[i];
-    default: return er_load_f64(p, dt, (size_t)i);
-  }
-}
-static inline void st(void *p, int dt, int64_t i, double v) {
-  if (dt == ER_F32) ((float *)p)[i] = (float)v;
-  else if (dt == ER_F64) ((double *)p)[i] = v;
-  else er_store_f64(p, dt, (size_t)i, v);
-}
-
 /* Smallest / largest value of an integer type, as int64 bits (uint64 max is all ones). */
 static int64_t int_type_min(int dt) {
   switch (dt) {
@@ -124,7 +109,7 @@ static er_status reduce_run(er_kctx *ctx, int op) {
     if (op != R_SUMSQ) {
       memcpy(y->data, x->data, er_tensor_nbytes(x));
     } else if (er_dtype_is_float(dt)) {
-      for (int64_t i = 0; i < n; i++) { double v = ld(x->data, dt, i); st(y->data, dt, i, v * v); }
+      for (int64_t i = 0; i < n; i++) { double v = er_ld(x->data, dt, i); er_st(y->data, dt, i, v * v); }
     } else {
       for (int64_t i = 0; i < n; i++) {
         uint64_t v = (uint64_t)er_load_i64(x->data, dt, (size_t)i);
@@ -201,19 +186,19 @@ static er_status reduce_run(er_kctx *ctx, int op) {
   for (int64_t o = 0; o < on; o++) acc[o] = init;
   const void *p = x->data;
   switch (op) {
-    case R_SUM: case R_MEAN: case R_LOGSUM: FOR_EACH_ELEMENT(acc[o] += ld(p, dt, i)); break;
-    case R_PROD: FOR_EACH_ELEMENT(acc[o] *= ld(p, dt, i)); break;
-    case R_L1: FOR_EACH_ELEMENT(acc[o] += fabs(ld(p, dt, i))); break;
-    case R_L2: case R_SUMSQ: FOR_EACH_ELEMENT({ double v = ld(p, dt, i); acc[o] += v * v; }); break;
-    case R_MAX: FOR_EACH_ELEMENT({ double v = ld(p, dt, i); if (v > acc[o] || isnan(v)) acc[o] = v; }); break;
-    case R_MIN: FOR_EACH_ELEMENT({ double v = ld(p, dt, i); if (v < acc[o] || isnan(v)) acc[o] = v; }); break;
+    case R_SUM: case R_MEAN: case R_LOGSUM: FOR_EACH_ELEMENT(acc[o] += er_ld(p, dt, i)); break;
+    case R_PROD: FOR_EACH_ELEMENT(acc[o] *= er_ld(p, dt, i)); break;
+    case R_L1: FOR_EACH_ELEMENT(acc[o] += fabs(er_ld(p, dt, i))); break;
+    case R_L2: case R_SUMSQ: FOR_EACH_ELEMENT({ double v = er_ld(p, dt, i); acc[o] += v * v; }); break;
+    case R_MAX: FOR_EACH_ELEMENT({ double v = er_ld(p, dt, i); if (v > acc[o] || isnan(v)) acc[o] = v; }); break;
+    case R_MIN: FOR_EACH_ELEMENT({ double v = er_ld(p, dt, i); if (v < acc[o] || isnan(v)) acc[o] = v; }); break;
     case R_LOGSUMEXP: {
       double *mx = acc + on;
       for (int64_t o = 0; o < on; o++) mx[o] = -INFINITY;
-      FOR_EACH_ELEMENT({ double v = ld(p, dt, i); if (v > mx[o] || isnan(v)) mx[o] = v; });
+      FOR_EACH_ELEMENT({ double v = er_ld(p, dt, i); if (v > mx[o] || isnan(v)) mx[o] = v; });
       FOR_EACH_ELEMENT({
         double m = mx[o];
-        if (isfinite(m)) acc[o] += exp(ld(p, dt, i) - m);
+        if (isfinite(m)) acc[o] += exp(er_ld(p, dt, i) - m);
       });
       for (int64_t o = 0; o < on; o++) acc[o] = isfinite(mx[o]) ? mx[o] + log(acc[o]) : mx[o];
       break;
@@ -226,7 +211,7 @@ static er_status reduce_run(er_kctx *ctx, int op) {
     if (op == R_MEAN) v = v / (double)count;
     else if (op == R_L2) v = sqrt(v);
     else if (op == R_LOGSUM) v = log(v);
-    st(y->data, dt, o, v);
+    er_st(y->data, dt, o, v);
   }
   return 0;
 }
@@ -284,9 +269,9 @@ static er_status arg_run(er_kctx *ctx, int is_max) {
     for (int64_t in = 0; in < inner; in++) {
       int64_t base = o * n * inner + in, best = 0;
       if (isf) {
-        double bv = ld(x->data, dt, base);
+        double bv = er_ld(x->data, dt, base);
         for (int64_t k = 1; k < n; k++) {
-          double v = ld(x->data, dt, base + k * inner);
+          double v = er_ld(x->data, dt, base + k * inner);
           int take;
           if (isnan(bv)) take = last && isnan(v); /* first (or last) NaN wins, like numpy */
           else if (isnan(v)) take = 1;

@@ -6,17 +6,6 @@
 
 static const int k_float_types[] = {ER_F32, ER_F64, ER_F16, ER_BF16, 0};
 
-static inline double ld(const void *p, int dt, int64_t i) {
-  if (dt == ER_F32) return ((const float *)p)[i];
-  if (dt == ER_F64) return ((const double *)p)[i];
-  return er_load_f64(p, dt, (size_t)i);
-}
-static inline void st(void *p, int dt, int64_t i, double v) {
-  if (dt == ER_F32) ((float *)p)[i] = (float)v;
-  else if (dt == ER_F64) ((double *)p)[i] = v;
-  else er_store_f64(p, dt, (size_t)i, v);
-}
-
 /* ---- Softmax / LogSoftmax / Hardmax ----------------------------------------------------
  * opset < 13: the input is coerced to 2-D [prod(dims[:axis]), prod(dims[axis:])] (default
  * axis 1) and the op runs over the second dimension. opset >= 13: the op runs along the one
@@ -69,26 +58,26 @@ static er_status sm_run(er_kctx *ctx, int kind) {
     for (int64_t in = 0; in < inner; in++) {
       int64_t base = o * n * inner + in;
       if (n == 0) continue;
-      double m = ld(xp, dt, base);
+      double m = er_ld(xp, dt, base);
       int64_t arg = 0;
       for (int64_t k = 1; k < n; k++) {
-        double v = ld(xp, dt, base + k * inner);
+        double v = er_ld(xp, dt, base + k * inner);
         if (v > m) m = v, arg = k;
       }
       if (kind == SM_HARDMAX) {
-        for (int64_t k = 0; k < n; k++) st(yp, dt, base + k * inner, k == arg ? 1.0 : 0.0);
+        for (int64_t k = 0; k < n; k++) er_st(yp, dt, base + k * inner, k == arg ? 1.0 : 0.0);
         continue;
       }
       double sum = 0;
       for (int64_t k = 0; k < n; k++) {
-        sum += exp(ld(xp, dt, base + k * inner) - m);
+        sum += exp(er_ld(xp, dt, base + k * inner) - m);
       }
       if (kind == SM_SOFTMAX) {
         for (int64_t k = 0; k < n; k++)
-          st(yp, dt, base + k * inner, exp(ld(xp, dt, base + k * inner) - m) / sum);
+          er_st(yp, dt, base + k * inner, exp(er_ld(xp, dt, base + k * inner) - m) / sum);
       } else {
         double ls = m + log(sum);
-        for (int64_t k = 0; k < n; k++) st(yp, dt, base + k * inner, ld(xp, dt, base + k * inner) - ls);
+        for (int64_t k = 0; k < n; k++) er_st(yp, dt, base + k * inner, er_ld(xp, dt, base + k * inner) - ls);
       }
     }
   return 0;
@@ -159,14 +148,14 @@ static er_status loss_run(er_kctx *ctx, int is_sce) {
       if (is_sce) { /* log-sum-exp over the class axis */
         double m = -INFINITY, s = 0;
         for (int64_t c = 0; c < C; c++) {
-          double v = ld(x->data, dt, base + c * D);
+          double v = er_ld(x->data, dt, base + c * D);
           if (v > m) m = v;
         }
-        for (int64_t c = 0; c < C; c++) s += exp(ld(x->data, dt, base + c * D) - m);
+        for (int64_t c = 0; c < C; c++) s += exp(er_ld(x->data, dt, base + c * D) - m);
         lse = m + log(s);
         if (lp)
           for (int64_t c = 0; c < C; c++)
-            st(lp->data, dt, base + c * D, ld(x->data, dt, base + c * D) - lse);
+            er_st(lp->data, dt, base + c * D, er_ld(x->data, dt, base + c * D) - lse);
       }
       int64_t tv = er_load_i64(t->data, t->dtype, (size_t)(n * D + d));
       double l = 0, wt = 0;
@@ -174,15 +163,15 @@ static er_status loss_run(er_kctx *ctx, int is_sce) {
         if (tv < 0 || tv >= C)
           return ER_ERR(ER_OUT_OF_RANGE, "target value %lld outside [0, %lld)", (long long)tv,
                         (long long)C);
-        wt = w ? ld(w->data, dt, tv) : 1.0;
-        l = -(ld(x->data, dt, base + tv * D) - lse) * wt;
+        wt = w ? er_ld(w->data, dt, tv) : 1.0;
+        l = -(er_ld(x->data, dt, base + tv * D) - lse) * wt;
       }
-      if (red == RED_NONE) st(y->data, dt, n * D + d, l);
+      if (red == RED_NONE) er_st(y->data, dt, n * D + d, l);
       total += l;
       wsum += wt;
     }
-  if (red == RED_SUM) st(y->data, dt, 0, total);
-  else if (red == RED_MEAN) st(y->data, dt, 0, total / wsum);
+  if (red == RED_SUM) er_st(y->data, dt, 0, total);
+  else if (red == RED_MEAN) er_st(y->data, dt, 0, total / wsum);
   return 0;
 }
 

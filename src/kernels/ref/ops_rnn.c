@@ -254,16 +254,8 @@ static double dot_row(const void *w, int dt, size_t off, const double *v, int64_
   return s;
 }
 
-static inline double ld(const er_tensor *t, size_t i) {
-  if (t->dtype == ER_F32) return ((const float *)t->data)[i];
-  if (t->dtype == ER_F64) return ((const double *)t->data)[i];
-  return er_load_f64(t->data, t->dtype, i);
-}
-static inline void st(er_tensor *t, size_t i, double v) {
-  if (t->dtype == ER_F32) ((float *)t->data)[i] = (float)v;
-  else if (t->dtype == ER_F64) ((double *)t->data)[i] = v;
-  else er_store_f64(t->data, t->dtype, i, v);
-}
+static inline double ld(const er_tensor *t, size_t i) { return er_ld(t->data, t->dtype, (int64_t)i); }
+static inline void st(er_tensor *t, size_t i, double v) { er_st(t->data, t->dtype, (int64_t)i, v); }
 
 static er_status rnn_run(er_kctx *c, int cell) {
   rnn_cfg g;

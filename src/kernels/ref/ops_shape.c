@@ -16,27 +16,10 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/ref/shape_common.h"
 
-/* Largest tensor (bytes) an op of this family may produce. */
-#define SHAPE_LIMIT ((uint64_t)1 << 46)
-#define MAXR ER_MAX_RANK
 
 /* ---- small helpers ---- */
-
-static er_status elem_size(const er_tensor *t, size_t *out) {
-  size_t es = er_dtype_size(t->dtype);
-  if (!es) return ER_ERR(ER_UNSUPPORTED, "element type %s is not supported", er_dtype_name((er_dtype)t->dtype));
-  *out = es;
-  return NULL;
-}
-
-/* Set output i's dtype and shape after checking rank and size. Absent outputs are skipped. */
-static er_status set_out(er_kctx *c, int i, int dtype, int rank, const int64_t *dims) {
-  ER_RETURN_IF_ERROR(er_shape_check(dims, rank, dtype, SHAPE_LIMIT));
-  er_tensor *o = er_out(c, i);
-  if (o) er_tensor_set_shape(o, dtype, rank, dims);
-  return NULL;
-}
 
 /* Values of integer input i (scalar or 1-D); needs-data if unknown. */
 static er_status input_ints(const er_kctx *c, int i, int64_t *out, int cap, int *n) {

@@ -10,23 +10,8 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/ref/shape_common.h"
 
-#define SHAPE_LIMIT ((uint64_t)1 << 46)
-#define MAXR ER_MAX_RANK
-
-static er_status elem_size(const er_tensor *t, size_t *out) {
-  size_t es = er_dtype_size(t->dtype);
-  if (!es) return ER_ERR(ER_UNSUPPORTED, "element type %s is not supported", er_dtype_name((er_dtype)t->dtype));
-  *out = es;
-  return NULL;
-}
-
-static er_status set_out(er_kctx *c, int i, int dtype, int rank, const int64_t *dims) {
-  ER_RETURN_IF_ERROR(er_shape_check(dims, rank, dtype, SHAPE_LIMIT));
-  er_tensor *o = er_out(c, i);
-  if (o) er_tensor_set_shape(o, dtype, rank, dims);
-  return NULL;
-}
 
 static int64_t prod(const int64_t *dims, int lo, int hi) {
   int64_t p = 1;

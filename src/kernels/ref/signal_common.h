@@ -7,16 +7,8 @@
 
 #include "kernels/kernel.h"
 
-/* Element i of p (type dt) as double; fast paths for the float types. */
-static inline double sig_ld(const void *p, int dt, int64_t i) {
-  switch (dt) {
-    case ER_F32: return ((const float *)p)[i];
-    case ER_F64: return ((const double *)p)[i];
-    case ER_F16: return er_f16_to_f32(((const uint16_t *)p)[i]);
-    case ER_BF16: return er_bf16_to_f32(((const uint16_t *)p)[i]);
-    default: return er_load_f64(p, dt, (size_t)i);
-  }
-}
+/* Element i of p (type dt) as double. */
+#define sig_ld er_ld
 
 /* Store v into element i of p (type dt). Float types round to nearest; integer types
  * round half away from zero when `round_ints` (else truncate toward zero) and saturate
