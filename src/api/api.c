@@ -4,6 +4,7 @@
 
 #include "edgerun.h"
 #include "import/onnx/onnx.h"
+#include "opt/opt.h"
 #include "runtime/exec.h"
 
 struct er_model {
@@ -67,6 +68,7 @@ er_status er_model_load_file(const char *path, er_model **out_model) {
   char *dir = s ? NULL : dir_of(path);
   if (!s && !dir) s = ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
   if (!s) s = er_onnx_import(data, size, dir, path, &m->imp);
+  if (!s) s = er_optimize(&m->imp, 1); /* ER_OPT=0 in the environment skips it */
   free(dir);
   if (!s) s = finish_model(m);
   if (s) {
@@ -85,6 +87,7 @@ er_status er_model_load_buffer(const void *data, size_t size, const char *base_d
   if (!m) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
   er_pool_init(&m->imp.pool);
   er_status s = er_onnx_import(data, size, base_dir, "<buffer>", &m->imp);
+  if (!s) s = er_optimize(&m->imp, 1);
   if (!s) s = finish_model(m);
   if (s) {
     er_model_destroy(m);

@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Tiny models for the graph-optimizer unit tests (tests/unit/test_opt.c).
+
+Run with onnx 1.17 (PyPI):  python3 tests/data/opt/make.py
+Writes *.onnx next to this script. Deterministic (numpy seed 0).
+"""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+rng = np.random.RandomState(0)
+F = TensorProto.FLOAT
+
+
+def init(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def rnd(*shape, lo=-1.0, hi=1.0):
+    return rng.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+def save(name, nodes, inputs, outputs, inits=(), opset=17):
+    g = helper.make_graph(nodes, name, inputs, outputs, list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(HERE, name + ".onnx"))
+
+
+def vi(name, shape, t=F):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+N = helper.make_node
+
+# dead nodes: a dead branch, a dead Constant, a dead chain feeding only itself
+save("dce", [
+    N("Relu", ["x"], ["r"], name="live"),
+    N("Sigmoid", ["x"], ["s"], name="dead1"),
+    N("Neg", ["s"], ["s2"], name="dead2"),
+    N("Constant", [], ["k"], name="deadk", value=init("kv", np.float32(3))),
+    N("Add", ["r", "c"], ["y"], name="add"),
+], [vi("x", [2, 3])], [vi("y", [2, 3])], [init("c", rnd(2, 3)), init("unused_init", rnd(4))])
+
+# dead-node removal with a subgraph: the If's branches read 'outer' (an outer-scope
+# reference); the producer of 'outer' must stay.
+then_g = helper.make_graph([N("Identity", ["outer"], ["t_out"], name="then_id")], "then", [],
+                           [vi("t_out", [2, 3])])
+else_g = helper.make_graph([N("Neg", ["outer"], ["e_out"], name="else_neg")], "else", [],
+                           [vi("e_out", [2, 3])])
+save("subgraph", [
+    N("Relu", ["x"], ["outer"], name="producer"),
+    N("ReduceSum", ["x"], ["sum"], name="sum", keepdims=0),
+    N("Greater", ["sum", "zero"], ["cond"], name="cond"),
+    N("If", ["cond"], ["y"], name="if", then_branch=then_g, else_branch=else_g),
+    N("Sigmoid", ["x"], ["unused"], name="dead"),
+], [vi("x", [2, 3])], [vi("y", [2, 3])], [init("zero", np.float32(0))])
+
+# Identity / Dropout chains, one ending at a graph output
+save("identity", [
+    N("Identity", ["x"], ["a"], name="id1"),
+    N("Relu", ["a"], ["b"], name="relu"),
+    N("Dropout", ["b", "ratio"], ["c"], name="drop"),
+    N("Sigmoid", ["c"], ["d"], name="sig"),
+    N("Identity", ["d"], ["y"], name="id_out"),
+    N("Identity", ["x"], ["z"], name="id_in_out"),  # graph input -> graph output: stays
+], [vi("x", [2, 3])], [vi("y", [2, 3]), vi("z", [2, 3])], [init("ratio", np.float32(0.5))])
+
+# BatchNormalization after Conv (with bias), ConvTranspose (group 2, no bias), Gemm (transB)
+M, C = 4, 3
+save("bn_conv", [
+    N("Conv", ["x", "W", "B"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+    N("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], name="bn", epsilon=1e-3),
+], [vi("x", [1, C, 5, 5])], [vi("y", [1, M, 5, 5])],
+   [init("W", rnd(M, C, 3, 3)), init("B", rnd(M)), init("s", rnd(M)), init("b", rnd(M)),
+    init("m", rnd(M)), init("v", rnd(M, lo=0.5, hi=2))])
+save("bn_convtranspose", [
+    N("ConvTranspose", ["x", "W"], ["c"], name="convt", group=2, strides=[2, 2]),
+    N("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], name="bn"),
+], [vi("x", [1, 4, 3, 3])], [vi("y", [1, 6, 7, 7])],
+   [init("W", rnd(4, 3, 3, 3)), init("s", rnd(6)), init("b", rnd(6)), init("m", rnd(6)),
+    init("v", rnd(6, lo=0.5, hi=2))])
+save("bn_gemm", [
+    N("Gemm", ["x", "W", "B"], ["c"], name="gemm", transB=1, beta=0.5),
+    N("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], name="bn"),
+], [vi("x", [3, 5])], [vi("y", [3, 4])],
+   [init("W", rnd(4, 5)), init("B", rnd(4)), init("s", rnd(4)), init("b", rnd(4)),
+    init("m", rnd(4)), init("v", rnd(4, lo=0.5, hi=2))])
+# BN that must stay: the Conv output has a second consumer
+save("bn_shared", [
+    N("Conv", ["x", "W"], ["c"], name="conv"),
+    N("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], name="bn"),
+    N("Relu", ["c"], ["z"], name="relu"),
+], [vi("x", [1, 2, 4, 4])], [vi("y", [1, 2, 4, 4]), vi("z", [1, 2, 4, 4])],
+   [init("W", rnd(2, 2, 1, 1)), init("s", rnd(2)), init("b", rnd(2)), init("m", rnd(2)),
+    init("v", rnd(2, lo=0.5, hi=2))])
+
+# Conv + per-channel Add (bias [M,1,1] from a Constant node), then Conv + scalar Add on the left
+save("conv_add", [
+    N("Conv", ["x", "W1"], ["c1"], name="conv1"),
+    N("Constant", [], ["k1"], name="k1", value=init("k1v", rnd(M, 1, 1))),
+    N("Add", ["c1", "k1"], ["a1"], name="add1"),
+    N("Conv", ["a1", "W2", "B2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+    N("Add", ["k2", "c2"], ["a2"], name="add2"),
+    N("Conv", ["a2", "W3"], ["c3"], name="conv3"),
+    N("Add", ["c3", "k3"], ["y"], name="add3"),  # not per-channel: stays
+], [vi("x", [1, C, 4, 4])], [vi("y", [1, 2, 4, 4])],
+   [init("W1", rnd(M, C, 1, 1)), init("W2", rnd(2, M, 3, 3)), init("B2", rnd(2)),
+    init("k2", np.float32(0.25)), init("W3", rnd(2, 2, 1, 1)), init("k3", rnd(1, 2, 4, 1))])
+
+# activations after Conv: every kind, plus one that must not fuse (shared Conv output)
+acts = [
+    ("Relu", {}, []), ("Clip", {}, ["lo", "hi"]), ("LeakyRelu", {"alpha": 0.1}, []),
+    ("HardSigmoid", {"alpha": 0.3, "beta": 0.4}, []), ("HardSwish", {}, []),
+    ("Sigmoid", {}, []), ("Tanh", {}, []), ("SiLU", {}, []),
+]
+nodes, inits = [], [init("lo", np.float32(-0.5)), init("hi", np.float32(0.6))]
+cur = "x"
+for i, (op, attrs, extra) in enumerate(acts):
+    w = "W%d" % i
+    inits.append(init(w, rnd(2, 2, 3, 3, lo=-0.5, hi=0.5)))
+    nodes.append(N("Conv", [cur, w], ["c%d" % i], name="conv%d" % i, pads=[1, 1, 1, 1]))
+    if op == "SiLU":
+        nodes.append(N("Sigmoid", ["c%d" % i], ["sg%d" % i], name="sig%d" % i))
+        nodes.append(N("Mul", ["c%d" % i, "sg%d" % i], ["a%d" % i], name="silu%d" % i))
+    else:
+        nodes.append(N(op, ["c%d" % i] + extra, ["a%d" % i], name="act%d" % i, **attrs))
+    cur = "a%d" % i
+nodes.append(N("Conv", [cur, "Wl"], ["cl"], name="convl"))
+nodes.append(N("Relu", ["cl"], ["y"], name="relul"))
+nodes.append(N("Sigmoid", ["cl"], ["z"], name="sigl"))
+inits.append(init("Wl", rnd(2, 2, 1, 1)))
+save("act_conv", nodes, [vi("x", [1, 2, 5, 5])], [vi("y", [1, 2, 5, 5]), vi("z", [1, 2, 5, 5])], inits)
+
+# MatMul + bias -> Gemm, then activation on it; a 3-D MatMul + Add must stay MatMul
+save("matmul_add", [
+    N("MatMul", ["x", "W"], ["mm"], name="mm"),
+    N("Add", ["mm", "b"], ["a"], name="bias"),
+    N("Relu", ["a"], ["y"], name="relu"),
+    N("MatMul", ["x3", "W"], ["mm3"], name="mm3"),
+    N("Add", ["mm3", "b"], ["z"], name="bias3"),
+], [vi("x", [3, 8]), vi("x3", [2, 3, 8])], [vi("y", [3, 5]), vi("z", [2, 3, 5])],
+   [init("W", rnd(8, 5)), init("b", rnd(5))])
+
+# MatMul + Gelu op (opset 20) and MatMul + Tanh
+save("act_matmul", [
+    N("MatMul", ["x", "W"], ["mm"], name="mm"),
+    N("Gelu", ["mm"], ["g"], name="gelu"),
+    N("MatMul", ["g", "W2"], ["mm2"], name="mm2"),
+    N("Tanh", ["mm2"], ["y"], name="tanh"),
+], [vi("x", [3, 8])], [vi("y", [3, 4])], [init("W", rnd(8, 6)), init("W2", rnd(6, 4))], opset=20)
+
+# LayerNorm decomposed (opset 17: ReduceMean axes attribute), x: [2, 3, 8]
+save("layernorm", [
+    N("ReduceMean", ["x"], ["m"], name="mean", axes=[-1]),
+    N("Sub", ["x", "m"], ["d"], name="sub"),
+    N("Pow", ["d", "two"], ["p"], name="pow"),
+    N("ReduceMean", ["p"], ["v"], name="var", axes=[-1]),
+    N("Add", ["v", "eps"], ["ve"], name="addeps"),
+    N("Sqrt", ["ve"], ["sd"], name="sqrt"),
+    N("Div", ["d", "sd"], ["n"], name="div"),
+    N("Mul", ["n", "gamma"], ["g"], name="mul"),
+    N("Add", ["g", "beta"], ["y"], name="ln_out"),
+], [vi("x", [2, 3, 8])], [vi("y", [2, 3, 8])],
+   [init("two", np.float32(2)), init("eps", np.float32(1e-5)), init("gamma", rnd(8)),
+    init("beta", rnd(8))])
+# opset 18: ReduceMean axes as an input, d*d instead of Pow, no beta
+save("layernorm18", [
+    N("ReduceMean", ["x", "ax"], ["m"], name="mean"),
+    N("Sub", ["x", "m"], ["d"], name="sub"),
+    N("Mul", ["d", "d"], ["p"], name="sq"),
+    N("ReduceMean", ["p", "ax"], ["v"], name="var"),
+    N("Add", ["v", "eps"], ["ve"], name="addeps"),
+    N("Sqrt", ["ve"], ["sd"], name="sqrt"),
+    N("Div", ["d", "sd"], ["n"], name="div"),
+    N("Mul", ["gamma", "n"], ["y"], name="ln_out"),
+], [vi("x", [4, 8])], [vi("y", [4, 8])],
+   [init("ax", np.array([-1], np.int64)), init("eps", np.float32(1e-6)), init("gamma", rnd(8))],
+   opset=18)
+
+# Gelu (erf form) in its three associations; Gelu op needs opset 20 in the runtime but
+# the pattern is plain opset 17 ops
+s2 = np.float32(np.sqrt(2.0))
+save("gelu", [
+    # (x * (1 + erf(x / sqrt2))) * 0.5
+    N("Div", ["x", "s2"], ["d1"], name="d1"), N("Erf", ["d1"], ["e1"], name="e1"),
+    N("Add", ["e1", "one"], ["a1"], name="a1"), N("Mul", ["x", "a1"], ["m1"], name="m1"),
+    N("Mul", ["m1", "half"], ["g1"], name="g1"),
+    # (x * 0.5) * (1 + erf(x * 1/sqrt2))
+    N("Mul", ["g1", "is2"], ["d2"], name="d2"), N("Erf", ["d2"], ["e2"], name="e2"),
+    N("Add", ["one", "e2"], ["a2"], name="a2"), N("Mul", ["g1", "half"], ["h2"], name="h2"),
+    N("Mul", ["h2", "a2"], ["g2"], name="g2"),
+    # x * ((1 + erf(x / sqrt2)) * 0.5)
+    N("Div", ["g2", "s2"], ["d3"], name="d3"), N("Erf", ["d3"], ["e3"], name="e3"),
+    N("Add", ["e3", "one"], ["a3"], name="a3"), N("Mul", ["a3", "half"], ["h3"], name="h3"),
+    N("Mul", ["g2", "h3"], ["y"], name="g3"),
+], [vi("x", [2, 7])], [vi("y", [2, 7])],
+   [init("s2", s2), init("is2", np.float32(1 / np.sqrt(2.0))), init("one", np.float32(1)),
+    init("half", np.float32(0.5))])
+
+# HardSwish as exported by paddle2onnx: x * Clip(x + 3, 0, 6) / 6 (Constant bounds), and
+# x * (Clip(3 + x, 0, 6) * (1/6)); each after a Conv with a bias Add
+save("hardswish", [
+    N("Conv", ["x", "W1"], ["c1"], name="conv1"),
+    N("Add", ["c1", "b1"], ["x1"], name="bias1"),
+    N("Add", ["x1", "three"], ["a1"], name="add1"),
+    N("Constant", [], ["lo"], name="lo", value=init("lov", np.float32(0))),
+    N("Constant", [], ["hi"], name="hi", value=init("hiv", np.float32(6))),
+    N("Clip", ["a1", "lo", "hi"], ["k1"], name="clip1"),
+    N("Mul", ["x1", "k1"], ["m1"], name="mul1"),
+    N("Div", ["m1", "six"], ["h1"], name="hs1"),
+    N("Conv", ["h1", "W2"], ["x2"], name="conv2"),
+    N("Add", ["three", "x2"], ["a2"], name="add2"),
+    N("Clip", ["a2", "lo", "hi"], ["k2"], name="clip2"),
+    N("Mul", ["k2", "sixth"], ["d2"], name="div2"),
+    N("Mul", ["x2", "d2"], ["y"], name="hs2"),
+], [vi("x", [1, 2, 4, 4])], [vi("y", [1, 3, 4, 4])],
+   [init("W1", rnd(3, 2, 1, 1, lo=-4, hi=4)), init("b1", rnd(1, 3, 1, 1)),
+    init("W2", rnd(3, 3, 1, 1, lo=-4, hi=4)), init("three", np.float32(3)),
+    init("six", np.float32(6)), init("sixth", np.float32(1 / 6))])
+
+# Transpose / Reshape no-ops
+save("reshape", [
+    N("Transpose", ["x"], ["t1"], name="t1", perm=[0, 2, 1]),
+    N("Transpose", ["t1"], ["t2"], name="t2", perm=[0, 2, 1]),    # cancels
+    N("Transpose", ["t2"], ["t3"], name="t3", perm=[1, 0, 2]),
+    N("Transpose", ["t3"], ["t4"], name="t4", perm=[0, 2, 1]),    # composes to [1,2,0]
+    N("Reshape", ["t4", "s1"], ["r1"], name="r1"),
+    N("Reshape", ["r1", "s2"], ["r2"], name="r2"),                # r1 skipped
+    N("Reshape", ["r2", "s3"], ["r3"], name="r3"),                # same static shape: removed
+    N("Reshape", ["r3", "s3"], ["r6"], name="r6"),                # same static shape: removed
+    N("Relu", ["r6"], ["y"], name="relu"),
+    N("Reshape", ["x", "s4"], ["z"], name="r4"),                  # 0 copies a dim: kept
+    N("Reshape", ["z", "s5"], ["w"], name="r5"),                  # reads x directly
+], [vi("x", [2, 3, 4])], [vi("y", [6, 4]), vi("z", [2, 12]), vi("w", [2, 12])],
+   [init("s1", np.array([4, 6], np.int64)), init("s2", np.array([6, -1], np.int64)),
+    init("s3", np.array([6, 4], np.int64)), init("s4", np.array([0, -1], np.int64)),
+    init("s5", np.array([2, 12], np.int64))])
+print("wrote models to", HERE)
