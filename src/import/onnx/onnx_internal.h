@@ -131,6 +131,10 @@ int onx_str_eq(const char *a, const char *b);
 /* Pool copy of a LEN field as a NUL-terminated string. */
 char *onx_str(er_pool *pool, const pb_field *f);
 
+/* Prefix an error with context ("node 'x' (Op)"), like er_status_prefix, but stop
+ * growing once the message is long (deeply nested graphs): then "...: " is added once. */
+er_status onx_prefix(er_status s, const char *fmt, ...) ER_PRINTF(2, 3);
+
 /* onnx_inline.c: replace calls to model-local functions in g (and its subgraphs). */
 er_status onx_inline_functions(onx_ctx *c, px_graph *g);
 
