@@ -22,6 +22,7 @@ void er_pool_free(er_pool *p) {
 }
 
 void *er_pool_alloc(er_pool *p, size_t n) {
+  if (n > ((size_t)-1) / 2) return NULL; /* rounding up below must not wrap */
   n = (n + 15) & ~(size_t)15;
   if (n == 0) n = 16;
   er_pool_block *b = p->head;

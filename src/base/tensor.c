@@ -8,11 +8,12 @@ er_status er_shape_check(const int64_t *dims, int rank, int dtype, uint64_t limi
     return ER_ERR(ER_UNSUPPORTED, "rank %d exceeds the maximum of %d", rank, ER_MAX_RANK);
   uint64_t n = er_dtype_size(dtype);
   if (n == 0) return ER_ERR(ER_UNSUPPORTED, "element type %s is not supported", er_dtype_name(dtype));
-  for (int i = 0; i < rank; i++) {
+  for (int i = 0; i < rank; i++)
     if (dims[i] < 0) return ER_ERR(ER_INVALID_ARGUMENT, "negative dimension %lld", (long long)dims[i]);
-    if (dims[i] == 0) return NULL;
-  }
+  /* The product of the non-zero dims is bounded too, so an empty tensor with huge other
+   * dims cannot overflow a later element count. */
   for (int i = 0; i < rank; i++) {
+    if (dims[i] == 0) continue;
     if ((uint64_t)dims[i] > limit || n > limit / (uint64_t)dims[i]) {
       char b[160];
       return ER_ERR(ER_OUT_OF_RANGE, "tensor of shape %s is too large",

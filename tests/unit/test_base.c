@@ -92,7 +92,9 @@ TEST(shape_check_limits) {
   CHECK_OK(er_shape_check(ok, 2, ER_F32, 1 << 20));
   CHECK_ERR(er_shape_check(neg, 2, ER_F32, 1 << 20), ER_INVALID_ARGUMENT);
   CHECK_ERR(er_shape_check(huge, 3, ER_F32, (uint64_t)1 << 40), ER_OUT_OF_RANGE);
-  CHECK_OK(er_shape_check(zero, 3, ER_F32, 16)); /* empty tensor is fine */
+  CHECK_ERR(er_shape_check(zero, 3, ER_F32, 16), ER_OUT_OF_RANGE); /* empty, but huge other dims */
+  int64_t zero_ok[3] = {0, 2, 3};
+  CHECK_OK(er_shape_check(zero_ok, 3, ER_F32, 64)); /* empty tensor is fine */
   CHECK_ERR(er_shape_check(ok, 9, ER_F32, 1 << 20), ER_UNSUPPORTED);
   CHECK_ERR(er_shape_check(ok, 2, ER_STRING, 1 << 20), ER_UNSUPPORTED);
 }
@@ -136,5 +138,6 @@ TEST(pool_alignment_and_big_blocks) {
   ok &= after && (after < big || after >= big + (1 << 20));
   CHECK(ok);
   CHECK(strcmp(er_pool_strndup(&p, "hello world", 5), "hello") == 0);
+  CHECK(er_pool_alloc(&p, (size_t)-8) == NULL); /* no wrap-around to a tiny block */
   er_pool_free(&p);
 }
