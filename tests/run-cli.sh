@@ -53,8 +53,14 @@ printf 'xx' >"$tmp/bad.npy"
 expect_fail bad_input_file "bad.npy" "$cli" run "$add/model.onnx" -i "$tmp/bad.npy" -i "$add/test_data_set_0/input_1.pb"
 expect_fail unknown_option "unknown option" "$cli" run "$add/model.onnx" --bogus
 expect_fail unknown_command "unknown command" "$cli" frobnicate
-if [ -f tests/data/import/unsupported_op.onnx ]; then
-  expect_fail unsupported_op "unsupported operator" "$cli" run tests/data/import/unsupported_op.onnx
-fi
+d=tests/data/import
+expect_fail unsupported_op "unsupported operator NoSuchOp (opset 17) at node 'mystery'" "$cli" run $d/unsupported_op.onnx
+expect_ok inspect_unsupported "$cli" inspect $d/unsupported_op.onnx
+if grep -q "unsupported operator NoSuchOp (opset 17) at 1 node(s), first 'mystery'" "$tmp/out"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL inspect_unsupported: not listed"; fi
+expect_fail cycle "cycle" "$cli" run $d/cycle.onnx
+expect_fail missing_input "not defined" "$cli" run $d/missing_input.onnx
+expect_fail absurd_dims "absurd_dims.onnx" "$cli" run $d/absurd_dims.onnx
+expect_fail external_escape "external_escape.onnx" "$cli" run $d/external_escape.onnx
+expect_fail external_missing "external_missing.onnx" "$cli" run $d/external_missing.onnx
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

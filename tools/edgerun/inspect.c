@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "import/onnx/onnx.h"
+#include "import/onnx/onnx_internal.h"
 #include "base/status.h"
 #include "cli.h"
 
@@ -81,6 +83,36 @@ static void print_values(const er_graph *g, const int *idx, int n, int skip_init
   }
 }
 
+typedef struct unsup {
+  const char *op, *domain, *node;
+  int opset, n;
+} unsup;
+
+static void find_unsupported(const er_graph *g, unsup *u, int *n_u, int cap) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    if (!er_op_find(n->domain, n->op_type, n->opset)) {
+      int k = 0;
+      while (k < *n_u && (strcmp(u[k].op, n->op_type) || strcmp(u[k].domain, n->domain) || u[k].opset != n->opset)) k++;
+      if (k == *n_u && *n_u < cap) u[(*n_u)++] = (unsup){n->op_type, n->domain, n->name, n->opset, 0};
+      if (k < *n_u) u[k].n++;
+    }
+    for (int a = 0; a < n->n_attrs; a++) {
+      const er_attr *at = &n->attrs[a];
+      if (at->type == ER_ATTR_GRAPH && at->g) find_unsupported(at->g, u, n_u, cap);
+      if (at->type == ER_ATTR_GRAPHS)
+        for (int k = 0; k < at->n; k++) find_unsupported(at->graphs[k], u, n_u, cap);
+    }
+  }
+}
+
+static char *dir_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return strdup(".");
+  if (slash == path) return strdup("/");
+  return strndup(path, (size_t)(slash - path));
+}
+
 static int cmp_oc(const void *a, const void *b) {
   const op_count *x = (const op_count *)a, *y = (const op_count *)b;
   if (x->n != y->n) return y->n - x->n;
@@ -106,11 +138,42 @@ int cmd_inspect(int argc, char **argv) {
     }
   }
   if (!path) return cli_usage("no model given", usage);
-  er_model *m;
-  er_status st = er_model_load_file(path, &m);
-  if (st) return cli_fail(st, EXIT_MODEL);
-  const er_imported *ir = er_model_ir(m);
+  /* The file as written (no optimization), imported without resolving ops so that every
+   * unsupported op can be listed. */
+  er_imported imp;
+  memset(&imp, 0, sizeof imp);
+  er_pool_init(&imp.pool);
+  const void *data;
+  size_t size;
+  er_status st = er_map_file(path, &imp.mappings, &data, &size);
+  char *dir = st ? NULL : dir_of(path);
+  if (!st) st = er_onnx_import_ex(data, size, dir, path, &imp, ER_ONNX_NO_OP_RESOLVE);
+  free(dir);
+  if (st) {
+    er_imported_free(&imp);
+    return cli_fail(st, EXIT_MODEL);
+  }
+  const er_imported *ir = &imp;
   const er_graph *g = ir->graph;
+  unsup un[256];
+  int n_un = 0;
+  find_unsupported(g, un, &n_un, 256);
+  /* planned arena (static shapes only): load and plan the optimized model */
+  long long arena = -1;
+  const char *plan_error = NULL;
+  er_status plan_st = NULL;
+  if (n_un == 0) {
+    er_model *m = NULL;
+    er_session *sess = NULL;
+    er_session_options so = {0};
+    so.threads = 1;
+    plan_st = er_model_load_file(path, &m);
+    if (!plan_st) plan_st = er_session_create(m, &so, &sess);
+    if (!plan_st && er_session_arena_bytes(sess)) arena = (long long)er_session_arena_bytes(sess);
+    if (plan_st) plan_error = er_status_message(plan_st);
+    er_session_destroy(sess);
+    er_model_destroy(m);
+  }
   op_count oc[512];
   int n_oc = 0;
   count_ops(g, oc, &n_oc, 512);
@@ -131,7 +194,14 @@ int cmd_inspect(int argc, char **argv) {
     print_values(g, g->outputs, g->n_outputs, 0, 1);
     printf("],\"nodes\":%d,\"ops\":{", total);
     for (int i = 0; i < n_oc; i++) printf("%s\"%s\":%d", i ? "," : "", oc[i].op, oc[i].n);
-    printf("},\"parameters\":%lld,\"parameter_bytes\":%lld,\"unsupported_ops\":[]}\n", pcount, pbytes);
+    printf("},\"parameters\":%lld,\"parameter_bytes\":%lld,\"arena_bytes\":", pcount, pbytes);
+    if (arena >= 0) printf("%lld", arena);
+    else printf("null");
+    printf(",\"unsupported_ops\":[");
+    for (int i = 0; i < n_un; i++)
+      printf("%s{\"op\":\"%s\",\"domain\":\"%s\",\"opset\":%d,\"nodes\":%d,\"first_node\":\"%s\"}", i ? "," : "",
+             un[i].op, un[i].domain, un[i].opset, un[i].n, un[i].node);
+    printf("]}\n");
   } else {
     printf("model      %s\n", path);
     printf("ir         %lld   producer %s %s\n", (long long)ir->ir_version,
@@ -147,8 +217,15 @@ int cmd_inspect(int argc, char **argv) {
     printf("parameters %lld (%lld bytes)\n", pcount, pbytes);
     printf("nodes      %d\n", total);
     for (int i = 0; i < n_oc; i++) printf("  %-28s %d\n", oc[i].op, oc[i].n);
-    printf("unsupported ops: none\n");
+    if (arena >= 0) printf("arena      %lld bytes (planned for the declared input shapes)\n", arena);
+    else if (plan_error) printf("arena      not planned: %s\n", plan_error);
+    else if (n_un == 0) printf("arena      planned at run time (symbolic or data-dependent shapes)\n");
+    if (n_un == 0) printf("unsupported ops: none\n");
+    for (int i = 0; i < n_un; i++)
+      printf("unsupported operator %s%s%s (opset %d) at %d node(s), first '%s'\n", un[i].domain[0] ? un[i].domain : "",
+             un[i].domain[0] ? ":" : "", un[i].op, un[i].opset, un[i].n, un[i].node);
   }
-  er_model_destroy(m);
+  er_status_free(plan_st);
+  er_imported_free(&imp);
   return EXIT_OK;
 }
