@@ -90,6 +90,22 @@ static er_status pool_infer(er_kctx *c, int kind) {
   return 0;
 }
 
+typedef struct pl_job {
+  const pl_args *a;
+  int ct;
+  void *x, *y;
+  int64_t *ind;
+} pl_job;
+
+static void pl_task(void *arg, int64_t nc0, int64_t nc1) {
+  const pl_job *j = (const pl_job *)arg;
+  const pl_args *a = j->a;
+  if (j->ct == ER_F64)
+    pool_f64(&a->w, a->kind, a->cip, a->p, a->so, nc0, nc1, (const double *)j->x, (double *)j->y, j->ind);
+  else
+    pool_f32(&a->w, a->kind, a->cip, (float)a->p, a->so, nc0, nc1, (const float *)j->x, (float *)j->y, j->ind);
+}
+
 static er_status pool_run(er_kctx *c, int kind) {
   pl_args a;
   ER_RETURN_IF_ERROR(pool_geom(c, kind, &a));
@@ -98,11 +114,11 @@ static er_status pool_run(er_kctx *c, int kind) {
   char *sp = (char *)c->scratch;
   void *x = cv_stage_in(X, ct, &sp), *y = cv_stage_out(c->out[0], ct, &sp);
   int64_t *ind = er_out(c, 1) ? (int64_t *)c->out[1]->data : 0;
+  pl_job j = {&a, ct, x, y, ind};
   int64_t nc = X->dims[0] * X->dims[1];
-  if (ct == ER_F64)
-    pool_f64(&a.w, a.kind, a.cip, a.p, a.so, nc, x, y, ind);
-  else
-    pool_f32(&a.w, a.kind, a.cip, (float)a.p, a.so, nc, x, y, ind);
+  /* planes are independent: split them over the threads (same bits for any split) */
+  int64_t grain = 4096 / (cv_prod3(a.w.out) + 1) + 1;
+  er_parallel_for(c, nc, grain, pl_task, &j);
   cv_unstage_out(c->out[0], ct, y);
   return 0;
 }
@@ -324,19 +340,44 @@ er_status cv_maxroipool_run(er_kctx *c) {
 typedef CV_T CV(T);
 #define T CV(T)
 
-static void CV(pool)(const cv_win *w, int kind, int cip, T p, int so, int64_t NC, const T *X, T *Y, int64_t *I) {
+/* planes [nc0, nc1) of X (N*C planes) */
+static void CV(pool)(const cv_win *w, int kind, int cip, T p, int so, int64_t nc0, int64_t nc1, const T *X, T *Y,
+                     int64_t *I) {
   const int64_t D = w->in[0], H = w->in[1], W = w->in[2], inN = D * H * W;
   const int64_t outN = cv_prod3(w->out);
-  for (int64_t nc = 0; nc < NC; nc++) {
+  for (int64_t nc = nc0; nc < nc1; nc++) {
     const T *x = X + nc * inN;
     T *y = Y + nc * outN;
     int64_t o = 0;
+    /* output columns whose whole window row is inside [0, W): no tap clipping needed */
+    int64_t ow_lo = pl_cdiv(w->pb[2], w->s[2]), ow_hi = W - 1 + w->pb[2] - (w->k[2] - 1) * w->d[2];
+    ow_hi = ow_hi < 0 ? 0 : ow_hi / w->s[2] + 1;
     for (int64_t od = 0; od < w->out[0]; od++)
-      for (int64_t oh = 0; oh < w->out[1]; oh++)
+      for (int64_t oh = 0; oh < w->out[1]; oh++) {
+        int64_t st[3] = {od * w->s[0] - w->pb[0], oh * w->s[1] - w->pb[1], 0};
+        int64_t t0[3], t1[3];
+        for (int i = 0; i < 2; i++) pl_taps(st[i], w->k[i], w->d[i], 0, w->in[i], &t0[i], &t1[i]);
         for (int64_t ow = 0; ow < w->out[2]; ow++, o++) {
-          int64_t st[3] = {od * w->s[0] - w->pb[0], oh * w->s[1] - w->pb[1], ow * w->s[2] - w->pb[2]};
-          int64_t t0[3], t1[3];
-          for (int i = 0; i < 3; i++) pl_taps(st[i], w->k[i], w->d[i], 0, w->in[i], &t0[i], &t1[i]);
+          st[2] = ow * w->s[2] - w->pb[2];
+          if (ow >= ow_lo && ow < ow_hi)
+            t0[2] = 0, t1[2] = w->k[2];
+          else
+            pl_taps(st[2], w->k[2], w->d[2], 0, w->in[2], &t0[2], &t1[2]);
+          if (kind == POOL_MAX && !I) { /* no indices: a lean loop, same NaN rule */
+            T m = 0;
+            int any = 0;
+            for (int64_t a = t0[0]; a < t1[0]; a++)
+              for (int64_t b = t0[1]; b < t1[1]; b++) {
+                const T *row = x + ((st[0] + a * w->d[0]) * H + st[1] + b * w->d[1]) * W + st[2];
+                for (int64_t e = t0[2]; e < t1[2]; e++) {
+                  T v = row[e * w->d[2]];
+                  if (!any || v > m || m != m) m = v;
+                  any = 1;
+                }
+              }
+            y[o] = m;
+            continue;
+          }
           T acc = 0, best = 0;
           int64_t bi = -1, cnt = 0;
           for (int64_t a = t0[0]; a < t1[0]; a++) {
@@ -374,6 +415,7 @@ static void CV(pool)(const cv_win *w, int kind, int cip, T p, int so, int64_t NC
             y[o] = p == 2 ? (T)sqrt(acc) : p == 1 ? acc : (T)pow(acc, 1 / p);
           }
         }
+      }
   }
 }
 
