@@ -251,6 +251,7 @@ void opt_infer_facts(opt_ctx *c) {
     er_status_free(s);
     return;
   }
+  er_exec_set_infer_only(e, 1); /* shapes only: no arena, no weight packing */
   int ok = plan_once(c, e, 2, 1) == 0;
   if (ok && symbolic) ok = plan_once(c, e, 3, 0) == 0;
   er_exec_destroy(e);

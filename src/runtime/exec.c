@@ -55,7 +55,13 @@ struct er_exec {
   void **state;          /* per node: prepare()d persistent memory */
   const er_microkernels *mk;
   er_tensor *outer_plan; /* subgraphs: shapes of outer-scope values the plan was made for */
+  int infer_only;
 };
+
+void er_exec_set_infer_only(er_exec *e, int on) {
+  e->infer_only = on;
+  e->planned = 0;
+}
 
 static void *xalloc(er_exec *e, size_t n) {
   void *p = e->a.alloc(e->a.ctx, n ? n : 1);
@@ -596,8 +602,9 @@ er_status er_exec_plan(er_exec *e) {
                                                       e->v[id].t.dtype, ER_SIZE_LIMIT)));
       e->v[id].state = V_SHAPED;
     }
-    ER_RETURN_IF_ERROR(prepare_node(e, i));
-    if (is_foldable(e, c)) {
+    int foldable = is_foldable(e, c);
+    if (foldable || !e->infer_only) ER_RETURN_IF_ERROR(prepare_node(e, i));
+    if (foldable) {
       /* inputs of a SHAPE_ONLY op need no data, but kernels may look at it: give NULL-safe */
       ER_RETURN_IF_ERROR(alloc_outputs_heap(e, i));
       ER_RETURN_IF_ERROR(run_with_heap_scratch(e, i));
@@ -606,6 +613,7 @@ er_status er_exec_plan(er_exec *e) {
         if (n->outputs[k] >= 0) e->v[n->outputs[k]].state = V_CONST;
     }
   }
+  if (e->infer_only) return NULL; /* shapes are known; nothing to run */
   if (!e->dynamic) ER_RETURN_IF_ERROR(plan_arena(e));
   /* use counts for dynamic mode */
   for (int i = 0; i < g->n_values; i++) e->v[i].uses = 0;
@@ -709,6 +717,7 @@ static int outer_changed(const er_exec *e) {
 }
 
 er_status er_exec_run(er_exec *e) {
+  if (e->infer_only) return ER_ERR(ER_INTERNAL, "executor was planned for shapes only");
   if (e->parent) {
     /* Subgraph: planned like a graph of its own (static when shapes allow), and planned
      * again when an input or outer-scope value changes shape. */

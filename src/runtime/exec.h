@@ -37,6 +37,10 @@ void er_exec_destroy(er_exec *e);
 er_status er_exec_set_input(er_exec *e, int index, const er_tensor *t);
 /* Use caller memory for the arena (must stay valid); NULL to let the executor allocate. */
 void er_exec_use_arena(er_exec *e, void *arena, size_t bytes);
+/* Plan for shapes only (graph passes): no arena, no weight packing for nodes that are not
+ * folded. The executor can then only report shapes (er_exec_node), not run. */
+void er_exec_set_infer_only(er_exec *e, int on);
+
 /* Threads for kernels (NULL: one). The pool must outlive the executor; children inherit it. */
 void er_exec_set_threads(er_exec *e, er_threadpool *pool);
 
