@@ -13,10 +13,16 @@
  * Gate order in W/R/B: RNN (i), GRU (z, r, h), LSTM (i, o, f, c); P is (i, o, f).
  * Positions of Y past a batch item's sequence length are zero; Y_h/Y_c hold the state
  * after the last valid step.
+ *
+ * Fast path (float32, default activations, no clip/peepholes/input_forget/sequence_lens):
+ * the input projection of all timesteps is one GEMM (ctx->mk->f32_gemm), the recurrent
+ * projection one small GEMM (or, for batch <= FAST_GEMV_MAX_BATCH, dot products over R's
+ * rows) per step, and the gates are evaluated in float.
  */
 #include <math.h>
 #include <string.h>
 
+#include "kernels/dispatch.h"
 #include "kernels/kernel.h"
 
 enum { CELL_RNN, CELL_GRU, CELL_LSTM };
@@ -190,6 +196,165 @@ static er_status rnn_config(er_kctx *c, int cell, rnn_cfg *g) {
   return parse_acts(c, g);
 }
 
+/* ---- float32 fast path ---- */
+
+#define FAST_GEMV_MAX_BATCH 4
+
+/* Default activations only: RNN tanh; GRU sigmoid, tanh; LSTM sigmoid, tanh, tanh. */
+static int fast_ok(const er_kctx *c, const rnn_cfg *g) {
+  static const int defs[3][3] = {{ACT_TANH}, {ACT_SIGMOID, ACT_TANH}, {ACT_SIGMOID, ACT_TANH, ACT_TANH}};
+  if (c->in[0]->dtype != ER_F32 || g->has_clip || g->input_forget) return 0;
+  if (er_in(c, 4)) return 0;                              /* sequence_lens */
+  if (g->cell == CELL_LSTM && er_in(c, 7)) return 0;      /* peepholes */
+  for (int k = 0; k < g->nact * g->dirs; k++)
+    if (g->act[k].kind != defs[g->cell][k % g->nact]) return 0;
+  return 1;
+}
+
+/* XW [T*N, G*H], HR [N, G*H], h, cs, rh [N, H] */
+static size_t fast_scratch_floats(const rnn_cfg *g) {
+  size_t gh = (size_t)(g->ngates * g->hid), n = (size_t)g->batch, h = (size_t)g->hid;
+  return (size_t)g->seq * n * gh + n * gh + 3 * n * h;
+}
+
+static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* tanh through one expf (libm's tanhf is several times slower): an odd Taylor polynomial
+ * near 0, where 1 - 2/(e^2x + 1) would cancel; relative error ~1e-6 elsewhere. */
+static inline float tanhf_(float x) {
+  float ax = fabsf(x);
+  if (ax < 0.0625f) {
+    float x2 = x * x;
+    return x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f)));
+  }
+  float t = 1.0f - 2.0f / (expf(2.0f * ax) + 1.0f);
+  return x < 0 ? -t : t;
+}
+
+/* C[m][0:ncols] = A[m] . Rrows[0:ncols]^T  (Rrows row-major [ncols, K]): dot products over
+ * R's contiguous rows for a few rows of A (a GEMV: packing B per step would cost as much as
+ * the product), the GEMM micro-kernel for more. */
+static void fast_rec(const er_microkernels *mk, int64_t M, int64_t ncols, int64_t K,
+                     const float *A, int64_t lda, const float *Rrows, float *C, int64_t ldc) {
+  if (M > FAST_GEMV_MAX_BATCH) {
+    mk->f32_gemm(0, 1, M, ncols, K, 1.0f, A, lda, Rrows, K, 0.0f, C, ldc);
+    return;
+  }
+  for (int64_t m = 0; m < M; m++) {
+    const float *a = A + m * lda;
+    for (int64_t r = 0; r < ncols; r++) {
+      const float *w = Rrows + r * K;
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int64_t k = 0;
+      for (; k + 8 <= K; k += 8)
+        for (int u = 0; u < 8; u++) acc[u] += a[k + u] * w[k + u];
+      float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+      for (; k < K; k++) sum += a[k] * w[k];
+      C[m * ldc + r] = sum;
+    }
+  }
+}
+
+static er_status rnn_run_fast(er_kctx *c, const rnn_cfg *g) {
+  const er_microkernels *mk = c->mk ? c->mk : er_microkernels_ref();
+  const int cell = g->cell;
+  const er_tensor *X = c->in[0], *W = c->in[1], *R = c->in[2];
+  const er_tensor *B = er_in(c, 3), *H0 = er_in(c, 5);
+  const er_tensor *C0 = cell == CELL_LSTM ? er_in(c, 6) : 0;
+  er_tensor *Y = er_out(c, 0), *Yh = er_out(c, 1), *Yc = cell == CELL_LSTM ? er_out(c, 2) : 0;
+  const int64_t H = g->hid, I = g->in, GH = g->ngates * g->hid, T = g->seq, N = g->batch;
+  const int D = g->dirs;
+  float *XW = (float *)c->scratch;
+  float *HR = XW + T * N * GH, *h = HR + N * GH, *cs = h + N * H, *rh = cs + N * H;
+  const float *x = (const float *)X->data;
+  float *y = Y ? (float *)Y->data : 0;
+
+  for (int d = 0; d < D; d++) {
+    const int rev = D == 2 ? d == 1 : g->reverse;
+    const float *Wd = (const float *)W->data + (size_t)d * GH * I;
+    const float *Rd = (const float *)R->data + (size_t)d * GH * H;
+    const float *Wb = B ? (const float *)B->data + (size_t)d * 2 * GH : 0;
+    const float *Rb = Wb ? Wb + GH : 0;
+    /* input projection for every (t, b) row, in X's memory order */
+    if (T * N > 0) mk->f32_gemm(0, 1, T * N, GH, I, 1.0f, x, I, Wd, I, 0.0f, XW, GH);
+    if (Wb) {
+      int64_t nb = cell == CELL_GRU ? 2 * H : GH; /* GRU's h-gate Rb goes inside r * (...) */
+      for (int64_t row = 0; row < T * N; row++) {
+        float *p = XW + row * GH;
+        for (int64_t r = 0; r < GH; r++) p[r] += Wb[r] + (r < nb ? Rb[r] : 0.0f);
+      }
+    }
+    for (int64_t b = 0; b < N; b++) {
+      size_t st_off = (size_t)((g->layout ? b * D + d : d * N + b) * H);
+      for (int64_t j = 0; j < H; j++) {
+        h[b * H + j] = H0 ? ((const float *)H0->data)[st_off + j] : 0.0f;
+        cs[b * H + j] = C0 ? ((const float *)C0->data)[st_off + j] : 0.0f;
+      }
+    }
+    const int gru_split = cell == CELL_GRU && !g->lbr;
+    for (int64_t s = 0; s < T; s++) {
+      const int64_t t = rev ? T - 1 - s : s;
+      fast_rec(mk, N, gru_split ? 2 * H : GH, H, h, H, Rd, HR, GH);
+      for (int64_t b = 0; b < N; b++) {
+        const float *xw = XW + (g->layout ? b * T + t : t * N + b) * GH;
+        float *hr = HR + b * GH, *hb = h + b * H, *cb = cs + b * H;
+        if (cell == CELL_RNN) {
+          for (int64_t j = 0; j < H; j++) hb[j] = tanhf_(xw[j] + hr[j]);
+        } else if (cell == CELL_LSTM) {
+          for (int64_t j = 0; j < H; j++) {
+            float it = sigmoidf_(xw[j] + hr[j]);
+            float ot = sigmoidf_(xw[H + j] + hr[H + j]);
+            float ft = sigmoidf_(xw[2 * H + j] + hr[2 * H + j]);
+            float ct = tanhf_(xw[3 * H + j] + hr[3 * H + j]);
+            float cn = ft * cb[j] + it * ct;
+            cb[j] = cn;
+            hb[j] = ot * tanhf_(cn);
+          }
+        } else if (!gru_split) { /* GRU, linear_before_reset = 1 */
+          for (int64_t j = 0; j < H; j++) {
+            float z = sigmoidf_(xw[j] + hr[j]);
+            float r = sigmoidf_(xw[H + j] + hr[H + j]);
+            float hh = tanhf_(xw[2 * H + j] + r * (hr[2 * H + j] + (Rb ? Rb[2 * H + j] : 0.0f)));
+            hb[j] = (1.0f - z) * hh + z * hb[j];
+          }
+        } else { /* GRU, linear_before_reset = 0: z, r now; h gate after (r*h) R_h^T */
+          for (int64_t j = 0; j < H; j++) {
+            hr[j] = sigmoidf_(xw[j] + hr[j]);
+            float r = sigmoidf_(xw[H + j] + hr[H + j]);
+            rh[b * H + j] = r * hb[j];
+          }
+        }
+      }
+      if (gru_split) {
+        fast_rec(mk, N, H, H, rh, H, Rd + 2 * H * H, HR + 2 * H, GH);
+        for (int64_t b = 0; b < N; b++) {
+          const float *xw = XW + (g->layout ? b * T + t : t * N + b) * GH;
+          const float *hr = HR + b * GH;
+          float *hb = h + b * H;
+          for (int64_t j = 0; j < H; j++) {
+            float hh = tanhf_(xw[2 * H + j] + hr[2 * H + j] + (Rb ? Rb[2 * H + j] : 0.0f));
+            float z = hr[j];
+            hb[j] = (1.0f - z) * hh + z * hb[j];
+          }
+        }
+      }
+      if (y)
+        for (int64_t b = 0; b < N; b++) {
+          size_t y_off = (size_t)((g->layout ? (b * T + t) * D + d : (t * D + d) * N + b) * H);
+          memcpy(y + y_off, h + b * H, (size_t)H * sizeof(float));
+        }
+    }
+    for (int64_t b = 0; b < N; b++) { /* an empty sequence yields zero states */
+      size_t st_off = (size_t)((g->layout ? b * D + d : d * N + b) * H);
+      for (int64_t j = 0; j < H; j++) {
+        if (Yh) ((float *)Yh->data)[st_off + j] = T ? h[b * H + j] : 0.0f;
+        if (Yc) ((float *)Yc->data)[st_off + j] = T ? cs[b * H + j] : 0.0f;
+      }
+    }
+  }
+  return 0;
+}
+
 static er_status rnn_infer(er_kctx *c, int cell) {
   rnn_cfg g;
   ER_RETURN_IF_ERROR(rnn_config(c, cell, &g));
@@ -209,6 +374,10 @@ static er_status rnn_infer(er_kctx *c, int cell) {
   }
   /* scratch (doubles): x row, h, c, gates, tmp, rh */
   c->scratch_bytes = (size_t)(g.in + 2 * g.hid + (g.ngates + 2) * g.hid) * sizeof(double);
+  if (fast_ok(c, &g)) {
+    size_t fb = fast_scratch_floats(&g) * sizeof(float);
+    if (fb > c->scratch_bytes) c->scratch_bytes = fb;
+  }
   return 0;
 }
 
@@ -260,6 +429,8 @@ static inline void st(er_tensor *t, size_t i, double v) { er_st(t->data, t->dtyp
 static er_status rnn_run(er_kctx *c, int cell) {
   rnn_cfg g;
   ER_RETURN_IF_ERROR(rnn_config(c, cell, &g));
+  if (fast_ok(c, &g) && c->scratch_bytes >= fast_scratch_floats(&g) * sizeof(float))
+    return rnn_run_fast(c, &g);
   const er_tensor *X = c->in[0], *W = c->in[1], *R = c->in[2];
   const er_tensor *B = er_in(c, 3), *L = er_in(c, 4), *H0 = er_in(c, 5);
   const er_tensor *C0 = cell == CELL_LSTM ? er_in(c, 6) : 0;
