@@ -172,7 +172,144 @@ static mm_naive_fn mm_naive_for(int dtype) {
   }
 }
 
+/* ---- float32 fast path: micro-kernel table, packed constant B, threads --------------------
+ * Gemm and MatMul on float32 (and float16/bfloat16 computed in float32) go through ctx->mk.
+ * When B is a constant (known at infer), infer requests state and prepare packs it once in
+ * the table's format; run then calls f32_gemm_packed with the bias (Gemm C per column) and
+ * the fused activation (`_act`, `_act_a`, `_act_b` attributes set by graph passes).
+ * Work is split over threads by blocks of 12 rows (the last block takes the remainder, so no
+ * block has a single row) or of 64 columns; each output element is computed by one call
+ * with the same K order, so results are bit-identical for any thread count. */
+#define SPLIT_ROWS 12
+#define SPLIT_COLS 64
+#define MIN_PARALLEL_MACS (1 << 18) /* below ~5 us of work, waking threads costs more */
+
+static const er_microkernels *mk_of(const er_kctx *ctx) {
+  return ctx->mk ? ctx->mk : er_microkernels_ref();
+}
+
+static er_act act_of(const er_kctx *ctx) {
+  er_act a = {(int)er_attr_int(ctx, "_act", ER_ACT_NONE), er_attr_float(ctx, "_act_a", 0.0f),
+              er_attr_float(ctx, "_act_b", 0.0f)};
+  return a;
+}
+
+static er_status check_act(const er_kctx *ctx, int dtype) {
+  int64_t k = er_attr_int(ctx, "_act", ER_ACT_NONE);
+  if (k < ER_ACT_NONE || k > ER_ACT_LEAKYRELU)
+    return ER_ERR(ER_INVALID_ARGUMENT, "_act %lld is not a known activation", (long long)k);
+  if (k != ER_ACT_NONE && dtype != ER_F32 && !is_half(dtype))
+    return ER_ERR(ER_UNSUPPORTED, "fused activation on %s is not supported", er_dtype_name(dtype));
+  return 0;
+}
+
+/* Persistent state of a node whose B was packed in prepare. */
+typedef struct {
+  int64_t K, N;
+  int ready;
+} pack_hdr;
+#define PACK_ALIGN 64
+#define PACK_HDR_BYTES (((sizeof(pack_hdr) + PACK_ALIGN - 1) / PACK_ALIGN + 1) * PACK_ALIGN)
+
+static size_t pack_state_bytes(const er_kctx *ctx, int64_t K, int64_t N) {
+  size_t n = mk_of(ctx)->f32_gemm_packed_size(K, N);
+  return n ? PACK_HDR_BYTES + n : 0;
+}
+static void *pack_data(void *state) {
+  uintptr_t p = ((uintptr_t)state + sizeof(pack_hdr) + PACK_ALIGN - 1) & ~(uintptr_t)(PACK_ALIGN - 1);
+  return (void *)p;
+}
+/* Pack op(B) (K x N) into the node's state. */
+static void pack_into_state(er_kctx *ctx, int transB, int64_t K, int64_t N, const float *B,
+                            int64_t ldb) {
+  pack_hdr *h = (pack_hdr *)ctx->state;
+  if (!h) return;
+  mk_of(ctx)->f32_gemm_pack_b(transB, K, N, B, ldb, pack_data(h));
+  h->K = K, h->N = N, h->ready = 1;
+}
+/* The packed B for a K x N product, or NULL (not packed: ot_run, or shapes changed). */
+static const void *packed_b(const er_kctx *ctx, int64_t K, int64_t N) {
+  const pack_hdr *h = (const pack_hdr *)ctx->state;
+  if (!h || ctx->state_bytes < PACK_HDR_BYTES || !h->ready || h->K != K || h->N != N) return 0;
+  return pack_data(ctx->state);
+}
+
+/* One product C = op(A) op(B) (+ C when accumulate) with activation, split over threads. */
+typedef struct {
+  const er_microkernels *mk;
+  const void *packed;   /* non-NULL: packed path (A not transposed, bias, act fused) */
+  const float *bias;
+  er_act act;
+  int ta, tb, accumulate;
+  float alpha;
+  int64_t M, N, K, lda, ldb, ldc;
+  const float *A, *B;
+  float *C;
+  int64_t row_units;    /* > 0: split by rows (units of SPLIT_ROWS, last takes the rest) */
+} gemm_job;
+
+static void gemm_job_block(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  int64_t m = m1 - m0, n = n1 - n0;
+  float *C = j->C + m0 * j->ldc;
+  if (j->packed) {
+    const float *A = j->A + m0 * j->lda;
+    if (n0 == 0 && n1 == j->N)
+      j->mk->f32_gemm_packed(m, j->N, j->K, A, j->lda, j->packed, j->bias, j->act, C, j->ldc);
+    else
+      j->mk->f32_gemm_packed_cols(m, j->N, j->K, A, j->lda, j->packed, j->bias, j->act, C,
+                                  j->ldc, n0, n1);
+    return;
+  }
+  const float *A = j->A + (j->ta ? m0 : m0 * j->lda);
+  const float *B = j->B + (j->tb ? n0 * j->ldb : n0);
+  j->mk->f32_gemm(j->ta, j->tb, m, n, j->K, j->alpha, A, j->lda, B, j->ldb,
+                  j->accumulate ? 1.0f : 0.0f, C + n0, j->ldc);
+  if (j->act.kind != ER_ACT_NONE)
+    for (int64_t r = 0; r < m; r++) er_f32_apply_act(C + r * j->ldc + n0, n, j->act);
+}
+
+static void gemm_job_range(void *arg, int64_t b, int64_t e) {
+  const gemm_job *j = (const gemm_job *)arg;
+  if (j->row_units > 0) {
+    int64_t m1 = e >= j->row_units ? j->M : e * SPLIT_ROWS;
+    gemm_job_block(j, b * SPLIT_ROWS, m1, 0, j->N);
+  } else {
+    int64_t n0 = b * SPLIT_COLS, n1 = e * SPLIT_COLS < j->N ? e * SPLIT_COLS : j->N;
+    gemm_job_block(j, 0, j->M, n0, n1);
+  }
+}
+
+static void gemm_job_run(const er_kctx *ctx, gemm_job *j) {
+  if (j->M <= 0 || j->N <= 0) return;
+  int threads = er_threadpool_size(ctx->threads);
+  j->row_units = 0;
+  if (threads <= 1 || j->M * j->N * (j->K > 0 ? j->K : 1) < MIN_PARALLEL_MACS) {
+    gemm_job_block(j, 0, j->M, 0, j->N);
+    return;
+  }
+  int64_t row_units = j->M / SPLIT_ROWS, col_units = (j->N + SPLIT_COLS - 1) / SPLIT_COLS;
+  if (row_units >= 2 * threads || (row_units >= threads && row_units >= col_units)) {
+    j->row_units = row_units;
+    er_parallel_for(ctx, row_units, 1, gemm_job_range, j);
+  } else if (col_units >= 2) {
+    er_parallel_for(ctx, col_units, 1, gemm_job_range, j);
+  } else if (row_units >= 2) {
+    j->row_units = row_units;
+    er_parallel_for(ctx, row_units, 1, gemm_job_range, j);
+  } else {
+    gemm_job_block(j, 0, j->M, 0, j->N);
+  }
+}
+
 /* ---- Gemm ----------------------------------------------------------------------------- */
+/* B can be packed once: float32 constant, A not transposed, alpha == 1 (alpha would
+ * otherwise have to scale B inside the packed format). */
+static int gemm_packable(const er_kctx *ctx) {
+  const er_tensor *a = ctx->in[0], *b = ctx->in[1];
+  return a->dtype == ER_F32 && er_in_known(ctx, 1) && b->rank == 2 &&
+         er_attr_int(ctx, "transA", 0) == 0 && er_attr_float(ctx, "alpha", 1.0f) == 1.0f;
+}
+
 static er_status gemm_infer(er_kctx *ctx) {
   ER_RETURN_IF_ERROR(er_check_inputs(ctx, 2, 3));
   ER_RETURN_IF_ERROR(er_check_type(ctx, 0, k_gemm_types));
@@ -184,6 +321,7 @@ static er_status gemm_infer(er_kctx *ctx) {
   if (a->rank != 2 || b->rank != 2)
     return ER_ERR(ER_INVALID_ARGUMENT, "A and B must be 2-D (got ranks %d and %d)", a->rank,
                   b->rank);
+  ER_RETURN_IF_ERROR(check_act(ctx, a->dtype));
   int ta = er_attr_int(ctx, "transA", 0) != 0, tb = er_attr_int(ctx, "transB", 0) != 0;
   int64_t M = ta ? a->dims[1] : a->dims[0], K = ta ? a->dims[0] : a->dims[1];
   int64_t K2 = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
@@ -204,6 +342,18 @@ static er_status gemm_infer(er_kctx *ctx) {
   int64_t dims[2] = {M, N};
   er_tensor_set_shape(ctx->out[0], a->dtype, 2, dims);
   ctx->scratch_bytes = is_half(a->dtype) ? (size_t)(M * K + K * N + M * N) * sizeof(float) : 0;
+  if (gemm_packable(ctx)) ctx->state_bytes = pack_state_bytes(ctx, K, N);
+  return 0;
+}
+
+static er_status gemm_prepare(er_kctx *ctx) {
+  if (!ctx->state) return 0;
+  ((pack_hdr *)ctx->state)->ready = 0;
+  if (!gemm_packable(ctx)) return 0;
+  const er_tensor *b = ctx->in[1];
+  int tb = er_attr_int(ctx, "transB", 0) != 0;
+  int64_t K = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
+  pack_into_state(ctx, tb, K, N, (const float *)b->data, b->dims[1]);
   return 0;
 }
 
@@ -216,6 +366,11 @@ static int64_t c_index(const er_tensor *c, int64_t m, int64_t n) {
   return (c->dims[0] == 1 ? 0 : m) * cn + col;
 }
 
+static float c_value(const er_tensor *c, int64_t m, int64_t n) {
+  int64_t ci = c_index(c, m, n);
+  return c->dtype == ER_F32 ? ((const float *)c->data)[ci] : (float)er_load_f64(c->data, c->dtype, (size_t)ci);
+}
+
 static er_status gemm_run(er_kctx *ctx) {
   const er_tensor *a = ctx->in[0], *b = ctx->in[1], *c = er_in(ctx, 2);
   er_tensor *y = ctx->out[0];
@@ -225,12 +380,11 @@ static er_status gemm_run(er_kctx *ctx) {
   int dt = a->dtype;
   int use_c = c && beta != 0.0f && er_tensor_numel(c) > 0;
   if (dt == ER_F32 || is_half(dt)) {
-    const float *A, *B, *Cv = 0;
+    const float *A, *B;
     float *Y;
     float *s = (float *)ctx->scratch;
     if (dt == ER_F32) {
       A = (const float *)a->data, B = (const float *)b->data, Y = (float *)y->data;
-      if (use_c) Cv = (const float *)c->data;
     } else {
       float *a32 = s, *b32 = s + M * K;
       Y = s + M * K + K * N;
@@ -238,16 +392,31 @@ static er_status gemm_run(er_kctx *ctx) {
       to_f32(b->data, dt, b32, K * N);
       A = a32, B = b32;
     }
-    if (use_c) {
-      for (int64_t m = 0; m < M; m++)
-        for (int64_t n = 0; n < N; n++) {
-          int64_t ci = c_index(c, m, n);
-          float cv = dt == ER_F32 ? Cv[ci]
-                                  : (float)er_load_f64(c->data, dt, (size_t)ci);
-          Y[m * N + n] = beta * cv;
+    er_act act = act_of(ctx);
+    gemm_job j = {mk_of(ctx), 0, 0, act, ta, tb, 0, alpha, M, N, K, a->dims[1], b->dims[1], N,
+                  A, B, Y, 0};
+    const void *packed = dt == ER_F32 && !ta && alpha == 1.0f ? packed_b(ctx, K, N) : 0;
+    if (packed) {
+      /* bias fused when C is one row of N (per-column) and beta == 1 */
+      int bias_ok = use_c && beta == 1.0f && c->dims[c->rank - 1] == N &&
+                    (c->rank == 1 || (c->rank == 2 && c->dims[0] == 1));
+      j.packed = packed;
+      j.bias = bias_ok ? (const float *)c->data : 0;
+      if (use_c && !bias_ok) j.act.kind = ER_ACT_NONE; /* after adding beta * C */
+      gemm_job_run(ctx, &j);
+      if (use_c && !bias_ok) {
+        for (int64_t m = 0; m < M; m++) {
+          for (int64_t n = 0; n < N; n++) Y[m * N + n] += beta * c_value(c, m, n);
+          er_f32_apply_act(Y + m * N, N, act);
         }
+      }
+    } else {
+      if (use_c)
+        for (int64_t m = 0; m < M; m++)
+          for (int64_t n = 0; n < N; n++) Y[m * N + n] = beta * c_value(c, m, n);
+      j.accumulate = use_c;
+      gemm_job_run(ctx, &j);
     }
-    er_f32_gemm_ref(ta, tb, M, N, K, alpha, A, a->dims[1], B, b->dims[1], use_c ? 1.0f : 0.0f, Y, N);
     if (dt != ER_F32) from_f32(Y, dt, y->data, M * N);
     return 0;
   }
@@ -329,6 +498,12 @@ static er_status matmul_shape(const er_tensor *a, const er_tensor *b, mm_shape *
   return 0;
 }
 
+/* B can be packed once: float32 constant without batch dimensions (or all of size 1). */
+static int matmul_packable(const er_kctx *ctx, const mm_shape *s) {
+  const er_tensor *b = ctx->in[1];
+  return b->dtype == ER_F32 && er_in_known(ctx, 1) && er_tensor_numel(b) == s->K * s->N;
+}
+
 static er_status matmul_infer(er_kctx *ctx) {
   ER_RETURN_IF_ERROR(er_check_inputs(ctx, 2, 2));
   ER_RETURN_IF_ERROR(er_check_type(ctx, 0, k_gemm_types));
@@ -336,6 +511,7 @@ static er_status matmul_infer(er_kctx *ctx) {
   if (a->dtype != b->dtype)
     return ER_ERR(ER_INVALID_ARGUMENT, "A and B must have the same type (got %s and %s)",
                   er_dtype_name(a->dtype), er_dtype_name(b->dtype));
+  ER_RETURN_IF_ERROR(check_act(ctx, a->dtype));
   mm_shape s;
   int rank;
   int64_t dims[ER_MAX_RANK + 2];
@@ -345,7 +521,53 @@ static er_status matmul_infer(er_kctx *ctx) {
   ctx->scratch_bytes = is_half(a->dtype) ? (size_t)(er_tensor_numel(a) + er_tensor_numel(b) +
                                                     s.batch * s.M * s.N) * sizeof(float)
                                          : 0;
+  if (matmul_packable(ctx, &s)) ctx->state_bytes = pack_state_bytes(ctx, s.K, s.N);
   return 0;
+}
+
+static er_status matmul_prepare(er_kctx *ctx) {
+  if (!ctx->state) return 0;
+  ((pack_hdr *)ctx->state)->ready = 0;
+  mm_shape s;
+  int rank;
+  int64_t dims[ER_MAX_RANK + 2];
+  er_status st = matmul_shape(ctx->in[0], ctx->in[1], &s, &rank, dims);
+  if (st) return st;
+  if (matmul_packable(ctx, &s))
+    pack_into_state(ctx, 0, s.K, s.N, (const float *)ctx->in[1]->data, s.N);
+  return 0;
+}
+
+/* Batched products, one whole product per batch index (threads split the batch). */
+typedef struct {
+  const er_microkernels *mk;
+  const mm_shape *s;
+  const float *A, *B;
+  float *Y;
+  er_act act;
+} mm_batch_job;
+
+static void batch_offsets(const mm_shape *s, int64_t t, int64_t *offa, int64_t *offb) {
+  *offa = *offb = 0;
+  for (int d = s->brank - 1; d >= 0; d--) {
+    int64_t i = t % s->bdims[d];
+    t /= s->bdims[d];
+    *offa += i * s->sa[d], *offb += i * s->sb[d];
+  }
+}
+
+static void mm_batch_range(void *arg, int64_t b, int64_t e) {
+  const mm_batch_job *j = (const mm_batch_job *)arg;
+  const mm_shape *s = j->s;
+  int64_t MN = s->M * s->N;
+  for (int64_t t = b; t < e; t++) {
+    int64_t offa, offb;
+    batch_offsets(s, t, &offa, &offb);
+    float *Y = j->Y + t * MN;
+    j->mk->f32_gemm(0, 0, s->M, s->N, s->K, 1.0f, j->A + offa, s->K, j->B + offb, s->N, 0.0f, Y,
+                    s->N);
+    if (j->act.kind != ER_ACT_NONE) er_f32_apply_act(Y, MN, j->act);
+  }
 }
 
 static er_status matmul_run(er_kctx *ctx) {
@@ -358,48 +580,59 @@ static er_status matmul_run(er_kctx *ctx) {
   int dt = a->dtype;
   int64_t M = s.M, N = s.N, K = s.K, MN = M * N;
   if (s.batch == 0 || MN == 0) return 0;
-  const float *A32 = 0, *B32 = 0;
-  float *Y32 = 0;
-  if (dt == ER_F32) {
-    A32 = (const float *)a->data, B32 = (const float *)b->data, Y32 = (float *)y->data;
-  } else if (is_half(dt)) {
-    float *sc = (float *)ctx->scratch;
-    int64_t na = er_tensor_numel(a), nb = er_tensor_numel(b);
-    to_f32(a->data, dt, sc, na);
-    to_f32(b->data, dt, sc + na, nb);
-    A32 = sc, B32 = sc + na, Y32 = sc + na + nb;
-  }
-  mm_naive_fn mm = A32 ? 0 : mm_naive_for(dt);
-  if (!A32 && !mm) return ER_ERR(ER_UNSUPPORTED, "MatMul: type %s not supported", er_dtype_name(dt));
   /* B shared by every batch and A not broadcast: one tall product (batch*M) x K times K x N */
   int b_shared = 1, a_full = 1;
   for (int i = 0; i < s.brank; i++) {
     if (s.sb[i] != 0 && s.bdims[i] != 1) b_shared = 0;
     if (s.sa[i] == 0 && s.bdims[i] != 1) a_full = 0;
   }
-  if (b_shared && a_full) {
-    if (A32) er_f32_gemm_ref(0, 0, s.batch * M, N, K, 1.0f, A32, K, B32, N, 0.0f, Y32, N);
-    else mm(a->data, b->data, y->data, s.batch * M, N, K, K, 1, N, 1);
-  } else {
-    int64_t idx[ER_MAX_RANK] = {0};
-    int64_t offa = 0, offb = 0;
-    size_t es = er_dtype_size(dt);
-    for (int64_t t = 0; t < s.batch; t++) {
-      if (A32) {
-        er_f32_gemm_ref(0, 0, M, N, K, 1.0f, A32 + offa, K, B32 + offb, N, 0.0f, Y32 + t * MN, N);
-      } else {
-        mm((const char *)a->data + offa * es, (const char *)b->data + offb * es,
-           (char *)y->data + t * MN * es, M, N, K, K, 1, N, 1);
-      }
-      for (int d = s.brank - 1; d >= 0; d--) {
-        offa += s.sa[d], offb += s.sb[d];
-        if (++idx[d] < s.bdims[d]) break;
-        offa -= s.sa[d] * s.bdims[d], offb -= s.sb[d] * s.bdims[d];
-        idx[d] = 0;
+  if (dt == ER_F32 || is_half(dt)) {
+    const float *A32, *B32;
+    float *Y32;
+    if (dt == ER_F32) {
+      A32 = (const float *)a->data, B32 = (const float *)b->data, Y32 = (float *)y->data;
+    } else {
+      float *sc = (float *)ctx->scratch;
+      int64_t na = er_tensor_numel(a), nb = er_tensor_numel(b);
+      to_f32(a->data, dt, sc, na);
+      to_f32(b->data, dt, sc + na, nb);
+      A32 = sc, B32 = sc + na, Y32 = sc + na + nb;
+    }
+    er_act act = act_of(ctx);
+    const er_microkernels *mk = mk_of(ctx);
+    const void *packed = dt == ER_F32 && b_shared && a_full ? packed_b(ctx, K, N) : 0;
+    if (b_shared && a_full) {
+      gemm_job j = {mk, packed, 0, act, 0, 0, 0, 1.0f, s.batch * M, N, K, K, N, N,
+                    A32, B32, Y32, 0};
+      gemm_job_run(ctx, &j);
+    } else if (s.batch >= 2 && er_threadpool_size(ctx->threads) > 1) {
+      mm_batch_job j = {mk, &s, A32, B32, Y32, act};
+      er_parallel_for(ctx, s.batch, 1, mm_batch_range, &j);
+    } else {
+      for (int64_t t = 0; t < s.batch; t++) {
+        int64_t offa, offb;
+        batch_offsets(&s, t, &offa, &offb);
+        gemm_job j = {mk, 0, 0, act, 0, 0, 0, 1.0f, M, N, K, K, N, N,
+                      A32 + offa, B32 + offb, Y32 + t * MN, 0};
+        gemm_job_run(ctx, &j);
       }
     }
+    if (is_half(dt)) from_f32(Y32, dt, y->data, s.batch * MN);
+    return 0;
   }
-  if (is_half(dt)) from_f32(Y32, dt, y->data, s.batch * MN);
+  mm_naive_fn mm = mm_naive_for(dt);
+  if (!mm) return ER_ERR(ER_UNSUPPORTED, "MatMul: type %s not supported", er_dtype_name(dt));
+  if (b_shared && a_full) {
+    mm(a->data, b->data, y->data, s.batch * M, N, K, K, 1, N, 1);
+    return 0;
+  }
+  size_t es = er_dtype_size(dt);
+  for (int64_t t = 0; t < s.batch; t++) {
+    int64_t offa, offb;
+    batch_offsets(&s, t, &offa, &offb);
+    mm((const char *)a->data + offa * es, (const char *)b->data + offb * es,
+       (char *)y->data + t * MN * es, M, N, K, K, 1, N, 1);
+  }
   return 0;
 }
 
@@ -408,3 +641,5 @@ er_status er_linalg_gemm_infer(er_kctx *ctx) { return gemm_infer(ctx); }
 er_status er_linalg_gemm_run(er_kctx *ctx) { return gemm_run(ctx); }
 er_status er_linalg_matmul_infer(er_kctx *ctx) { return matmul_infer(ctx); }
 er_status er_linalg_matmul_run(er_kctx *ctx) { return matmul_run(ctx); }
+er_status er_linalg_gemm_prepare(er_kctx *ctx) { return gemm_prepare(ctx); }
+er_status er_linalg_matmul_prepare(er_kctx *ctx) { return matmul_prepare(ctx); }

@@ -30,6 +30,8 @@ DECLARE(adagrad)
 DECLARE(adam)
 DECLARE(momentum)
 #undef DECLARE
+er_status er_linalg_gemm_prepare(er_kctx *ctx);
+er_status er_linalg_matmul_prepare(er_kctx *ctx);
 er_status er_linalg_softmax_infer(er_kctx *ctx);
 er_status er_linalg_softmax_run(er_kctx *ctx);
 er_status er_linalg_logsoftmax_run(er_kctx *ctx);
@@ -39,8 +41,8 @@ er_status er_linalg_hardmax_run(er_kctx *ctx);
 #define TRAINING "ai.onnx.preview.training"
 
 const er_op_def er_ops_linalg[] = {
-    {"Gemm", "", 1, 0, K(gemm), 0},
-    {"MatMul", "", 1, 0, K(matmul), 0},
+    {"Gemm", "", 1, 0, K(gemm), 0, er_linalg_gemm_prepare},
+    {"MatMul", "", 1, 0, K(matmul), 0, er_linalg_matmul_prepare},
     {"Einsum", "", 12, 0, K(einsum), 0},
     {"Det", "", 11, 0, K(det), 0},
     {"ReduceSum", "", 1, 0, K(reduce_sum), 0},
