@@ -9,9 +9,11 @@
 /* Does the kernel of `op` apply the fused activation attributes (_act, _act_a, _act_b)?
  * Flip an entry to 1 once its kernel honors them; until then fusing would drop the
  * activation. Gemm also gates MatMul+Add -> Gemm. */
+/* Ops whose kernels apply the fused `_act` attribute (Conv/ConvTranspose in ops_conv.c,
+ * Gemm/MatMul in linalg_gemm.c). */
 static int kernel_reads_act(const char *op) {
-  (void)op;
-  return 0;
+  return !strcmp(op, "Conv") || !strcmp(op, "ConvTranspose") || !strcmp(op, "Gemm") ||
+         !strcmp(op, "MatMul");
 }
 
 static unsigned act_ops(unsigned flags) {
