@@ -15,6 +15,9 @@
 
 #include "kernels/kernel.h"
 
+/* float32 fast paths (elementwise_fast.c): 1 when they computed out = A op B */
+int er_ew_f32_binary_fast(er_kctx *c, const er_tensor *A, const er_tensor *B, er_tensor *out);
+
 typedef struct {
   int ta, tb, to;      /* element types (generic rows: Pow with mixed types) */
 } bpar;
@@ -381,6 +384,7 @@ er_status er_ew_binary_run(er_kctx *c) {
   er_tensor b;
   ER_RETURN_IF_ERROR(second_operand(c, op, &b));
   const er_tensor *ts[2] = {c->in[0], &b};
+  if (er_ew_f32_binary_fast(c, ts[0], ts[1], c->out[0])) return 0;
   bpar p = {c->in[0]->dtype, b.dtype, c->out[0]->dtype};
   bcast_apply(c->out[0], ts, 2, fn, &p);
   return 0;
@@ -438,11 +442,11 @@ er_status er_ew_variadic_run(er_kctx *c) {
     bcast_apply(out, ts, 1, copy_row, &p);
   } else {
     const er_tensor *ts[2] = {c->in[0], c->in[1]};
-    bcast_apply(out, ts, 2, fn, &p);
+    if (!er_ew_f32_binary_fast(c, ts[0], ts[1], out)) bcast_apply(out, ts, 2, fn, &p);
     for (int i = 2; i < c->n_in; i++) { /* accumulate in place: out = f(out, in[i]) */
       ts[0] = out;
       ts[1] = c->in[i];
-      bcast_apply(out, ts, 2, fn, &p);
+      if (!er_ew_f32_binary_fast(c, ts[0], ts[1], out)) bcast_apply(out, ts, 2, fn, &p);
     }
   }
   if (strcmp(c->node->op_type, "Mean") == 0 && c->n_in > 1) {

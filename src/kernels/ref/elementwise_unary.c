@@ -21,6 +21,10 @@ typedef struct {
   int is_unsigned;    /* integer path: the element type is unsigned */
 } upar;
 
+/* float32 fast paths (elementwise_fast.c); return 1 when they computed the output */
+int er_ew_f32_unary_fast(er_kctx *c, float alpha, float beta, int gelu_tanh);
+int er_ew_f32_clip_fast(er_kctx *c, const void *lo, const void *hi);
+
 typedef double (*ufn_d)(double x, const upar *p);
 typedef int64_t (*ufn_i)(int64_t x, const upar *p);
 
@@ -189,6 +193,7 @@ er_status er_ew_unary_run(er_kctx *c) {
   if (!op) return ER_ERR(ER_INTERNAL, "no unary kernel for %s", c->node->op_type);
   upar p;
   ER_RETURN_IF_ERROR(read_params(c, op, &p));
+  if (er_ew_f32_unary_fast(c, (float)p.alpha, (float)p.beta, p.flag_a)) return 0;
   const er_tensor *x = c->in[0];
   er_tensor *y = c->out[0];
   int xt = x->dtype, yt = y->dtype;
@@ -302,6 +307,7 @@ er_status er_ew_clip_run(er_kctx *c) {
     if (er_in(c, 1)) lo = c->in[1]->data;
     if (er_in(c, 2)) hi = c->in[2]->data;
   }
+  if (x->dtype == ER_F32 && er_ew_f32_clip_fast(c, lo, hi)) return 0;
   fn(y->data, x->data, er_tensor_numel(x), lo, hi);
   return 0;
 }
