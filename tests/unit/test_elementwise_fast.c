@@ -274,3 +274,20 @@ TEST(ew_fast_sigmoid_wide_range) {
   CHECK(f[20000] == 0.5f && f[40000] == 1.0f);
   ot_free_all();
 }
+
+TEST(ew_fast_sigmoid_nan_and_extremes) {
+  int64_t d[1] = {7};
+  float xs[7] = {NAN, -INFINITY, INFINITY, -1000.0f, 1000.0f, -88.5f, 0.0f};
+  er_tensor *x = ot_tensor(ER_F32, 1, d, xs);
+  er_tensor *y[1];
+  CHECK_OK(ot_run("Sigmoid", 13, NULL, 0, (er_tensor *[]){x}, 1, y, 1));
+  const float *o = (const float *)y[0]->data;
+  CHECK(isnan(o[0]));
+  CHECK(o[1] >= 0.0f && o[1] < 1e-30f);
+  CHECK(o[2] == 1.0f);
+  CHECK(o[3] >= 0.0f && o[3] < 1e-30f);
+  CHECK(o[4] == 1.0f);
+  CHECK(o[5] >= 0.0f && o[5] < 1e-30f);
+  CHECK(o[6] == 0.5f);
+  ot_free_all();
+}

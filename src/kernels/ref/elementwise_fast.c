@@ -52,7 +52,10 @@ static inline float exp_neg(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  int32_t bits = ((int32_t)k + 127) << 23;
+  /* k is in [-126, 0] for x in [-87, 0]; a NaN x gives NaN k (and NaN p): clamp before the
+   * conversion so it stays defined, and let p carry the NaN out. */
+  float kc = k >= -126.0f ? (k <= 127.0f ? k : 127.0f) : -126.0f;
+  uint32_t bits = (uint32_t)((int32_t)kc + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
