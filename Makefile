@@ -71,6 +71,7 @@ asan:
 #   build-fuzz/fuzz_onnx -max_total_time=600 CORPUS_DIR
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 fuzz:
+	@command -v clang >/dev/null || { apt-get update -qq && apt-get install -y -qq clang libclang-rt-14-dev; }
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 \
 	  SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-bins
 fuzz-bins: $(patsubst fuzz/%.c,$(BUILD)/%,$(FUZZ_SRC))
