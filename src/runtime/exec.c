@@ -51,7 +51,9 @@ struct er_exec {
   int cur_node;
   er_threadpool *threads;
   uint64_t (*now)(void);
-  uint64_t *prof;
+  er_node_observer observe;
+  void *observe_user;
+  int depth;
   void **state;          /* per node: prepare()d persistent memory */
   const er_microkernels *mk;
   er_tensor *outer_plan; /* subgraphs: shapes of outer-scope values the plan was made for */
@@ -106,15 +108,16 @@ void er_exec_set_threads(er_exec *e, er_threadpool *pool) {
   for (int i = 0; i < e->n_children; i++) er_exec_set_threads(e->children[i].e, pool);
 }
 
-void er_exec_set_profile(er_exec *e, uint64_t (*now)(void), uint64_t *t) {
+void er_exec_set_observer(er_exec *e, uint64_t (*now)(void), er_node_observer fn, void *user) {
   e->now = now;
-  e->prof = t;
+  e->observe = now ? fn : NULL;
+  e->observe_user = user;
+  for (int i = 0; i < e->n_children; i++) er_exec_set_observer(e->children[i].e, now, fn, user);
 }
 
 const er_kctx *er_exec_node(const er_exec *e, int i) {
   return (i >= 0 && i < e->g->n_nodes) ? &e->ctx[i] : NULL;
 }
-int er_exec_node_folded(const er_exec *e, int i) { return e->folded[i]; }
 
 er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator *a,
                          er_exec **out_exec) {
@@ -176,7 +179,11 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
     }
   }
   for (int i = 0; i < g->n_values; i++) e->v[i].off = -1;
-  if (parent) er_exec_set_threads(e, parent->threads);
+  if (parent) {
+    er_exec_set_threads(e, parent->threads);
+    e->depth = parent->depth + 1;
+    er_exec_set_observer(e, parent->now, parent->observe, parent->observe_user);
+  }
   *out_exec = e;
   return NULL;
 }
@@ -655,12 +662,11 @@ static er_status run_dynamic(er_exec *e) {
     }
   }
   for (int i = 0; i < g->n_values; i++) e->v[i].uses_left = e->v[i].uses;
-  if (e->prof) memset(e->prof, 0, sizeof(uint64_t) * 2 * (size_t)g->n_nodes);
   for (int i = 0; i < g->n_nodes; i++) {
     if (e->folded[i]) continue;
     er_kctx *c = &e->ctx[i];
     const er_node *n = c->node;
-    if (e->prof) e->prof[2 * i] = e->now();
+    uint64_t t0 = e->observe ? e->now() : 0;
     for (int k = 0; k < n->n_inputs; k++) {
       int id = n->inputs[k];
       if (id >= 0 && !e->v[id].t.data && er_dtype_size(e->v[id].t.dtype))
@@ -685,7 +691,7 @@ static er_status run_dynamic(er_exec *e) {
       ER_RETURN_IF_ERROR(alloc_outputs_heap(e, i));
       ER_RETURN_IF_ERROR(run_with_heap_scratch(e, i));
     }
-    if (e->prof) e->prof[2 * i + 1] = e->now();
+    if (e->observe) e->observe(e->observe_user, c, t0, e->now(), e->depth);
     for (int k = 0; k < n->n_inputs; k++)
       if (n->inputs[k] >= 0) release_use(e, n->inputs[k]);
     for (int *p = e->implicit[i]; p && *p >= 0; p++) release_use(e, *p);
@@ -730,14 +736,13 @@ er_status er_exec_run(er_exec *e) {
   bind_input_data(e);
   if (e->dynamic) return run_dynamic(e);
   const er_graph *g = e->g;
-  if (e->prof) memset(e->prof, 0, sizeof(uint64_t) * 2 * (size_t)g->n_nodes);
   for (int i = 0; i < g->n_nodes; i++) {
     if (e->folded[i]) continue;
     er_kctx *c = &e->ctx[i];
-    if (e->prof) e->prof[2 * i] = e->now();
+    uint64_t t0 = e->observe ? e->now() : 0;
     er_status s = c->node->op->run(c);
-    if (e->prof) e->prof[2 * i + 1] = e->now();
     if (s) return node_error(c->node, s);
+    if (e->observe) e->observe(e->observe_user, c, t0, e->now(), e->depth);
   }
   return NULL;
 }

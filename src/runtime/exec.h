@@ -44,12 +44,14 @@ void er_exec_set_infer_only(er_exec *e, int on);
 /* Threads for kernels (NULL: one). The pool must outlive the executor; children inherit it. */
 void er_exec_set_threads(er_exec *e, er_threadpool *pool);
 
-/* Per-node profiling: when set, every run stores each node's start/end time (ns, from now())
- * into t[2*i], t[2*i+1] (folded nodes: 0). Host supplies the clock. */
-void er_exec_set_profile(er_exec *e, uint64_t (*now)(void), uint64_t *t);
+/* Per-node observation (profiling): after each node runs, fn(user, ctx, t0, t1, depth) with
+ * start/end times from now() (ns) and the subgraph nesting depth (0 = top level). Subgraph
+ * executors inherit the observer, so control-flow bodies are observed too; a control-flow
+ * node's own call comes after its body's nodes and spans them. fn NULL turns it off. */
+typedef void (*er_node_observer)(void *user, const er_kctx *c, uint64_t t0, uint64_t t1, int depth);
+void er_exec_set_observer(er_exec *e, uint64_t (*now)(void), er_node_observer fn, void *user);
 /* The context of node i (inputs/outputs with shapes after a run), for tools. */
 const er_kctx *er_exec_node(const er_exec *e, int i);
-int er_exec_node_folded(const er_exec *e, int i);
 
 /* Plan for the bound input shapes (done automatically by run when shapes changed). */
 er_status er_exec_plan(er_exec *e);

@@ -107,6 +107,37 @@ typedef struct op_stat {
   long count;
 } op_stat;
 
+/* Observer state for profiled runs: per-op totals and the Chrome trace. */
+typedef struct prof_ctx {
+  op_stat *stats;
+  int n_stats, cap;
+  FILE *trace;
+  int first_event;
+  uint64_t base;
+} prof_ctx;
+
+static void observe_node(void *user, const er_kctx *c, uint64_t t0, uint64_t t1, int depth) {
+  prof_ctx *p = (prof_ctx *)user;
+  double ns = (double)(t1 - t0);
+  if (p->trace) {
+    fprintf(p->trace, "%s{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"depth\":%d}}",
+            p->first_event ? "" : ",\n", c->node->name, c->node->op_type, (double)(t0 - p->base) / 1e3,
+            ns / 1e3, depth);
+    p->first_event = 0;
+  }
+  /* a control-flow node's time is the sum of its body's nodes, which are counted themselves */
+  if (c->node->op->flags & ER_OP_CONTROL_FLOW) return;
+  int k = 0;
+  while (k < p->n_stats && strcmp(p->stats[k].op, c->node->op_type)) k++;
+  if (k == p->n_stats) {
+    if (p->n_stats == p->cap) return;
+    p->stats[p->n_stats++].op = c->node->op_type;
+  }
+  p->stats[k].ns += ns;
+  p->stats[k].flops += node_flops(c);
+  p->stats[k].count++;
+}
+
 int cmd_bench(int argc, char **argv) {
   const char *model_path = NULL, *profile_path = NULL;
   int runs = 50, warmup = 5, threads = 0, json = 0, per_op = 0;
@@ -157,7 +188,6 @@ int cmd_bench(int argc, char **argv) {
   er_model *m = NULL;
   er_session *s = NULL;
   double *times = (double *)calloc((size_t)runs, sizeof(double));
-  uint64_t *prof = NULL;
   op_stat *stats = NULL;
   FILE *trace = NULL;
   uint64_t t0 = now_ns();
@@ -215,52 +245,34 @@ int cmd_bench(int argc, char **argv) {
   }
   /* profiled runs, separately, so the timed ones carry no clock reads */
   er_exec *e = er_session_exec(s);
-  const er_graph *g = er_model_ir(m)->graph;
-  int n_nodes = g->n_nodes;
-  int n_stats = 0;
+  prof_ctx pc = {0};
   if (per_op || profile_path) {
-    prof = (uint64_t *)calloc((size_t)n_nodes * 2, sizeof(uint64_t));
-    stats = (op_stat *)calloc((size_t)n_nodes + 1, sizeof(op_stat));
+    pc.cap = 1024;
+    stats = (op_stat *)calloc((size_t)pc.cap, sizeof(op_stat));
+    pc.stats = stats;
     if (profile_path && !(trace = fopen(profile_path, "w"))) {
       fprintf(stderr, "edgerun: cannot write %s\n", profile_path);
       rc = EXIT_FAIL;
       goto done;
     }
-    if (!prof || !stats) {
+    if (!stats) {
       rc = cli_fail(ER_ERR(ER_OUT_OF_MEMORY, "out of memory"), EXIT_FAIL);
       goto done;
     }
-    er_exec_set_profile(e, now_ns, prof);
+    pc.trace = trace;
+    pc.first_event = 1;
+    pc.base = now_ns();
     if (trace) fprintf(trace, "{\"traceEvents\":[");
-    int first_event = 1;
-    uint64_t base = now_ns();
-    for (int r = 0; r < runs && !st; r++) {
-      st = er_session_run(s);
-      for (int i = 0; i < n_nodes && !st; i++) {
-        if (er_exec_node_folded(e, i) || !prof[2 * i + 1]) continue;
-        const er_kctx *c = er_exec_node(e, i);
-        double ns = (double)(prof[2 * i + 1] - prof[2 * i]);
-        int k = 0;
-        while (k < n_stats && strcmp(stats[k].op, c->node->op_type)) k++;
-        if (k == n_stats) stats[n_stats++].op = c->node->op_type;
-        stats[k].ns += ns;
-        stats[k].flops += node_flops(c);
-        stats[k].count++;
-        if (trace) {
-          fprintf(trace, "%s{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":%.3f,\"dur\":%.3f}",
-                  first_event ? "" : ",\n", c->node->name, c->node->op_type,
-                  (double)(prof[2 * i] - base) / 1e3, ns / 1e3);
-          first_event = 0;
-        }
-      }
-    }
-    er_exec_set_profile(e, NULL, NULL);
+    er_exec_set_observer(e, now_ns, observe_node, &pc);
+    for (int r = 0; r < runs && !st; r++) st = er_session_run(s);
+    er_exec_set_observer(e, NULL, NULL, NULL);
     if (trace) fprintf(trace, "],\"displayTimeUnit\":\"ms\"}\n");
     if (st) {
       rc = cli_fail(st, EXIT_FAIL);
       goto done;
     }
   }
+  int n_stats = pc.n_stats;
   qsort(times, (size_t)runs, sizeof(double), cmp_double);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -312,7 +324,6 @@ int cmd_bench(int argc, char **argv) {
   }
 done:
   if (trace) fclose(trace);
-  free(prof);
   free(stats);
   free(times);
   er_session_destroy(s);
