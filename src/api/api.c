@@ -6,6 +6,7 @@
 #include "import/onnx/onnx.h"
 #include "opt/opt.h"
 #include "runtime/exec.h"
+#include "base/alloc.h"
 
 struct er_model {
   er_imported imp;
@@ -19,18 +20,6 @@ struct er_session {
   er_threadpool *threads;
 };
 
-static void *heap_alloc(void *ctx, size_t n) {
-  (void)ctx;
-  void *p = NULL;
-  n = (n + 63) & ~(size_t)63;
-  if (posix_memalign(&p, 64, n ? n : 64) != 0) return NULL;
-  return p;
-}
-static void heap_free(void *ctx, void *p) {
-  (void)ctx;
-  free(p);
-}
-static const er_allocator heap_allocator = {heap_alloc, heap_free, NULL};
 
 static er_status finish_model(er_model *m) {
   const er_graph *g = m->imp.graph;
@@ -144,7 +133,7 @@ er_status er_session_create(er_model *model, const er_session_options *opts,
   er_session *s = (er_session *)calloc(1, sizeof *s);
   if (!s) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
   s->model = model;
-  er_status st = er_exec_create(model->imp.graph, NULL, &heap_allocator, &s->exec);
+  er_status st = er_exec_create(model->imp.graph, NULL, er_host_allocator(), &s->exec);
   if (st) {
     free(s);
     return st;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "runtime/exec.h"
+#include "base/alloc.h"
 
 #define OOM() ER_ERR(ER_OUT_OF_MEMORY, "out of memory in the graph optimizer")
 
@@ -170,17 +171,6 @@ er_status opt_compact_values(opt_ctx *c) {
 
 /* ---------------------------------------------------------------- facts */
 
-static void *heap_alloc(void *ctx, size_t n) {
-  (void)ctx;
-  void *p = NULL;
-  n = (n + 63) & ~(size_t)63;
-  if (posix_memalign(&p, 64, n ? n : 64) != 0) return NULL;
-  return p;
-}
-static void heap_free(void *ctx, void *p) {
-  (void)ctx;
-  free(p);
-}
 
 /* Plan g with symbolic dims set to `sym`; merge the inferred output facts. */
 static int plan_once(opt_ctx *c, er_exec *e, int64_t sym, int first) {
@@ -244,9 +234,8 @@ void opt_infer_facts(opt_ctx *c) {
     if (v->kind == ER_VALUE_INITIALIZER) continue;
     for (int d = 0; d < v->rank; d++) symbolic |= v->dims[d] < 0;
   }
-  static const er_allocator heap = {heap_alloc, heap_free, NULL};
   er_exec *e = NULL;
-  er_status s = er_exec_create(g, NULL, &heap, &e);
+  er_status s = er_exec_create(g, NULL, er_host_allocator(), &e);
   if (s) {
     er_status_free(s);
     return;

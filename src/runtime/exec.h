@@ -15,13 +15,9 @@
  */
 #ifndef ER_RUNTIME_EXEC_H
 #define ER_RUNTIME_EXEC_H
+#include "base/alloc.h"
 #include "kernels/kernel.h"
 
-typedef struct er_allocator {
-  void *(*alloc)(void *ctx, size_t n); /* 64-byte aligned, NULL on failure */
-  void (*free)(void *ctx, void *p);
-  void *ctx;
-} er_allocator;
 
 typedef struct er_exec er_exec;
 
