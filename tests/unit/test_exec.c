@@ -3,19 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "runtime/exec.h"
 #include "test.h"
 
-static void *a_alloc(void *c, size_t n) {
-  (void)c;
-  void *p = NULL;
-  return posix_memalign(&p, 64, (n + 63) & ~(size_t)63) ? NULL : p;
-}
-static void a_free(void *c, void *p) {
-  (void)c;
-  free(p);
-}
-static const er_allocator heap = {a_alloc, a_free, NULL};
 
 /* A tiny graph builder over static storage. */
 typedef struct gb {
@@ -75,7 +66,7 @@ TEST(exec_static_plan_reuses_arena) {
   chain(&b);
   if (!b.n[0].op || !b.n[1].op) { CHECK(!"Relu/Add not registered"); return; }
   er_exec *e;
-  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
   float xs[256];
   for (int i = 0; i < 256; i++) xs[i] = (float)(i % 7) - 3.0f;
   er_tensor x = {.dtype = ER_F32, .rank = 2, .dims = {16, 16}, .data = xs};
@@ -106,7 +97,7 @@ TEST(exec_caller_arena) {
   er_tensor x = {.dtype = ER_F32, .rank = 2, .dims = {16, 16}, .data = xs};
   static _Alignas(64) unsigned char arena[2048];
   er_exec *e;
-  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
   er_exec_use_arena(e, arena, 1000);
   CHECK_OK(er_exec_set_input(e, 0, &x));
   CHECK_ERR(er_exec_run(e), ER_INVALID_ARGUMENT); /* too small, says so at plan time */
@@ -126,7 +117,7 @@ TEST(exec_input_validation_and_errors) {
   b.v[0].dims[0] = -1;
   b.v[0].dims[1] = 4;
   er_exec *e;
-  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
   int32_t xi[8] = {0};
   er_tensor wrong_type = {.dtype = ER_I32, .rank = 2, .dims = {2, 4}, .data = xi};
   CHECK_ERR(er_exec_set_input(e, 0, &wrong_type), ER_INVALID_ARGUMENT);
@@ -138,7 +129,7 @@ TEST(exec_input_validation_and_errors) {
   CHECK_ERR(er_exec_set_input(e, 1, &ok), ER_INVALID_ARGUMENT);
   er_exec_destroy(e);
   /* run without inputs */
-  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
   er_status s = er_exec_run(e);
   CHECK(s && strstr(er_status_message(s), "'x' was not set"));
   er_status_free(s);
@@ -159,7 +150,7 @@ TEST(exec_folds_constants_and_goes_dynamic) {
   gb_node(&b, "NonZero", 1, (int[]){x}, nz, 13);
   if (!b.n[0].op || !b.n[1].op) { CHECK(!"Shape/NonZero not registered"); return; }
   er_exec *e;
-  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
   float xs[6] = {0, 1, 0, 2, 3, 0};
   er_tensor xt = {.dtype = ER_F32, .rank = 2, .dims = {2, 3}, .data = xs};
   CHECK_OK(er_exec_set_input(e, 0, &xt));
@@ -194,7 +185,7 @@ TEST(exec_kernel_error_names_node) {
   if (!b.n[0].op) return;
   b.n[0].name = "adder";
   er_exec *e;
-  CHECK_OK(er_exec_create(&b.g, NULL, &heap, &e));
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
   float d[5] = {0};
   er_tensor a = {.dtype = ER_F32, .rank = 1, .dims = {3}, .data = d};
   er_tensor c = {.dtype = ER_F32, .rank = 1, .dims = {5}, .data = d};

@@ -7,21 +7,12 @@
 #include "import/onnx/onnx.h"
 #include "kernels/dispatch.h"
 #include "opt/opt.h"
+#include "base/alloc.h"
 #include "runtime/exec.h"
 #include "test.h"
 
 #define DATA "tests/data/opt/"
 
-static void *a_alloc(void *c, size_t n) {
-  (void)c;
-  void *p = NULL;
-  return posix_memalign(&p, 64, (n + 63) & ~(size_t)63) ? NULL : p;
-}
-static void a_free(void *c, void *p) {
-  (void)c;
-  free(p);
-}
-static const er_allocator heap = {a_alloc, a_free, NULL};
 
 static er_status load(const char *name, er_imported *m) {
   char path[256];
@@ -47,7 +38,7 @@ static void outs_free(outs *o) {
 static er_status run(const er_graph *g, outs *o) {
   memset(o, 0, sizeof *o);
   er_exec *e;
-  ER_RETURN_IF_ERROR(er_exec_create(g, NULL, &heap, &e));
+  ER_RETURN_IF_ERROR(er_exec_create(g, NULL, er_host_allocator(), &e));
   er_status s = NULL;
   for (int i = 0; i < g->n_inputs && !s; i++) {
     const er_value *v = &g->values[g->inputs[i]];
