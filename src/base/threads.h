@@ -1,6 +1,9 @@
-/* A small thread pool: workers sleep on a condition variable when idle (no spinning).
- * er_pool_parallel_for splits [0, n) into contiguous chunks, one per thread, so a kernel that
- * computes each index independently gives the same bits for any thread count. */
+/* A small thread pool. Idle workers poll for new work for at most ~5 us, then sleep on a
+ * condition variable; the caller wakes them only when one sleeps. A job's [0, n) is cut into
+ * fixed contiguous chunks that the caller and awake workers claim from a shared counter, so
+ * a kernel that computes each index independently gives the same bits for any thread count.
+ * After claiming the last chunk the caller polls up to ~50 us for chunks still running
+ * (it is waiting on a job in progress, not idle) before it sleeps. */
 #ifndef ER_BASE_THREADS_H
 #define ER_BASE_THREADS_H
 #include <stdint.h>

@@ -34,7 +34,11 @@ enum {
 };
 enum { B_ADD = 1, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN };
 
-#define GRAIN 16384
+/* Elements per thread chunk, and below which an op stays on one thread: waking a second
+ * thread costs ~10-50 us, more than a short memory-bound loop. Transcendental unary ops
+ * (sigmoid, tanh, exp, erf, gelu) do more work per element and split sooner. */
+#define GRAIN 65536
+#define GRAIN_HEAVY 16384
 
 /* e^x for x <= 0 (NaN stays NaN), inlined so the Sigmoid loop vectorizes: x = k*ln2 + r
  * with |r| <= ln2/2, e^r by a degree-6 Taylor polynomial (relative error ~2e-7), times 2^k
@@ -150,8 +154,12 @@ static void unary_range(void *arg, int64_t begin, int64_t end) {
 static void run_unary(er_kctx *c, int kind, float a, float b) {
   ujob j = {kind, (const float *)c->in[0]->data, (float *)c->out[0]->data, a, b};
   int64_t n = er_tensor_numel(c->in[0]);
-  if (n <= GRAIN) unary_range(&j, 0, n);
-  else er_parallel_for(c, n, GRAIN, unary_range, &j);
+  int64_t grain = kind == U_SIGMOID || kind == U_TANH || kind == U_EXP || kind == U_ERF || kind == U_GELU ||
+                         kind == U_GELU_TANH
+                     ? GRAIN_HEAVY
+                     : GRAIN;
+  if (n <= grain) unary_range(&j, 0, n);
+  else er_parallel_for(c, n, grain, unary_range, &j);
 }
 
 static int unary_kind(const char *op, int gelu_tanh) {

@@ -401,6 +401,11 @@ static void cvw_output(const cv_conv *g, const float *O, int64_t xs, int64_t T, 
   }
 }
 
+/* Minimum multiply-adds per node before the fast paths split over threads: below these,
+ * the wake-up and cache traffic of a second thread cost more than the work. */
+#define CVF_MIN_PAR ((int64_t)1 << 18)
+#define CVF_DW_MIN_PAR ((int64_t)1 << 15)
+
 typedef struct cvf_job {
   const cv_conv *g;
   const er_microkernels *mk;
@@ -566,6 +571,8 @@ static void conv_run_fast(er_kctx *c, const cv_conv *g, er_act act, int *done) {
   if (kind == 2) {
     int64_t planes = g->N * g->M;
     int64_t grain = (planes + 4 * nth - 1) / (4 * nth);
+    /* too little work to repay waking another thread: one chunk */
+    if (planes * g->outN * g->ks < CVF_DW_MIN_PAR) grain = planes;
     er_parallel_for(c, planes, grain, cvf_dw_task, &j);
     *done = 1;
     return;
@@ -579,6 +586,7 @@ static void conv_run_fast(er_kctx *c, const cv_conv *g, er_act act, int *done) {
   j.slot_bytes = cvf_slot_bytes(g, kind);
   j.kind = kind;
   j.nslots = nth;
+  if (g->N * g->group * g->Mg * g->Kg * g->outN < CVF_MIN_PAR) j.nslots = 1; /* tiny: one thread */
   if (j.slot_bytes && (int64_t)(c->scratch_bytes / j.slot_bytes) < j.nslots)
     j.nslots = (int64_t)(c->scratch_bytes / j.slot_bytes);
   if (j.nslots < 1) return;
