@@ -22,7 +22,8 @@ import argparse
 import os
 import sys
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seeded_init import init_weights  # noqa: E402
 
 MODELS = [
     # (file stem, torchvision constructor, opset, seed)
@@ -31,43 +32,6 @@ MODELS = [
     ("tv_shufflenet_v2_x1_0", "shufflenet_v2_x1_0", 15, 3),
     ("tv_efficientnet_b0", "efficientnet_b0", 17, 4),
 ]
-
-
-def init_weights(model, seed):
-    """Deterministic weights from numpy, independent of torch's RNG."""
-    import torch
-    rs = np.random.RandomState(seed)
-    done = set()
-
-    def put(t, arr):
-        with torch.no_grad():
-            t.copy_(torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).reshape(t.shape))
-
-    for mname, m in model.named_modules():
-        if isinstance(m, torch.nn.Conv2d):
-            fan_in = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
-            put(m.weight, rs.standard_normal(m.weight.shape) * np.sqrt(2.0 / fan_in))
-            done.add(mname + ".weight")
-            if m.bias is not None:
-                put(m.bias, rs.standard_normal(m.bias.shape) * 0.01)
-                done.add(mname + ".bias")
-        elif isinstance(m, torch.nn.Linear):
-            put(m.weight, rs.standard_normal(m.weight.shape) * np.sqrt(1.0 / m.in_features))
-            done.add(mname + ".weight")
-            if m.bias is not None:
-                put(m.bias, rs.standard_normal(m.bias.shape) * 0.01)
-                done.add(mname + ".bias")
-        elif isinstance(m, torch.nn.BatchNorm2d):
-            n = m.num_features
-            put(m.weight, rs.uniform(0.5, 1.0, n))
-            put(m.bias, rs.standard_normal(n) * 0.1)
-            put(m.running_mean, rs.standard_normal(n) * 0.1)
-            put(m.running_var, rs.uniform(0.5, 2.0, n))
-            done.update(mname + s for s in (".weight", ".bias", ".running_mean", ".running_var",
-                                             ".num_batches_tracked"))
-    missed = [k for k in model.state_dict() if k not in done]
-    if missed:
-        raise SystemExit("export-torchvision: uninitialised tensors: %s" % missed[:5])
 
 
 def export(stem, ctor, opset, seed, out_dir):
