@@ -83,6 +83,18 @@ typedef struct er_graph {
   struct er_graph *parent;   /* enclosing graph for subgraphs, else NULL */
 } er_graph;
 
+/* A value with no type or shape known yet (rank -1, every dim -1), no producer. */
+static inline void er_value_init(er_value *v, const char *name, int kind) {
+  er_value z = {0};
+  *v = z;
+  v->name = name;
+  v->kind = kind;
+  v->rank = -1;
+  v->producer = -1;
+  v->outer = -1;
+  for (int d = 0; d < ER_MAX_RANK; d++) v->dims[d] = -1;
+}
+
 /* Attribute lookup on a node (NULL if absent). */
 const er_attr *er_node_attr(const er_node *n, const char *name);
 /* Index of a value by name in g (not its parents), or -1. Linear scan. */

@@ -424,14 +424,7 @@ int opt_new_value(opt_ctx *c, const char *name, int kind) {
   const char *nm = er_pool_strndup(c->pool, buf, strlen(buf));
   if (!nm) return -1;
   int v = g->n_values++;
-  er_value *val = &g->values[v];
-  memset(val, 0, sizeof *val);
-  val->name = nm;
-  val->kind = kind;
-  val->rank = -1;
-  val->producer = -1;
-  val->outer = -1;
-  for (int d = 0; d < ER_MAX_RANK; d++) val->dims[d] = -1;
+  er_value_init(&g->values[v], nm, kind);
   c->uses[v] = c->sub_uses[v] = c->out_uses[v] = 0;
   c->vi_dtype[v] = 0;
   c->vi_rank[v] = -1;

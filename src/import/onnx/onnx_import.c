@@ -29,14 +29,7 @@ static int gb_add(gb *b, const char *name, int kind) {
     b->cap = cap;
   }
   int i = b->nv;
-  er_value *v = &b->vals[i];
-  memset(v, 0, sizeof *v);
-  v->name = name;
-  v->kind = kind;
-  v->rank = -1;
-  v->producer = -1;
-  v->outer = -1;
-  for (int d = 0; d < ER_MAX_RANK; d++) v->dims[d] = -1;
+  er_value_init(&b->vals[i], name, kind);
   if (strmap_put(&b->map, &b->c->tmp, name, i) != 0) return -1;
   b->nv++;
   return i;
