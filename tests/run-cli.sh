@@ -38,6 +38,8 @@ expect_ok bench_json "$cli" bench "$add/model.onnx" --runs 3 --warmup 1 --json
 if grep -q '"median_ms"' "$tmp/out" && grep -q '"peak_rss_kb"' "$tmp/out"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL bench_json: missing fields"; fi
 expect_ok bench_profile "$cli" bench "$add/model.onnx" --runs 2 --per-op --profile "$tmp/trace.json"
 if python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['traceEvents'] and d['traceEvents'][0]['cat']=='Add'" "$tmp/trace.json"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL bench_profile: bad trace"; fi
+bf=$node/test_cast_BFLOAT16_to_FLOAT  # input stored as uint16 bit patterns
+expect_ok bench_bf16_bits "$cli" bench "$bf/model.onnx" -i "$bf/test_data_set_0/input_0.pb" --runs 2 --json
 expect_fail bench_bad_runs "--runs needs" "$cli" bench "$add/model.onnx" --runs 0
 
 expect_fail missing_model "cannot" "$cli" run "$tmp/nope.onnx"

@@ -214,10 +214,7 @@ int cmd_bench(int argc, char **argv) {
     er_tensor_info info;
     st = er_model_input_info(m, k, &info);
     if (!st && n_inputs) {
-      er_tensor t;
-      st = er_tensor_file_read(inputs[k], &pool, &t);
-      if (!st)
-        st = er_session_set_input(s, k, (er_dtype)t.dtype, t.dims, t.rank, t.data, er_tensor_nbytes(&t));
+      st = cli_bind_input_file(m, s, k, inputs[k], &pool);
     } else if (!st) {
       st = random_input(s, &info, k, &seed);
     }

@@ -12,4 +12,10 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_INPUT = 
 /* Print "edgerun: <msg>" for a status on stderr, free it, return code. */
 int cli_fail(er_status s, int code);
 int cli_usage(const char *msg, const char *usage);
+
+/* Read tensor file `path` (.npy or .pb) and bind it to model input k. bfloat16, float8 and
+ * 4-bit inputs accept their bit patterns (uint16/uint8/int8 .npy), as numpy has no such types. */
+struct er_pool;
+er_status cli_bind_input_file(er_model *m, er_session *s, size_t k, const char *path,
+                              struct er_pool *pool);
 #endif

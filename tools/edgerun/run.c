@@ -78,21 +78,7 @@ int cmd_run(int argc, char **argv) {
     goto done;
   }
   for (int k = 0; k < n_inputs; k++) {
-    er_tensor t;
-    er_tensor_info info;
-    st = er_tensor_file_read(inputs[k], &pool, &t);
-    if (!st) st = er_model_input_info(m, (size_t)k, &info);
-    if (!st) {
-      /* numpy has no bfloat16/float8/int4: accept their bit patterns from .npy files */
-      int same_size = er_dtype_size(t.dtype) == er_dtype_size(info.dtype);
-      if (same_size && ((info.dtype == ER_BF16 && t.dtype == ER_U16) ||
-                        (info.dtype >= ER_F8E4M3FN && info.dtype <= ER_F8E5M2FNUZ && t.dtype == ER_U8) ||
-                        (info.dtype == ER_F4E2M1 && t.dtype == ER_U8) ||
-                        (info.dtype == ER_I4 && t.dtype == ER_I8) || (info.dtype == ER_U4 && t.dtype == ER_U8)))
-        t.dtype = info.dtype;
-      st = er_session_set_input(s, (size_t)k, (er_dtype)t.dtype, t.dims, t.rank, t.data,
-                                er_tensor_nbytes(&t));
-    }
+    st = cli_bind_input_file(m, s, (size_t)k, inputs[k], &pool);
     if (st) {
       rc = cli_fail(st, EXIT_INPUT);
       goto done;
