@@ -17,7 +17,8 @@ X86_SRC := $(wildcard src/kernels/x86/*.c)
 ifneq ($(filter x86_64,$(shell uname -m)),)
 DEVICE_SRC += $(X86_SRC)
 endif
-HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/opt/*.c src/io/*.c src/api/*.c)
+HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/opt/*.c src/io/*.c src/api/*.c \
+  src/export/*.c src/quant/*.c src/compress/*.c)
 LIB_SRC := $(DEVICE_SRC) $(HOST_SRC)
 CLI_SRC := $(wildcard tools/edgerun/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -56,6 +57,7 @@ test: all $(UNIT)
 	bash scripts/setup-test.sh
 	$(UNIT)
 	bash tests/run-cli.sh $(CLI)
+	bash tests/run-tools.sh $(CLI)
 	bash tests/run-conformance.sh $(CLI)
 	bash tests/run-models.sh $(CLI)
 	bash tests/run-arena.sh $(CLI)

@@ -5,6 +5,10 @@
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_factorize(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Exit codes */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_INPUT = 4 };

@@ -11,6 +11,10 @@ static const char *usage =
     "  run MODEL [-i FILE]... [-o DIR]   run a model on tensor files (.npy or .pb)\n"
     "  inspect MODEL [--json]            inputs, outputs, op counts, parameters, opset\n"
     "  bench MODEL [-i FILE]... [options] latency, start-up and memory (see bench --help)\n"
+    "  quantize MODEL -o OUT --calib DIR  INT8/INT4 quantization to a standard ONNX QDQ model\n"
+    "  prune MODEL -o OUT --sparsity S    magnitude pruning (--structured removes channels)\n"
+    "  factorize MODEL -o OUT --rank-ratio R  low-rank (SVD) factorization of Gemm/MatMul\n"
+    "  compare A B [--data DIR]           sizes, latency and output agreement of two models\n"
     "\n"
     "Run 'edgerun <command> --help' for a command's options.\n";
 
@@ -45,6 +49,10 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "inspect")) return cmd_inspect(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+  if (!strcmp(cmd, "quantize")) return cmd_quantize(argc - 1, argv + 1);
+  if (!strcmp(cmd, "prune")) return cmd_prune(argc - 1, argv + 1);
+  if (!strcmp(cmd, "factorize")) return cmd_factorize(argc - 1, argv + 1);
+  if (!strcmp(cmd, "compare")) return cmd_compare(argc - 1, argv + 1);
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     fputs(usage, stdout);
     return EXIT_OK;
