@@ -103,6 +103,95 @@ er_status opt_refresh(opt_ctx *c) {
   return NULL;
 }
 
+/* Stable topological order after opt_add_node: nodes keep their relative order except
+ * that a node moves just before its first consumer when it would come after it. Dead
+ * nodes are dropped first by the caller. Iterative DFS: state 0 new, 1 on the stack,
+ * 2 emitted. */
+static er_status topo_sort(opt_ctx *c) {
+  er_graph *g = c->g;
+  int nn = g->n_nodes;
+  if (nn <= 1) return NULL;
+  /* dependencies per node: its inputs, then the outer values its direct subgraphs use */
+  int *dep_start = (int *)malloc(sizeof(int) * ((size_t)nn + 1));
+  size_t ndeps = 0;
+  if (!dep_start) return OOM();
+  for (int i = 0; i < nn; i++) {
+    er_node *n = &g->nodes[i];
+    ndeps += (size_t)n->n_inputs;
+    FOR_EACH_SUBGRAPH(n, sg, { ndeps += (size_t)sg->n_values; })
+  }
+  int *deps = (int *)malloc(sizeof(int) * (ndeps + 1));
+  unsigned char *state = (unsigned char *)calloc((size_t)nn, 1);
+  int *order = (int *)malloc(sizeof(int) * (size_t)nn);
+  int *stack = (int *)malloc(sizeof(int) * (size_t)nn);
+  int *next_in = (int *)malloc(sizeof(int) * (size_t)nn);
+  er_node *copy = (er_node *)malloc(sizeof(er_node) * (size_t)nn);
+  er_status s = NULL;
+  if (!deps || !state || !order || !stack || !next_in || !copy) {
+    s = OOM();
+    goto done;
+  }
+  int nd_total = 0;
+  for (int i = 0; i < nn; i++) {
+    er_node *n = &g->nodes[i];
+    dep_start[i] = nd_total;
+    for (int k = 0; k < n->n_inputs; k++) deps[nd_total++] = n->inputs[k];
+    FOR_EACH_SUBGRAPH(n, sg, {
+      for (int v = 0; v < sg->n_values; v++)
+        if (sg->values[v].kind == ER_VALUE_OUTER) deps[nd_total++] = sg->values[v].outer;
+    })
+  }
+  dep_start[nn] = nd_total;
+  int m = 0;
+  for (int root = 0; root < nn && !s; root++) {
+    if (state[root]) continue;
+    int sp = 0;
+    stack[sp++] = root;
+    state[root] = 1;
+    next_in[root] = dep_start[root];
+    while (sp > 0) {
+      int i = stack[sp - 1];
+      int pushed = 0;
+      while (next_in[i] < dep_start[i + 1]) {
+        int v = deps[next_in[i]++];
+        if (v < 0 || v >= g->n_values) continue;
+        int p = g->values[v].kind == ER_VALUE_NODE ? g->values[v].producer : -1;
+        if (p < 0 || p >= nn || state[p] == 2) continue;
+        if (state[p] == 1) {
+          s = ER_ERR(ER_INTERNAL, "graph optimizer made a cycle at node '%s'", g->nodes[i].name);
+          goto done;
+        }
+        state[p] = 1;
+        next_in[p] = dep_start[p];
+        stack[sp++] = p;
+        pushed = 1;
+        break;
+      }
+      if (pushed) continue;
+      state[i] = 2;
+      order[m++] = i;
+      sp--;
+    }
+  }
+  memcpy(copy, g->nodes, sizeof(er_node) * (size_t)nn);
+  for (int k = 0; k < nn; k++) {
+    g->nodes[k] = copy[order[k]];
+    for (int o = 0; o < g->nodes[k].n_outputs; o++) {
+      int v = g->nodes[k].outputs[o];
+      if (v >= 0) g->values[v].producer = k;
+    }
+  }
+done:
+  free(dep_start);
+  free(deps);
+  free(state);
+  free(order);
+  free(stack);
+  free(next_in);
+  free(copy);
+  return s;
+}
+
 er_status opt_compact(opt_ctx *c) {
   er_graph *g = c->g;
   int m = 0;
@@ -123,6 +212,11 @@ er_status opt_compact(opt_ctx *c) {
     m++;
   }
   g->n_nodes = m;
+  if (c->needs_sort) {
+    c->needs_sort = 0;
+    er_status s = topo_sort(c);
+    if (s) return s;
+  }
   return opt_refresh(c);
 }
 
@@ -447,6 +541,75 @@ int opt_new_init_f32(opt_ctx *c, const char *name, int rank, const int64_t *dims
   val->data = buf;
   declared_facts(c, v);
   return v;
+}
+
+int opt_new_init(opt_ctx *c, const char *name, int dtype, int rank, const int64_t *dims,
+                 const void *data) {
+  size_t es = er_dtype_size(dtype);
+  if (!es) return -1;
+  int64_t n = er_shape_numel(dims, rank);
+  size_t bytes = es * (size_t)n;
+  void *buf = er_pool_alloc(c->pool, bytes ? bytes : 1);
+  if (!buf) return -1;
+  if (bytes) memcpy(buf, data, bytes);
+  int v = opt_new_value(c, name, ER_VALUE_INITIALIZER);
+  if (v < 0) return -1;
+  er_value *val = &c->g->values[v];
+  val->dtype = dtype;
+  val->rank = rank;
+  for (int d = 0; d < rank; d++) val->dims[d] = dims[d];
+  val->data = buf;
+  declared_facts(c, v);
+  return v;
+}
+
+int opt_add_node(opt_ctx *c, const char *domain, const char *op_type, int opset,
+                 const char *name, int n_in, const int *inputs, int n_out, const int *outputs) {
+  er_graph *g = c->g;
+  const er_op_def *op = er_op_find(domain ? domain : "", op_type, opset);
+  if (!op) return -1;
+  if (g->n_nodes >= c->cap_nodes) {
+    int cap = g->n_nodes < 8 ? 16 : g->n_nodes * 2;
+    er_node *nn = (er_node *)er_pool_alloc(c->pool, sizeof(er_node) * ((size_t)cap + 1));
+    unsigned char *nd = (unsigned char *)realloc(c->dead, (size_t)cap + 1);
+    if (!nn || !nd) {
+      if (nd) c->dead = nd;
+      return -1;
+    }
+    c->dead = nd;
+    memset(c->dead + g->n_nodes, 0, (size_t)(cap + 1 - g->n_nodes));
+    if (g->n_nodes) memcpy(nn, g->nodes, sizeof(er_node) * (size_t)g->n_nodes);
+    g->nodes = nn;
+    c->cap_nodes = cap;
+  }
+  int *ins = (int *)er_pool_alloc(c->pool, sizeof(int) * ((size_t)n_in + 1));
+  int *outs = (int *)er_pool_alloc(c->pool, sizeof(int) * ((size_t)n_out + 1));
+  const char *nm = er_pool_strndup(c->pool, name ? name : "", name ? strlen(name) : 0);
+  if (!ins || !outs || !nm) return -1;
+  int idx = g->n_nodes++;
+  er_node *n = &g->nodes[idx];
+  memset(n, 0, sizeof *n);
+  n->name = nm;
+  n->op_type = op_type;
+  n->domain = domain ? domain : "";
+  n->opset = opset;
+  n->op = op;
+  n->n_inputs = n_in;
+  n->inputs = ins;
+  n->n_outputs = n_out;
+  n->outputs = outs;
+  c->dead[idx] = 0;
+  for (int k = 0; k < n_in; k++) {
+    ins[k] = inputs[k];
+    if (ins[k] >= 0) c->uses[ins[k]]++;
+  }
+  for (int k = 0; k < n_out; k++) {
+    outs[k] = -1;
+    opt_set_output(c, n, k, outputs[k]);
+  }
+  c->needs_sort = 1;
+  c->changed++;
+  return idx;
 }
 
 static er_attr *attr_slot(opt_ctx *c, er_node *n, const char *name) {

@@ -28,6 +28,8 @@ typedef struct opt_ctx {
   /* per node (size g->n_nodes at pass start) */
   unsigned char *dead;
   int changed;           /* rewrites in the current pass */
+  int cap_nodes;         /* capacity of g->nodes once opt_add_node grew it (0: importer's) */
+  int needs_sort;        /* opt_add_node appended nodes: opt_compact re-sorts */
   unsigned act_ops;      /* OPT_ACT_*: producers whose kernels read _act / _act_a / _act_b */
 } opt_ctx;
 
@@ -93,6 +95,20 @@ int opt_new_value(opt_ctx *c, const char *name, int kind);
 /* New float32 initializer of the given shape with data copied from `data`. -1 on OOM. */
 int opt_new_init_f32(opt_ctx *c, const char *name, int rank, const int64_t *dims,
                      const float *data);
+/* New initializer of any fixed-size dtype (data copied, numel * er_dtype_size bytes).
+ * -1 on OOM or a dtype without a fixed element size. */
+int opt_new_init(opt_ctx *c, const char *name, int dtype, int rank, const int64_t *dims,
+                 const void *data);
+/* Append a node (op resolved with er_op_find(domain, op_type, opset); domain "" is
+ * ai.onnx). inputs may contain -1 (absent); outputs are existing values (made from
+ * opt_new_value) that this node now produces. Attributes are set afterwards with
+ * opt_set_attr_*. The node goes at the end of g->nodes; opt_compact (which every pass
+ * calls at its end) restores topological order, placing it before its first consumer.
+ * Returns the node's index, or -1 (no kernel for that op: nothing is changed; or OOM).
+ * Growing the node array INVALIDATES er_node pointers held by the caller: keep
+ * indices across calls. `name` is copied. */
+int opt_add_node(opt_ctx *c, const char *domain, const char *op_type, int opset,
+                 const char *name, int n_in, const int *inputs, int n_out, const int *outputs);
 /* Set (add or overwrite) an INT / FLOAT attribute. 0 on success, -1 on OOM. */
 int opt_set_attr_int(opt_ctx *c, er_node *n, const char *name, int64_t v);
 int opt_set_attr_float(opt_ctx *c, er_node *n, const char *name, float v);

@@ -445,3 +445,51 @@ TEST(opt_act_fusion_numeric_forced) {
     er_imported_free(&m);
   }
 }
+
+/* opt_add_node: a node appended at the end of the array lands before its consumer after
+ * opt_compact, and the graph computes what the edit says. conv_add ends in
+ * y = Conv3(a2) + k3; a Relu inserted after the last Conv gives y' = Relu(Conv3(a2)) + k3,
+ * so y' >= y everywhere and y' > y where Conv3 was negative. */
+#include "opt/ir_edit.h"
+TEST(opt_add_node_resorts) {
+  er_imported m, ref;
+  CHECK_OK(load("conv_add", &m));
+  CHECK_OK(load("conv_add", &ref));
+  er_graph *g = m.graph;
+  opt_ctx c;
+  CHECK_OK(opt_ctx_init(&c, &m.pool, g, 0));
+  int conv = -1;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (opt_is(&g->nodes[i], "Conv")) conv = i;
+  CHECK(conv >= 0);
+  if (conv >= 0) {
+    int y = g->nodes[conv].outputs[0];
+    int r = opt_new_value(&c, "relu_out", ER_VALUE_NODE);
+    opt_replace_uses(&c, y, r);
+    int idx = opt_add_node(&c, "", "Relu", 14, "inserted_relu", 1, &y, 1, &r);
+    CHECK(idx == g->n_nodes - 1);
+    CHECK(opt_add_node(&c, "", "NoSuchOp", 14, "x", 1, &y, 1, &r) == -1);
+    CHECK_OK(opt_compact(&c));
+    const er_node *rn = find_node(g, "inserted_relu");
+    CHECK(rn && opt_node_index(&c, rn) == conv + 1);
+    CHECK(ir_consistent(g));
+  }
+  opt_ctx_free(&c);
+  outs a = {0}, b = {0};
+  CHECK_OK(run(ref.graph, &a));
+  CHECK_OK(run(g, &b));
+  if (a.n == 1 && b.n == 1) {
+    int64_t n = er_tensor_numel(&a.t[0]);
+    const float *pa = (const float *)a.t[0].data, *pb = (const float *)b.t[0].data;
+    int changed = 0, ok = 1;
+    for (int64_t k = 0; k < n; k++) {
+      if (pb[k] < pa[k] - 1e-6f) ok = 0; /* Relu only raises the Conv term */
+      changed += pb[k] > pa[k] + 1e-6f;
+    }
+    CHECK(ok && changed > 0);
+  }
+  outs_free(&a);
+  outs_free(&b);
+  er_imported_free(&m);
+  er_imported_free(&ref);
+}

@@ -1,0 +1,41 @@
+/*
+ * Channels-last (NHWC) internal ops, domain "edgerun" (ER_DOMAIN_EDGERUN). They are created
+ * only by the layout pass (src/opt/layout.c), which rewrites float32 Conv / pooling nodes
+ * into these ops with Transpose nodes at the region borders and then pushes and cancels the
+ * Transposes through layout-agnostic ops. Never written to files.
+ *
+ * Why channels-last: a 1x1 convolution is then a plain GEMM (pixels x Cin) * (Cin x Cout)
+ * over packed weights, a KxK one is a GEMM over per-tile gathered rows whose inner
+ * dimension (Cin) is contiguous, depthwise and pooling vectorize across channels for any
+ * stride, dilation or plane size, and int8 dot products find 4 consecutive channels.
+ *
+ * Shapes: spatial rank nsp is 1 or 2. X is [N, W, C] (nsp 1) or [N, H, W, C] (nsp 2).
+ * All ops are float32 only.
+ *
+ *   NhwcConv    inputs: X, W (constant, ONNX layout [M, C/group, kH, kW] or [M, C/group, kW]
+ *                       for nsp 1 -- the kernel repacks it in prepare), B (optional [M])
+ *               attrs:  exactly Conv's: auto_pad, dilations, group, kernel_shape, pads,
+ *                       strides; plus the fused activation _act/_act_a/_act_b (ER_ACT_*,
+ *                       applied in the epilogue)
+ *               output: Y [N, OH, OW, M] (or [N, OW, M]); OH/OW as ONNX Conv computes them.
+ *               Equal (within float rounding) to Transpose(Conv(Transpose(X, to NCHW)),
+ *               to NHWC) with the activation applied.
+ *   NhwcMaxPool / NhwcAveragePool
+ *               input X; attrs exactly the ONNX pool's (auto_pad, ceil_mode, dilations
+ *               (MaxPool), kernel_shape, pads, strides, count_include_pad (AveragePool),
+ *               storage_order ignored); one output Y [N, OH, OW, C]. (MaxPool's Indices
+ *               output is not supported: the layout pass leaves such nodes alone.)
+ *   NhwcGlobalAveragePool / NhwcGlobalMaxPool
+ *               input X; output [N, 1, 1, C] (or [N, 1, C] for nsp 1).
+ *
+ * The opset of these ops is 1 (they have one version).
+ */
+#ifndef ER_KERNELS_NHWC_H
+#define ER_KERNELS_NHWC_H
+#include "kernels/qops.h"
+#define ER_OP_NHWC_CONV "NhwcConv"
+#define ER_OP_NHWC_MAXPOOL "NhwcMaxPool"
+#define ER_OP_NHWC_AVGPOOL "NhwcAveragePool"
+#define ER_OP_NHWC_GAVGPOOL "NhwcGlobalAveragePool"
+#define ER_OP_NHWC_GMAXPOOL "NhwcGlobalMaxPool"
+#endif
