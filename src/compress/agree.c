@@ -6,11 +6,11 @@
 #include "base/dtype.h"
 
 int64_t er_agree_classes(const er_tensor *t) {
-  if (!er_dtype_is_float(t->dtype) || t->rank < 1 || t->rank > 3) return 0;
+  if (!er_dtype_is_float(t->dtype) || t->rank < 1) return 0;
   int64_t c = t->dims[t->rank - 1];
   if (c < 2) return 0;
-  for (int d = 0; d < t->rank - 1; d++)
-    if (t->dims[d] > c) return 0;
+  for (int d = 0; d < t->rank - 1; d++) /* [C], [N,C], [N,1,...,1,C] */
+    if ((d > 0 && t->dims[d] != 1) || t->dims[d] > c) return 0;
   return c;
 }
 

@@ -22,7 +22,8 @@ typedef struct er_agree {
 } er_agree;
 
 /* Number of classes if t is shaped like class scores — a float tensor [C], [N,C] or
- * [N,T,C] with C >= 2 and C the largest dimension — else 0. Rows are the other dims. */
+ * [N,1,...,1,C] with C >= 2 and N <= C — else 0 (sequences [N,T,C] are not counted: hidden
+ * states have that shape too). Rows are the N. */
 int64_t er_agree_classes(const er_tensor *t);
 /* Add one sample's pair of outputs (same shape and element count; checked by the caller). */
 void er_agree_add(er_agree *g, const er_tensor *a, const er_tensor *b);

@@ -47,6 +47,12 @@ TEST(agree_class_shapes_and_edge_cases) {
   int64_t dims4[4] = {1, 2, 2, 2};
   er_tensor_set_shape(&t, ER_F32, 4, dims4); /* NCHW maps are not class scores */
   CHECK(er_agree_classes(&t) == 0);
+  int64_t dims3[3] = {1, 16, 312}; /* [N,T,C]: hidden states look the same */
+  er_tensor_set_shape(&t, ER_F32, 3, dims3);
+  CHECK(er_agree_classes(&t) == 0);
+  int64_t dims_sq[4] = {2, 1, 1, 10}; /* [N,1,1,C] */
+  er_tensor_set_shape(&t, ER_F32, 4, dims_sq);
+  CHECK(er_agree_classes(&t) == 10);
   /* all zero: cosine 1; one side zero: 0; NaN mismatches counted apart */
   float z[3] = {0, 0, 0}, o[3] = {1, NAN, NAN}, q[3] = {0, NAN, 2};
   er_tensor x = f32(z, 1, 3, 0), y = f32(z, 1, 3, 0);

@@ -39,6 +39,9 @@ uint64_t cli_now_ns(void); /* monotonic clock */
 /* "what [####......] done/total" on stderr when it is a terminal (cleared at done >= total);
  * nothing otherwise. */
 void cli_progress(const char *what, int done, int total);
+/* Load a model a tool wrote and plan it (static shapes); on failure remove the file and
+ * say so (the tool made a model edgerun cannot run: a bug). */
+er_status cli_check_written(const char *path);
 /* s as a JSON string literal (quoted, escaped). */
 void cli_json_str(FILE *f, const char *s);
 #endif

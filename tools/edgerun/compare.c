@@ -28,7 +28,7 @@ static const char *usage =
     "  --threads N   worker threads of each session (default 1)\n"
     "  --json        one JSON object on stdout\n"
     "  per output: max and mean |A-B|, cosine similarity, and top-1 agreement for outputs\n"
-    "  shaped like class scores ([C], [N,C], [N,T,C] with C the largest dimension)\n";
+    "  shaped like class scores ([C], [N,C] or [N,1,..,1,C], N <= C)\n";
 
 typedef struct side {
   const char *path;

@@ -109,3 +109,19 @@ void cli_json_str(FILE *f, const char *s) {
   }
   fputc('"', f);
 }
+
+er_status cli_check_written(const char *path) {
+  er_model *m = NULL;
+  er_session *s = NULL;
+  er_status st = er_model_load_file(path, &m);
+  er_session_options o = {0};
+  o.threads = 1;
+  if (!st) st = er_session_create(m, &o, &s);
+  er_session_destroy(s);
+  er_model_destroy(m);
+  if (st) {
+    unlink(path);
+    st = er_status_prefix(st, "internal error: the written model does not load (removed)");
+  }
+  return st;
+}
