@@ -114,6 +114,7 @@ typedef struct space {
   int src;            /* source Conv node index */
   int64_t c;          /* channels */
   int64_t wnumel;     /* source weight elements before pruning */
+  int bn;             /* BatchNormalization right after the conv (scales the importance), or -1 */
   int frozen;
   const char *reason, *blocker;
   int64_t *keep;      /* kept channel indices (root only, after selection), ascending */
@@ -222,6 +223,7 @@ static int new_space(sctx *s, int src, int64_t c) {
   memset(p, 0, sizeof *p);
   p->parent = s->n_sp;
   p->src = src;
+  p->bn = -1;
   p->c = c;
   return s->n_sp++;
 }
@@ -394,6 +396,9 @@ static void visit(sctx *s, int i) {
       return;
     }
     add_rec(s, R_PARAMS, i, np, x);
+    const er_node *p = opt_producer(s->c, x);
+    if (np == 5 && p && opt_is(p, "Conv") && s->vt[x].nseg == 1 && opt_refs(s->c, x) == 1)
+      s->sp[s->vt[x].seg_space[0]].bn = i; /* conv -> BN: the folded weight is what counts */
     extra_outputs_unused(s, n);
     copy_track(s, y, x);
     return;
@@ -585,8 +590,14 @@ static er_status choose_channels(sctx *s) {
         free(sc);
         return OOM();
       }
+      cmp_const sc_t, var_t;
+      const er_node *bn = s->sp[q].bn >= 0 ? &s->c->g->nodes[s->sp[q].bn] : NULL;
+      const float *gamma = bn ? cmp_const_f32(s->c, bn->inputs[1], 1, &sc_t) : NULL;
+      const float *var = bn ? cmp_const_f32(s->c, bn->inputs[4], 1, &var_t) : NULL;
+      double eps = bn ? opt_attr_float(bn, "epsilon", 1e-5f) : 0;
       for (int64_t ch = 0; ch < c; ch++) {
         for (int64_t e = 0; e < per; e++) l1[ch] += fabs(((const float *)w.data)[ch * per + e]);
+        if (gamma && var) l1[ch] *= fabs(gamma[ch]) / sqrt(fmax(var[ch], 0) + eps);
         total += l1[ch];
       }
       double mean = total / (double)c;

@@ -9,7 +9,8 @@
  * first). Shapes do not change.
  *
  * Structured: whole output channels of Conv (group 1, constant weight) are removed, the
- * round(S * channels) of smallest L1 norm, and every consumer is rewired so the model
+ * round(S * channels) of smallest L1 norm (times |gamma|/sqrt(var+eps) of a
+ * BatchNormalization right after the conv), and every consumer is rewired so the model
  * really shrinks: the conv's bias; BatchNormalization / InstanceNormalization parameters;
  * per-channel constants of Add/Mul/Sub/Div/PRelu...; depthwise convs in between (their
  * weights, bias and group shrink with them); pools, activations, Pad and Resize pass the

@@ -35,7 +35,7 @@ add=$node/test_add/model.onnx
 expect_ok different "$cli" compare "$add" "$tmp/sub.onnx" --runs 0 --json
 check different_numbers python3 -c "
 import json,sys; d=json.load(open(sys.argv[1]))['outputs'][0]['a_vs_b']
-assert d['max_abs'] > 0.1 and d['cosine'] < 0.9 and d['rows'] == 8 * 12 and d['top1'] < 1, d" "$tmp/out"
+assert d['max_abs'] > 0.1 and d['cosine'] < 0.9 and d['rows'] == 0 and d['top1'] is None, d" "$tmp/out"
 
 # usage errors (2)
 expect_fail one_model 2 "needs two models" "$cli" compare "$add"

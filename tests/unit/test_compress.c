@@ -285,3 +285,23 @@ TEST(factorize_low_rank_weights_exactly) {
   CHECK_ERR(er_factorize(&m, &fo, &r), ER_INVALID_ARGUMENT);
   er_imported_free(&m);
 }
+
+TEST(prune_structured_bn_scale_counts) {
+  er_imported orig, m;
+  CHECK_OK(er_onnx_import_file(DATA "bn_rank.onnx", 0, &orig));
+  CHECK_OK(er_onnx_import_file(DATA "bn_rank.onnx", 0, &m));
+  er_prune_options po = {0.25, 1, NULL, 0};
+  er_prune_report r;
+  CHECK_OK(er_prune(&m, &po, &r));
+  const er_node *a = node_named(orig.graph, "conv1"), *b = node_named(m.graph, "conv1");
+  if (a && b) {
+    const er_value *wa = &orig.graph->values[a->inputs[1]], *wb = &m.graph->values[b->inputs[1]];
+    CHECK(wb->dims[0] == 3);
+    /* kept: channels 0, 2, 3 (channel 1 has the larger weights but a tiny BN scale) */
+    CHECK(memcmp(wb->data, wa->data, 2 * sizeof(float)) == 0);
+    CHECK(memcmp((const float *)wb->data + 2, (const float *)wa->data + 4, 4 * sizeof(float)) == 0);
+  }
+  er_prune_report_free(&r);
+  er_imported_free(&m);
+  er_imported_free(&orig);
+}

@@ -166,3 +166,19 @@ save("lowrank9",
      [N("Gemm", ["x", "w1", "c1"], ["y"], name="gemm", alpha=1.5, beta=0.5)],
      [vi("x", [3, 64])], [vi("y", [3, 50])],
      [init("w1", low_rank(64, 50, 5)), init("c1", rnd(50))], opset=9)
+
+# BatchNormalization after a conv scales the channel importance: channel 0 has tiny conv
+# weights but a large BN scale, channel 1 the reverse; channel 1 must go first
+w1, b1 = conv_w(4, 2, 1)
+w1[0] *= 0.01
+g = np.ones(4, np.float32)
+g[0], g[1] = 1000.0, 0.001
+w2, b2 = conv_w(2, 4, 1)
+save("bn_rank",
+     [N("Conv", ["x", "w1", "b1"], ["c"], name="conv1"),
+      N("BatchNormalization", ["c", "g", "beta", "mean", "var"], ["n"]),
+      N("Relu", ["n"], ["r"]),
+      N("Conv", ["r", "w2", "b2"], ["y"], name="conv2")],
+     [vi("x", [1, 2, 2, 2])], [vi("y", [1, 2, 2, 2])],
+     [init("w1", w1), init("b1", b1), init("g", g), init("beta", rnd(4)), init("mean", rnd(4)),
+      init("var", rnd(4, lo=0.5, hi=1.5)), init("w2", w2), init("b2", b2)])
