@@ -37,7 +37,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(LIB): $(call obj,$(LIB_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
 	$(CC) $(ER_CFLAGS) -o $@ $(call obj,$(CLI_SRC)) $(LIB) $(LDLIBS)
@@ -48,6 +48,15 @@ $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
 $(BUILD)/obj/tests/unit/%.o: ER_CFLAGS += -Itests/unit
 # ISA flags per file: only x86/ kernels may use AVX2/FMA; chosen at run time from cpuid.
 $(BUILD)/obj/src/kernels/x86/%.o: ER_CFLAGS += -mavx2 -mfma -mf16c
+
+# The device part alone (runtime + kernels, no importer/CLI) as a static library, and its
+# code size: `make size` (text = code + read-only data, per object and in total).
+DEVICE_LIB := $(BUILD)/libedgerun_device.a
+$(DEVICE_LIB): $(call obj,$(DEVICE_SRC))
+	@rm -f $@
+	@ar rcs $@ $^
+size: $(DEVICE_LIB)
+	@size -t $(DEVICE_LIB) | tail -1 | awk '{printf "device library %s: text %d bytes (%.1f KB), data %d, bss %d\n", "$(DEVICE_LIB)", $$1, $$1/1024, $$2, $$3}'
 
 unit: $(UNIT)
 	$(UNIT)
@@ -83,5 +92,5 @@ $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(LIB)
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit test demo asan fuzz fuzz-bins clean
+.PHONY: all unit test demo asan fuzz fuzz-bins clean size
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
