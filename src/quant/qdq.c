@@ -34,9 +34,19 @@ static int is_const(const opt_ctx *c, int v) {
   return v >= 0 && c->g->values[v].kind == ER_VALUE_INITIALIZER && c->g->values[v].data;
 }
 
+/* Excluded by name; folded nodes are named "a+b" by the optimizer: any part matches. */
 static int excluded(const er_quant_options *o, const er_node *n) {
-  for (int i = 0; i < o->n_exclude; i++)
-    if (o->exclude[i] && !strcmp(o->exclude[i], n->name)) return 1;
+  for (int i = 0; i < o->n_exclude; i++) {
+    const char *x = o->exclude[i];
+    size_t lx = x ? strlen(x) : 0;
+    if (!lx) continue;
+    for (const char *p = n->name; p && *p;) {
+      const char *e = strchr(p, '+');
+      size_t l = e ? (size_t)(e - p) : strlen(p);
+      if (l == lx && !strncmp(p, x, lx)) return 1;
+      p = e ? e + 1 : NULL;
+    }
+  }
   return 0;
 }
 

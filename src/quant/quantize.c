@@ -106,6 +106,10 @@ er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_op
                     ER_OPT_MATMUL_ADD | ER_OPT_RESHAPE;
   ER_RETURN_IF_ERROR(er_optimize_ex(m, passes, 0, NULL));
   int target = o->int4 ? 21 : (static_mode || o->dynamic) ? 13 : 0;
+  /* passes may have made nodes at a newer opset than the model's (MatMul+Add -> Gemm-13):
+   * every default-domain node of a written model must be at the model's opset */
+  for (int i = 0; i < m->graph->n_nodes; i++)
+    if (!m->graph->nodes[i].domain[0] && m->graph->nodes[i].opset > target) target = m->graph->nodes[i].opset;
   ER_RETURN_IF_ERROR(quant_upgrade_opset(m, target));
   int opset = quant_model_opset(m);
   r->opset_after = opset;
