@@ -19,8 +19,10 @@ int qnode_category(const er_node *n) {
   static const char *const compute[] = {"Conv", "ConvTranspose", "Gemm", "MatMul", NULL};
   static const char *const act[] = {"Relu", "Clip", NULL};
   static const char *const shared[] = {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze",
-                                       "MaxPool", "AveragePool", NULL};
-  static const char *const separate[] = {"Add", "Mul", "Concat", "GlobalAveragePool", NULL};
+                                       "MaxPool", "AveragePool", "Slice", "Split", "Gather",
+                                       "Resize", "DepthToSpace", "SpaceToDepth", "Expand", NULL};
+  static const char *const separate[] = {"Add", "Mul", "Concat", "GlobalAveragePool", "ReduceMean",
+                                         "Sigmoid", "LeakyRelu", "Softmax", NULL};
   if (n->domain[0]) return QC_NONE;
   if (in_list(n->op_type, compute)) return QC_COMPUTE;
   if (in_list(n->op_type, act)) return QC_ACT;
@@ -50,9 +52,8 @@ static int excluded(const er_quant_options *o, const er_node *n) {
   return 0;
 }
 
+/* Does n compute float data (a float32 output)? Shape, ArgMax... do not. */
 static int has_float(const opt_ctx *c, const er_node *n) {
-  for (int k = 0; k < n->n_inputs; k++)
-    if (is_f32(c, n->inputs[k]) && !is_const(c, n->inputs[k])) return 1;
   for (int k = 0; k < n->n_outputs; k++)
     if (is_f32(c, n->outputs[k])) return 1;
   return 0;
@@ -109,7 +110,9 @@ static void set_float(qplan *p, int i, const char *why) {
 static void mark_inputs(qplan *p, const er_node *n) {
   const opt_ctx *c = p->c;
   int compute = qnode_category(n) == QC_COMPUTE;
-  int nin = qnode_category(n) == QC_SEPARATE ? n->n_inputs : compute ? (opt_is(n, "MatMul") ? 2 : 2) : 1;
+  /* compute: data and weight (constant weights are not activations); separate: every
+   * float input; act/shared: the data input */
+  int nin = qnode_category(n) == QC_SEPARATE ? n->n_inputs : compute ? 2 : 1;
   for (int k = 0; k < nin && k < n->n_inputs; k++) {
     int v = n->inputs[k];
     if (v < 0 || !is_f32(c, v) || (compute && weight_slot(c, n, k))) continue;
@@ -201,26 +204,31 @@ er_status qplan_make(qplan *p, opt_ctx *c, const er_quant_options *o) {
         }
         break;
       }
-      case QC_SHARED:
-        if (x < 0 || p->role[x] == QV_NONE || !is_f32(c, y) ||
-            (opt_is(n, "MaxPool") && n->n_outputs > 1 && n->outputs[1] >= 0)) {
+      case QC_SHARED: {
+        int outs_float = 1;
+        for (int k = 0; k < n->n_outputs; k++)
+          if (n->outputs[k] >= 0 && !is_f32(c, n->outputs[k])) outs_float = 0;
+        if (opt_is(n, "MaxPool") && n->n_outputs > 1 && n->outputs[1] >= 0) outs_float = 0;
+        if (x < 0 || p->role[x] == QV_NONE || !is_f32(c, x) || !outs_float) {
           set_float(p, i, "input not quantized");
           break;
         }
         p->status[i] = ER_QN_QUANTIZED;
-        p->role[y] = QV_SHARED;
-        p->src[y] = root_of(p, x);
+        for (int k = 0; k < n->n_outputs; k++)
+          if (n->outputs[k] >= 0) {
+            p->role[n->outputs[k]] = QV_SHARED;
+            p->src[n->outputs[k]] = root_of(p, x);
+          }
         break;
+      }
       case QC_SEPARATE: {
-        int any = 0, all_float = is_f32(c, y);
+        int any = 0;
         for (int k = 0; k < n->n_inputs; k++) {
           int v = n->inputs[k];
-          if (v < 0) continue;
-          if (!is_f32(c, v)) all_float = 0;
-          else if (!is_const(c, v) && p->role[v] != QV_NONE) any = 1;
+          if (v >= 0 && is_f32(c, v) && !is_const(c, v) && p->role[v] != QV_NONE) any = 1;
         }
-        if (!all_float) {
-          set_float(p, i, "inputs or output not float32");
+        if (!is_f32(c, y)) {
+          set_float(p, i, "output not float32");
           break;
         }
         if (!any) {
@@ -400,6 +408,8 @@ static int64_t out_channels(const opt_ctx *c, const er_node *n) {
  * DequantizeLinear (axis < -100: none; block > 0: block_size). Returns the DQ output. */
 static int emit_dq(rw *w, const char *base, int dtype, int rank, const int64_t *dims, const void *q,
                    int srank, const int64_t *sdims, const float *sc, int axis, int block) {
+  /* int32 biases go without a zero point (0 by default): 4 bytes per channel saved */
+  int with_zp = dtype != ER_I32;
   opt_ctx *c = w->c;
   int64_t ns = er_shape_numel(sdims, srank);
   size_t zbytes = (size_t)ns * er_dtype_size(dtype);
@@ -407,9 +417,9 @@ static int emit_dq(rw *w, const char *base, int dtype, int rank, const int64_t *
   if (!zeros) return -1;
   int qv = opt_new_init(c, nm(w, base, "_quantized"), dtype, rank, dims, q);
   int scv = qv < 0 ? -1 : opt_new_init(c, nm(w, base, "_scale"), ER_F32, srank, sdims, sc);
-  int zpv = scv < 0 ? -1 : opt_new_init(c, nm(w, base, "_zero_point"), dtype, srank, sdims, zeros);
+  int zpv = scv < 0 || !with_zp ? -1 : opt_new_init(c, nm(w, base, "_zero_point"), dtype, srank, sdims, zeros);
   free(zeros);
-  int out = zpv < 0 ? -1 : new_node_value(w, base, "_dequantized");
+  int out = scv < 0 || (with_zp && zpv < 0) ? -1 : new_node_value(w, base, "_dequantized");
   if (out < 0 || add_qdq(w, "DequantizeLinear", nm(w, base, "_DequantizeLinear"), qv, scv, zpv, out, axis,
                          block) < 0)
     return -1;
