@@ -117,29 +117,35 @@ int er_hist_kl_bins(const double *hist, int nbins, int levels) {
   double *p = (double *)malloc(sizeof(double) * (size_t)extent);
   double *q = (double *)malloc(sizeof(double) * (size_t)extent);
   double *qb = (double *)malloc(sizeof(double) * (size_t)levels);
+  double *h = (double *)malloc(sizeof(double) * (size_t)extent);
   int best = extent;
-  if (!p || !q || !qb) goto done;
+  if (!p || !q || !qb || !h) goto done;
+  /* The spike of exact zeros after a ReLU would dominate the divergence (merging it with
+   * its neighbours costs more than any clipping gains): bin 0 counts like bin 1, as
+   * NVIDIA's entropy calibrators do. */
+  memcpy(h, hist, sizeof(double) * (size_t)extent);
+  h[0] = h[1];
   /* suffix sums: outliers beyond bin i */
   double best_kl = INFINITY;
   double tail = 0;
-  for (int i = levels; i < extent; i++) tail += hist[i]; /* mass in [levels, extent) */
+  for (int i = levels; i < extent; i++) tail += h[i]; /* mass in [levels, extent) */
   for (int i = levels; i <= extent; i++) {
-    if (i > levels) tail -= hist[i - 1];
+    if (i > levels) tail -= h[i - 1];
     /* P: first i bins, outliers folded into the last one */
-    memcpy(p, hist, sizeof(double) * (size_t)i);
+    memcpy(p, h, sizeof(double) * (size_t)i);
     p[i - 1] += tail;
-    /* Q: hist[0..i) merged into `levels` groups, spread back over its non-empty bins */
-    int merged = i / levels;
+    /* Q: hist[0..i) merged into `levels` groups of floor(i/levels) or one more bins,
+     * each group's mass spread back evenly over its non-empty bins */
     for (int j = 0; j < levels; j++) {
-      int a = j * merged, b = j == levels - 1 ? i : a + merged;
+      int a = (int)((int64_t)j * i / levels), b = (int)((int64_t)(j + 1) * i / levels);
       double sum = 0;
       int nz = 0;
       for (int k = a; k < b; k++) {
-        sum += hist[k];
-        nz += hist[k] > 0;
+        sum += h[k];
+        nz += h[k] > 0;
       }
       qb[j] = nz ? sum / nz : 0;
-      for (int k = a; k < b; k++) q[k] = hist[k] > 0 ? qb[j] : 0;
+      for (int k = a; k < b; k++) q[k] = h[k] > 0 ? qb[j] : 0;
     }
     if (!smooth(p, i) || !smooth(q, i)) continue;
     double kl = 0;
@@ -153,6 +159,7 @@ done:
   free(p);
   free(q);
   free(qb);
+  free(h);
   return best;
 }
 

@@ -64,7 +64,8 @@ int er_hist_quantile_bin(const double *hist, int nbins, double frac);
 /* TensorRT-style KL search over a histogram of |x| (bin 0 starts at 0): returns the number
  * of leading bins i (levels <= i <= last non-empty bin + 1) whose clip minimizes
  * KL(P_i || Q_i), Q_i being P_i quantized to `levels` levels. The threshold is the upper
- * edge of bin i-1. Returns the non-empty extent when it has <= levels bins. */
+ * edge of bin i-1. Returns the non-empty extent when it has <= levels bins. Bin 0 is
+ * counted like bin 1 (the spike of exact zeros after a ReLU would otherwise decide). */
 int er_hist_kl_bins(const double *hist, int nbins, int levels);
 
 /* ---- quantization parameters ---- */

@@ -525,7 +525,9 @@ er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r) {
   for (int v = 0; v < p->nv; v++) {
     if (p->role[v] != QV_ACT) continue;
     double lo = 0, hi = 0;
-    if (p->has_stat[v]) er_qstat_range(&p->stats[v], p->o->method, p->o->percentile, &lo, &hi);
+    /* graph outputs keep their full range: clipping what the user reads helps nothing */
+    int method = c->out_uses[v] ? ER_CALIB_MINMAX : p->o->method;
+    if (p->has_stat[v]) er_qstat_range(&p->stats[v], method, p->o->percentile, &lo, &hi);
     er_qparams_affine(lo, hi, p->qmin, p->qmax, &p->scale[v], &p->zp[v]);
   }
   /* 3. Q/DQ pairs. dq[v]: the value quantized consumers read instead of v (input side). */

@@ -102,7 +102,10 @@ static void print_text(const er_quant_report *r, const er_quant_options *o, cons
   if (o->fp16) printf(", float16 weights");
   printf(", opset %d%s)\n", r->opset_after, r->opset_after != r->opset_before ? " (upgraded)" : "");
   op_counts(r, ER_QN_QUANTIZED, ops, sizeof ops);
-  printf("  quantized: %d node(s)%s%s%s\n", r->n_quantized, *ops ? " (" : "", ops, *ops ? ")" : "");
+  if (strcmp(r->mode, "fp16") != 0)
+    printf("  quantized: %d node(s)%s%s%s\n", r->n_quantized, *ops ? " (" : "", ops, *ops ? ")" : "");
+  else
+    printf("  float16: %d weight tensor(s) stored as float16, each followed by a Cast to float32\n", r->n_weights);
   if (r->n_folded) {
     op_counts(r, ER_QN_FOLDED, ops, sizeof ops);
     printf("  folded into the producer's range: %d (%s)\n", r->n_folded, ops);
