@@ -408,8 +408,8 @@ static int64_t out_channels(const opt_ctx *c, const er_node *n) {
  * DequantizeLinear (axis < -100: none; block > 0: block_size). Returns the DQ output. */
 static int emit_dq(rw *w, const char *base, int dtype, int rank, const int64_t *dims, const void *q,
                    int srank, const int64_t *sdims, const float *sc, int axis, int block) {
-  /* int32 biases go without a zero point (0 by default): 4 bytes per channel saved */
-  int with_zp = dtype != ER_I32;
+  /* int32 biases and symmetric int4 weights go without a zero point (0 by default) */
+  int with_zp = dtype != ER_I32 && dtype != ER_I4;
   opt_ctx *c = w->c;
   int64_t ns = er_shape_numel(sdims, srank);
   size_t zbytes = (size_t)ns * er_dtype_size(dtype);
@@ -569,16 +569,29 @@ er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r) {
 
 /* ------------------------------------------------------------ weights only */
 
-/* Blocked int4 weight in slot k of node i, blocks along `axis`. */
-static int int4_weight(rw *w, int i, int k, int axis, int bs) {
+/* Blocked int4 weight in slot k of node i, blocks along `axis`; with transpose (a 2-D
+ * [N, K] weight), the stored weight is its transpose [K, N], blocked along axis 0. */
+static int int4_weight(rw *w, int i, int k, int axis, int bs, int transpose) {
   opt_ctx *c = w->c;
   const er_value *wv = &c->g->values[c->g->nodes[i].inputs[k]];
   int rank = wv->rank;
   int64_t dims[ER_MAX_RANK], sdims[ER_MAX_RANK];
   memcpy(dims, wv->dims, sizeof dims);
-  memcpy(sdims, wv->dims, sizeof sdims);
-  sdims[axis] = (dims[axis] + bs - 1) / bs;
   const float *wd = (const float *)wv->data;
+  float *tr = NULL;
+  if (transpose) {
+    int64_t N = dims[0], K = dims[1];
+    tr = (float *)malloc(sizeof(float) * (size_t)(N * K + 1));
+    if (!tr) return -1;
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t j = 0; j < K; j++) tr[j * N + n] = wd[n * K + j];
+    wd = tr;
+    dims[0] = K;
+    dims[1] = N;
+    axis = 0;
+  }
+  memcpy(sdims, dims, sizeof sdims);
+  sdims[axis] = (dims[axis] + bs - 1) / bs;
   char base[256];
   snprintf(base, sizeof base, "%s", wv->name);
   int8_t *q = (int8_t *)malloc((size_t)er_shape_numel(dims, rank) + 1);
@@ -590,9 +603,39 @@ static int int4_weight(rw *w, int i, int k, int axis, int bs) {
   }
   free(q);
   free(sc);
+  free(tr);
   if (out < 0) return -1;
   opt_set_input(c, &c->g->nodes[i], k, out);
   return 0;
+}
+
+/* Gemm(A, B, C) with transA 0, alpha 1 and beta 1 (or no C) -> MatMul(A, B') [+ Add C],
+ * so that the int4 weight is the standard DequantizeLinear(axis 0) -> MatMul pattern that
+ * runtimes fuse into a 4-bit MatMul. Returns 1 if rewritten, 0 if not applicable, -1 OOM. */
+static int gemm_to_matmul_int4(rw *w, int i, int bs) {
+  opt_ctx *c = w->c;
+  er_node *n = &c->g->nodes[i];
+  if (opt_attr_int(n, "transA", 0) || opt_attr_float(n, "alpha", 1.0f) != 1.0f) return 0;
+  int C = n->n_inputs > 2 ? n->inputs[2] : -1;
+  if (C >= 0 && opt_attr_float(n, "beta", 1.0f) != 1.0f) return 0;
+  int transB = (int)opt_attr_int(n, "transB", 0);
+  if (int4_weight(w, i, 1, 0, bs, transB) != 0) return -1;
+  n = &c->g->nodes[i];
+  if (!opt_retype(n, "MatMul", w->opset)) return -1;
+  opt_clear_attrs(n);
+  int ins[2] = {n->inputs[0], n->inputs[1]};
+  if (opt_set_inputs(c, n, 2, ins) != 0) return -1;
+  if (C < 0) return 1;
+  int y = n->outputs[0];
+  char base[256];
+  snprintf(base, sizeof base, "%s", c->g->values[y].name);
+  int mm = new_node_value(w, base, "_matmul");
+  if (mm < 0) return -1;
+  opt_set_output(c, &c->g->nodes[i], 0, mm);
+  int add_in[2] = {mm, C}, add_out[1] = {y};
+  char name[300];
+  snprintf(name, sizeof name, "%s_bias", c->g->nodes[i].name);
+  return opt_add_node(c, "", "Add", w->opset, name, 2, add_in, 1, add_out) < 0 ? -1 : 1;
 }
 
 static int const_f32_rank(const opt_ctx *c, const er_node *n, int k, int min_rank) {
@@ -615,11 +658,16 @@ er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, e
       done = 1;
     } else if (opt_is(n, "Gemm") && const_f32_rank(c, n, 1, 2) && wv->rank == 2) {
       int transB = (int)opt_attr_int(n, "transB", 0);
-      if (o->int4) rc = int4_weight(&w, i, 1, transB ? 1 : 0, o->block_size);
-      else rc = int8_weight(&w, i, 1, weight_axis(c, n, o->per_channel), NULL, 1);
+      if (o->int4) {
+        rc = gemm_to_matmul_int4(&w, i, o->block_size);
+        if (rc == 0) rc = int4_weight(&w, i, 1, transB ? 1 : 0, o->block_size, 0);
+        else if (rc > 0) rc = 0;
+      } else {
+        rc = int8_weight(&w, i, 1, weight_axis(c, n, o->per_channel), NULL, 1);
+      }
       done = 1;
     } else if (opt_is(n, "MatMul") && const_f32_rank(c, n, 1, 2)) {
-      if (o->int4) rc = int4_weight(&w, i, 1, wv->rank - 2, o->block_size);
+      if (o->int4) rc = int4_weight(&w, i, 1, wv->rank - 2, o->block_size, 0);
       else rc = int8_weight(&w, i, 1, weight_axis(c, n, o->per_channel), NULL, 1);
       done = 1;
     } else if (opt_is(n, "LSTM") || opt_is(n, "GRU") || opt_is(n, "RNN")) {

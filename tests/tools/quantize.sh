@@ -182,5 +182,34 @@ else
   echo "skip tv_mobilenet_v2 (not fetched)"
 fi
 
+# ---- the digits task: a trained model, accuracy float vs int8 ---------------------------
+# scripts/make-digits.py trains it once with Debian's python3-torch/python3-sklearn (cached in
+# .cache/digits); scripts/eval-digits.py measures ORT and edgerun accuracy of every variant.
+digits=${DIGITS_DIR:-.cache/digits}
+if /usr/bin/python3 scripts/make-digits.py --out "$digits" >"$tmp/log" 2>&1; then
+  if python3 scripts/eval-digits.py --dir "$digits" --cli "$cli" --no-latency --json "$tmp/digits.json" \
+      >"$tmp/log" 2>"$tmp/err"; then
+    python3 - "$tmp/digits.json" <<'EOF' 2>"$tmp/err" && ok || bad "digits: $(tail -3 "$tmp/err")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+get = lambda m, v: next(r for r in rows if r["model"] == m and r["variant"] == v)
+for m in ("digits_cnn", "digits_mlp"):
+    f = get(m, "float")
+    for v in ("edgerun static minmax", "edgerun dynamic"):
+        q = get(m, v)
+        assert f["acc_ort"] - q["acc_ort"] <= 0.5 + 1e-9, f"{m} {v}: accuracy drop {f['acc_ort'] - q['acc_ort']:.2f} > 0.5"
+        assert abs(q["acc_ort"] - q["acc_edgerun"]) <= 0.2 + 1e-9, f"{m} {v}: ORT {q['acc_ort']} vs edgerun {q['acc_edgerun']}"
+    q = get(m, "edgerun int4 (block 32)")
+    assert f["acc_ort"] - q["acc_ort"] <= 2.0 + 1e-9, f"{m} int4: accuracy drop {f['acc_ort'] - q['acc_ort']:.2f} > 2"
+cnn = get("digits_cnn", "float")["bytes"] / get("digits_cnn", "edgerun static minmax")["bytes"]
+assert cnn >= 3.8, f"digits_cnn int8 file only {cnn:.2f}x smaller"
+EOF
+  else
+    bad "eval-digits: $(tail -3 "$tmp/err")"
+  fi
+else
+  bad "make-digits (python3-torch, python3-sklearn): $(tail -3 "$tmp/log")"
+fi
+
 echo "quantize: $pass passed, $fail failed"
 [ $fail -eq 0 ]

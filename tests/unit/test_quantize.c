@@ -522,6 +522,8 @@ TEST(quant_dynamic_int4_fp16) {
     blocked += bs && bs->i == 32 && input_value(q.graph, n, 0)->dtype == ER_I4;
   }
   CHECK(blocked == 2);
+  /* the Gemm became MatMul + Add: DequantizeLinear(axis 0) -> MatMul is the 4-bit pattern */
+  CHECK(count_op(q.graph, "Gemm") == 0 && count_op(q.graph, "MatMul") == 2 && count_op(q.graph, "Add") == 1);
   er_imported_free(&q);
   er_quant_options_default(&o);
   o.fp16 = 1;
