@@ -48,8 +48,17 @@ er_status quant_fp16_weights(opt_ctx *c, int opset, er_quant_report *r);
  * to its statistics. */
 er_status quant_observe(qplan *p, const er_dataset *d, er_quant_report *r);
 
-/* opset.c: bring the default domain to at least `target` (rewriting changed nodes). */
-er_status quant_upgrade_opset(er_imported *m, int target);
+/* Types and shapes of every value from planning the graph (infer only) with the user
+ * inputs `ins` (in user-input order; their data is used, e.g. for shape inputs) or, if
+ * NULL, zeros with symbolic dims set to sym. 1 on success (else facts are untouched). */
+int quant_facts(opt_ctx *c, const er_tensor *ins, int64_t sym);
+/* quant_facts with the calibration inputs if given, else the optimizer's facts, else
+ * symbolic dims of 32 then 224 (models whose spatial dims cannot be 2 or 3). */
+int quant_facts_best(opt_ctx *c, const er_tensor *ins);
+
+/* opset.c: bring the default domain to at least `target` (rewriting changed nodes);
+ * ins: example user inputs for shapes (may be NULL). */
+er_status quant_upgrade_opset(er_imported *m, int target, const er_tensor *ins);
 int quant_model_opset(const er_imported *m);
 
 /* weights.c */

@@ -115,3 +115,84 @@ er_status quant_observe(qplan *p, const er_dataset *d, er_quant_report *r) {
   free(o.seen);
   return s;
 }
+
+/* ---------------------------------------------------------------- facts */
+
+int quant_facts(opt_ctx *c, const er_tensor *ins, int64_t sym) {
+  const er_graph *g = c->g;
+  er_exec *e = NULL;
+  er_status s = er_exec_create(g, NULL, er_host_allocator(), &e);
+  if (s) {
+    er_status_free(s);
+    return 0;
+  }
+  er_exec_set_infer_only(e, 1);
+  int ok = 1;
+  for (int i = 0, k = 0; i < g->n_inputs && ok; i++) {
+    const er_value *v = &g->values[g->inputs[i]];
+    if (v->kind == ER_VALUE_INITIALIZER) continue;
+    er_tensor t = {0};
+    void *zero = NULL;
+    if (ins) {
+      t = ins[k];
+    } else {
+      if (v->rank < 0 || !er_dtype_size(v->dtype) || v->dtype >= ER_DT_SEQUENCE) {
+        ok = 0;
+        break;
+      }
+      er_tensor_set_shape(&t, v->dtype, v->rank, v->dims);
+      for (int d = 0; d < v->rank; d++)
+        if (t.dims[d] < 0) t.dims[d] = sym;
+      size_t nb = er_tensor_nbytes(&t);
+      zero = calloc(1, nb ? nb : 1);
+      if (!zero) ok = 0;
+      t.data = zero;
+    }
+    if (ok) {
+      s = er_exec_set_input(e, i, &t);
+      if (s) {
+        er_status_free(s);
+        ok = 0;
+      }
+    }
+    free(zero);
+    k++;
+  }
+  if (ok) {
+    s = er_exec_plan(e);
+    if (s) {
+      er_status_free(s);
+      ok = 0;
+    }
+  }
+  for (int i = 0; ok && i < g->n_nodes; i++) {
+    const er_kctx *k = er_exec_node(e, i);
+    const er_node *n = &g->nodes[i];
+    for (int o = 0; o < n->n_outputs; o++) {
+      int v = n->outputs[o];
+      if (v < 0) continue;
+      const er_tensor *t = k->out[o];
+      int dt = t && t->dtype < ER_DT_SEQUENCE ? t->dtype : 0;
+      c->vi_dtype[v] = dt;
+      c->vi_rank[v] = dt ? t->rank : -1;
+      for (int d = 0; d < ER_MAX_RANK; d++) c->vi_dims[v][d] = dt && d < t->rank ? t->dims[d] : -1;
+    }
+  }
+  er_exec_destroy(e);
+  return ok;
+}
+
+int quant_facts_best(opt_ctx *c, const er_tensor *ins) {
+  if (ins && quant_facts(c, ins, 0)) return 1;
+  opt_infer_facts(c);
+  /* did it type every node output? */
+  int typed = 1;
+  for (int i = 0; i < c->g->n_nodes && typed; i++)
+    for (int o = 0; o < c->g->nodes[i].n_outputs; o++)
+      if (c->g->nodes[i].outputs[o] >= 0 && !c->vi_dtype[c->g->nodes[i].outputs[o]]) typed = 0;
+  if (typed) return 1;
+  static const int64_t syms[] = {32, 224};
+  for (int j = 0; j < 2; j++)
+    if (quant_facts(c, NULL, syms[j])) return 1;
+  return 0;
+}

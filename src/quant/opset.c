@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/dtype.h"
 #include "quant/internal.h"
 
 int quant_model_opset(const er_imported *m) {
@@ -60,10 +61,16 @@ static int ints_init(opt_ctx *c, er_node *n, const char *attr) {
   return v < 0 ? -2 : v;
 }
 
+/* Scalar initializer of x in the node's input dtype (float32 when not known: the old
+ * Clip and Pad take floating types only). */
 static int float_init(opt_ctx *c, er_node *n, const char *what, float x) {
   char name[300];
   snprintf(name, sizeof name, "%s_%s", n->name, what);
-  int v = opt_new_init(c, name, ER_F32, 0, NULL, &x);
+  int dt = opt_dtype(c, n->inputs[0]);
+  if (dt != ER_F16 && dt != ER_F64 && dt != ER_BF16) dt = ER_F32;
+  unsigned char buf[8];
+  er_store_f64(buf, dt, 0, x);
+  int v = opt_new_init(c, name, dt, 0, NULL, buf);
   return v < 0 ? -2 : v;
 }
 
@@ -99,8 +106,6 @@ static er_status upgrade_node(opt_ctx *c, er_node *n, int from, int to) {
     if (kv < 0 || set_inputs(c, n, 1, 1, &kv) != 0) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
     drop_attr(n, "k");
   } else if (!strcmp(op, "Clip") && CROSSES(11)) {
-    if (opt_dtype(c, n->inputs[0]) != ER_F32)
-      FAIL("node '%s' (Clip): cannot upgrade to opset %d: input is not float32", n->name, to);
     const er_attr *lo = er_node_attr(n, "min"), *hi = er_node_attr(n, "max");
     int extra[2] = {lo ? float_init(c, n, "min", lo->f) : -1, hi ? float_init(c, n, "max", hi->f) : -1};
     OOM_IF(extra[0]);
@@ -114,8 +119,6 @@ static er_status upgrade_node(opt_ctx *c, er_node *n, int from, int to) {
     int extra[2] = {pads, -1};
     const er_attr *val = er_node_attr(n, "value");
     if (val && val->f != 0.0f) {
-      if (opt_dtype(c, n->inputs[0]) != ER_F32)
-        FAIL("node '%s' (Pad): cannot upgrade to opset %d: input is not float32", n->name, to);
       extra[1] = float_init(c, n, "value", val->f);
       OOM_IF(extra[1]);
     }
@@ -158,10 +161,10 @@ static er_status upgrade_node(opt_ctx *c, er_node *n, int from, int to) {
   return NULL;
 }
 
-static er_status upgrade_graph(er_pool *pool, er_graph *g, int to, int top) {
+static er_status upgrade_graph(er_pool *pool, er_graph *g, int to, const er_tensor *ins, int top) {
   opt_ctx c;
   er_status s = opt_ctx_init(&c, pool, g, 0);
-  if (!s && top) opt_infer_facts(&c);
+  if (!s && top) quant_facts_best(&c, ins);
   for (int i = 0; i < g->n_nodes && !s; i++) {
     er_node *n = &g->nodes[i];
     if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) continue;
@@ -171,7 +174,7 @@ static er_status upgrade_graph(er_pool *pool, er_graph *g, int to, int top) {
       int ng = at->type == ER_ATTR_GRAPH ? 1 : at->type == ER_ATTR_GRAPHS ? at->n : 0;
       for (int j = 0; j < ng && !s; j++) {
         er_graph *sg = at->type == ER_ATTR_GRAPH ? at->g : at->graphs[j];
-        if (sg) s = upgrade_graph(pool, sg, to, 0);
+        if (sg) s = upgrade_graph(pool, sg, to, NULL, 0);
       }
     }
   }
@@ -179,13 +182,13 @@ static er_status upgrade_graph(er_pool *pool, er_graph *g, int to, int top) {
   return s;
 }
 
-er_status quant_upgrade_opset(er_imported *m, int target) {
+er_status quant_upgrade_opset(er_imported *m, int target, const er_tensor *ins) {
   int cur = quant_model_opset(m);
   if (cur >= target) return NULL;
   if (cur < 7)
     FAIL("model opset %d is too old to quantize (needs %d); re-export it with opset %d or newer", cur,
          target, target);
-  ER_RETURN_IF_ERROR(upgrade_graph(&m->pool, m->graph, target, 1));
+  ER_RETURN_IF_ERROR(upgrade_graph(&m->pool, m->graph, target, ins, 1));
   for (int i = 0; i < m->n_opsets; i++)
     if (!m->opset_domains[i] || !m->opset_domains[i][0] || !strcmp(m->opset_domains[i], "ai.onnx"))
       m->opset_versions[i] = target;

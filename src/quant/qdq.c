@@ -529,6 +529,13 @@ er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r) {
     int method = c->out_uses[v] ? ER_CALIB_MINMAX : p->o->method;
     if (p->has_stat[v]) er_qstat_range(&p->stats[v], method, p->o->percentile, &lo, &hi);
     er_qparams_affine(lo, hi, p->qmin, p->qmax, &p->scale[v], &p->zp[v]);
+    /* Softmax outputs in [0, 1) use the fixed 1/256 grid from the first level (ONNX
+     * Runtime's QLinearSoftmax assumes it) */
+    const er_node *prod = opt_producer(c, v);
+    if (prod && opt_is(prod, "Softmax")) {
+      p->scale[v] = 1.0f / 256.0f;
+      p->zp[v] = p->qmin;
+    }
   }
   /* 3. Q/DQ pairs. dq[v]: the value quantized consumers read instead of v (input side). */
   int *dq = (int *)malloc(sizeof(int) * ((size_t)p->nv + 1));

@@ -36,6 +36,9 @@ static int64_t init_bytes(const er_graph *g) {
   for (int i = 0; i < g->n_nodes; i++)
     for (int a = 0; a < g->nodes[i].n_attrs; a++) {
       const er_attr *at = &g->nodes[i].attrs[a];
+      /* weights stored in Constant nodes (older exporters) */
+      if (at->type == ER_ATTR_TENSOR && at->t && !strcmp(g->nodes[i].op_type, "Constant"))
+        b += er_shape_numel(at->t->dims, at->t->rank) * (int64_t)er_dtype_size(at->t->dtype);
       if (at->type == ER_ATTR_GRAPH && at->g) b += init_bytes(at->g);
       for (int j = 0; at->type == ER_ATTR_GRAPHS && j < at->n; j++)
         if (at->graphs[j]) b += init_bytes(at->graphs[j]);
@@ -110,7 +113,21 @@ er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_op
    * every default-domain node of a written model must be at the model's opset */
   for (int i = 0; i < m->graph->n_nodes; i++)
     if (!m->graph->nodes[i].domain[0] && m->graph->nodes[i].opset > target) target = m->graph->nodes[i].opset;
-  ER_RETURN_IF_ERROR(quant_upgrade_opset(m, target));
+  /* the first calibration sample gives every value a type and shape */
+  er_pool sample_pool;
+  er_pool_init(&sample_pool);
+  er_tensor *ins = NULL;
+  er_status s = NULL;
+  if (calib && calib->n_samples > 0) {
+    ins = (er_tensor *)er_pool_alloc(&sample_pool, sizeof(er_tensor) * ((size_t)calib->n_inputs + 1));
+    for (int k = 0; ins && k < calib->n_inputs && !s; k++) s = er_dataset_read(calib, 0, k, 0, &sample_pool, &ins[k]);
+    if (s || !ins) {
+      er_status_free(s);
+      s = NULL;
+      ins = NULL; /* bad samples are reported by the calibration run */
+    }
+  }
+  s = quant_upgrade_opset(m, target, ins);
   int opset = quant_model_opset(m);
   r->opset_after = opset;
 
@@ -118,8 +135,12 @@ er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_op
   opt_ctx c;
   qplan p;
   memset(&p, 0, sizeof p);
-  er_status s = opt_ctx_init(&c, &m->pool, g, 0);
-  if (!s) opt_infer_facts(&c);
+  if (s) {
+    er_pool_free(&sample_pool);
+    return s;
+  }
+  s = opt_ctx_init(&c, &m->pool, g, 0);
+  if (!s) quant_facts_best(&c, ins);
   r->n_nodes = g->n_nodes;
   r->nodes = (er_quant_node *)calloc((size_t)g->n_nodes + 1, sizeof(er_quant_node));
   if (!s && !r->nodes) s = ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
@@ -183,5 +204,6 @@ er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_op
   if (!s) r->weight_bytes_after = init_bytes(g);
   qplan_free(&p);
   opt_ctx_free(&c);
+  er_pool_free(&sample_pool);
   return s;
 }
