@@ -39,8 +39,10 @@ er_status qplan_make(qplan *p, opt_ctx *c, const er_quant_options *o);
 void qplan_free(qplan *p);
 /* Rewrite the graph with Q/DQ nodes (static mode: after calibration filled stats). */
 er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r);
-/* Weight-only rewrite (dynamic / int4). */
-er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, er_quant_report *r);
+/* Weight-only rewrite (dynamic / int4). float_ops_only: only the ops without an int8
+ * activation path (LSTM/GRU/RNN, Gather tables), for static mode. */
+er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, int float_ops_only,
+                             er_quant_report *r);
 /* Store the remaining float32 weights as float16 + Cast. */
 er_status quant_fp16_weights(opt_ctx *c, int opset, er_quant_report *r);
 

@@ -651,12 +651,15 @@ static int const_f32_rank(const opt_ctx *c, const er_node *n, int k, int min_ran
   return is_const(c, n->inputs[k]) && v->dtype == ER_F32 && v->rank >= min_rank;
 }
 
-er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, er_quant_report *r) {
+er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, int float_ops_only,
+                             er_quant_report *r) {
   rw w = {NULL, c, opset, o->per_channel, ""};
   int nn = c->g->n_nodes;
   for (int i = 0; i < nn; i++) {
     er_node *n = &c->g->nodes[i];
     if (n->domain[0] || excluded(o, n)) continue;
+    if (float_ops_only && !(opt_is(n, "LSTM") || opt_is(n, "GRU") || opt_is(n, "RNN") || opt_is(n, "Gather")))
+      continue;
     int rc = 0, done = 0;
     const er_value *wv = n->n_inputs > 1 && n->inputs[1] >= 0 ? &c->g->values[n->inputs[1]] : NULL;
     if ((opt_is(n, "Conv") || opt_is(n, "ConvTranspose")) && const_f32_rank(c, n, 1, 3)) {

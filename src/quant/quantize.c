@@ -80,6 +80,12 @@ static er_status nothing(const er_graph *g, const char *what) {
                 g->n_nodes, ops, shown == 8 ? ", ..." : "");
 }
 
+static int excluded_name(const er_quant_options *o, const char *name) {
+  for (int i = 0; i < o->n_exclude; i++)
+    if (o->exclude[i] && strstr(name, o->exclude[i])) return 1;
+  return 0;
+}
+
 /* Initializers listed as graph inputs that nothing reads any more leave the input list. */
 static void drop_unused_inputs(opt_ctx *c) {
   er_graph *g = c->g;
@@ -166,8 +172,22 @@ er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_op
                               : "no Conv, ConvTranspose, Gemm or MatMul");
     if (!s) s = quant_observe(&p, calib, r);
     if (!s) s = qplan_rewrite(&p, opset, r);
+    /* recurrent ops and embedding tables have no int8 activation form: int8 weights only */
+    int before = r->n_weights;
+    if (!s) s = quant_weights_only(&c, o, opset, 1, r);
+    for (int i = 0; !s && r->n_weights > before && i < p.nn; i++) {
+      if (p.status[i] != ER_QN_FLOAT || excluded_name(o, r->nodes[i].name)) continue;
+      const er_node *n = &g->nodes[i];
+      for (int k = 0; k < n->n_inputs; k++) {
+        const er_node *pn = opt_producer(&c, n->inputs[k]);
+        if (pn && opt_is(pn, "DequantizeLinear") && g->values[pn->inputs[0]].kind == ER_VALUE_INITIALIZER) {
+          r->nodes[i].reason = "no int8 form: int8 weights (DequantizeLinear), float activations";
+          break;
+        }
+      }
+    }
   } else if (!s && (o->dynamic || o->int4)) {
-    s = quant_weights_only(&c, o, opset, r);
+    s = quant_weights_only(&c, o, opset, 0, r);
     if (!s && !r->n_weights)
       s = nothing(g, "no Conv, ConvTranspose, Gemm, MatMul, LSTM/GRU/RNN or Gather with constant float32 weights");
     for (int i = 0; !s && i < r->n_nodes; i++) {
