@@ -24,6 +24,8 @@ HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/opt/*.c src/io/*.c
 LIB_SRC := $(DEVICE_SRC) $(HOST_SRC)
 CLI_SRC := $(wildcard tools/edgerun/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
+# Small programs the tools tests (tests/tools/*.sh) run: $(BUILD)/tests/NAME from tests/tools/NAME.c
+TOOL_TESTS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -46,6 +48,10 @@ $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
 
 $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
 	$(CC) $(ER_CFLAGS) -Itests/unit -o $@ $(call obj,$(UNIT_SRC)) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ER_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/obj/tests/unit/%.o: ER_CFLAGS += -Itests/unit
 # ISA flags per file: only x86/ kernels may use AVX2/FMA; chosen at run time from cpuid.
@@ -81,7 +87,7 @@ unit: $(UNIT)
 	$(UNIT)
 
 # Full test suite. scripts/setup-test.sh installs packages and fetches models (pinned).
-test: all $(UNIT)
+test: all $(UNIT) $(TOOL_TESTS)
 	bash scripts/setup-test.sh
 	$(UNIT)
 	bash tests/run-cli.sh $(CLI)
