@@ -21,5 +21,13 @@ const er_microkernels *er_microkernels_avx2(void) {
   const er_microkernels *ref = er_microkernels_ref();
   /* entries without an AVX2 version yet: take the reference one */
   if (!avx2_table.f32_dwconv2d) avx2_table.f32_dwconv2d = ref->f32_dwconv2d;
+  if (!avx2_table.f32_nhwc_pack_size) avx2_table.f32_nhwc_pack_size = ref->f32_nhwc_pack_size;
+  if (!avx2_table.f32_nhwc_pack) avx2_table.f32_nhwc_pack = ref->f32_nhwc_pack;
+  if (!avx2_table.f32_nhwc_gemm) avx2_table.f32_nhwc_gemm = ref->f32_nhwc_gemm;
+  if (!avx2_table.f32_nhwc_dwconv) avx2_table.f32_nhwc_dwconv = ref->f32_nhwc_dwconv;
+  if (!avx2_table.f32_nhwc_pool) avx2_table.f32_nhwc_pool = ref->f32_nhwc_pool;
+  if (!avx2_table.f32_nhwc_gpool) avx2_table.f32_nhwc_gpool = ref->f32_nhwc_gpool;
+  if (!avx2_table.f32_nhwc_wino_in) avx2_table.f32_nhwc_wino_in = ref->f32_nhwc_wino_in;
+  if (!avx2_table.f32_nhwc_wino_out) avx2_table.f32_nhwc_wino_out = ref->f32_nhwc_wino_out;
   return &avx2_table;
 }
