@@ -76,10 +76,12 @@ typedef struct er_microkernels {
                         int64_t K, int64_t k0, int64_t n0, const float *bias, int accumulate, er_act act,
                         float *C, int64_t ldc);
   /* Depthwise (channel multiplier 1) over n output pixels, T taps each:
-   *   out[p*ldo + c] = act(bias[c] + sum_{t<T} w[t*C + c] * in[p*T + t][c])   c < C
-   * in[] points at C floats (a zero vector for padding); bias may be NULL. */
-  void (*f32_nhwc_dwconv)(int64_t n, int64_t C, int64_t T, const float *const *in, const float *w,
-                          const float *bias, er_act act, float *out, int64_t ldo);
+   *   out[p*ldo + c] = act(bias[c] + sum_{t<T} w[t*C + c] * x(p, t)[c])   c < C
+   * step == 0: x(p, t) = in[p*T + t], pointers to C floats (a zero vector for padding);
+   * step > 0: a run of pixels whose taps are all inside the input, x(p, t) = in[t] + p*step.
+   * bias may be NULL. */
+  void (*f32_nhwc_dwconv)(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
+                          const float *w, const float *bias, er_act act, float *out, int64_t ldo);
   /* One pooled pixel from T channel vectors: kind 0 out[c] = max_t in[t][c] (0 when T == 0),
    * kind 1 out[c] = (sum_t in[t][c]) / div. */
   void (*f32_nhwc_pool)(int kind, int64_t C, int64_t T, const float *const *in, float div, float *out);

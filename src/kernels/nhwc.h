@@ -32,10 +32,16 @@
  */
 #ifndef ER_KERNELS_NHWC_H
 #define ER_KERNELS_NHWC_H
+#include "kernels/kernel.h"
 #include "kernels/qops.h"
 #define ER_OP_NHWC_CONV "NhwcConv"
 #define ER_OP_NHWC_MAXPOOL "NhwcMaxPool"
 #define ER_OP_NHWC_AVGPOOL "NhwcAveragePool"
 #define ER_OP_NHWC_GAVGPOOL "NhwcGlobalAveragePool"
 #define ER_OP_NHWC_GMAXPOOL "NhwcGlobalMaxPool"
+
+/* The algorithm NhwcConv runs for the node and inputs of c (for tests, benchmarks and
+ * profiles): "pointwise" (1x1 GEMM on the input rows), "gemm" (gathered rows), "depthwise",
+ * "depthwise-multiplier" (portable loop), "winograd"; NULL when the node is invalid. */
+const char *er_nhwc_conv_path(const er_kctx *c);
 #endif

@@ -121,6 +121,22 @@ static int nh_wino_geom(const nh_cc *g) {
          g->d[1] == 1 && g->group == 1 && g->C >= 16 && g->M >= 16;
 }
 
+/* How many cases took each NhwcConv path (er_nhwc_conv_path), so each test can check that
+ * its path was exercised. */
+static int nh_paths[6];
+static int nh_path_index(const char *p) {
+  static const char *const names[] = {"pointwise", "gemm", "depthwise", "depthwise-multiplier", "winograd"};
+  for (int i = 0; i < 5; i++)
+    if (p && !strcmp(p, names[i])) return i;
+  return 5;
+}
+static void nh_count_path(const er_attr *at, int nat, er_tensor **in) {
+  er_node node = {.name = "t", .op_type = ER_OP_NHWC_CONV, .domain = ER_DOMAIN_EDGERUN, .opset = 1, .n_inputs = 3,
+                  .n_outputs = 1, .n_attrs = nat, .attrs = (er_attr *)at};
+  er_kctx c = {.node = &node, .opset = 1, .n_in = 3, .n_out = 1, .in = in};
+  nh_paths[nh_path_index(er_nhwc_conv_path(&c))]++;
+}
+
 /* NhwcConv on random data vs Transpose(Conv(Transpose(X))) with the activation. */
 static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   int64_t xd[4] = {g->N}, wd[4] = {g->M, g->C / g->group}, bd[1] = {g->M};
@@ -159,6 +175,7 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
            (long long)(g->nsp > 1 ? g->in[1] : 1), (long long)g->k[0], (long long)(g->nsp > 1 ? g->k[1] : 1),
            (long long)g->s[0], (long long)(g->nsp > 1 ? g->s[1] : 1), (long long)g->d[0],
            (long long)(g->nsp > 1 ? g->d[1] : 1), act.kind);
+  nh_count_path(at, nat, (er_tensor *[]){X, W, B});
   int ok = nh_check_all(ER_OP_NHWC_CONV, at, nat, (er_tensor *[]){X, W, B}, 3, expect, ny, yd, g->nsp + 2, tol, what);
   free(expect);
   ot_free_all();
@@ -166,6 +183,7 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
 }
 
 TEST(nhwc_conv_pointwise) {
+  memset(nh_paths, 0, sizeof nh_paths);
   static const int64_t Cs[] = {1, 3, 7, 13, 17, 33}, Ms[] = {1, 3, 7, 16, 17, 33};
   static const int64_t planes[][2] = {{1, 1}, {2, 3}, {5, 7}};
   int bad = 0, n = 0;
@@ -189,9 +207,11 @@ TEST(nhwc_conv_pointwise) {
   for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
     if (!nh_conv_case(&big[i], nh_acts[i % NH_NACTS], 1)) bad++;
   CHECK(bad == 0);
+  CHECK(nh_paths[0] >= 100 && nh_paths[5] == 0);
 }
 
 TEST(nhwc_conv_gathered) {
+  memset(nh_paths, 0, sizeof nh_paths);
   int bad = 0, n = 0;
   static const int64_t Cs[] = {1, 3, 7, 13}, Ms[] = {1, 7, 16, 33};
   for (int ci = 0; ci < 4; ci++)
@@ -224,9 +244,11 @@ TEST(nhwc_conv_gathered) {
   for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
     if (!nh_conv_case(&more[i], nh_acts[(i + 3) % NH_NACTS], i % 4 != 1)) bad++;
   CHECK(bad == 0);
+  CHECK(nh_paths[1] >= 100 && nh_paths[5] == 0);
 }
 
 TEST(nhwc_conv_depthwise) {
+  memset(nh_paths, 0, sizeof nh_paths);
   int bad = 0, n = 0;
   static const int64_t Cs[] = {2, 3, 7, 13, 17, 33};
   for (int ci = 0; ci < 6; ci++)
@@ -253,6 +275,7 @@ TEST(nhwc_conv_depthwise) {
   for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
     if (!nh_conv_case(&more[i], nh_acts[(i + 5) % NH_NACTS], i % 3 != 2)) bad++;
   CHECK(bad == 0);
+  CHECK(nh_paths[2] >= 30 && nh_paths[3] >= 25 && nh_paths[0] + nh_paths[1] + nh_paths[4] + nh_paths[5] == 0);
 }
 
 TEST(nhwc_conv_winograd) {
@@ -261,13 +284,15 @@ TEST(nhwc_conv_winograd) {
       {2, 1, 16, 16, 1, {16, 16}, {3, 3}, {1, 1}, {1, 1}, {0, 0, 2, 2}},
       {2, 1, 64, 80, 1, {20, 23}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},  /* items, column split */
       {2, 2, 33, 40, 1, {29, 30}, {3, 3}, {1, 1}, {1, 1}, {2, 1, 0, 1}},
-      {2, 1, 128, 130, 1, {14, 14}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {2, 1, 128, 130, 1, {30, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},  /* 2 items per image */
   };
   int bad = 0;
+  memset(nh_paths, 0, sizeof nh_paths);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     for (int a = 0; a < 3; a++)
       if (!nh_conv_case(&cases[i], nh_acts[(3 * i + a) % NH_NACTS], a != 1)) bad++;
   CHECK(bad == 0);
+  CHECK(nh_paths[4] == 3 * (int)(sizeof cases / sizeof cases[0]));
 }
 
 /* Weights not constant at prepare: the kernel packs them at run (each run). */

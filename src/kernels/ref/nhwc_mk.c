@@ -55,24 +55,25 @@ void er_f32_nhwc_gemm__ref(int64_t M, int64_t N, int64_t kc, const float *A, int
   }
 }
 
-void er_f32_nhwc_dwconv__ref(int64_t n, int64_t C, int64_t T, const float *const *in, const float *w,
-                             const float *bias, er_act act, float *out, int64_t ldo) {
+void er_f32_nhwc_dwconv__ref(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
+                             const float *w, const float *bias, er_act act, float *out, int64_t ldo) {
   for (int64_t p = 0; p < n; p++) {
-    const float *const *ip = in + p * T;
+    const float *const *ip = step ? in : in + p * T;
+    const int64_t off = step * p;
     float *restrict o = out + p * ldo;
     int64_t c0 = 0;
     for (; c0 + LN <= C; c0 += LN) {
       float acc[LN];
       for (int j = 0; j < LN; j++) acc[j] = bias ? bias[c0 + j] : 0.0f;
       for (int64_t t = 0; t < T; t++) {
-        const float *restrict x = ip[t] + c0, *restrict wt = w + t * C + c0;
+        const float *restrict x = ip[t] + off + c0, *restrict wt = w + t * C + c0;
         for (int j = 0; j < LN; j++) acc[j] += wt[j] * x[j];
       }
       for (int j = 0; j < LN; j++) o[c0 + j] = acc[j];
     }
     for (; c0 < C; c0++) {
       float acc = bias ? bias[c0] : 0.0f;
-      for (int64_t t = 0; t < T; t++) acc += w[t * C + c0] * ip[t][c0];
+      for (int64_t t = 0; t < T; t++) acc += w[t * C + c0] * ip[t][off + c0];
       o[c0] = acc;
     }
     er_f32_apply_act(o, C, act);

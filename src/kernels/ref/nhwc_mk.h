@@ -20,8 +20,8 @@ void er_f32_nhwc_pack__ref(int64_t K, int64_t N, const float *src, int64_t sn, i
 void er_f32_nhwc_gemm__ref(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda, const void *packed,
                            int64_t K, int64_t k0, int64_t n0, const float *bias, int accumulate, er_act act,
                            float *C, int64_t ldc);
-void er_f32_nhwc_dwconv__ref(int64_t n, int64_t C, int64_t T, const float *const *in, const float *w,
-                             const float *bias, er_act act, float *out, int64_t ldo);
+void er_f32_nhwc_dwconv__ref(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
+                             const float *w, const float *bias, er_act act, float *out, int64_t ldo);
 void er_f32_nhwc_pool__ref(int kind, int64_t C, int64_t T, const float *const *in, float div, float *out);
 void er_f32_nhwc_gpool__ref(int kind, int64_t n, int64_t C, const float *x, int64_t ldx, float *out);
 void er_f32_nhwc_wino_in__ref(int64_t C, const float *const *in, float *V, int64_t xs);

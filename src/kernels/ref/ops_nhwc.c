@@ -34,7 +34,6 @@ enum {
   NH_PTRS = 1024,   /* tap pointers per depthwise / pooling call (stack) */
   NH_TILE = 96,     /* output pixels per gathered tile (multiple of 6 and 12) */
   NH_KD = 512,      /* gathered depth per chunk (whole taps; at least one tap) */
-  NH_WT = 32,       /* Winograd tiles per item */
   NH_PAD = 16,      /* floats between Winograd matrices (no 4 KB aliasing of their rows) */
   NH_MAGIC = 0x4e484331
 };
@@ -134,6 +133,17 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   return 0;
 }
 
+const char *er_nhwc_conv_path(const er_kctx *c) {
+  static const char *const names[] = {0, "pointwise", "gemm", "depthwise", "depthwise-multiplier", "winograd"};
+  nh_conv g;
+  er_status s = nhconv_geom(c, &g);
+  if (s) {
+    er_status_free(s);
+    return 0;
+  }
+  return names[g.kind];
+}
+
 typedef struct nh_state {
   uint32_t magic;
   int kind;
@@ -161,13 +171,21 @@ static size_t nh_state_bytes(const er_microkernels *mk, const nh_conv *g) {
   return NH_HDR + (size_t)g->group * gs;
 }
 
-/* Winograd slot: V (36 x NH_WT x C) and O (36 x NH_WT x M) */
-static int64_t nh_wxs_in(const nh_conv *g) { return NH_WT * g->C + NH_PAD; }
-static int64_t nh_wxs_out(int64_t mcs) { return NH_WT * mcs + NH_PAD; }
+/* Winograd tiles per item: a multiple of 6 (row tiles), V and O within 2 MB (L2), the
+ * image's tiles cut into items of about equal size */
+static int64_t nh_wt(const nh_conv *g) {
+  int64_t t = ((int64_t)1 << 21) / (36 * 4 * (g->C + g->M)) / 6 * 6;
+  t = t < 6 ? 6 : t > 96 ? 96 : t;
+  const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4), items = (tiles + t - 1) / t;
+  return ((tiles + items - 1) / items + 5) / 6 * 6;
+}
+/* Winograd slot: V (36 x nh_wt x C) and O (36 x nh_wt x M) */
+static int64_t nh_wxs_in(const nh_conv *g) { return nh_wt(g) * g->C + NH_PAD; }
+static int64_t nh_wxs_out(const nh_conv *g, int64_t mcs) { return nh_wt(g) * mcs + NH_PAD; }
 
 static size_t nh_slot_bytes(const nh_conv *g) {
   if (g->kind == NH_GEMM) return cv_align((size_t)(NH_TILE * g->ktaps * g->Cg) * sizeof(float));
-  if (g->kind == NH_WINO) return cv_align((size_t)(36 * (nh_wxs_in(g) + nh_wxs_out(g->M))) * sizeof(float));
+  if (g->kind == NH_WINO) return cv_align((size_t)(36 * (nh_wxs_in(g) + nh_wxs_out(g, g->M))) * sizeof(float));
   return 0;
 }
 static size_t nh_zero_bytes(const nh_conv *g) {
@@ -272,7 +290,7 @@ static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64
   if (fixed) j->rchunk = rmul;
   j->rchunks = (rows + j->rchunk - 1) / j->rchunk;
   j->cchunk = cols, j->cchunks = 1;
-  if (outer * j->rchunks < want && cols > 32) {
+  if (nth > 1 && outer * j->rchunks < want && cols > 32) {
     const int64_t cc = (want + outer * j->rchunks - 1) / (outer * j->rchunks);
     int64_t w = ((cols + cc - 1) / cc + 15) / 16 * 16;
     if (w < 32) w = 32;
@@ -356,7 +374,7 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
   const int64_t tw = (g->OW + 3) / 4;
   int64_t n, r0, rn, m0, mn;
   nh_item(j, it, ((g->OH + 3) / 4) * tw, g->M, &n, &r0, &rn, &m0, &mn);
-  const int64_t xsi = nh_wxs_in(g), xso = nh_wxs_out(j->cchunk);
+  const int64_t xsi = nh_wxs_in(g), xso = nh_wxs_out(g, j->cchunk);
   float *V = slot, *O = slot + 36 * xsi;
   const float *img = j->X + n * g->H * g->W * g->C;
   float *out = j->Y + n * g->OH * g->OW * g->M;
@@ -397,26 +415,61 @@ static void nh_slot_task(void *arg, int64_t s0, int64_t s1) {
   }
 }
 
-/* Depthwise, multiplier 1: items are (image row, segment of owb output pixels). */
+/* Tap pointers of output pixels [ow0, ow0+nb) of row oh (zero vector for padding). */
+static void nh_dw_ptrs(const nh_job *j, const float *img, int64_t oh, int64_t ow0, int64_t nb, const float **ptrs) {
+  const nh_conv *g = j->g;
+  const cv_win *w = &g->w;
+  const int64_t KW = w->k[2], ih0 = oh * w->s[1] - w->pb[1];
+  for (int64_t p = 0; p < nb; p++) {
+    const int64_t iw0 = (ow0 + p) * w->s[2] - w->pb[2];
+    for (int64_t t = 0; t < g->T; t++) {
+      const int64_t ih = ih0 + t / KW * w->d[1], iw = iw0 + t % KW * w->d[2];
+      ptrs[p * g->T + t] = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? img + (ih * g->W + iw) * g->C : j->zero;
+    }
+  }
+}
+
+/* Depthwise, multiplier 1: items are (image row, segment of owb output pixels); pixels whose
+ * taps are all inside the input go as one run (no pointer per pixel), the others with
+ * pointer lists. */
 static void nh_dw_task(void *arg, int64_t i0, int64_t i1) {
   const nh_job *j = (const nh_job *)arg;
   const nh_conv *g = j->g;
   const cv_win *w = &g->w;
-  const int64_t segs = (g->OW + j->owb - 1) / j->owb, KW = w->k[2];
+  const int64_t segs = (g->OW + j->owb - 1) / j->owb, KW = w->k[2], sw = w->s[2];
+  /* output columns whose taps are inside [0, W) */
+  int64_t lo = (w->pb[2] + sw - 1) / sw, hi = g->W - 1 + w->pb[2] - (KW - 1) * w->d[2];
+  hi = hi < 0 ? 0 : hi / sw + 1;
   const float *ptrs[NH_PTRS];
   for (int64_t it = i0; it < i1; it++) {
     const int64_t row = it / segs, ow0 = it % segs * j->owb, n = row / g->OH, oh = row % g->OH;
-    const int64_t nb = g->OW - ow0 < j->owb ? g->OW - ow0 : j->owb;
+    const int64_t end = g->OW - ow0 < j->owb ? g->OW : ow0 + j->owb;
     const float *img = j->X + n * g->H * g->W * g->C;
-    for (int64_t p = 0; p < nb; p++) {
-      const int64_t iw0 = (ow0 + p) * w->s[2] - w->pb[2];
-      for (int64_t t = 0; t < g->T; t++) {
-        const int64_t ih = oh * w->s[1] - w->pb[1] + t / KW * w->d[1], iw = iw0 + t % KW * w->d[2];
-        ptrs[p * g->T + t] = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? img + (ih * g->W + iw) * g->C : j->zero;
-      }
+    float *y = j->Y + row * g->OW * g->M;
+    const int64_t ih0 = oh * w->s[1] - w->pb[1];
+    int64_t a = end, b = end; /* the run [a, b) */
+    if (ih0 >= 0 && ih0 + (w->k[1] - 1) * w->d[1] < g->H) {
+      a = lo > ow0 ? lo : ow0, b = hi < end ? hi : end;
+      if (a > end) a = end;
+      if (b < a) b = a;
     }
-    j->mk->f32_nhwc_dwconv(nb, g->C, g->T, ptrs, (const float *)j->packed, j->Bv, g->act,
-                           j->Y + (row * g->OW + ow0) * g->M, g->M);
+    if (a > ow0) {
+      nh_dw_ptrs(j, img, oh, ow0, a - ow0, ptrs);
+      j->mk->f32_nhwc_dwconv(a - ow0, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + ow0 * g->M,
+                             g->M);
+    }
+    if (b > a) {
+      const int64_t iw0 = a * sw - w->pb[2];
+      for (int64_t t = 0; t < g->T; t++)
+        ptrs[t] = img + ((ih0 + t / KW * w->d[1]) * g->W + iw0 + t % KW * w->d[2]) * g->C;
+      j->mk->f32_nhwc_dwconv(b - a, g->C, g->T, ptrs, sw * g->C, (const float *)j->packed, j->Bv, g->act,
+                             y + a * g->M, g->M);
+    }
+    if (end > b) {
+      nh_dw_ptrs(j, img, oh, b, end - b, ptrs);
+      j->mk->f32_nhwc_dwconv(end - b, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + b * g->M,
+                             g->M);
+    }
   }
 }
 
@@ -490,7 +543,7 @@ static er_status nhconv_run(er_kctx *c) {
   j.slots = (char *)c->scratch + zb;
   j.slot_bytes = nh_slot_bytes(&g);
   if (g.kind == NH_WINO)
-    nh_split(&j, g.N, ((g.OH + 3) / 4) * ((g.OW + 3) / 4), g.M, NH_WT, 1, macs, nth);
+    nh_split(&j, g.N, ((g.OH + 3) / 4) * ((g.OW + 3) / 4), g.M, nh_wt(&g), 1, macs, nth);
   else
     nh_split(&j, g.group, g.rows, g.Mg, NH_TILE, 1, macs, nth);
   j.nslots = macs < NH_MIN_PAR ? 1 : nth;
