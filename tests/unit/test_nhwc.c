@@ -502,3 +502,109 @@ TEST(nhwc_pool_errors) {
             ER_INVALID_ARGUMENT);
   ot_free_all();
 }
+
+/* ---- micro-kernels of the best table vs the reference table ---- */
+static double nh_cmp(const float *a, const float *b, int64_t rows, int64_t cols, int64_t ld) {
+  double m = 0;
+  for (int64_t i = 0; i < rows; i++) {
+    double e = nh_err(a + i * ld, b + i * ld, cols);
+    if (e > m) m = e;
+  }
+  return m;
+}
+
+TEST(nhwc_mk_gemm_vs_ref) {
+  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
+  static const int64_t Ns[] = {1, 5, 8, 9, 16, 17, 24, 31, 33, 48, 63, 64, 65, 100, 300};
+  static const int64_t Ks[] = {1, 7, 40, 300, 600};
+  int bad = 0, cases = 0;
+  for (int ki = 0; ki < 5; ki++)
+    for (int ni = 0; ni < 15; ni++) {
+      const int64_t K = Ks[ki], N = Ns[ni], M = 1 + (ki * 15 + ni) % 14, lda = K + 3, ldc = N + 5;
+      float *A = (float *)malloc(sizeof(float) * (size_t)(M * lda)), *src = (float *)malloc(sizeof(float) * (size_t)(K * N));
+      float *bias = (float *)malloc(sizeof(float) * (size_t)N);
+      float *C1 = (float *)malloc(sizeof(float) * (size_t)(M * ldc)), *C2 = (float *)malloc(sizeof(float) * (size_t)(M * ldc));
+      float *C3 = (float *)malloc(sizeof(float) * (size_t)(M * ldc));
+      for (int64_t i = 0; i < M * lda; i++) A[i] = nh_rand();
+      for (int64_t i = 0; i < K * N; i++) src[i] = nh_rand();
+      for (int64_t i = 0; i < N; i++) bias[i] = nh_rand();
+      void *p1 = malloc(ref->f32_nhwc_pack_size(K, N)), *p2 = malloc(mk->f32_nhwc_pack_size(K, N));
+      ref->f32_nhwc_pack(K, N, src, 1, K, N, 0, p1); /* K x N row-major */
+      mk->f32_nhwc_pack(K, N, src, 1, K, N, 0, p2);
+      for (int v = 0; v < 4; v++, cases++) {
+        const er_act act = nh_acts[(cases * 3) % NH_NACTS];
+        /* v 0: whole depth; v 1: two depth chunks (accumulate); v 2: no bias; v 3: columns from n0 = 16 */
+        const int64_t n0 = v == 3 && N > 16 ? 16 : 0, nn = N - n0, k1 = v == 1 ? K / 2 : K;
+        const float *b = v == 2 ? NULL : bias + n0;
+        for (int64_t i = 0; i < M * ldc; i++) C1[i] = C2[i] = C3[i] = 7.0f;
+        const er_act none = {ER_ACT_NONE, 0, 0};
+        const er_microkernels *t[2] = {ref, mk};
+        float *Cs[2] = {C1, C2};
+        void *ps[2] = {p1, p2};
+        for (int q = 0; q < 2; q++) {
+          if (k1 < K) {
+            t[q]->f32_nhwc_gemm(M, nn, k1, A, lda, ps[q], K, 0, n0, b, 0, none, Cs[q] + n0, ldc);
+            t[q]->f32_nhwc_gemm(M, nn, K - k1, A + k1, lda, ps[q], K, k1, n0, NULL, 1, act, Cs[q] + n0, ldc);
+          } else {
+            t[q]->f32_nhwc_gemm(M, nn, K, A, lda, ps[q], K, 0, n0, b, 0, act, Cs[q] + n0, ldc);
+          }
+        }
+        double e = nh_cmp(C2, C1, M, ldc, ldc); /* also checks that nothing outside was written */
+        if (!(e <= 2e-6 * (8 + sqrt((double)K)))) {
+          fprintf(stderr, "  gemm M=%lld N=%lld K=%lld v=%d act=%d: err %g\n", (long long)M, (long long)N, (long long)K, v,
+                  act.kind, e);
+          bad++;
+        }
+        /* the same bits when the rows are split and the columns split at a multiple of 16 */
+        if (k1 == K) {
+          const int64_t m1 = M / 2, c1 = nn > 16 ? 16 : nn;
+          mk->f32_nhwc_gemm(m1, nn, K, A, lda, p2, K, 0, n0, b, 0, act, C3 + n0, ldc);
+          mk->f32_nhwc_gemm(M - m1, c1, K, A + m1 * lda, lda, p2, K, 0, n0, b, 0, act, C3 + m1 * ldc + n0, ldc);
+          if (nn > c1)
+            mk->f32_nhwc_gemm(M - m1, nn - c1, K, A + m1 * lda, lda, p2, K, 0, n0 + c1, b ? b + c1 : NULL, 0, act,
+                              C3 + m1 * ldc + n0 + c1, ldc);
+          if (memcmp(C2, C3, sizeof(float) * (size_t)(M * ldc))) {
+            fprintf(stderr, "  gemm M=%lld N=%lld K=%lld: split changes the bits\n", (long long)M, (long long)N, (long long)K);
+            bad++;
+          }
+        }
+      }
+      free(A), free(src), free(bias), free(C1), free(C2), free(C3), free(p1), free(p2);
+    }
+  CHECK(bad == 0);
+  CHECK(cases == 300);
+}
+
+TEST(nhwc_mk_dwconv_vs_ref) {
+  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
+  static const int64_t Cs[] = {1, 3, 8, 13, 16, 17, 33, 40};
+  int bad = 0;
+  for (int ci = 0; ci < 8; ci++)
+    for (int64_t T = 1; T <= 25; T += 8)
+      for (int64_t n = 1; n <= 9; n += 4) {
+        const int64_t C = Cs[ci], step = C + 2, ldo = C + 1, W = (n + T) * step + C;
+        const er_act act = nh_acts[(ci + T + n) % NH_NACTS];
+        float *x = (float *)malloc(sizeof(float) * (size_t)W), *w = (float *)malloc(sizeof(float) * (size_t)(T * C));
+        float *b = (float *)malloc(sizeof(float) * (size_t)C), *y[3];
+        const float **ptrs = (const float **)malloc(sizeof(float *) * (size_t)(n * T));
+        for (int64_t i = 0; i < W; i++) x[i] = nh_rand();
+        for (int64_t i = 0; i < T * C; i++) w[i] = nh_rand();
+        for (int64_t i = 0; i < C; i++) b[i] = nh_rand();
+        for (int64_t p = 0; p < n; p++) /* tap t of pixel p: (p + t) * step */
+          for (int64_t t = 0; t < T; t++) ptrs[p * T + t] = x + (p + t) * step;
+        for (int q = 0; q < 3; q++) {
+          y[q] = (float *)malloc(sizeof(float) * (size_t)(n * ldo));
+          for (int64_t i = 0; i < n * ldo; i++) y[q][i] = 5.0f;
+        }
+        const float *bb = ci % 2 ? b : NULL;
+        ref->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[0], ldo);
+        mk->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[1], ldo);
+        mk->f32_nhwc_dwconv(n, C, T, ptrs, step, w, bb, act, y[2], ldo); /* run: pixel 0's taps moved by p*step */
+        if (!(nh_cmp(y[1], y[0], n, ldo, ldo) <= 1e-5) || memcmp(y[1], y[2], sizeof(float) * (size_t)(n * ldo))) {
+          fprintf(stderr, "  dwconv C=%lld T=%lld n=%lld act=%d differs\n", (long long)C, (long long)T, (long long)n, act.kind);
+          bad++;
+        }
+        free(x), free(w), free(b), free(ptrs), free(y[0]), free(y[1]), free(y[2]);
+      }
+  CHECK(bad == 0);
+}

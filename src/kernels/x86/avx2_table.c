@@ -3,6 +3,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/x86/f32-gemm.h"
 #include "kernels/x86/f32-conv.h"
+#include "kernels/ref/nhwc_mk.h"
 #include "kernels/x86/f32-nhwc.h"
 
 static er_microkernels avx2_table = {
@@ -16,8 +17,13 @@ static er_microkernels avx2_table = {
     .f32_gemm_pack_a_size = er_f32_gemm_pack_a_size_6x16__avx2,
     .f32_gemm_pack_a = er_f32_gemm_pack_a_6x16__avx2,
     .f32_gemm_packed_a = er_f32_gemm_packed_a_6x16__avx2,
+    /* channels-last weights: the AVX2 kernels read the reference packed format */
+    .f32_nhwc_pack_size = er_f32_nhwc_pack_size__ref,
+    .f32_nhwc_pack = er_f32_nhwc_pack__ref,
     .f32_nhwc_gemm = er_f32_nhwc_gemm_6x16__avx2,
     .f32_nhwc_dwconv = er_f32_nhwc_dwconv_4x16__avx2,
+    .f32_nhwc_pool = er_f32_nhwc_pool__avx2,
+    .f32_nhwc_gpool = er_f32_nhwc_gpool__avx2,
     .f32_nhwc_wino_in = er_f32_nhwc_wino_in__avx2,
     .f32_nhwc_wino_out = er_f32_nhwc_wino_out__avx2,
 };
@@ -26,13 +32,5 @@ const er_microkernels *er_microkernels_avx2(void) {
   const er_microkernels *ref = er_microkernels_ref();
   /* entries without an AVX2 version yet: take the reference one */
   if (!avx2_table.f32_dwconv2d) avx2_table.f32_dwconv2d = ref->f32_dwconv2d;
-  if (!avx2_table.f32_nhwc_pack_size) avx2_table.f32_nhwc_pack_size = ref->f32_nhwc_pack_size;
-  if (!avx2_table.f32_nhwc_pack) avx2_table.f32_nhwc_pack = ref->f32_nhwc_pack;
-  if (!avx2_table.f32_nhwc_gemm) avx2_table.f32_nhwc_gemm = ref->f32_nhwc_gemm;
-  if (!avx2_table.f32_nhwc_dwconv) avx2_table.f32_nhwc_dwconv = ref->f32_nhwc_dwconv;
-  if (!avx2_table.f32_nhwc_pool) avx2_table.f32_nhwc_pool = ref->f32_nhwc_pool;
-  if (!avx2_table.f32_nhwc_gpool) avx2_table.f32_nhwc_gpool = ref->f32_nhwc_gpool;
-  if (!avx2_table.f32_nhwc_wino_in) avx2_table.f32_nhwc_wino_in = ref->f32_nhwc_wino_in;
-  if (!avx2_table.f32_nhwc_wino_out) avx2_table.f32_nhwc_wino_out = ref->f32_nhwc_wino_out;
   return &avx2_table;
 }
