@@ -1,6 +1,7 @@
 /*
  * NhwcConv vs the NCHW Conv kernel on the distinct conv layers of MobileNetV2, ResNet-18 and
- * EfficientNet-B0 (table made by bench/kernels/conv_shapes.py), with the best micro-kernel
+ * EfficientNet-B0 (table made by bench/kernels/conv_shapes.py) and Silero VAD's 1-D convs (one
+ * frame: 1 to 4 output steps), with the best micro-kernel
  * table for this CPU, weights packed once (prepare) as in a session. Per layer the two
  * kernels alternate for --rounds rounds of >= --min-ms each; the best time of each is
  * reported as GFLOP/s (2 x multiply-adds / time) with the ratio NHWC/NCHW, the path NhwcConv
@@ -116,6 +117,13 @@ static const layer layers[] = {
     {"efficientnet_b0", 1152, 7, 7, 1152, 3, 1, 1, 1152, ER_ACT_SILU, 1},
     {"efficientnet_b0", 1152, 7, 7, 320, 1, 1, 0, 1, ER_ACT_NONE, 1},
     {"efficientnet_b0", 320, 7, 7, 1280, 1, 1, 0, 1, ER_ACT_SILU, 1},
+    /* Silero VAD v5, 16 kHz branch, one 512-sample frame + 64 context (1-D: H = 0) */
+    {"silero_vad", 1, 0, 640, 258, 256, 128, 0, 1, ER_ACT_NONE, 1},
+    {"silero_vad", 129, 0, 4, 128, 3, 1, 1, 1, ER_ACT_RELU, 1},
+    {"silero_vad", 128, 0, 4, 64, 3, 2, 1, 1, ER_ACT_RELU, 1},
+    {"silero_vad", 64, 0, 2, 64, 3, 2, 1, 1, ER_ACT_RELU, 1},
+    {"silero_vad", 64, 0, 1, 128, 3, 1, 1, 1, ER_ACT_RELU, 1},
+    {"silero_vad", 128, 0, 1, 1, 1, 1, 0, 1, ER_ACT_SIGMOID, 1},
 };
 enum { NLAYERS = sizeof layers / sizeof layers[0] };
 
@@ -138,12 +146,12 @@ typedef struct runner {
   void *state, *scratch;
 } runner;
 
-static int setup(runner *r, int nhwc, const layer *L, er_tensor *X, er_tensor *W, er_tensor *B,
+static int setup(runner *r, int nhwc, const layer *L, int nsp, er_tensor *X, er_tensor *W, er_tensor *B,
                  er_threadpool *pool, const int64_t *s2, const int64_t *p4) {
   memset(r, 0, sizeof *r);
   er_act act = {L->act == ACT_CLIP6 ? ER_ACT_CLIP : L->act, 0.0f, L->act == ACT_CLIP6 ? 6.0f : 0.0f};
-  r->at[0] = (er_attr){.name = "strides", .type = ER_ATTR_INTS, .n = 2, .ints = s2};
-  r->at[1] = (er_attr){.name = "pads", .type = ER_ATTR_INTS, .n = 4, .ints = p4};
+  r->at[0] = (er_attr){.name = "strides", .type = ER_ATTR_INTS, .n = nsp, .ints = s2};
+  r->at[1] = (er_attr){.name = "pads", .type = ER_ATTR_INTS, .n = 2 * nsp, .ints = p4};
   r->at[2] = (er_attr){.name = "group", .type = ER_ATTR_INT, .i = L->g};
   r->at[3] = (er_attr){.name = "_act", .type = ER_ATTR_INT, .i = act.kind};
   r->at[4] = (er_attr){.name = "_act_a", .type = ER_ATTR_FLOAT, .f = act.a};
@@ -230,25 +238,28 @@ int main(int argc, char **argv) {
     }
     if (!L) break;
     cur = L->model;
+    const int nsp = L->H ? 2 : 1, rank = nsp + 2; /* H = 0: 1-D */
     int64_t xn[4] = {1, L->C, L->H, L->W}, xh[4] = {1, L->H, L->W, L->C};
     int64_t wd[4] = {L->M, L->C / L->g, L->k, L->k}, bd[1] = {L->M}, s2[2] = {L->s, L->s},
             p4[4] = {L->p, L->p, L->p, L->p};
+    if (nsp == 1) xn[2] = L->W, xh[1] = L->W, xh[2] = L->C;
     er_tensor Xn = {0}, Xh = {0}, W = {0}, B = {0};
-    er_tensor_set_shape(&Xn, ER_F32, 4, xn), er_tensor_set_shape(&Xh, ER_F32, 4, xh);
-    er_tensor_set_shape(&W, ER_F32, 4, wd), er_tensor_set_shape(&B, ER_F32, 1, bd);
+    er_tensor_set_shape(&Xn, ER_F32, rank, xn), er_tensor_set_shape(&Xh, ER_F32, rank, xh);
+    er_tensor_set_shape(&W, ER_F32, rank, wd), er_tensor_set_shape(&B, ER_F32, 1, bd);
     Xn.data = malloc(er_tensor_nbytes(&Xn)), Xh.data = malloc(er_tensor_nbytes(&Xh));
     W.data = malloc(er_tensor_nbytes(&W)), B.data = malloc(er_tensor_nbytes(&B));
     fill(Xn.data, er_tensor_numel(&Xn)), fill(Xh.data, er_tensor_numel(&Xh));
     fill(W.data, er_tensor_numel(&W)), fill(B.data, L->M);
     runner r[2];
-    if (!setup(&r[0], 0, L, &Xn, &W, &B, pool, s2, p4) || !setup(&r[1], 1, L, &Xh, &W, &B, pool, s2, p4)) return 1;
+    if (!setup(&r[0], 0, L, nsp, &Xn, &W, &B, pool, s2, p4) || !setup(&r[1], 1, L, nsp, &Xh, &W, &B, pool, s2, p4))
+      return 1;
     const char *path = er_nhwc_conv_path(&r[1].c);
     double best[2];
     measure(r, 2, rounds, 1e-3 * min_ms, best);
-    const double flop = 2.0 * (double)er_tensor_numel(&r[1].y) * (double)(L->C / L->g) * L->k * L->k;
+    const double flop = 2.0 * (double)er_tensor_numel(&r[1].y) * (double)(L->C / L->g) * L->k * (nsp == 2 ? L->k : 1);
     static const char *const act_names[] = {"none", "relu", "clip", "hswish", "hsigm", "silu", "gelu", "sigmoid", "tanh", "lrelu"};
     char hw[16];
-    snprintf(hw, sizeof hw, "%dx%d", L->H, L->W);
+    snprintf(hw, sizeof hw, nsp == 2 ? "%dx%d" : "%.0d%d", L->H, L->W);
     printf("%-16s %5d %8s %5d %2d %2d %5d %-8s %3d | %-20s %9.1f %9.1f %6.2f\n", L->model, L->C, hw, L->M, L->k, L->s,
            L->g, L->act == ACT_CLIP6 ? "clip6" : act_names[L->act], L->count, path ? path : "?", 1e-9 * flop / best[0],
            1e-9 * flop / best[1], best[0] / best[1]);

@@ -320,31 +320,63 @@ static void nh_pw_task(void *arg, int64_t i0, int64_t i1) {
   }
 }
 
-/* Rows [r0, r0+rn) of output pixels, taps [t0, t0+tn) of group grp -> buf (rn x tn*Cg). */
+/* Copy / clear n floats: short runs (a few channels, as in a stem conv) as fixed-size moves
+ * (the last one overlapping) rather than a libc call */
+static inline void nh_copy(float *restrict d, const float *restrict s, int64_t n) {
+  if (n > 64) {
+    memcpy(d, s, sizeof(float) * (size_t)n);
+  } else if (n >= 8) {
+    for (int64_t i = 0; i + 8 < n; i += 8) memcpy(d + i, s + i, 8 * sizeof(float));
+    memcpy(d + n - 8, s + n - 8, 8 * sizeof(float));
+  } else if (n >= 4) {
+    memcpy(d, s, 4 * sizeof(float));
+    memcpy(d + n - 4, s + n - 4, 4 * sizeof(float));
+  } else {
+    for (int64_t i = 0; i < n; i++) d[i] = s[i];
+  }
+}
+static inline void nh_clear(float *d, int64_t n) {
+  if (n > 64) {
+    memset(d, 0, sizeof(float) * (size_t)n);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) memset(d + i, 0, 8 * sizeof(float));
+  for (; i < n; i++) d[i] = 0.0f;
+}
+
+/* Rows [r0, r0+rn) of output pixels, taps [t0, t0+tn) of group grp -> buf (rn x tn*Cg).
+ * Taps are (kh, kw) row-major; with all channels (group 1) and dilation 1 in width, the taps
+ * of one kernel row inside the input are one contiguous run of the image row. */
 static void nh_gather(const nh_conv *g, const float *X, int64_t grp, int64_t r0, int64_t rn, int64_t t0, int64_t tn,
                       float *buf) {
   const cv_win *w = &g->w;
-  const int64_t KW = w->k[2], Cg = g->Cg, C = g->C, ld = tn * Cg;
-  const int runs = w->d[2] == 1 && Cg == C; /* taps along a kernel row are contiguous */
+  const int64_t KW = w->k[2], Cg = g->Cg, C = g->C, ld = tn * Cg, dh = w->d[1], dw = w->d[2];
+  const int runs = dw == 1 && Cg == C;
+  const int64_t kh0 = t0 / KW, kw0 = t0 % KW, t1 = t0 + tn;
   int64_t ow = r0 % g->OW, oh = r0 / g->OW % g->OH, n = r0 / (g->OW * g->OH);
   for (int64_t i = 0; i < rn; i++) {
     const float *img = X + n * g->H * g->W * C + grp * Cg;
     const int64_t ih0 = oh * w->s[1] - w->pb[1], iw0 = ow * w->s[2] - w->pb[2];
+    const int inside_w = iw0 >= 0 && iw0 + (KW - 1) * dw < g->W; /* every kw of this pixel */
     float *dst = buf + i * ld;
-    for (int64_t t = t0; t < t0 + tn;) {
-      const int64_t kh = t / KW, kw = t % KW, ih = ih0 + kh * w->d[1], iw = iw0 + kw * w->d[2];
-      int64_t run = 1;
+    for (int64_t t = t0, kh = kh0, kw = kw0; t < t1;) {
+      const int64_t ih = ih0 + kh * dh;
+      int64_t run = KW - kw < t1 - t ? KW - kw : t1 - t; /* taps left in this kernel row */
       if (ih < 0 || ih >= g->H) {
-        run = KW - kw < t0 + tn - t ? KW - kw : t0 + tn - t;
-        memset(dst, 0, sizeof(float) * (size_t)(run * Cg));
-      } else if (iw < 0 || iw >= g->W) {
-        memset(dst, 0, sizeof(float) * (size_t)Cg);
+        nh_clear(dst, run * Cg);
+      } else if (runs && inside_w) {
+        nh_copy(dst, img + (ih * g->W + iw0 + kw) * C, run * Cg);
       } else {
-        if (runs)
-          while (kw + run < KW && t + run < t0 + tn && iw + run < g->W) run++;
-        memcpy(dst, img + (ih * g->W + iw) * C, sizeof(float) * (size_t)(run * Cg));
+        for (int64_t e = 0; e < run; e++) {
+          const int64_t iw = iw0 + (kw + e) * dw;
+          if (iw < 0 || iw >= g->W)
+            nh_clear(dst + e * Cg, Cg);
+          else
+            nh_copy(dst + e * Cg, img + (ih * g->W + iw) * C, Cg);
+        }
       }
-      dst += run * Cg, t += run;
+      dst += run * Cg, t += run, kw = 0, kh++;
     }
     if (++ow == g->OW) {
       ow = 0;
