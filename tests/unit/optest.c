@@ -70,8 +70,10 @@ er_status ot_run_domain(const char *domain, const char *op_type, int opset, cons
     size_t nb = er_tensor_nbytes(outs[i]);
     outs[i]->data = track(calloc(1, nb ? nb : 1));
   }
-  c.state = c.state_bytes ? track(calloc(1, c.state_bytes)) : NULL;
-  if (op->prepare) ER_RETURN_IF_ERROR(op->prepare(&c));
+  if (ot_mk) { /* as a session does: persistent state, then prepare */
+    c.state = c.state_bytes ? track(calloc(1, c.state_bytes)) : NULL;
+    if (op->prepare) ER_RETURN_IF_ERROR(op->prepare(&c));
+  }
   c.scratch = c.scratch_bytes ? track(calloc(1, c.scratch_bytes)) : NULL;
   return op->run(&c);
 }
