@@ -141,11 +141,12 @@ static double now(void) {
 typedef struct runner {
   er_node node;
   er_kctx c;
-  er_attr at[7];
+  er_attr at[8];
   er_tensor *in[3], y, *out[1];
   void *state, *scratch;
 } runner;
 
+/* nhwc: 0 the NCHW Conv, 1 NhwcConv, 2 / 3 NhwcConv forced to _algo 1 / 2 */
 static int setup(runner *r, int nhwc, const layer *L, int nsp, er_tensor *X, er_tensor *W, er_tensor *B,
                  er_threadpool *pool, const int64_t *s2, const int64_t *p4) {
   memset(r, 0, sizeof *r);
@@ -156,10 +157,11 @@ static int setup(runner *r, int nhwc, const layer *L, int nsp, er_tensor *X, er_
   r->at[3] = (er_attr){.name = "_act", .type = ER_ATTR_INT, .i = act.kind};
   r->at[4] = (er_attr){.name = "_act_a", .type = ER_ATTR_FLOAT, .f = act.a};
   r->at[5] = (er_attr){.name = "_act_b", .type = ER_ATTR_FLOAT, .f = act.b};
+  r->at[6] = (er_attr){.name = "_algo", .type = ER_ATTR_INT, .i = nhwc >= 2 ? nhwc - 1 : 0};
   const char *domain = nhwc ? ER_DOMAIN_EDGERUN : "", *op = nhwc ? ER_OP_NHWC_CONV : "Conv";
   const int opset = nhwc ? 1 : 13;
   r->node = (er_node){.name = "conv", .op_type = op, .domain = domain, .opset = opset, .n_inputs = 3,
-                      .n_outputs = 1, .n_attrs = 6, .attrs = r->at, .op = er_op_find(domain, op, opset)};
+                      .n_outputs = 1, .n_attrs = nhwc ? 7 : 6, .attrs = r->at, .op = er_op_find(domain, op, opset)};
   r->in[0] = X, r->in[1] = W, r->in[2] = B, r->out[0] = &r->y;
   r->c = (er_kctx){.node = &r->node, .opset = opset, .n_in = 3, .n_out = 1, .in = r->in, .out = r->out,
                    .threads = pool, .mk = er_microkernels_select()};
@@ -183,7 +185,7 @@ static void teardown(runner *r) { free(r->y.data), free(r->state), free(r->scrat
 
 /* best seconds per run over `rounds` samples of >= min_s each, alternating the runners */
 static void measure(runner *r, int nr, int rounds, double min_s, double *best) {
-  int reps[2];
+  int reps[3];
   for (int i = 0; i < nr; i++) {
     double t0 = now();
     r[i].node.op->run(&r[i].c); /* warm-up and calibration */
@@ -222,8 +224,8 @@ int main(int argc, char **argv) {
   if (threads > 1 && er_threadpool_create(threads, &pool)) return 1;
   printf("%d thread(s), table %s, best of %d rounds of >= %.0f ms\n", threads, er_microkernels_select()->isa, rounds,
          min_ms);
-  printf("%-16s %5s %8s %5s %2s %2s %5s %-8s %3s | %-20s %9s %9s %6s\n", "model", "C", "HxW", "M", "k", "s", "g", "act",
-         "n", "NHWC path", "NCHW GF/s", "NHWC GF/s", "ratio");
+  printf("%-16s %5s %8s %5s %2s %2s %5s %-8s %3s | %-10s %9s %9s %6s | %s\n", "model", "C", "HxW", "M", "k", "s", "g",
+         "act", "n", "NHWC path", "NCHW GF/s", "NHWC GF/s", "ratio", "other NHWC path GF/s");
   const char *cur = NULL;
   double sum[2] = {0, 0};
   for (int li = 0; li <= NLAYERS; li++) {
@@ -250,22 +252,28 @@ int main(int argc, char **argv) {
     W.data = malloc(er_tensor_nbytes(&W)), B.data = malloc(er_tensor_nbytes(&B));
     fill(Xn.data, er_tensor_numel(&Xn)), fill(Xh.data, er_tensor_numel(&Xh));
     fill(W.data, er_tensor_numel(&W)), fill(B.data, L->M);
-    runner r[2];
+    runner r[3];
     if (!setup(&r[0], 0, L, nsp, &Xn, &W, &B, pool, s2, p4) || !setup(&r[1], 1, L, nsp, &Xh, &W, &B, pool, s2, p4))
       return 1;
     const char *path = er_nhwc_conv_path(&r[1].c);
-    double best[2];
-    measure(r, 2, rounds, 1e-3 * min_ms, best);
+    /* 3x3 stride-1 group-1: also time the other algorithm (gathered GEMM / Winograd) */
+    const int other = nsp == 2 && L->k == 3 && L->s == 1 && L->g == 1 ? (strcmp(path, "winograd") ? 3 : 2) : 0;
+    if (other && !setup(&r[2], other, L, nsp, &Xh, &W, &B, pool, s2, p4)) return 1;
+    double best[3];
+    measure(r, other ? 3 : 2, rounds, 1e-3 * min_ms, best);
     const double flop = 2.0 * (double)er_tensor_numel(&r[1].y) * (double)(L->C / L->g) * L->k * (nsp == 2 ? L->k : 1);
     static const char *const act_names[] = {"none", "relu", "clip", "hswish", "hsigm", "silu", "gelu", "sigmoid", "tanh", "lrelu"};
     char hw[16];
     snprintf(hw, sizeof hw, nsp == 2 ? "%dx%d" : "%.0d%d", L->H, L->W);
-    printf("%-16s %5d %8s %5d %2d %2d %5d %-8s %3d | %-20s %9.1f %9.1f %6.2f\n", L->model, L->C, hw, L->M, L->k, L->s,
-           L->g, L->act == ACT_CLIP6 ? "clip6" : act_names[L->act], L->count, path ? path : "?", 1e-9 * flop / best[0],
-           1e-9 * flop / best[1], best[0] / best[1]);
+    char alt[48] = "";
+    if (other) snprintf(alt, sizeof alt, "%s %.1f", other == 2 ? "gemm" : "winograd", 1e-9 * flop / best[2]);
+    printf("%-16s %5d %8s %5d %2d %2d %5d %-8s %3d | %-10s %9.1f %9.1f %6.2f | %s\n", L->model, L->C, hw, L->M, L->k,
+           L->s, L->g, L->act == ACT_CLIP6 ? "clip6" : act_names[L->act], L->count, path ? path : "?",
+           1e-9 * flop / best[0], 1e-9 * flop / best[1], best[0] / best[1], alt);
     fflush(stdout);
     sum[0] += L->count * best[0], sum[1] += L->count * best[1];
     teardown(&r[0]), teardown(&r[1]);
+    if (other) teardown(&r[2]);
     free(Xn.data), free(Xh.data), free(W.data), free(B.data);
   }
   er_threadpool_destroy(pool);

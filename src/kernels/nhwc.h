@@ -17,6 +17,9 @@
  *               attrs:  exactly Conv's: auto_pad, dilations, group, kernel_shape, pads,
  *                       strides; plus the fused activation _act/_act_a/_act_b (ER_ACT_*,
  *                       applied in the epilogue)
+ *               _algo (optional, for tests and benchmarks): 0 (default) the kernel's choice,
+ *                       1 the gathered-rows GEMM for any non-depthwise conv, 2 Winograd
+ *                       (2-D 3x3 stride-1 dilation-1 group-1 convs only)
  *               output: Y [N, OH, OW, M] (or [N, OW, M]); OH/OW as ONNX Conv computes them.
  *               Equal (within float rounding) to Transpose(Conv(Transpose(X, to NCHW)),
  *               to NHWC) with the activation applied.

@@ -118,7 +118,7 @@ typedef struct nh_cc {
 
 static int nh_wino_geom(const nh_cc *g) {
   return g->nsp == 2 && g->k[0] == 3 && g->k[1] == 3 && g->s[0] == 1 && g->s[1] == 1 && g->d[0] == 1 &&
-         g->d[1] == 1 && g->group == 1 && g->C >= 16 && g->M >= 16;
+         g->d[1] == 1 && g->group == 1;
 }
 
 /* How many cases took each NhwcConv path (er_nhwc_conv_path), so each test can check that
@@ -137,6 +137,8 @@ static void nh_count_path(const er_attr *at, int nat, er_tensor **in) {
   nh_paths[nh_path_index(er_nhwc_conv_path(&c))]++;
 }
 
+static int64_t nh_algo; /* _algo given to NhwcConv (0: its choice) */
+
 /* NhwcConv on random data vs Transpose(Conv(Transpose(X))) with the activation. */
 static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   int64_t xd[4] = {g->N}, wd[4] = {g->M, g->C / g->group}, bd[1] = {g->M};
@@ -145,7 +147,7 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   er_tensor *X = nh_rand_t(g->nsp + 2, xd), *W = nh_rand_t(g->nsp + 2, wd), *B = bias ? nh_rand_t(1, bd) : NULL;
   int64_t pads[4];
   for (int i = 0; i < g->nsp; i++) pads[i] = g->pads[i], pads[g->nsp + i] = g->pads[2 + i];
-  er_attr at[8] = {ot_ints("strides", g->nsp, g->s), ot_ints("dilations", g->nsp, g->d), ot_int("group", g->group),
+  er_attr at[9] = {ot_ints("strides", g->nsp, g->s), ot_ints("dilations", g->nsp, g->d), ot_int("group", g->group),
                    ot_ints("kernel_shape", g->nsp, g->k)};
   int nat = 4;
   at[nat++] = g->auto_pad ? ot_str("auto_pad", g->auto_pad) : ot_ints("pads", 2 * g->nsp, pads);
@@ -167,8 +169,9 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   at[nat++] = ot_int("_act", act.kind);
   at[nat++] = ot_float("_act_a", act.a);
   at[nat++] = ot_float("_act_b", act.b);
+  at[nat++] = ot_int("_algo", nh_algo);
   const double depth = (double)(g->C / g->group * g->k[0] * (g->nsp > 1 ? g->k[1] : 1));
-  const double tol = nh_wino_geom(g) ? 1e-3 : 2e-6 * (8 + sqrt(depth));
+  const double tol = nh_wino_geom(g) && nh_algo != 1 ? 5e-4 : 2e-6 * (8 + sqrt(depth));
   char what[160];
   snprintf(what, sizeof what, "nsp=%d N=%lld C=%lld M=%lld g=%lld in=%lldx%lld k=%lldx%lld s=%lld,%lld d=%lld,%lld act=%d",
            g->nsp, (long long)g->N, (long long)g->C, (long long)g->M, (long long)g->group, (long long)g->in[0],
@@ -293,6 +296,40 @@ TEST(nhwc_conv_winograd) {
       if (!nh_conv_case(&cases[i], nh_acts[(3 * i + a) % NH_NACTS], a != 1)) bad++;
   CHECK(bad == 0);
   CHECK(nh_paths[4] == 3 * (int)(sizeof cases / sizeof cases[0]));
+}
+
+/* _algo forces a path: Winograd on shapes the kernel would not choose (few channels, few
+ * tiles, one image row of tiles), the gathered GEMM on 1x1 and Winograd-sized convs */
+TEST(nhwc_conv_forced_algo) {
+  nh_cc wino[] = {
+      {2, 2, 1, 1, 1, {5, 6}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {2, 1, 3, 7, 1, {4, 9}, {3, 3}, {1, 1}, {1, 1}, {0, 2, 1, 0}},
+      {2, 1, 9, 20, 1, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {0, 0, 0, 0}},
+      {2, 2, 17, 5, 1, {11, 7}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+  };
+  nh_cc gemm[] = {
+      {2, 2, 7, 9, 1, {5, 6}, {1, 1}, {1, 1}, {1, 1}},
+      {2, 1, 24, 20, 1, {13, 15}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {2, 1, 6, 4, 2, {5, 5}, {1, 1}, {1, 1}, {1, 1}},
+  };
+  int bad = 0;
+  memset(nh_paths, 0, sizeof nh_paths);
+  nh_algo = 2;
+  for (size_t i = 0; i < sizeof wino / sizeof wino[0]; i++)
+    if (!nh_conv_case(&wino[i], nh_acts[(i + 1) % NH_NACTS], 1)) bad++;
+  nh_algo = 1;
+  for (size_t i = 0; i < sizeof gemm / sizeof gemm[0]; i++)
+    if (!nh_conv_case(&gemm[i], nh_acts[(i + 2) % NH_NACTS], i != 1)) bad++;
+  nh_algo = 0;
+  CHECK(bad == 0);
+  CHECK(nh_paths[4] == 4 && nh_paths[1] == 3);
+  /* Winograd cannot be forced on other geometry */
+  int64_t xd[] = {1, 6, 6, 4}, wd[] = {2, 4, 3, 3};
+  er_attr at[] = {ot_int("_algo", 2), ot_ints("strides", 2, (int64_t[]){2, 2})}, bad_algo[] = {ot_int("_algo", 5)};
+  er_tensor *y[1], *in[] = {ot_tensor(ER_F32, 4, xd, NULL), ot_tensor(ER_F32, 4, wd, NULL)};
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, 2, in, 2, y, 1), ER_INVALID_ARGUMENT);
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, bad_algo, 1, in, 2, y, 1), ER_INVALID_ARGUMENT);
+  ot_free_all();
 }
 
 /* Weights not constant at prepare: the kernel packs them at run (each run). */

@@ -85,11 +85,15 @@ typedef struct nh_conv {
 
 /* Winograd pays where there are enough channels to amortize the transforms and enough
  * tiles to amortize the transformed weights (4x larger than the direct ones). */
-static int nh_wino_ok(const nh_conv *g) {
+static int nh_wino_geom(const nh_conv *g) {
   const cv_win *w = &g->w;
   if (w->nsp != 2 || w->k[1] != 3 || w->k[2] != 3 || g->group != 1) return 0;
   for (int i = 1; i < 3; i++)
     if (w->s[i] != 1 || w->d[i] != 1) return 0;
+  return 1;
+}
+static int nh_wino_ok(const nh_conv *g) {
+  if (!nh_wino_geom(g)) return 0;
   const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
   return g->C >= 16 && g->M >= 16 && g->C * g->M <= 256 * 256 && tiles >= 16;
 }
@@ -130,6 +134,14 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   g->rows = g->N * g->OH * g->OW;
   g->ktaps = NH_KD / g->Cg < 1 ? 1 : NH_KD / g->Cg < g->T ? NH_KD / g->Cg : g->T;
   g->kind = nh_conv_kind(g);
+  const int64_t algo = er_attr_int(c, "_algo", 0);
+  if (algo == 1 && g->kind != NH_DW && g->kind != NH_DWM) g->kind = NH_GEMM;
+  if (algo == 2) {
+    if (!nh_wino_geom(g))
+      return ER_ERR(ER_INVALID_ARGUMENT, "_algo=2 (Winograd) needs a 2-D 3x3 stride-1 dilation-1 conv with group 1");
+    g->kind = NH_WINO;
+  }
+  if (algo < 0 || algo > 2) return ER_ERR(ER_INVALID_ARGUMENT, "_algo=%lld is unknown (0, 1 or 2)", (long long)algo);
   return 0;
 }
 
