@@ -473,9 +473,10 @@ static void nh_dw_ptrs(const nh_job *j, const float *img, int64_t oh, int64_t ow
   }
 }
 
-/* Depthwise, multiplier 1: items are (image row, segment of owb output pixels); pixels whose
- * taps are all inside the input go as one run (no pointer per pixel), the others with
- * pointer lists. */
+/* Depthwise, multiplier 1: items are (image row, segment of owb output pixels). Pixels whose
+ * taps are inside the input horizontally go as one run (no pointer per pixel) over the
+ * kernel rows inside the input vertically (a contiguous range of taps: the others would
+ * only add zeros), the others with pointer lists. */
 static void nh_dw_task(void *arg, int64_t i0, int64_t i1) {
   const nh_job *j = (const nh_job *)arg;
   const nh_conv *g = j->g;
@@ -491,8 +492,11 @@ static void nh_dw_task(void *arg, int64_t i0, int64_t i1) {
     const float *img = j->X + n * g->H * g->W * g->C;
     float *y = j->Y + row * g->OW * g->M;
     const int64_t ih0 = oh * w->s[1] - w->pb[1];
+    int64_t kh0 = 0, kh1 = w->k[1]; /* kernel rows inside the input */
+    while (kh0 < kh1 && ih0 + kh0 * w->d[1] < 0) kh0++;
+    while (kh1 > kh0 && ih0 + (kh1 - 1) * w->d[1] >= g->H) kh1--;
     int64_t a = end, b = end; /* the run [a, b) */
-    if (ih0 >= 0 && ih0 + (w->k[1] - 1) * w->d[1] < g->H) {
+    if (kh1 > kh0) {
       a = lo > ow0 ? lo : ow0, b = hi < end ? hi : end;
       if (a > end) a = end;
       if (b < a) b = a;
@@ -503,10 +507,10 @@ static void nh_dw_task(void *arg, int64_t i0, int64_t i1) {
                              g->M);
     }
     if (b > a) {
-      const int64_t iw0 = a * sw - w->pb[2];
-      for (int64_t t = 0; t < g->T; t++)
-        ptrs[t] = img + ((ih0 + t / KW * w->d[1]) * g->W + iw0 + t % KW * w->d[2]) * g->C;
-      j->mk->f32_nhwc_dwconv(b - a, g->C, g->T, ptrs, sw * g->C, (const float *)j->packed, j->Bv, g->act,
+      const int64_t iw0 = a * sw - w->pb[2], t0 = kh0 * KW, tn = (kh1 - kh0) * KW;
+      for (int64_t t = 0; t < tn; t++)
+        ptrs[t] = img + ((ih0 + (kh0 + t / KW) * w->d[1]) * g->W + iw0 + t % KW * w->d[2]) * g->C;
+      j->mk->f32_nhwc_dwconv(b - a, g->C, tn, ptrs, sw * g->C, (const float *)j->packed + t0 * g->C, j->Bv, g->act,
                              y + a * g->M, g->M);
     }
     if (end > b) {
