@@ -27,15 +27,22 @@ enum { INIT_ZERO, INIT_BIAS, INIT_C };
 static inline __attribute__((always_inline)) __m256 ld_part(const float *p, int v, int64_t full, __m256i tail) {
   return v < full ? _mm256_loadu_ps(p) : v == full ? _mm256_maskload_ps(p, tail) : _mm256_setzero_ps();
 }
+static inline __attribute__((always_inline)) void st_part(float *p, int v, int64_t full, __m256i tail, __m256 x) {
+  if (v < full)
+    _mm256_storeu_ps(p, x);
+  else if (v == full)
+    _mm256_maskstore_ps(p, tail, x);
+}
 
-/* C[0..mr)[0..nr) for nr <= 8*nv: b = packed rows at this depth for the first column, ps =
- * floats between panels. */
-static inline __attribute__((always_inline)) void tile(const int mr, const int nv, int64_t kc, const float *a,
-                                                       int64_t lda, const float *b, int64_t ps, float *c, int64_t ldc,
-                                                       int64_t nr, int mode, const float *bias, int act_on, er_act act) {
+/* C[0..mr)[0..nr) for nr <= 8*nv (nr == 8*nv when exact): b = packed rows at this depth for
+ * the first column, ps = floats between panels. */
+static inline __attribute__((always_inline)) void tile(const int mr, const int nv, const int exact, int64_t kc,
+                                                       const float *a, int64_t lda, const float *b, int64_t ps,
+                                                       float *c, int64_t ldc, int64_t nr, int mode, const float *bias,
+                                                       int act_on, er_act act) {
   __m256 acc[6][8];
-  const int64_t full = nr / 8;
-  const __m256i tail = er_nhwc_mask(nr % 8);
+  const int64_t full = exact ? nv : nr / 8;
+  const __m256i tail = exact ? _mm256_setzero_si256() : er_nhwc_mask(nr % 8);
   if (mode == INIT_C) {
 #pragma GCC unroll 6
     for (int r = 0; r < mr; r++)
@@ -69,13 +76,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
   for (int r = 0; r < mr; r++) {
     float *cr = c + r * ldc;
 #pragma GCC unroll 8
-    for (int v = 0; v < nv; v++) {
-      const __m256 x = vec_act ? er_act_avx2(acc[r][v], act) : acc[r][v];
-      if (v < full)
-        _mm256_storeu_ps(cr + 8 * v, x);
-      else if (v == full)
-        _mm256_maskstore_ps(cr + 8 * v, tail, x);
-    }
+    for (int v = 0; v < nv; v++) st_part(cr + 8 * v, v, full, tail, vec_act ? er_act_avx2(acc[r][v], act) : acc[r][v]);
     if (act_on && !vec_act) er_f32_apply_act(cr, nr, act);
   }
 }
@@ -85,7 +86,7 @@ typedef void (*tile_fn)(int64_t kc, const float *a, int64_t lda, const float *b,
 #define TILE(mr, nv)                                                                                          \
   static void tile_##mr##x##nv(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, \
                                int64_t ldc, int64_t nr, int mode, const float *bias, int act_on, er_act act) { \
-    tile(mr, nv, kc, a, lda, b, ps, c, ldc, nr, mode, bias, act_on, act);                                    \
+    tile(mr, nv, 0, kc, a, lda, b, ps, c, ldc, nr, mode, bias, act_on, act);                                 \
   }
 TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4) TILE(1, 5) TILE(1, 6) TILE(1, 7) TILE(1, 8)
 TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4) TILE(3, 1) TILE(3, 2) TILE(3, 3) TILE(3, 4)
@@ -130,7 +131,19 @@ void er_f32_nhwc_gemm_6x16__avx2(int64_t M, int64_t N, int64_t kc, const float *
     const int act_on = kk + kl == kc && act.kind != ER_ACT_NONE;
     for (int64_t jc = 0; jc < N; jc += NCB) {
       const int64_t je = N - jc < NCB ? N : jc + NCB;
-      for (int64_t i0 = 0; i0 < M; i0 += 6) {
+      int64_t i0 = 0;
+      const int64_t jf = jc + (je - jc) / NR * NR; /* full panels end */
+      for (; i0 + 6 <= M && jf > jc; i0 += 6) { /* full 6x16 tiles inline, then the rest */
+        const float *a = A + i0 * lda + kk;
+        float *c = C + i0 * ldc;
+        for (int64_t j = jc; j < jf; j += NR)
+          tile(6, 2, 1, kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, NR, mode, bias ? bias + j : 0, act_on,
+               act);
+        if (jf < je)
+          tiles[6][(je - jf + 7) / 8](kl, a, lda, P + (jf / NR) * ps + kk * NR, ps, c + jf, ldc, je - jf, mode,
+                                      bias ? bias + jf : 0, act_on, act);
+      }
+      for (; i0 < M; i0 += 6) {
         const int mr = M - i0 < 6 ? (int)(M - i0) : 6;
         const int64_t step = 8 * max_nv[mr];
         const float *a = A + i0 * lda + kk;
