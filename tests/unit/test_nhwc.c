@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/threads.h"
 #include "kernels/nhwc.h"
 #include "optest.h"
 #include "test.h"
@@ -342,6 +343,8 @@ TEST(nhwc_conv_weights_packed_at_run) {
       {2, 1, 5, 7, 1, {6, 5}, {3, 3}, {2, 1}, {1, 1}, {1, 1, 1, 1}},        /* gathered */
       {2, 1, 6, 6, 6, {6, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},        /* depthwise */
       {2, 1, 16, 16, 1, {16, 16}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},    /* Winograd */
+      {2, 1, 40, 48, 1, {20, 20}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}},    /* gathered, 2 slots */
+      {2, 1, 40, 48, 1, {24, 24}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},    /* Winograd, 2 slots */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const nh_cc *g = &cases[i];
@@ -366,6 +369,15 @@ TEST(nhwc_conv_weights_packed_at_run) {
     W->data = wdata;
     CHECK_OK(op->run(&c));
     CHECK(memcmp(y.data, y0[0]->data, er_tensor_nbytes(&y)) == 0);
+    /* a pool larger than the one at infer (scratch sized for 1 thread): same bits */
+    er_threadpool *pool = NULL;
+    CHECK_OK(er_threadpool_create(2, &pool));
+    c.threads = pool;
+    memset(y.data, 0, er_tensor_nbytes(&y));
+    CHECK_OK(op->run(&c));
+    CHECK(memcmp(y.data, y0[0]->data, er_tensor_nbytes(&y)) == 0);
+    c.threads = NULL;
+    er_threadpool_destroy(pool);
     float *w = (float *)W->data;
     for (int64_t e = 0; e < er_tensor_numel(W); e++) w[e] = -w[e];
     CHECK_OK(op->run(&c));

@@ -595,6 +595,9 @@ static er_status nhconv_run(er_kctx *c) {
   else
     nh_split(&j, g.group, g.rows, g.Mg, NH_TILE, 1, macs, nth);
   j.nslots = macs < NH_MIN_PAR ? 1 : nth;
+  /* scratch holds the slots of the thread count at infer (the pool may have grown since) */
+  const int64_t fit = (int64_t)((c->scratch_bytes - zb) / j.slot_bytes);
+  if (fit < j.nslots) j.nslots = fit;
   if (j.nslots > j.items) j.nslots = j.items;
   er_parallel_for(c, j.nslots, 1, nh_slot_task, &j);
   return 0;
