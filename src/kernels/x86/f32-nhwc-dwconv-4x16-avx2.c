@@ -8,8 +8,8 @@
  * vector load serves np = 4 pixels (8 accumulators). Runs of stride-1 3- or 5-wide kernels (taps in rows of consecutive input
  * pixels) keep a kernel row's weights in registers and load each input vector once for the
  * 4 outputs that use it. Each output is bias + its taps in order with FMA whatever block computes
- * it, then the activation per 8-lane vector (GELU / TANH: the scalar reference afterwards),
- * so any split of the pixels gives the same bits.
+ * it, then the activation per 8-lane vector (SILU / SIGMOID over each stored pixel row, GELU /
+ * TANH: the scalar reference afterwards), so any split of the pixels gives the same bits.
  */
 #include <immintrin.h>
 
@@ -62,7 +62,7 @@ static inline __attribute__((always_inline)) void pixels(const int np, const int
   if (c0 + 8 <= C) block(np, 1, 0, run, T, in, off, step, w, C, c0, bias, none, vact, act, out, ldo), c0 += 8;
   if (c0 < C) block(np, 1, 1, run, T, in, off, step, w, C, c0, bias, er_nhwc_mask(C - c0), vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_f32_apply_act(out + p * ldo, C, act);
+    for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
 }
 
 /* Runs of stride-1 kernels whose taps come in rows of L consecutive input pixels (in[t+j] =
@@ -113,7 +113,7 @@ static inline __attribute__((always_inline)) void rows_pixels(const int np, cons
     rows_block(np, L, 0, R, in, off, step, w, C, c0, bias, _mm256_setzero_si256(), vact, act, out, ldo);
   if (c0 < C) rows_block(np, L, 1, R, in, off, step, w, C, c0, bias, er_nhwc_mask(C - c0), vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_f32_apply_act(out + p * ldo, C, act);
+    for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
 }
 
 static void rows3(int64_t n, int64_t T, int64_t C, const float *const *in, int64_t step, const float *w,
@@ -143,7 +143,7 @@ static int64_t tap_rows(int64_t T, const float *const *in, int64_t step) {
 
 void er_f32_nhwc_dwconv_4x16__avx2(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
                                    const float *w, const float *bias, er_act act, float *out, int64_t ldo) {
-  const int vact = act.kind != ER_ACT_NONE && er_act_is_vector(act.kind);
+  const int vact = er_nhwc_act_in_regs(act.kind);
   int64_t p = 0;
   if (step) {
     const int64_t L = n >= 4 ? tap_rows(T, in, step) : 0;

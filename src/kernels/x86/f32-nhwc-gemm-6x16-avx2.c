@@ -9,8 +9,9 @@
  * vectors) so at least 8 accumulators hide the FMA latency. A column panel with <= 8 valid
  * columns uses one vector per row. Every element is summed in k order with FMA from the
  * same start (0, bias or C) over the same depth blocks, whatever tile computes it, and the
- * activation is applied per 8-lane vector (er_act_avx2) or by the scalar reference for all
- * (GELU, TANH): any split of rows or columns gives the same bits.
+ * activation is applied per 8-lane vector in registers, or over the stored tile row
+ * (er_nhwc_act_stored: SILU, SIGMOID, GELU, TANH): any split of rows or columns gives the
+ * same bits.
  *
  * Loop nest per depth block (<= KC, equal blocks, a function of kc only): column blocks of
  * NCB columns (their B slice stays in L2) > row tiles > panels.
@@ -71,13 +72,13 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
     }
     b += NR;
   }
-  const int vec_act = act_on && er_act_is_vector(act.kind);
+  const int vec_act = act_on && er_nhwc_act_in_regs(act.kind);
 #pragma GCC unroll 6
   for (int r = 0; r < mr; r++) {
     float *cr = c + r * ldc;
 #pragma GCC unroll 8
     for (int v = 0; v < nv; v++) st_part(cr + 8 * v, v, full, tail, vec_act ? er_act_avx2(acc[r][v], act) : acc[r][v]);
-    if (act_on && !vec_act) er_f32_apply_act(cr, nr, act);
+    if (act_on && !vec_act) er_nhwc_act_stored(cr, nr, act);
   }
 }
 
@@ -118,7 +119,7 @@ void er_f32_nhwc_gemm_6x16__avx2(int64_t M, int64_t N, int64_t kc, const float *
       float *c = C + i * ldc;
       if (!accumulate)
         for (int64_t j = 0; j < N; j++) c[j] = bias ? bias[j] : 0.0f;
-      er_f32_apply_act(c, N, act);
+      er_nhwc_act_stored(c, N, act);
     }
     return;
   }

@@ -3,7 +3,7 @@
  * kernels/dispatch.h: f32_nhwc_wino_in, f32_nhwc_wino_out). Per block of 8 channels (the last
  * one masked): the 6 columns of the 6x6 patch go through B^T (or A^T) into a small stack
  * buffer, then its rows. The output adds the bias and applies the activation per vector
- * (GELU / TANH: the scalar reference afterwards).
+ * (SILU, SIGMOID, GELU, TANH: over the stored pixel afterwards).
  */
 #include <immintrin.h>
 
@@ -99,11 +99,11 @@ static inline __attribute__((always_inline)) void wino_out_block(const int maske
 
 void er_f32_nhwc_wino_out__avx2(int64_t M, const float *O, int64_t xs, const float *bias, er_act act,
                                 float *const *out) {
-  const int vact = act.kind != ER_ACT_NONE && er_act_is_vector(act.kind);
+  const int vact = er_nhwc_act_in_regs(act.kind);
   int64_t m0 = 0;
   for (; m0 + 8 <= M; m0 += 8) wino_out_block(0, O, xs, m0, _mm256_setzero_si256(), bias, vact, act, out);
   if (m0 < M) wino_out_block(1, O, xs, m0, er_nhwc_mask(M - m0), bias, vact, act, out);
   if (act.kind != ER_ACT_NONE && !vact)
     for (int e = 0; e < 16; e++)
-      if (out[e]) er_f32_apply_act(out[e], M, act);
+      if (out[e]) er_nhwc_act_stored(out[e], M, act);
 }
