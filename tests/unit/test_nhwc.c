@@ -428,6 +428,10 @@ TEST(nhwc_conv_errors) {
   CHECK_ERR(ot_run_domain(D, OP, 1, act, 1, (er_tensor *[]){x, w4}, 2, y, 1), ER_UNSUPPORTED);
   CHECK_ERR(ot_run_domain(D, OP, 1, ap, 1, (er_tensor *[]){x, w4}, 2, y, 1), ER_INVALID_ARGUMENT);
   CHECK_ERR(ot_run_domain(D, OP, 1, NULL, 0, (er_tensor *[]){x}, 1, y, 1), ER_INVALID_MODEL);
+  int64_t x0[] = {1, 5, 5, 0}, w0[] = {2, 0, 3, 3};
+  CHECK_ERR(ot_run_domain(D, OP, 1, NULL, 0, (er_tensor *[]){ot_tensor(ER_F32, 4, x0, NULL), ot_tensor(ER_F32, 4, w0, NULL)},
+                          2, y, 1),
+            ER_UNSUPPORTED);
   /* the message names what is wrong */
   er_status s = ot_run_domain(D, OP, 1, NULL, 0, (er_tensor *[]){x, w}, 2, y, 1);
   CHECK(s && strstr(er_status_message(s), "channels do not match"));

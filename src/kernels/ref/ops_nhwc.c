@@ -116,6 +116,7 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   memset(g, 0, sizeof *g);
   g->group = er_attr_int(c, "group", 1);
   g->N = X->dims[0], g->C = X->dims[X->rank - 1], g->M = W->dims[0];
+  if (g->C < 1) return ER_ERR(ER_UNSUPPORTED, "X has no channels (last dim 0)");
   if (g->group < 1 || g->C % g->group || g->M % g->group || W->dims[1] * g->group != g->C)
     return ER_ERR(ER_INVALID_ARGUMENT, "channels do not match: X has %lld (last dim), W %lldx%lld, group %lld",
                   (long long)g->C, (long long)W->dims[0], (long long)W->dims[1], (long long)g->group);
