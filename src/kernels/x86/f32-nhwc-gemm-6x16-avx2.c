@@ -134,6 +134,24 @@ void er_f32_nhwc_gemm_6x16__avx2(int64_t M, int64_t N, int64_t kc, const float *
       const int64_t je = N - jc < NCB ? N : jc + NCB;
       int64_t i0 = 0;
       const int64_t jf = jc + (je - jc) / NR * NR; /* full panels end */
+      if (M > 6 && M <= 48) {
+        /* a few row tiles (Winograd tiles, a 7x7 plane): each B panel once from L2, then from
+         * L1 for the other row tiles (their A rows stay in L1) */
+        for (int64_t j = jc; j < je; j += NR) {
+          const int64_t nr = je - j < NR ? je - j : NR;
+          for (i0 = 0; i0 < M; i0 += 6) {
+            const int mr = M - i0 < 6 ? (int)(M - i0) : 6;
+            const float *a = A + i0 * lda + kk;
+            float *c = C + i0 * ldc + j;
+            const float *b = P + (j / NR) * ps + kk * NR, *bs = bias ? bias + j : 0;
+            if (mr == 6 && nr == NR)
+              tile(6, 2, 1, kl, a, lda, b, ps, c, ldc, NR, mode, bs, act_on, act);
+            else
+              tiles[mr][(nr + 7) / 8](kl, a, lda, b, ps, c, ldc, nr, mode, bs, act_on, act);
+          }
+        }
+        continue;
+      }
       for (; i0 + 6 <= M && jf > jc; i0 += 6) { /* full 6x16 tiles inline, then the rest */
         const float *a = A + i0 * lda + kk;
         float *c = C + i0 * ldc;
