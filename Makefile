@@ -119,3 +119,10 @@ clean:
 
 .PHONY: all unit test demo asan fuzz fuzz-bins clean size cross-test
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Kernel micro-benchmarks: build/bench_<name> for each bench/kernels/<name>.c (see bench/README.md)
+BENCH_SRC := $(wildcard bench/kernels/*.c)
+bench-kernels: $(patsubst bench/kernels/%.c,$(BUILD)/bench_%,$(BENCH_SRC))
+$(BUILD)/bench_%: bench/kernels/%.c $(LIB)
+	$(CC) $(ER_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+.PHONY: bench-kernels
