@@ -108,13 +108,6 @@ static void find_unsupported(const er_graph *g, unsup *u, int *n_u, int cap) {
   }
 }
 
-static char *dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  if (!slash) return strdup(".");
-  if (slash == path) return strdup("/");
-  return strndup(path, (size_t)(slash - path));
-}
-
 static int cmp_oc(const void *a, const void *b) {
   const op_count *x = (const op_count *)a, *y = (const op_count *)b;
   if (x->n != y->n) return y->n - x->n;
@@ -181,14 +174,7 @@ int cmd_inspect(int argc, char **argv) {
   /* The file as written (no optimization), imported without resolving ops so that every
    * unsupported op can be listed. */
   er_imported imp;
-  memset(&imp, 0, sizeof imp);
-  er_pool_init(&imp.pool);
-  const void *data;
-  size_t size;
-  er_status st = er_map_file(path, &imp.mappings, &data, &size);
-  char *dir = st ? NULL : dir_of(path);
-  if (!st) st = er_onnx_import_ex(data, size, dir, path, &imp, ER_ONNX_NO_OP_RESOLVE);
-  free(dir);
+  er_status st = er_onnx_import_file(path, ER_ONNX_NO_OP_RESOLVE, &imp);
   if (st) {
     er_imported_free(&imp);
     return cli_fail(st, EXIT_MODEL);
