@@ -32,8 +32,20 @@ int qnode_category(const er_node *n) {
 }
 
 static int is_f32(const opt_ctx *c, int v) { return v >= 0 && opt_dtype(c, v) == ER_F32; }
+/* The definition of v (an outer-scope constant's initializer in the enclosing graph). */
+static const er_value *val_of(const opt_ctx *c, int v) { return quant_root_value(c->g, v); }
 static int is_const(const opt_ctx *c, int v) {
-  return v >= 0 && c->g->values[v].kind == ER_VALUE_INITIALIZER && c->g->values[v].data;
+  if (v < 0) return 0;
+  const er_value *r = val_of(c, v);
+  return r->kind == ER_VALUE_INITIALIZER && r->data;
+}
+/* Float32 constant data of v (through outer-scope references), or NULL. */
+static const float *const_f32(const opt_ctx *c, int v, int64_t *out_n) {
+  if (v < 0) return NULL;
+  const er_value *r = val_of(c, v);
+  if (r->kind != ER_VALUE_INITIALIZER || r->dtype != ER_F32 || !r->data || r->rank < 0) return NULL;
+  *out_n = er_shape_numel(r->dims, r->rank);
+  return (const float *)r->data;
 }
 
 /* Excluded by name; folded nodes are named "a+b" by the optimizer: any part matches. */
@@ -84,6 +96,12 @@ static int root_of(const qplan *p, int v) {
   return v;
 }
 
+int qplan_inherited(const qplan *p, int v) {
+  const er_value *val = &p->c->g->values[v];
+  int o = val->kind == ER_VALUE_OUTER ? val->outer : -1;
+  return p->parent && o >= 0 && o < p->parent->nv && (p->parent->role[o] == QV_ACT || p->parent->role[o] == QV_SHARED);
+}
+
 void qplan_free(qplan *p) {
   if (p->stats)
     for (int v = 0; v < p->nv; v++)
@@ -98,6 +116,7 @@ void qplan_free(qplan *p) {
   free(p->has_stat);
   free(p->scale);
   free(p->zp);
+  free(p->obs_at);
   memset(p, 0, sizeof *p);
 }
 
@@ -138,8 +157,9 @@ er_status qplan_make(qplan *p, opt_ctx *c, const er_quant_options *o) {
   p->has_stat = (unsigned char *)calloc(nv, 1);
   p->scale = (float *)calloc(nv, sizeof(float));
   p->zp = (int32_t *)calloc(nv, sizeof(int32_t));
+  p->obs_at = (int *)malloc(sizeof(int) * nv);
   if (!p->cat || !p->status || !p->reason || !p->fold_into || !p->role || !p->src || !p->stats ||
-      !p->has_stat || !p->scale || !p->zp)
+      !p->has_stat || !p->scale || !p->zp || !p->obs_at)
     return OOM();
   p->qmin = o->act_dtype == ER_I8 ? -128 : 0;
   p->qmax = o->act_dtype == ER_I8 ? 127 : 255;
@@ -245,6 +265,15 @@ er_status qplan_make(qplan *p, opt_ctx *c, const er_quant_options *o) {
         break;
     }
   }
+  /* a subgraph's inputs and outer-scope values are observed where first read */
+  for (int v = 0; v < p->nv; v++) p->obs_at[v] = -1;
+  for (int i = p->nn - 1; g->parent && i >= 0; i--) {
+    const er_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++) {
+      int v = n->inputs[k];
+      if (v >= 0 && g->values[v].kind != ER_VALUE_NODE) p->obs_at[v] = i;
+    }
+  }
   return NULL;
 }
 
@@ -255,11 +284,24 @@ typedef struct rw {
   opt_ctx *c;
   int opset;
   int per_channel;
+  int nested;   /* the model has subgraphs: names must be unique across all its graphs */
   char name[512];
 } rw;
 
+static void rw_init(rw *w, qplan *p, opt_ctx *c, int opset, int per_channel) {
+  memset(w, 0, sizeof *w);
+  w->p = p;
+  w->c = c;
+  w->opset = opset;
+  w->per_channel = per_channel;
+  const er_graph *root = c->g;
+  while (root->parent) root = root->parent;
+  w->nested = quant_has_subgraphs(root);
+}
+
 static const char *nm(rw *w, const char *a, const char *b) {
   snprintf(w->name, sizeof w->name, "%s%s", a, b);
+  if (w->nested) quant_unique_name(w->c->g, w->name, sizeof w->name);
   return w->name;
 }
 
@@ -304,7 +346,7 @@ static int act_params(rw *w, int v, int *out_sc, int *out_zp) {
  * Returns the DQ output value, or -1. */
 static int const_dq(rw *w, int v) {
   qplan *p = w->p;
-  er_value *val = &w->c->g->values[v];
+  const er_value *val = val_of(w->c, v);
   int64_t n = er_shape_numel(val->dims, val->rank);
   const float *d = (const float *)val->data;
   double lo = 0, hi = 0;
@@ -373,7 +415,7 @@ static int act_qdq(rw *w, int v, int output_side) {
 
 /* Per-channel axis of a compute node's weight, or -1 (per tensor). */
 static int weight_axis(const opt_ctx *c, const er_node *n, int per_channel) {
-  const er_value *wv = &c->g->values[n->inputs[1]];
+  const er_value *wv = val_of(c, n->inputs[1]);
   if (!per_channel) return -1;
   if (opt_is(n, "Conv")) return wv->rank >= 3 ? 0 : -1;
   if (opt_is(n, "ConvTranspose")) return wv->rank >= 3 && opt_attr_int(n, "group", 1) == 1 ? 1 : -1;
@@ -387,8 +429,8 @@ static const float *bias_of(const opt_ctx *c, const er_node *n, int64_t channels
   if (opt_is(n, "MatMul") || n->n_inputs < 3 || n->inputs[2] < 0) return NULL;
   int b = n->inputs[2];
   int64_t nb;
-  const float *d = opt_const_f32(c, b, &nb);
-  if (!d || c->g->values[b].rank != 1 || nb != channels) return NULL;
+  const float *d = const_f32(c, b, &nb);
+  if (!d || val_of(c, b)->rank != 1 || nb != channels) return NULL;
   if (opt_is(n, "Gemm") && (opt_attr_float(n, "alpha", 1.0f) != 1.0f || opt_attr_float(n, "beta", 1.0f) != 1.0f))
     return NULL;
   *out_n = nb;
@@ -397,7 +439,7 @@ static const float *bias_of(const opt_ctx *c, const er_node *n, int64_t channels
 
 /* Output channels of a compute node's weight (for the bias). */
 static int64_t out_channels(const opt_ctx *c, const er_node *n) {
-  const er_value *wv = &c->g->values[n->inputs[1]];
+  const er_value *wv = val_of(c, n->inputs[1]);
   if (opt_is(n, "Conv")) return wv->dims[0];
   if (opt_is(n, "ConvTranspose")) return wv->dims[1] * opt_attr_int(n, "group", 1);
   if (opt_is(n, "Gemm")) return opt_attr_int(n, "transB", 0) ? wv->dims[0] : wv->dims[1];
@@ -430,7 +472,7 @@ static int emit_dq(rw *w, const char *base, int dtype, int rank, const int64_t *
  * (computed here when compute_scales). Returns 0, or -1 on OOM. */
 static int int8_weight(rw *w, int i, int k, int axis, float *sc, int compute_scales) {
   opt_ctx *c = w->c;
-  const er_value *wv = &c->g->values[c->g->nodes[i].inputs[k]];
+  const er_value *wv = val_of(c, c->g->nodes[i].inputs[k]);
   int rank = wv->rank;
   int64_t dims[ER_MAX_RANK], nch = axis >= 0 ? wv->dims[axis] : 1;
   memcpy(dims, wv->dims, sizeof dims);
@@ -461,7 +503,7 @@ static er_status weights_for(rw *w, int i, float in_scale, er_quant_report *r) {
   opt_ctx *c = w->c;
   er_node *n = &c->g->nodes[i];
   if (!weight_slot(c, n, 1)) return NULL;
-  const er_value *wv = &c->g->values[n->inputs[1]];
+  const er_value *wv = val_of(c, n->inputs[1]);
   int axis = weight_axis(c, n, w->per_channel);
   int64_t nch = axis >= 0 ? wv->dims[axis] : 1;
   int64_t M = out_channels(c, n), nbias = 0;
@@ -509,7 +551,8 @@ static er_status weights_for(rw *w, int i, float in_scale, er_quant_report *r) {
 er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r) {
   opt_ctx *c = p->c;
   er_graph *g = c->g;
-  rw w = {p, c, opset, p->o->per_channel, ""};
+  rw w;
+  rw_init(&w, p, c, opset, p->o->per_channel);
   /* 1. fold Relu/Clip into their producers */
   for (int i = 0; i < p->nn; i++) {
     if (p->fold_into[i] < 0) continue;
@@ -524,6 +567,14 @@ er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r) {
   /* 2. parameters of calibrated activations */
   for (int v = 0; v < p->nv; v++) {
     if (p->role[v] != QV_ACT) continue;
+    /* an outer-scope value the enclosing graph quantizes keeps its parameters, so the
+     * subgraph's QuantizeLinear of it is exact */
+    if (qplan_inherited(p, v)) {
+      int ro = root_of(p->parent, g->values[v].outer);
+      p->scale[v] = p->parent->scale[ro];
+      p->zp[v] = p->parent->zp[ro];
+      continue;
+    }
     double lo = 0, hi = 0;
     /* graph outputs keep their full range: clipping what the user reads helps nothing */
     int method = c->out_uses[v] ? ER_CALIB_MINMAX : p->o->method;
@@ -580,7 +631,7 @@ er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r) {
  * [N, K] weight), the stored weight is its transpose [K, N], blocked along axis 0. */
 static int int4_weight(rw *w, int i, int k, int axis, int bs, int transpose) {
   opt_ctx *c = w->c;
-  const er_value *wv = &c->g->values[c->g->nodes[i].inputs[k]];
+  const er_value *wv = val_of(c, c->g->nodes[i].inputs[k]);
   int rank = wv->rank;
   int64_t dims[ER_MAX_RANK], sdims[ER_MAX_RANK];
   memcpy(dims, wv->dims, sizeof dims);
@@ -647,13 +698,14 @@ static int gemm_to_matmul_int4(rw *w, int i, int bs) {
 
 static int const_f32_rank(const opt_ctx *c, const er_node *n, int k, int min_rank) {
   if (k >= n->n_inputs || n->inputs[k] < 0) return 0;
-  const er_value *v = &c->g->values[n->inputs[k]];
+  const er_value *v = val_of(c, n->inputs[k]);
   return is_const(c, n->inputs[k]) && v->dtype == ER_F32 && v->rank >= min_rank;
 }
 
 er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, int float_ops_only,
                              er_quant_report *r) {
-  rw w = {NULL, c, opset, o->per_channel, ""};
+  rw w;
+  rw_init(&w, NULL, c, opset, o->per_channel);
   int nn = c->g->n_nodes;
   for (int i = 0; i < nn; i++) {
     er_node *n = &c->g->nodes[i];
@@ -661,7 +713,7 @@ er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, i
     if (float_ops_only && !(opt_is(n, "LSTM") || opt_is(n, "GRU") || opt_is(n, "RNN") || opt_is(n, "Gather")))
       continue;
     int rc = 0, done = 0;
-    const er_value *wv = n->n_inputs > 1 && n->inputs[1] >= 0 ? &c->g->values[n->inputs[1]] : NULL;
+    const er_value *wv = n->n_inputs > 1 && n->inputs[1] >= 0 ? val_of(c, n->inputs[1]) : NULL;
     if ((opt_is(n, "Conv") || opt_is(n, "ConvTranspose")) && const_f32_rank(c, n, 1, 3)) {
       int axis = weight_axis(c, n, o->per_channel);
       rc = int8_weight(&w, i, 1, axis, NULL, 1);
@@ -687,8 +739,7 @@ er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, i
           if (!rc) r->n_weights++;
         }
     } else if (opt_is(n, "Gather") && const_f32_rank(c, n, 0, 2) &&
-               er_shape_numel(c->g->values[n->inputs[0]].dims, 2) >= 1024 &&
-               c->g->values[n->inputs[0]].rank == 2) {
+               er_shape_numel(val_of(c, n->inputs[0])->dims, 2) >= 1024 && val_of(c, n->inputs[0])->rank == 2) {
       rc = int8_weight(&w, i, 0, o->per_channel ? 0 : -1, NULL, 1);
       done = 1;
     }

@@ -87,6 +87,9 @@ typedef struct er_quant_report {
 
 void er_quant_report_free(er_quant_report *r);
 
+/* Does the model (main graph or a subgraph) have a node called name? */
+int er_quant_has_node(const er_imported *m, const char *name);
+
 /* Quantize m in place (its IR is rewritten; write it with er_onnx_write_file). calib is
  * required in static mode and ignored otherwise. Errors: ER_INVALID_ARGUMENT for bad
  * options or calibration data (naming the sample file), ER_UNSUPPORTED when the model has

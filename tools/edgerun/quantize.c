@@ -193,9 +193,7 @@ static int exit_code(er_status s) {
 /* --exclude names must name nodes (the optimizer may join names with '+' later). */
 static int check_excludes(const er_imported *m, const er_quant_options *o) {
   for (int i = 0; i < o->n_exclude; i++) {
-    int found = 0;
-    for (int j = 0; j < m->graph->n_nodes && !found; j++) found = !strcmp(m->graph->nodes[j].name, o->exclude[i]);
-    if (!found) {
+    if (!er_quant_has_node(m, o->exclude[i])) {
       fprintf(stderr, "edgerun: --exclude: the model has no node named '%s'\n", o->exclude[i]);
       return 0;
     }
