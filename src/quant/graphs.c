@@ -122,3 +122,17 @@ void quant_unique_name(const er_graph *g, char *buf, size_t cap) {
     if (!name_taken(g, buf, 1)) return;
   }
 }
+
+void quant_sync_outer_names(er_graph *g) {
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int j = 0; j < n_subgraphs(&g->nodes[i]); j++) {
+      er_graph *sg = subgraph(&g->nodes[i], j);
+      if (!sg) continue;
+      for (int u = 0; u < sg->n_values; u++) {
+        er_value *val = &sg->values[u];
+        if (val->kind == ER_VALUE_OUTER && val->outer >= 0 && val->outer < g->n_values)
+          val->name = g->values[val->outer].name;
+      }
+      quant_sync_outer_names(sg);
+    }
+}

@@ -65,6 +65,9 @@ int quant_has_subgraphs(const er_graph *g);
 /* Make buf a name no value of the whole model (g's main graph and every subgraph) has,
  * appending _1, _2 ... (ONNX names are unique across a model's graphs). */
 void quant_unique_name(const er_graph *g, char *buf, size_t cap);
+/* An outer-scope reference is written by name: after rewiring one to another value of the
+ * enclosing graph (opt_replace_uses), give it that value's name, down every subgraph. */
+void quant_sync_outer_names(er_graph *g);
 
 /* qdq.c */
 int qnode_category(const er_node *n);

@@ -470,9 +470,11 @@ static int emit_dq(rw *w, const char *base, int dtype, int rank, const int64_t *
 
 /* int8 symmetric weight in slot k of node i along axis (-1: per tensor), with scales sc
  * (computed here when compute_scales). Returns 0, or -1 on OOM. */
-static int int8_weight(rw *w, int i, int k, int axis, float *sc, int compute_scales) {
-  opt_ctx *c = w->c;
-  const er_value *wv = val_of(c, c->g->nodes[i].inputs[k]);
+/* int8 symmetric copy of float constant v along axis (-1: per tensor) behind a
+ * DequantizeLinear, with scales sc (computed here when compute_scales). Returns the DQ
+ * output, or -1 on OOM. */
+static int int8_value(rw *w, int v, int axis, float *sc, int compute_scales) {
+  const er_value *wv = val_of(w->c, v);
   int rank = wv->rank;
   int64_t dims[ER_MAX_RANK], nch = axis >= 0 ? wv->dims[axis] : 1;
   memcpy(dims, wv->dims, sizeof dims);
@@ -492,8 +494,14 @@ static int int8_weight(rw *w, int i, int k, int axis, float *sc, int compute_sca
   int out = emit_dq(w, base, ER_I8, rank, dims, q, axis >= 0, &nch, sc, axis >= 0 ? axis : -1000, 0);
   free(q);
   free(own);
+  return out;
+}
+
+/* int8 weight in slot k of node i (see int8_value). Returns 0, or -1 on OOM. */
+static int int8_weight(rw *w, int i, int k, int axis, float *sc, int compute_scales) {
+  int out = int8_value(w, w->c->g->nodes[i].inputs[k], axis, sc, compute_scales);
   if (out < 0) return -1;
-  opt_set_input(c, &c->g->nodes[i], k, out);
+  opt_set_input(w->c, &w->c->g->nodes[i], k, out);
   return 0;
 }
 
@@ -702,6 +710,49 @@ static int const_f32_rank(const opt_ctx *c, const er_node *n, int k, int min_ran
   return is_const(c, n->inputs[k]) && v->dtype == ER_F32 && v->rank >= min_rank;
 }
 
+static int recurrent(const er_node *n) { return opt_is(n, "LSTM") || opt_is(n, "GRU") || opt_is(n, "RNN"); }
+
+/* Does every reader of value v of g (through data-movement ops and into subgraphs) end in
+ * the W or R input of an LSTM/GRU/RNN? (Exporters slice and concatenate the gates of one
+ * weight, e.g. Silero VAD inside an If branch.) At least one such reader must exist. */
+static int feeds_recurrent_weights(const er_graph *g, int v, int depth) {
+  static const char *const move[] = {"Slice", "Concat", "Unsqueeze", "Squeeze", "Reshape", "Transpose",
+                                     "Split", "Identity", NULL};
+  int ends = 0;
+  if (depth > 32) return 0;
+  for (int k = 0; k < g->n_outputs; k++)
+    if (g->outputs[k] == v) return 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++) {
+      if (n->inputs[k] != v) continue;
+      if (recurrent(n) && (k == 1 || k == 2)) {
+        ends = 1;
+        continue;
+      }
+      if (n->domain[0] || !in_list(n->op_type, move) || (k > 0 && !opt_is(n, "Concat"))) return 0;
+      for (int j = 0; j < n->n_outputs; j++) {
+        if (n->outputs[j] < 0) continue;
+        if (!feeds_recurrent_weights(g, n->outputs[j], depth + 1)) return 0;
+        ends = 1;
+      }
+    }
+    for (int a = 0; a < n->n_attrs; a++) {
+      const er_attr *at = &n->attrs[a];
+      int ng = at->type == ER_ATTR_GRAPH ? 1 : at->type == ER_ATTR_GRAPHS ? at->n : 0;
+      for (int j = 0; j < ng; j++) {
+        const er_graph *sg = at->type == ER_ATTR_GRAPH ? at->g : at->graphs[j];
+        for (int u = 0; sg && u < sg->n_values; u++) {
+          if (sg->values[u].kind != ER_VALUE_OUTER || sg->values[u].outer != v) continue;
+          if (!feeds_recurrent_weights(sg, u, depth + 1)) return 0;
+          ends = 1;
+        }
+      }
+    }
+  }
+  return ends;
+}
+
 er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, int float_ops_only,
                              er_quant_report *r) {
   rw w;
@@ -745,6 +796,19 @@ er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, i
     }
     if (rc) return OOM();
     r->n_weights += done;
+  }
+  /* recurrent weights assembled by slicing/concatenating a constant: quantize that constant */
+  int nv = c->g->n_values;
+  for (int v = 0; v < nv; v++) {
+    const er_value *val = &c->g->values[v];
+    if (val->kind != ER_VALUE_INITIALIZER || val->dtype != ER_F32 || !val->data || val->rank < 2 ||
+        val->is_graph_input || er_shape_numel(val->dims, val->rank) < 1024 || !opt_refs(c, v) ||
+        c->out_uses[v] || !feeds_recurrent_weights(c->g, v, 0))
+      continue;
+    int out = int8_value(&w, v, o->per_channel ? 0 : -1, NULL, 1);
+    if (out < 0) return OOM();
+    opt_replace_uses(c, v, out);
+    r->n_weights++;
   }
   return NULL;
 }

@@ -276,6 +276,7 @@ er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_op
     s = opt_refresh(&qm.gs[gi].c);
     if (!s) s = opt_compact_values(&qm.gs[gi].c);
   }
+  if (!s) quant_sync_outer_names(m->graph);
   if (!s) r->weight_bytes_after = init_bytes(m->graph);
   qmodel_free(&qm);
   er_pool_free(&sample_pool);

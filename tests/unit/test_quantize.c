@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "export/onnx_write.h"
 #include "import/onnx/onnx.h"
 #include "io/dataset.h"
 #include "io/tensor_io.h"
@@ -595,4 +596,139 @@ TEST(quant_errors) {
   er_imported_free(&m);
   er_dataset_close(&d);
   rm_calib(dir);
+}
+
+/* ------------------------------------------------------------ subgraphs */
+
+static const er_graph *branch_of(const er_graph *g, const char *op, const char *attr) {
+  const er_node *n = find_op(g, op, 0);
+  const er_attr *a = n ? er_node_attr(n, attr) : NULL;
+  return a && a->type == ER_ATTR_GRAPH ? a->g : NULL;
+}
+
+/* Scale of the QuantizeLinear in g whose input is called `in`, or -1. */
+static float q_scale_of(const er_graph *g, const char *in) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    if (!strcmp(n->op_type, "QuantizeLinear") && !strcmp(g->values[n->inputs[0]].name, in))
+      return *(const float *)quant_root_value(g, n->inputs[1])->data;
+  }
+  return -1;
+}
+
+/* The written model reads back and computes what the in-memory one does. */
+static void check_roundtrip(int *er_failed_, const er_imported *q, const float *x, int rank, const int64_t *dims) {
+  void *buf = NULL;
+  size_t size = 0;
+  er_imported back;
+  CHECK_OK(er_onnx_write_buffer(q, &buf, &size));
+  CHECK_OK(er_onnx_import(buf, size, NULL, "written", &back));
+  int64_t n1 = 0, n2 = 0;
+  float *a = run1(q->graph, x, rank, dims, &n1), *b = run1(back.graph, x, rank, dims, &n2);
+  CHECK(a && b && n1 == n2);
+  for (int64_t i = 0; a && b && i < n1; i++) CHECK(a[i] == b[i]);
+  free(a);
+  free(b);
+  free(buf);
+  er_imported_free(&back);
+}
+
+TEST(quant_subgraph_if) {
+  er_quant_options o;
+  er_quant_options_default(&o);
+  er_imported q;
+  int64_t dims[4] = {1, 4, 6, 6};
+  quantize_and_compare(er_failed_, "if", &o, 4, dims, 0.2, &q);
+  const er_graph *g = q.graph, *then_g = branch_of(g, "If", "then_branch"), *else_g = branch_of(g, "If", "else_branch");
+  CHECK(then_g && else_g);
+  if (!then_g || !else_g) return;
+  /* inside the branch that ran: both Convs quantized (the branch's Relu folded), the Add too */
+  CHECK(count_op(then_g, "Relu") == 0 && count_op(then_g, "QuantizeLinear") >= 4);
+  const er_node *c2 = find_op(then_g, "Conv", 1);
+  CHECK(c2 != NULL);
+  if (c2) {
+    /* its weight came from the main graph: now an int8 initializer of the branch */
+    const er_value *dqo = &then_g->values[c2->inputs[1]];
+    CHECK(dqo->kind == ER_VALUE_NODE && !strcmp(then_g->nodes[dqo->producer].op_type, "DequantizeLinear"));
+    if (dqo->kind == ER_VALUE_NODE) {
+      const er_value *wq = input_value(then_g, &then_g->nodes[dqo->producer], 0);
+      CHECK(wq->kind == ER_VALUE_INITIALIZER && wq->dtype == ER_I8);
+    }
+    CHECK(er_graph_find_value(g, "wo") < 0); /* the float original is gone */
+  }
+  /* the main graph's Relu output read inside the branch keeps the main graph's scale */
+  float sm = q_scale_of(g, "r0_float"), sb = q_scale_of(then_g, "r0");
+  CHECK(sm > 0 && sm == sb);
+  /* the branch that never ran: int8 weight only, float activations */
+  CHECK(count_op(else_g, "QuantizeLinear") == 0 && count_op(else_g, "DequantizeLinear") == 1);
+  /* the If output feeds the quantized Gemm */
+  const er_node *gemm = find_op(g, "Gemm", 0);
+  CHECK(gemm && !strcmp(g->nodes[g->values[gemm->inputs[0]].producer].op_type, "DequantizeLinear"));
+  float x[144];
+  for (int i = 0; i < 144; i++) x[i] = sinf(0.3f * (float)i);
+  check_roundtrip(er_failed_, &q, x, 4, dims);
+  er_imported_free(&q);
+  /* the report names the branch's nodes, the one that never ran with its reason */
+  er_imported f;
+  char dir[256];
+  make_calib(dir, sizeof dir, 2, 1, 4, dims);
+  er_dataset d;
+  CHECK_OK(load("if", &f));
+  CHECK_OK(er_dataset_open(dir, 1, &d));
+  er_quant_report r;
+  CHECK_OK(er_quantize(&f, &d, &o, &r));
+  int conv1 = 0, never = 0;
+  for (int i = 0; i < r.n_nodes; i++) {
+    conv1 |= !strcmp(r.nodes[i].name, "then_conv1") && r.nodes[i].status == ER_QN_QUANTIZED;
+    never |= !strcmp(r.nodes[i].name, "else_conv") && r.nodes[i].status == ER_QN_FLOAT && r.nodes[i].reason &&
+             strstr(r.nodes[i].reason, "never ran");
+  }
+  CHECK(conv1 && never);
+  er_quant_report_free(&r);
+  er_imported_free(&f);
+  /* every Conv/Gemm excluded, the branch's included: nothing to quantize */
+  CHECK_OK(load("if", &f));
+  const char *ex[] = {"conv0", "then_conv1", "then_conv2", "head"};
+  o.exclude = ex;
+  o.n_exclude = 4;
+  er_status s = er_quantize(&f, &d, &o, &r);
+  CHECK(er_status_code(s) == ER_UNSUPPORTED && strstr(er_status_message(s), "excluded"));
+  er_status_free(s);
+  er_quant_report_free(&r);
+  er_imported_free(&f);
+  er_dataset_close(&d);
+  rm_calib(dir);
+}
+
+TEST(quant_subgraph_loop) {
+  er_quant_options o;
+  er_quant_options_default(&o);
+  er_imported q;
+  int64_t dims[2] = {1, 16};
+  quantize_and_compare(er_failed_, "loop", &o, 2, dims, 0.05, &q);
+  const er_graph *body = branch_of(q.graph, "Loop", "body");
+  CHECK(body != NULL);
+  if (body) {
+    /* the carried value (a body input) and the MatMul output get Q/DQ; the Relu is folded;
+     * the main graph's weight became an int8 initializer of the body */
+    CHECK(q_scale_of(body, "h") > 0);
+    CHECK(count_op(body, "Relu") == 0 && count_op(body, "QuantizeLinear") == 2);
+    const er_node *mm = find_op(body, "MatMul", 0);
+    const er_value *dqo = mm ? &body->values[mm->inputs[1]] : NULL;
+    CHECK(dqo && dqo->kind == ER_VALUE_NODE);
+    if (dqo && dqo->kind == ER_VALUE_NODE)
+      CHECK(input_value(body, &body->nodes[dqo->producer], 0)->dtype == ER_I8);
+  }
+  CHECK(er_graph_find_value(q.graph, "w") < 0);
+  float x[16];
+  for (int i = 0; i < 16; i++) x[i] = cosf(0.7f * (float)i);
+  check_roundtrip(er_failed_, &q, x, 2, dims);
+  er_imported_free(&q);
+  /* dynamic: weights only, inside the body too */
+  o.dynamic = 1;
+  quantize_and_compare(er_failed_, "loop", &o, 2, dims, 0.05, &q);
+  body = branch_of(q.graph, "Loop", "body");
+  CHECK(body && count_op(body, "DequantizeLinear") == 1 && count_op(body, "QuantizeLinear") == 0);
+  check_roundtrip(er_failed_, &q, x, 2, dims);
+  er_imported_free(&q);
 }
