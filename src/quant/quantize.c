@@ -15,7 +15,7 @@ void er_quant_options_default(er_quant_options *o) {
   o->percentile = 99.99;
   o->per_channel = 1;
   o->act_dtype = ER_U8;
-  o->block_size = 32;
+  o->block_size = 64;
 }
 
 void er_quant_report_free(er_quant_report *r) {

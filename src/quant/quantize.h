@@ -48,7 +48,7 @@ typedef struct er_quant_options {
   int act_dtype;       /* ER_U8 (default) or ER_I8 */
   int dynamic;         /* weights only (no calibration) */
   int int4;            /* int4 block-wise MatMul/Gemm weights (weight-only) */
-  int block_size;      /* int4 block (default 32; >= 16, power of two) */
+  int block_size;      /* int4 block (default 64; >= 16, power of two) */
   int fp16;            /* remaining float weights stored as float16 + Cast */
   int n_exclude;
   const char *const *exclude; /* node names kept float */

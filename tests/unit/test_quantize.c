@@ -220,15 +220,16 @@ TEST(quant_symmetric_weights_and_rounding) {
 }
 
 TEST(quant_int4_blocks) {
-  /* [4, 2] blocked along axis 0 by 2: scales [2, 2] */
-  float w[8] = {7, 1, -3.5f, 0, 0.6f, 14, 1, -7};
+  /* [4, 2] blocked along axis 0 by 2: scales [2, 2]; blocks whose values all land on the
+   * max|w| / 7 grid keep that scale (any other loses more) */
+  float w[8] = {7, 1, -3, 0, 3.0f / 7, 14, 1, -4};
   int64_t d[2] = {4, 2};
   int8_t q[8];
   float sc[4];
   quant_weight_int4(w, 2, d, 0, 2, q, sc);
   CHECK(sc[0] == 1.0f && sc[1] == 1.0f / 7 && sc[2] == 1.0f / 7 && sc[3] == 2.0f);
-  CHECK(q[0] == 7 && q[2] == -4 && q[1] == 7 && q[3] == 0); /* -3.5 ties to even: -4 */
-  CHECK(q[5] == 7 && q[7] == -4 && q[4] == 4 && q[6] == 7);
+  CHECK(q[0] == 7 && q[2] == -3 && q[1] == 7 && q[3] == 0);
+  CHECK(q[5] == 7 && q[7] == -2 && q[4] == 3 && q[6] == 7);
   for (int i = 0; i < 8; i++) CHECK(q[i] >= -8 && q[i] <= 7);
   /* a partial last block (K = 3, block 2) */
   int64_t d3[2] = {3, 1};
@@ -236,6 +237,29 @@ TEST(quant_int4_blocks) {
   float sc3[2];
   quant_weight_int4(w3, 2, d3, 0, 2, q, sc3);
   CHECK(sc3[1] == 3.0f / 7 && q[2] == 7);
+  /* random blocks: the chosen scale never loses more than max|w| / 7, and is at most it */
+  enum { K = 64 };
+  float r[K], rs[2];
+  int8_t rq[K];
+  unsigned z = 99;
+  for (int i = 0; i < K; i++) {
+    z = z * 1103515245u + 12345u;
+    r[i] = ((float)((z >> 8) & 0xffff) / 65535.0f - 0.5f) * (i == 5 ? 9.0f : 1.0f);
+  }
+  int64_t dk[2] = {K, 1};
+  quant_weight_int4(r, 2, dk, 0, 32, rq, rs);
+  for (int b = 0; b < 2; b++) {
+    double amax = 0, e_naive = 0, e = 0;
+    for (int i = b * 32; i < b * 32 + 32; i++) amax = fmax(amax, fabs(r[i]));
+    float s0 = (float)(amax / 7);
+    for (int i = b * 32; i < b * 32 + 32; i++) {
+      e_naive += pow(r[i] - s0 * er_quantize_value(r[i], s0, 0, -8, 7), 2);
+      e += pow(r[i] - rs[b] * rq[i], 2);
+    }
+    CHECK(rs[b] <= s0 * 1.000001f && rs[b] >= 0.69f * s0 && e <= e_naive + 1e-12);
+  }
+  /* the block with an outlier clips it a little: a finer grid for the rest wins */
+  CHECK(rs[0] < (float)(4.5 / 7) * 0.999f || rs[0] == (float)(fabs(r[5]) / 7));
 }
 
 TEST(quant_bias_fits_int32) {
@@ -520,7 +544,7 @@ TEST(quant_dynamic_int4_fp16) {
     const er_node *n = &q.graph->nodes[i];
     if (strcmp(n->op_type, "DequantizeLinear")) continue;
     const er_attr *bs = er_node_attr(n, "block_size");
-    blocked += bs && bs->i == 32 && input_value(q.graph, n, 0)->dtype == ER_I4;
+    blocked += bs && bs->i == 64 && input_value(q.graph, n, 0)->dtype == ER_I4;
   }
   CHECK(blocked == 2);
   /* the Gemm became MatMul + Add: DequantizeLinear(axis 0) -> MatMul is the 4-bit pattern */
