@@ -704,6 +704,78 @@ static int gemm_to_matmul_int4(rw *w, int i, int bs) {
   return opt_add_node(c, "", "Add", w->opset, name, 2, add_in, 1, add_out) < 0 ? -1 : 1;
 }
 
+/* ONNX Runtime's dynamic QOperator form of MatMul/Gemm node i (see quantize.h). dql[x]
+ * caches the DynamicQuantizeLinear of input x (3 value indices, -1 until made). Returns 1
+ * if rewritten, 0 if not applicable (then the caller uses the weight-only form), -1 OOM. */
+static int qop_matmul(rw *w, int i, int *dql, int ndql) {
+  opt_ctx *c = w->c;
+  er_node *n = &c->g->nodes[i];
+  int x = n->inputs[0], C = -1, trans = 0;
+  if (x < 0 || x >= ndql || is_const(c, x) || opt_dtype(c, x) != ER_F32 || n->n_outputs != 1) return 0;
+  if (opt_is(n, "Gemm")) {
+    if (opt_attr_int(n, "transA", 0) || opt_attr_float(n, "alpha", 1.0f) != 1.0f) return 0;
+    C = n->n_inputs > 2 ? n->inputs[2] : -1;
+    if (C >= 0 && opt_attr_float(n, "beta", 1.0f) != 1.0f) return 0;
+    trans = (int)opt_attr_int(n, "transB", 0);
+  }
+  const er_value *wv = val_of(c, n->inputs[1]);
+  if (wv->rank != 2) return 0;
+  int64_t K = wv->dims[trans ? 1 : 0], N = wv->dims[trans ? 0 : 1], kn[2] = {K, N};
+  float *wt = (float *)malloc(sizeof(float) * (size_t)(K * N + 1));
+  float *sc = (float *)malloc(sizeof(float) * (size_t)(N + 1));
+  int8_t *q = (int8_t *)malloc((size_t)(K * N + 1)), *zeros = (int8_t *)calloc((size_t)N + 1, 1);
+  char base[256], nbase[256];
+  snprintf(base, sizeof base, "%s", wv->name);
+  snprintf(nbase, sizeof nbase, "%s", n->name);
+  int axis = w->per_channel ? 1 : -1, y = n->outputs[0], rc = -1;
+  int64_t nsc = axis >= 0 ? N : 1;
+  if (!wt || !sc || !q || !zeros) goto done;
+  const float *wd = (const float *)wv->data;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t j = 0; j < N; j++) wt[k * N + j] = trans ? wd[j * K + k] : wd[k * N + j];
+  quant_weight_scales(wt, 2, kn, axis, 127, sc);
+  quant_weight_apply(wt, 2, kn, axis, 127, sc, q);
+  if (dql[3 * x] < 0) {
+    char xb[256];
+    snprintf(xb, sizeof xb, "%s", c->g->values[x].name);
+    int outs[3] = {new_node_value(w, xb, "_quantized"), new_node_value(w, xb, "_scale"), -1};
+    outs[2] = new_node_value(w, xb, "_zero_point");
+    if (outs[0] < 0 || outs[1] < 0 || outs[2] < 0 ||
+        opt_add_node(c, "", "DynamicQuantizeLinear", w->opset, nm(w, xb, "_DynamicQuantizeLinear"), 1, &x, 3, outs) < 0)
+      goto done;
+    memcpy(&dql[3 * x], outs, sizeof outs);
+  }
+  int wq = opt_new_init(c, nm(w, base, "_quantized"), ER_I8, 2, kn, q);
+  int ws = wq < 0 ? -1 : opt_new_init(c, nm(w, base, "_scale"), ER_F32, axis >= 0, &nsc, sc);
+  int wz = ws < 0 ? -1 : opt_new_init(c, nm(w, base, "_zero_point"), ER_I8, axis >= 0, &nsc, zeros);
+  int acc = wz < 0 ? -1 : new_node_value(w, nbase, "_MatMulInteger_output");
+  int accf = acc < 0 ? -1 : new_node_value(w, nbase, "_MatMulInteger_output_float");
+  int s2 = accf < 0 ? -1 : new_node_value(w, nbase, "_scales");
+  int mm = s2 < 0 ? -1 : C >= 0 ? new_node_value(w, nbase, "_MatMul_output") : y;
+  if (mm < 0) goto done;
+  int mi_in[4] = {dql[3 * x], wq, dql[3 * x + 2], wz}, sm_in[2] = {dql[3 * x + 1], ws}, mul_in[2] = {accf, s2};
+  int ca, k1, k2, k3;
+  opt_kill(c, &c->g->nodes[i]); /* releases y: the new nodes produce it */
+  if ((k1 = opt_add_node(c, "", "Mul", w->opset, nm(w, nbase, "_scales_Mul"), 2, sm_in, 1, &s2)) < 0) goto done;
+  if ((k2 = opt_add_node(c, "", "MatMulInteger", w->opset, nm(w, nbase, "_MatMulInteger"), 4, mi_in, 1, &acc)) < 0)
+    goto done;
+  if ((ca = opt_add_node(c, "", "Cast", w->opset, nm(w, nbase, "_Cast"), 1, &acc, 1, &accf)) < 0 ||
+      opt_set_attr_int(c, &c->g->nodes[ca], "to", ER_F32) != 0)
+    goto done;
+  if ((k3 = opt_add_node(c, "", "Mul", w->opset, nm(w, nbase, "_output_Mul"), 2, mul_in, 1, &mm)) < 0) goto done;
+  if (C >= 0) {
+    int add_in[2] = {mm, C};
+    if (opt_add_node(c, "", "Add", w->opset, nm(w, nbase, "_bias_Add"), 2, add_in, 1, &y) < 0) goto done;
+  }
+  rc = 1;
+done:
+  free(wt);
+  free(sc);
+  free(q);
+  free(zeros);
+  return rc;
+}
+
 static int const_f32_rank(const opt_ctx *c, const er_node *n, int k, int min_rank) {
   if (k >= n->n_inputs || n->inputs[k] < 0) return 0;
   const er_value *v = val_of(c, n->inputs[k]);
@@ -758,6 +830,12 @@ er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, i
   rw w;
   rw_init(&w, NULL, c, opset, o->per_channel);
   int nn = c->g->n_nodes;
+  int *dql = NULL, ndql = c->g->n_values; /* per value: its DynamicQuantizeLinear outputs */
+  if (o->dynamic && o->qoperator && !float_ops_only) {
+    dql = (int *)malloc(sizeof(int) * 3 * ((size_t)c->g->n_values + 1));
+    if (!dql) return OOM();
+    for (int v = 0; v < 3 * c->g->n_values; v++) dql[v] = -1;
+  }
   for (int i = 0; i < nn; i++) {
     er_node *n = &c->g->nodes[i];
     if (n->domain[0] || excluded(o, n)) continue;
@@ -769,6 +847,10 @@ er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, i
       int axis = weight_axis(c, n, o->per_channel);
       rc = int8_weight(&w, i, 1, axis, NULL, 1);
       done = 1;
+    } else if (dql && (opt_is(n, "Gemm") || opt_is(n, "MatMul")) && const_f32_rank(c, n, 1, 2) &&
+               (rc = qop_matmul(&w, i, dql, ndql)) != 0) {
+      done = rc > 0;
+      rc = rc < 0;
     } else if (opt_is(n, "Gemm") && const_f32_rank(c, n, 1, 2) && wv->rank == 2) {
       int transB = (int)opt_attr_int(n, "transB", 0);
       if (o->int4) {
@@ -789,14 +871,18 @@ er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, i
           rc = int8_weight(&w, i, k, o->per_channel ? 1 : -1, NULL, 1);
           if (!rc) r->n_weights++;
         }
-    } else if (opt_is(n, "Gather") && const_f32_rank(c, n, 0, 2) &&
+    } else if (!dql && opt_is(n, "Gather") && const_f32_rank(c, n, 0, 2) &&
                er_shape_numel(val_of(c, n->inputs[0])->dims, 2) >= 1024 && val_of(c, n->inputs[0])->rank == 2) {
       rc = int8_weight(&w, i, 0, o->per_channel ? 0 : -1, NULL, 1);
       done = 1;
     }
-    if (rc) return OOM();
+    if (rc) {
+      free(dql);
+      return OOM();
+    }
     r->n_weights += done;
   }
+  free(dql);
   /* recurrent weights assembled by slicing/concatenating a constant: quantize that constant */
   int nv = c->g->n_values;
   for (int v = 0; v < nv; v++) {

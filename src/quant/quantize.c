@@ -55,6 +55,8 @@ static er_status check_options(const er_quant_options *o, const er_dataset *cali
     return ER_ERR(ER_INVALID_ARGUMENT, "percentile must be in (50, 100], got %g", o->percentile);
   if (o->int4 && (o->block_size < 16 || (o->block_size & (o->block_size - 1))))
     return ER_ERR(ER_INVALID_ARGUMENT, "block size must be a power of two >= 16, got %d", o->block_size);
+  if (o->qoperator && !o->dynamic)
+    return ER_ERR(ER_INVALID_ARGUMENT, "the QOperator format is for dynamic quantization (--dynamic)");
   *static_mode = !o->dynamic && !o->int4 && !(o->fp16 && !calib);
   if (*static_mode && !calib)
     return ER_ERR(ER_INVALID_ARGUMENT,
@@ -149,7 +151,8 @@ static er_status quantize_weights(qmodel *qm, const er_quant_options *o, int ops
     for (int i = 0; i < nn; i++) {
       er_quant_node *rn = &r->nodes[q->node_base + i];
       if (!weighted_op(rn->op_type)) continue;
-      int dq = weight_dequantized(&q->c, &q->g->nodes[i]);
+      /* a dead node was replaced by ONNX Runtime's dynamic form (MatMulInteger) */
+      int dq = q->c.dead[i] || weight_dequantized(&q->c, &q->g->nodes[i]);
       if (static_mode) {
         rn->status = ER_QN_FLOAT;
         rn->reason = dq ? "in a subgraph the calibration samples never ran: int8 weights (DequantizeLinear), "
@@ -219,7 +222,7 @@ static er_status quantize_static(qmodel *qm, const er_dataset *calib, const er_q
 er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_options *o,
                       er_quant_report *r) {
   memset(r, 0, sizeof *r);
-  int static_mode;
+  int static_mode = 0;
   ER_RETURN_IF_ERROR(check_options(o, calib, &static_mode));
   r->mode = static_mode ? "static" : o->int4 ? "int4" : o->dynamic ? "dynamic" : "fp16";
   r->opset_before = quant_model_opset(m);

@@ -556,6 +556,18 @@ TEST(quant_dynamic_int4_fp16) {
   CHECK(count_op(q.graph, "Cast") == 2); /* w1 and w2; the 10-element bias stays float32 */
   if (count_op(q.graph, "Cast") != 2) fprintf(stderr, "  %d Cast\n", count_op(q.graph, "Cast"));
   er_imported_free(&q);
+  /* ONNX Runtime's dynamic QOperator form: one DynamicQuantizeLinear per input value */
+  er_quant_options_default(&o);
+  o.dynamic = 1;
+  o.qoperator = 1;
+  quantize_and_compare(er_failed_, "mlp", &o, 2, dims, 0.08, &q);
+  CHECK(count_op(q.graph, "MatMulInteger") == 2 && count_op(q.graph, "DynamicQuantizeLinear") == 2);
+  CHECK(count_op(q.graph, "Gemm") == 0 && count_op(q.graph, "MatMul") == 0 && count_op(q.graph, "Add") == 1);
+  CHECK(count_op(q.graph, "DequantizeLinear") == 0 && count_op(q.graph, "Cast") == 2);
+  const er_node *mi = find_op(q.graph, "MatMulInteger", 1); /* the Gemm: weight transposed to [K, N] */
+  CHECK(mi && input_value(q.graph, mi, 1)->dtype == ER_I8 && input_value(q.graph, mi, 1)->dims[0] == 32 &&
+        input_value(q.graph, mi, 1)->dims[1] == 10 && input_value(q.graph, mi, 3)->dims[0] == 10);
+  er_imported_free(&q);
   er_quant_options_default(&o);
   o.dynamic = 1;
   int64_t ld[3] = {5, 1, 4};
@@ -611,6 +623,12 @@ TEST(quant_errors) {
   er_quant_report_free(&r);
   er_imported_free(&m);
   /* bad options */
+  er_quant_options_default(&o);
+  o.qoperator = 1;
+  CHECK_OK(load("mlp", &m));
+  CHECK_ERR(er_quantize(&m, &d, &o, &r), ER_INVALID_ARGUMENT); /* QOperator without --dynamic */
+  er_quant_report_free(&r);
+  er_imported_free(&m);
   er_quant_options_default(&o);
   o.int4 = 1;
   o.block_size = 24;
