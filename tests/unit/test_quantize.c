@@ -664,6 +664,7 @@ static void check_roundtrip(int *er_failed_, const er_imported *q, const float *
   size_t size = 0;
   er_imported back;
   CHECK_OK(er_onnx_write_buffer(q, &buf, &size));
+  memset(&back, 0, sizeof back);
   CHECK_OK(er_onnx_import(buf, size, NULL, "written", &back));
   int64_t n1 = 0, n2 = 0;
   float *a = run1(q->graph, x, rank, dims, &n1), *b = run1(back.graph, x, rank, dims, &n2);
