@@ -98,7 +98,9 @@ def main():
                     ("edgerun static entropy", ["--calib", calib, "--method", "entropy"]),
                     ("edgerun static per-tensor", ["--calib", calib, "--per-tensor"]),
                     ("edgerun dynamic", ["--dynamic"]),
-                    ("edgerun int4 (block 32)", ["--weights", "int4"]),
+                    ("edgerun dynamic qoperator", ["--dynamic", "--format", "qoperator"]),
+                    ("edgerun int4 (block 64)", ["--weights", "int4"]),
+                    ("edgerun int4 (block 32)", ["--weights", "int4", "--block-size", "32"]),
                     ("edgerun fp16", ["--fp16"])]
             for label, opts in ours:
                 out = os.path.join(tmp, f"{name}.{len(variants)}.onnx")

@@ -19,6 +19,7 @@ enum {
 typedef struct qplan {
   opt_ctx *c;
   const er_quant_options *o;
+  const struct qplan *parent; /* plan of the enclosing graph (subgraphs), else NULL */
   int nv, nn;             /* values / nodes at plan time */
   int *cat;               /* per node: QC_* */
   int *status;            /* per node: ER_QN_* */
@@ -30,13 +31,50 @@ typedef struct qplan {
   unsigned char *has_stat;/* per value */
   float *scale;           /* per value: activation parameters after calibration */
   int32_t *zp;
+  int *obs_at;            /* per value not made by a node of this graph (subgraph input or
+                             outer-scope value): node whose input it is observed at, else -1 */
   int qmin, qmax;         /* activation range of opts->act_dtype */
 } qplan;
+
+/* Every graph of the model, parents before their subgraphs (pre-order). */
+typedef struct qgraph {
+  er_graph *g;
+  int parent;   /* index of the enclosing graph in qmodel.gs, -1 for the main graph */
+  opt_ctx c;
+  qplan p;
+  int planned;  /* static plan made (the main graph, or a subgraph the samples ran) */
+  int seen;     /* some node of it ran during the facts run */
+  int node_base;/* index of its first node in the report */
+} qgraph;
+
+typedef struct qmodel {
+  int n, cap;
+  qgraph *gs;
+} qmodel;
+
+/* graphs.c */
+er_status qmodel_init(qmodel *qm, er_imported *m);
+void qmodel_free(qmodel *qm);
+/* Index of the graph whose node array holds n, or -1. */
+int qmodel_find(const qmodel *qm, const er_node *n);
+/* The definition of value v of g: v itself, or for an outer-scope reference the value of
+ * the enclosing graph it refers to (followed up to where it is defined). */
+const er_value *quant_root_value(const er_graph *g, int v);
+/* Does g hold a node with a graph attribute? */
+int quant_has_subgraphs(const er_graph *g);
+/* Make buf a name no value of the whole model (g's main graph and every subgraph) has,
+ * appending _1, _2 ... (ONNX names are unique across a model's graphs). */
+void quant_unique_name(const er_graph *g, char *buf, size_t cap);
+/* An outer-scope reference is written by name: after rewiring one to another value of the
+ * enclosing graph (opt_replace_uses), give it that value's name, down every subgraph. */
+void quant_sync_outer_names(er_graph *g);
 
 /* qdq.c */
 int qnode_category(const er_node *n);
 er_status qplan_make(qplan *p, opt_ctx *c, const er_quant_options *o);
 void qplan_free(qplan *p);
+/* Does outer-scope value v take its scale and zero point from the enclosing graph's plan? */
+int qplan_inherited(const qplan *p, int v);
 /* Rewrite the graph with Q/DQ nodes (static mode: after calibration filled stats). */
 er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r);
 /* Weight-only rewrite (dynamic / int4). float_ops_only: only the ops without an int8
@@ -46,9 +84,12 @@ er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, i
 /* Store the remaining float32 weights as float16 + Cast. */
 er_status quant_fp16_weights(opt_ctx *c, int opset, er_quant_report *r);
 
-/* observe.c: run the float graph over the data set, adding every QV_ACT value's data
- * to its statistics. */
-er_status quant_observe(qplan *p, const er_dataset *d, er_quant_report *r);
+/* observe.c: run the float model over the data set, adding every QV_ACT value's data
+ * (in every planned graph) to its statistics. */
+er_status quant_observe(qmodel *qm, const er_dataset *d, er_quant_report *r);
+/* Types and shapes of subgraph values (and main-graph values planning left unknown) from
+ * running samples of d (up to 16, until every graph has run): sets gs[i].seen. */
+er_status quant_facts_run(qmodel *qm, const er_dataset *d);
 
 /* Types and shapes of every value from planning the graph (infer only) with the user
  * inputs `ins` (in user-input order; their data is used, e.g. for shape inputs) or, if

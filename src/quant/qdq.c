@@ -32,8 +32,20 @@ int qnode_category(const er_node *n) {
 }
 
 static int is_f32(const opt_ctx *c, int v) { return v >= 0 && opt_dtype(c, v) == ER_F32; }
+/* The definition of v (an outer-scope constant's initializer in the enclosing graph). */
+static const er_value *val_of(const opt_ctx *c, int v) { return quant_root_value(c->g, v); }
 static int is_const(const opt_ctx *c, int v) {
-  return v >= 0 && c->g->values[v].kind == ER_VALUE_INITIALIZER && c->g->values[v].data;
+  if (v < 0) return 0;
+  const er_value *r = val_of(c, v);
+  return r->kind == ER_VALUE_INITIALIZER && r->data;
+}
+/* Float32 constant data of v (through outer-scope references), or NULL. */
+static const float *const_f32(const opt_ctx *c, int v, int64_t *out_n) {
+  if (v < 0) return NULL;
+  const er_value *r = val_of(c, v);
+  if (r->kind != ER_VALUE_INITIALIZER || r->dtype != ER_F32 || !r->data || r->rank < 0) return NULL;
+  *out_n = er_shape_numel(r->dims, r->rank);
+  return (const float *)r->data;
 }
 
 /* Excluded by name; folded nodes are named "a+b" by the optimizer: any part matches. */
@@ -84,6 +96,12 @@ static int root_of(const qplan *p, int v) {
   return v;
 }
 
+int qplan_inherited(const qplan *p, int v) {
+  const er_value *val = &p->c->g->values[v];
+  int o = val->kind == ER_VALUE_OUTER ? val->outer : -1;
+  return p->parent && o >= 0 && o < p->parent->nv && (p->parent->role[o] == QV_ACT || p->parent->role[o] == QV_SHARED);
+}
+
 void qplan_free(qplan *p) {
   if (p->stats)
     for (int v = 0; v < p->nv; v++)
@@ -98,6 +116,7 @@ void qplan_free(qplan *p) {
   free(p->has_stat);
   free(p->scale);
   free(p->zp);
+  free(p->obs_at);
   memset(p, 0, sizeof *p);
 }
 
@@ -138,8 +157,9 @@ er_status qplan_make(qplan *p, opt_ctx *c, const er_quant_options *o) {
   p->has_stat = (unsigned char *)calloc(nv, 1);
   p->scale = (float *)calloc(nv, sizeof(float));
   p->zp = (int32_t *)calloc(nv, sizeof(int32_t));
+  p->obs_at = (int *)malloc(sizeof(int) * nv);
   if (!p->cat || !p->status || !p->reason || !p->fold_into || !p->role || !p->src || !p->stats ||
-      !p->has_stat || !p->scale || !p->zp)
+      !p->has_stat || !p->scale || !p->zp || !p->obs_at)
     return OOM();
   p->qmin = o->act_dtype == ER_I8 ? -128 : 0;
   p->qmax = o->act_dtype == ER_I8 ? 127 : 255;
@@ -245,6 +265,15 @@ er_status qplan_make(qplan *p, opt_ctx *c, const er_quant_options *o) {
         break;
     }
   }
+  /* a subgraph's inputs and outer-scope values are observed where first read */
+  for (int v = 0; v < p->nv; v++) p->obs_at[v] = -1;
+  for (int i = p->nn - 1; g->parent && i >= 0; i--) {
+    const er_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++) {
+      int v = n->inputs[k];
+      if (v >= 0 && g->values[v].kind != ER_VALUE_NODE) p->obs_at[v] = i;
+    }
+  }
   return NULL;
 }
 
@@ -255,11 +284,24 @@ typedef struct rw {
   opt_ctx *c;
   int opset;
   int per_channel;
+  int nested;   /* the model has subgraphs: names must be unique across all its graphs */
   char name[512];
 } rw;
 
+static void rw_init(rw *w, qplan *p, opt_ctx *c, int opset, int per_channel) {
+  memset(w, 0, sizeof *w);
+  w->p = p;
+  w->c = c;
+  w->opset = opset;
+  w->per_channel = per_channel;
+  const er_graph *root = c->g;
+  while (root->parent) root = root->parent;
+  w->nested = quant_has_subgraphs(root);
+}
+
 static const char *nm(rw *w, const char *a, const char *b) {
   snprintf(w->name, sizeof w->name, "%s%s", a, b);
+  if (w->nested) quant_unique_name(w->c->g, w->name, sizeof w->name);
   return w->name;
 }
 
@@ -304,7 +346,7 @@ static int act_params(rw *w, int v, int *out_sc, int *out_zp) {
  * Returns the DQ output value, or -1. */
 static int const_dq(rw *w, int v) {
   qplan *p = w->p;
-  er_value *val = &w->c->g->values[v];
+  const er_value *val = val_of(w->c, v);
   int64_t n = er_shape_numel(val->dims, val->rank);
   const float *d = (const float *)val->data;
   double lo = 0, hi = 0;
@@ -373,7 +415,7 @@ static int act_qdq(rw *w, int v, int output_side) {
 
 /* Per-channel axis of a compute node's weight, or -1 (per tensor). */
 static int weight_axis(const opt_ctx *c, const er_node *n, int per_channel) {
-  const er_value *wv = &c->g->values[n->inputs[1]];
+  const er_value *wv = val_of(c, n->inputs[1]);
   if (!per_channel) return -1;
   if (opt_is(n, "Conv")) return wv->rank >= 3 ? 0 : -1;
   if (opt_is(n, "ConvTranspose")) return wv->rank >= 3 && opt_attr_int(n, "group", 1) == 1 ? 1 : -1;
@@ -387,8 +429,8 @@ static const float *bias_of(const opt_ctx *c, const er_node *n, int64_t channels
   if (opt_is(n, "MatMul") || n->n_inputs < 3 || n->inputs[2] < 0) return NULL;
   int b = n->inputs[2];
   int64_t nb;
-  const float *d = opt_const_f32(c, b, &nb);
-  if (!d || c->g->values[b].rank != 1 || nb != channels) return NULL;
+  const float *d = const_f32(c, b, &nb);
+  if (!d || val_of(c, b)->rank != 1 || nb != channels) return NULL;
   if (opt_is(n, "Gemm") && (opt_attr_float(n, "alpha", 1.0f) != 1.0f || opt_attr_float(n, "beta", 1.0f) != 1.0f))
     return NULL;
   *out_n = nb;
@@ -397,7 +439,7 @@ static const float *bias_of(const opt_ctx *c, const er_node *n, int64_t channels
 
 /* Output channels of a compute node's weight (for the bias). */
 static int64_t out_channels(const opt_ctx *c, const er_node *n) {
-  const er_value *wv = &c->g->values[n->inputs[1]];
+  const er_value *wv = val_of(c, n->inputs[1]);
   if (opt_is(n, "Conv")) return wv->dims[0];
   if (opt_is(n, "ConvTranspose")) return wv->dims[1] * opt_attr_int(n, "group", 1);
   if (opt_is(n, "Gemm")) return opt_attr_int(n, "transB", 0) ? wv->dims[0] : wv->dims[1];
@@ -428,9 +470,11 @@ static int emit_dq(rw *w, const char *base, int dtype, int rank, const int64_t *
 
 /* int8 symmetric weight in slot k of node i along axis (-1: per tensor), with scales sc
  * (computed here when compute_scales). Returns 0, or -1 on OOM. */
-static int int8_weight(rw *w, int i, int k, int axis, float *sc, int compute_scales) {
-  opt_ctx *c = w->c;
-  const er_value *wv = &c->g->values[c->g->nodes[i].inputs[k]];
+/* int8 symmetric copy of float constant v along axis (-1: per tensor) behind a
+ * DequantizeLinear, with scales sc (computed here when compute_scales). Returns the DQ
+ * output, or -1 on OOM. */
+static int int8_value(rw *w, int v, int axis, float *sc, int compute_scales) {
+  const er_value *wv = val_of(w->c, v);
   int rank = wv->rank;
   int64_t dims[ER_MAX_RANK], nch = axis >= 0 ? wv->dims[axis] : 1;
   memcpy(dims, wv->dims, sizeof dims);
@@ -450,8 +494,14 @@ static int int8_weight(rw *w, int i, int k, int axis, float *sc, int compute_sca
   int out = emit_dq(w, base, ER_I8, rank, dims, q, axis >= 0, &nch, sc, axis >= 0 ? axis : -1000, 0);
   free(q);
   free(own);
+  return out;
+}
+
+/* int8 weight in slot k of node i (see int8_value). Returns 0, or -1 on OOM. */
+static int int8_weight(rw *w, int i, int k, int axis, float *sc, int compute_scales) {
+  int out = int8_value(w, w->c->g->nodes[i].inputs[k], axis, sc, compute_scales);
   if (out < 0) return -1;
-  opt_set_input(c, &c->g->nodes[i], k, out);
+  opt_set_input(w->c, &w->c->g->nodes[i], k, out);
   return 0;
 }
 
@@ -461,7 +511,7 @@ static er_status weights_for(rw *w, int i, float in_scale, er_quant_report *r) {
   opt_ctx *c = w->c;
   er_node *n = &c->g->nodes[i];
   if (!weight_slot(c, n, 1)) return NULL;
-  const er_value *wv = &c->g->values[n->inputs[1]];
+  const er_value *wv = val_of(c, n->inputs[1]);
   int axis = weight_axis(c, n, w->per_channel);
   int64_t nch = axis >= 0 ? wv->dims[axis] : 1;
   int64_t M = out_channels(c, n), nbias = 0;
@@ -509,7 +559,8 @@ static er_status weights_for(rw *w, int i, float in_scale, er_quant_report *r) {
 er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r) {
   opt_ctx *c = p->c;
   er_graph *g = c->g;
-  rw w = {p, c, opset, p->o->per_channel, ""};
+  rw w;
+  rw_init(&w, p, c, opset, p->o->per_channel);
   /* 1. fold Relu/Clip into their producers */
   for (int i = 0; i < p->nn; i++) {
     if (p->fold_into[i] < 0) continue;
@@ -524,6 +575,14 @@ er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r) {
   /* 2. parameters of calibrated activations */
   for (int v = 0; v < p->nv; v++) {
     if (p->role[v] != QV_ACT) continue;
+    /* an outer-scope value the enclosing graph quantizes keeps its parameters, so the
+     * subgraph's QuantizeLinear of it is exact */
+    if (qplan_inherited(p, v)) {
+      int ro = root_of(p->parent, g->values[v].outer);
+      p->scale[v] = p->parent->scale[ro];
+      p->zp[v] = p->parent->zp[ro];
+      continue;
+    }
     double lo = 0, hi = 0;
     /* graph outputs keep their full range: clipping what the user reads helps nothing */
     int method = c->out_uses[v] ? ER_CALIB_MINMAX : p->o->method;
@@ -580,7 +639,7 @@ er_status qplan_rewrite(qplan *p, int opset, er_quant_report *r) {
  * [N, K] weight), the stored weight is its transpose [K, N], blocked along axis 0. */
 static int int4_weight(rw *w, int i, int k, int axis, int bs, int transpose) {
   opt_ctx *c = w->c;
-  const er_value *wv = &c->g->values[c->g->nodes[i].inputs[k]];
+  const er_value *wv = val_of(c, c->g->nodes[i].inputs[k]);
   int rank = wv->rank;
   int64_t dims[ER_MAX_RANK], sdims[ER_MAX_RANK];
   memcpy(dims, wv->dims, sizeof dims);
@@ -645,27 +704,153 @@ static int gemm_to_matmul_int4(rw *w, int i, int bs) {
   return opt_add_node(c, "", "Add", w->opset, name, 2, add_in, 1, add_out) < 0 ? -1 : 1;
 }
 
+/* ONNX Runtime's dynamic QOperator form of MatMul/Gemm node i (see quantize.h). dql[x]
+ * caches the DynamicQuantizeLinear of input x (3 value indices, -1 until made). Returns 1
+ * if rewritten, 0 if not applicable (then the caller uses the weight-only form), -1 OOM. */
+static int qop_matmul(rw *w, int i, int *dql, int ndql) {
+  opt_ctx *c = w->c;
+  er_node *n = &c->g->nodes[i];
+  int x = n->inputs[0], C = -1, trans = 0;
+  if (x < 0 || x >= ndql || is_const(c, x) || opt_dtype(c, x) != ER_F32 || n->n_outputs != 1) return 0;
+  if (opt_is(n, "Gemm")) {
+    if (opt_attr_int(n, "transA", 0) || opt_attr_float(n, "alpha", 1.0f) != 1.0f) return 0;
+    C = n->n_inputs > 2 ? n->inputs[2] : -1;
+    if (C >= 0 && opt_attr_float(n, "beta", 1.0f) != 1.0f) return 0;
+    trans = (int)opt_attr_int(n, "transB", 0);
+  }
+  const er_value *wv = val_of(c, n->inputs[1]);
+  if (wv->rank != 2) return 0;
+  int64_t K = wv->dims[trans ? 1 : 0], N = wv->dims[trans ? 0 : 1], kn[2] = {K, N};
+  float *wt = (float *)malloc(sizeof(float) * (size_t)(K * N + 1));
+  float *sc = (float *)malloc(sizeof(float) * (size_t)(N + 1));
+  int8_t *q = (int8_t *)malloc((size_t)(K * N + 1)), *zeros = (int8_t *)calloc((size_t)N + 1, 1);
+  char base[256], nbase[256];
+  snprintf(base, sizeof base, "%s", wv->name);
+  snprintf(nbase, sizeof nbase, "%s", n->name);
+  int axis = w->per_channel ? 1 : -1, y = n->outputs[0], rc = -1;
+  int64_t nsc = axis >= 0 ? N : 1;
+  if (!wt || !sc || !q || !zeros) goto done;
+  const float *wd = (const float *)wv->data;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t j = 0; j < N; j++) wt[k * N + j] = trans ? wd[j * K + k] : wd[k * N + j];
+  quant_weight_scales(wt, 2, kn, axis, 127, sc);
+  quant_weight_apply(wt, 2, kn, axis, 127, sc, q);
+  if (dql[3 * x] < 0) {
+    char xb[256];
+    snprintf(xb, sizeof xb, "%s", c->g->values[x].name);
+    int outs[3] = {new_node_value(w, xb, "_quantized"), new_node_value(w, xb, "_scale"), -1};
+    outs[2] = new_node_value(w, xb, "_zero_point");
+    if (outs[0] < 0 || outs[1] < 0 || outs[2] < 0 ||
+        opt_add_node(c, "", "DynamicQuantizeLinear", w->opset, nm(w, xb, "_DynamicQuantizeLinear"), 1, &x, 3, outs) < 0)
+      goto done;
+    memcpy(&dql[3 * x], outs, sizeof outs);
+  }
+  int wq = opt_new_init(c, nm(w, base, "_quantized"), ER_I8, 2, kn, q);
+  int ws = wq < 0 ? -1 : opt_new_init(c, nm(w, base, "_scale"), ER_F32, axis >= 0, &nsc, sc);
+  int wz = ws < 0 ? -1 : opt_new_init(c, nm(w, base, "_zero_point"), ER_I8, axis >= 0, &nsc, zeros);
+  int acc = wz < 0 ? -1 : new_node_value(w, nbase, "_MatMulInteger_output");
+  int accf = acc < 0 ? -1 : new_node_value(w, nbase, "_MatMulInteger_output_float");
+  int s2 = accf < 0 ? -1 : new_node_value(w, nbase, "_scales");
+  int mm = s2 < 0 ? -1 : C >= 0 ? new_node_value(w, nbase, "_MatMul_output") : y;
+  if (mm < 0) goto done;
+  int mi_in[4] = {dql[3 * x], wq, dql[3 * x + 2], wz}, sm_in[2] = {dql[3 * x + 1], ws}, mul_in[2] = {accf, s2};
+  int ca, k1, k2, k3;
+  opt_kill(c, &c->g->nodes[i]); /* releases y: the new nodes produce it */
+  if ((k1 = opt_add_node(c, "", "Mul", w->opset, nm(w, nbase, "_scales_Mul"), 2, sm_in, 1, &s2)) < 0) goto done;
+  if ((k2 = opt_add_node(c, "", "MatMulInteger", w->opset, nm(w, nbase, "_MatMulInteger"), 4, mi_in, 1, &acc)) < 0)
+    goto done;
+  if ((ca = opt_add_node(c, "", "Cast", w->opset, nm(w, nbase, "_Cast"), 1, &acc, 1, &accf)) < 0 ||
+      opt_set_attr_int(c, &c->g->nodes[ca], "to", ER_F32) != 0)
+    goto done;
+  if ((k3 = opt_add_node(c, "", "Mul", w->opset, nm(w, nbase, "_output_Mul"), 2, mul_in, 1, &mm)) < 0) goto done;
+  if (C >= 0) {
+    int add_in[2] = {mm, C};
+    if (opt_add_node(c, "", "Add", w->opset, nm(w, nbase, "_bias_Add"), 2, add_in, 1, &y) < 0) goto done;
+  }
+  rc = 1;
+done:
+  free(wt);
+  free(sc);
+  free(q);
+  free(zeros);
+  return rc;
+}
+
 static int const_f32_rank(const opt_ctx *c, const er_node *n, int k, int min_rank) {
   if (k >= n->n_inputs || n->inputs[k] < 0) return 0;
-  const er_value *v = &c->g->values[n->inputs[k]];
+  const er_value *v = val_of(c, n->inputs[k]);
   return is_const(c, n->inputs[k]) && v->dtype == ER_F32 && v->rank >= min_rank;
+}
+
+static int recurrent(const er_node *n) { return opt_is(n, "LSTM") || opt_is(n, "GRU") || opt_is(n, "RNN"); }
+
+/* Does every reader of value v of g (through data-movement ops and into subgraphs) end in
+ * the W or R input of an LSTM/GRU/RNN? (Exporters slice and concatenate the gates of one
+ * weight, e.g. Silero VAD inside an If branch.) At least one such reader must exist. */
+static int feeds_recurrent_weights(const er_graph *g, int v, int depth) {
+  static const char *const move[] = {"Slice", "Concat", "Unsqueeze", "Squeeze", "Reshape", "Transpose",
+                                     "Split", "Identity", NULL};
+  int ends = 0;
+  if (depth > 32) return 0;
+  for (int k = 0; k < g->n_outputs; k++)
+    if (g->outputs[k] == v) return 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_inputs; k++) {
+      if (n->inputs[k] != v) continue;
+      if (recurrent(n) && (k == 1 || k == 2)) {
+        ends = 1;
+        continue;
+      }
+      if (n->domain[0] || !in_list(n->op_type, move) || (k > 0 && !opt_is(n, "Concat"))) return 0;
+      for (int j = 0; j < n->n_outputs; j++) {
+        if (n->outputs[j] < 0) continue;
+        if (!feeds_recurrent_weights(g, n->outputs[j], depth + 1)) return 0;
+        ends = 1;
+      }
+    }
+    for (int a = 0; a < n->n_attrs; a++) {
+      const er_attr *at = &n->attrs[a];
+      int ng = at->type == ER_ATTR_GRAPH ? 1 : at->type == ER_ATTR_GRAPHS ? at->n : 0;
+      for (int j = 0; j < ng; j++) {
+        const er_graph *sg = at->type == ER_ATTR_GRAPH ? at->g : at->graphs[j];
+        for (int u = 0; sg && u < sg->n_values; u++) {
+          if (sg->values[u].kind != ER_VALUE_OUTER || sg->values[u].outer != v) continue;
+          if (!feeds_recurrent_weights(sg, u, depth + 1)) return 0;
+          ends = 1;
+        }
+      }
+    }
+  }
+  return ends;
 }
 
 er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, int float_ops_only,
                              er_quant_report *r) {
-  rw w = {NULL, c, opset, o->per_channel, ""};
+  rw w;
+  rw_init(&w, NULL, c, opset, o->per_channel);
   int nn = c->g->n_nodes;
+  int *dql = NULL, ndql = c->g->n_values; /* per value: its DynamicQuantizeLinear outputs */
+  if (o->dynamic && o->qoperator && !float_ops_only) {
+    dql = (int *)malloc(sizeof(int) * 3 * ((size_t)c->g->n_values + 1));
+    if (!dql) return OOM();
+    for (int v = 0; v < 3 * c->g->n_values; v++) dql[v] = -1;
+  }
   for (int i = 0; i < nn; i++) {
     er_node *n = &c->g->nodes[i];
     if (n->domain[0] || excluded(o, n)) continue;
     if (float_ops_only && !(opt_is(n, "LSTM") || opt_is(n, "GRU") || opt_is(n, "RNN") || opt_is(n, "Gather")))
       continue;
     int rc = 0, done = 0;
-    const er_value *wv = n->n_inputs > 1 && n->inputs[1] >= 0 ? &c->g->values[n->inputs[1]] : NULL;
+    const er_value *wv = n->n_inputs > 1 && n->inputs[1] >= 0 ? val_of(c, n->inputs[1]) : NULL;
     if ((opt_is(n, "Conv") || opt_is(n, "ConvTranspose")) && const_f32_rank(c, n, 1, 3)) {
       int axis = weight_axis(c, n, o->per_channel);
       rc = int8_weight(&w, i, 1, axis, NULL, 1);
       done = 1;
+    } else if (dql && (opt_is(n, "Gemm") || opt_is(n, "MatMul")) && const_f32_rank(c, n, 1, 2) &&
+               (rc = qop_matmul(&w, i, dql, ndql)) != 0) {
+      done = rc > 0;
+      rc = rc < 0;
     } else if (opt_is(n, "Gemm") && const_f32_rank(c, n, 1, 2) && wv->rank == 2) {
       int transB = (int)opt_attr_int(n, "transB", 0);
       if (o->int4) {
@@ -686,14 +871,30 @@ er_status quant_weights_only(opt_ctx *c, const er_quant_options *o, int opset, i
           rc = int8_weight(&w, i, k, o->per_channel ? 1 : -1, NULL, 1);
           if (!rc) r->n_weights++;
         }
-    } else if (opt_is(n, "Gather") && const_f32_rank(c, n, 0, 2) &&
-               er_shape_numel(c->g->values[n->inputs[0]].dims, 2) >= 1024 &&
-               c->g->values[n->inputs[0]].rank == 2) {
+    } else if (!dql && opt_is(n, "Gather") && const_f32_rank(c, n, 0, 2) &&
+               er_shape_numel(val_of(c, n->inputs[0])->dims, 2) >= 1024 && val_of(c, n->inputs[0])->rank == 2) {
       rc = int8_weight(&w, i, 0, o->per_channel ? 0 : -1, NULL, 1);
       done = 1;
     }
-    if (rc) return OOM();
+    if (rc) {
+      free(dql);
+      return OOM();
+    }
     r->n_weights += done;
+  }
+  free(dql);
+  /* recurrent weights assembled by slicing/concatenating a constant: quantize that constant */
+  int nv = c->g->n_values;
+  for (int v = 0; v < nv; v++) {
+    const er_value *val = &c->g->values[v];
+    if (val->kind != ER_VALUE_INITIALIZER || val->dtype != ER_F32 || !val->data || val->rank < 2 ||
+        val->is_graph_input || er_shape_numel(val->dims, val->rank) < 1024 || !opt_refs(c, v) ||
+        c->out_uses[v] || !feeds_recurrent_weights(c->g, v, 0))
+      continue;
+    int out = int8_value(&w, v, o->per_channel ? 0 : -1, NULL, 1);
+    if (out < 0) return OOM();
+    opt_replace_uses(c, v, out);
+    r->n_weights++;
   }
   return NULL;
 }

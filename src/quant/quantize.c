@@ -15,7 +15,7 @@ void er_quant_options_default(er_quant_options *o) {
   o->percentile = 99.99;
   o->per_channel = 1;
   o->act_dtype = ER_U8;
-  o->block_size = 32;
+  o->block_size = 64;
 }
 
 void er_quant_report_free(er_quant_report *r) {
@@ -55,6 +55,8 @@ static er_status check_options(const er_quant_options *o, const er_dataset *cali
     return ER_ERR(ER_INVALID_ARGUMENT, "percentile must be in (50, 100], got %g", o->percentile);
   if (o->int4 && (o->block_size < 16 || (o->block_size & (o->block_size - 1))))
     return ER_ERR(ER_INVALID_ARGUMENT, "block size must be a power of two >= 16, got %d", o->block_size);
+  if (o->qoperator && !o->dynamic)
+    return ER_ERR(ER_INVALID_ARGUMENT, "the QOperator format is for dynamic quantization (--dynamic)");
   *static_mode = !o->dynamic && !o->int4 && !(o->fp16 && !calib);
   if (*static_mode && !calib)
     return ER_ERR(ER_INVALID_ARGUMENT,
@@ -102,10 +104,125 @@ static void drop_unused_inputs(opt_ctx *c) {
   g->n_inputs = m;
 }
 
+/* One report entry per node of every graph, main graph first (pre-order). */
+static er_status report_nodes(qmodel *qm, er_quant_report *r) {
+  int total = 0;
+  for (int gi = 0; gi < qm->n; gi++) {
+    qm->gs[gi].node_base = total;
+    total += qm->gs[gi].g->n_nodes;
+  }
+  r->n_nodes = total;
+  r->nodes = (er_quant_node *)calloc((size_t)total + 1, sizeof(er_quant_node));
+  if (!r->nodes) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+  for (int gi = 0; gi < qm->n; gi++)
+    for (int i = 0; i < qm->gs[gi].g->n_nodes; i++) {
+      er_quant_node *q = &r->nodes[qm->gs[gi].node_base + i];
+      q->name = qm->gs[gi].g->nodes[i].name;
+      q->op_type = qm->gs[gi].g->nodes[i].op_type;
+      q->status = ER_QN_OTHER;
+    }
+  return NULL;
+}
+
+static int weighted_op(const char *op) {
+  return !strcmp(op, "Conv") || !strcmp(op, "ConvTranspose") || !strcmp(op, "Gemm") || !strcmp(op, "MatMul") ||
+         !strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "RNN");
+}
+
+/* Does a DequantizeLinear of a constant feed one of n's inputs? */
+static int weight_dequantized(const opt_ctx *c, const er_node *n) {
+  for (int k = 0; k < n->n_inputs; k++) {
+    const er_node *pn = opt_producer(c, n->inputs[k]);
+    if (pn && opt_is(pn, "DequantizeLinear") && c->g->values[pn->inputs[0]].kind == ER_VALUE_INITIALIZER) return 1;
+  }
+  return 0;
+}
+
+/* Weight-only quantization of graphs [from, qm->n) that are not planned (all of them in
+ * dynamic/int4 mode; in static mode the subgraphs the samples never ran); the report says
+ * what happened to their weighted nodes (nodes keep their indices: new nodes go last). */
+static er_status quantize_weights(qmodel *qm, const er_quant_options *o, int opset, int static_mode,
+                                  er_quant_report *r) {
+  for (int gi = 0; gi < qm->n; gi++) {
+    qgraph *q = &qm->gs[gi];
+    if (q->planned) continue;
+    int nn = q->g->n_nodes;
+    ER_RETURN_IF_ERROR(quant_weights_only(&q->c, o, opset, 0, r));
+    for (int i = 0; i < nn; i++) {
+      er_quant_node *rn = &r->nodes[q->node_base + i];
+      if (!weighted_op(rn->op_type)) continue;
+      /* a dead node was replaced by ONNX Runtime's dynamic form (MatMulInteger) */
+      int dq = q->c.dead[i] || weight_dequantized(&q->c, &q->g->nodes[i]);
+      if (static_mode) {
+        rn->status = ER_QN_FLOAT;
+        rn->reason = dq ? "in a subgraph the calibration samples never ran: int8 weights (DequantizeLinear), "
+                          "float activations"
+                        : "in a subgraph the calibration samples never ran";
+        r->n_float++;
+        continue;
+      }
+      rn->status = dq ? ER_QN_QUANTIZED : ER_QN_FLOAT;
+      rn->reason = dq ? NULL : "weight not a constant float32 tensor (or excluded)";
+      r->n_quantized += dq;
+      r->n_float += !dq;
+    }
+  }
+  if (!static_mode && !r->n_weights)
+    return nothing(qm->gs[0].g,
+                   "no Conv, ConvTranspose, Gemm, MatMul, LSTM/GRU/RNN or Gather with constant float32 weights");
+  return NULL;
+}
+
+static er_status quantize_static(qmodel *qm, const er_dataset *calib, const er_quant_options *o, int opset,
+                                 er_quant_report *r) {
+  int compute = 0, excluded = 0, unseen = 0;
+  for (int gi = 0; gi < qm->n; gi++) {
+    qgraph *q = &qm->gs[gi];
+    if (gi > 0 && !q->seen) {
+      for (int i = 0; i < q->g->n_nodes; i++) unseen += qnode_category(&q->g->nodes[i]) == QC_COMPUTE;
+      continue;
+    }
+    q->planned = 1;
+    ER_RETURN_IF_ERROR(qplan_make(&q->p, &q->c, o));
+    q->p.parent = q->parent >= 0 ? &qm->gs[q->parent].p : NULL;
+    for (int i = 0; i < q->p.nn; i++) {
+      er_quant_node *rn = &r->nodes[q->node_base + i];
+      rn->status = q->p.status[i];
+      rn->reason = q->p.reason[i];
+      r->n_quantized += q->p.status[i] == ER_QN_QUANTIZED;
+      r->n_folded += q->p.status[i] == ER_QN_FOLDED;
+      r->n_float += q->p.status[i] == ER_QN_FLOAT;
+      compute += q->p.cat[i] == QC_COMPUTE && q->p.status[i] == ER_QN_QUANTIZED;
+      excluded += q->p.cat[i] == QC_COMPUTE && q->p.status[i] == ER_QN_FLOAT;
+    }
+  }
+  if (!compute)
+    return nothing(qm->gs[0].g, excluded ? "every Conv/ConvTranspose/Gemm/MatMul is excluded or not float32"
+                                : unseen ? "the calibration samples never ran the subgraphs that hold its "
+                                           "Conv/ConvTranspose/Gemm/MatMul nodes"
+                                         : "no Conv, ConvTranspose, Gemm or MatMul");
+  ER_RETURN_IF_ERROR(quant_observe(qm, calib, r));
+  for (int gi = 0; gi < qm->n; gi++) {
+    qgraph *q = &qm->gs[gi];
+    if (!q->planned) continue;
+    ER_RETURN_IF_ERROR(qplan_rewrite(&q->p, opset, r));
+    /* recurrent ops and embedding tables have no int8 activation form: int8 weights only */
+    int before = r->n_weights;
+    ER_RETURN_IF_ERROR(quant_weights_only(&q->c, o, opset, 1, r));
+    for (int i = 0; r->n_weights > before && i < q->p.nn; i++) {
+      er_quant_node *rn = &r->nodes[q->node_base + i];
+      if (q->p.status[i] != ER_QN_FLOAT || excluded_name(o, rn->name)) continue;
+      if (weight_dequantized(&q->c, &q->g->nodes[i]))
+        rn->reason = "no int8 form: int8 weights (DequantizeLinear), float activations";
+    }
+  }
+  return quantize_weights(qm, o, opset, 1, r);
+}
+
 er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_options *o,
                       er_quant_report *r) {
   memset(r, 0, sizeof *r);
-  int static_mode;
+  int static_mode = 0;
   ER_RETURN_IF_ERROR(check_options(o, calib, &static_mode));
   r->mode = static_mode ? "static" : o->int4 ? "int4" : o->dynamic ? "dynamic" : "fp16";
   r->opset_before = quant_model_opset(m);
@@ -136,94 +253,35 @@ er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_op
   s = quant_upgrade_opset(m, target, ins);
   int opset = quant_model_opset(m);
   r->opset_after = opset;
-
-  er_graph *g = m->graph;
-  opt_ctx c;
-  qplan p;
-  memset(&p, 0, sizeof p);
   if (s) {
     er_pool_free(&sample_pool);
     return s;
   }
-  s = opt_ctx_init(&c, &m->pool, g, 0);
-  if (!s) quant_facts_best(&c, ins);
-  r->n_nodes = g->n_nodes;
-  r->nodes = (er_quant_node *)calloc((size_t)g->n_nodes + 1, sizeof(er_quant_node));
-  if (!s && !r->nodes) s = ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
-  for (int i = 0; !s && i < g->n_nodes; i++) {
-    r->nodes[i].name = g->nodes[i].name;
-    r->nodes[i].op_type = g->nodes[i].op_type;
-    r->nodes[i].status = ER_QN_OTHER;
-  }
-  if (!s && static_mode) {
-    s = qplan_make(&p, &c, o);
-    int compute = 0, excluded = 0;
-    for (int i = 0; !s && i < p.nn; i++) {
-      r->nodes[i].status = p.status[i];
-      r->nodes[i].reason = p.reason[i];
-      r->n_quantized += p.status[i] == ER_QN_QUANTIZED;
-      r->n_folded += p.status[i] == ER_QN_FOLDED;
-      r->n_float += p.status[i] == ER_QN_FLOAT;
-      compute += p.cat[i] == QC_COMPUTE && p.status[i] == ER_QN_QUANTIZED;
-      excluded += p.cat[i] == QC_COMPUTE && p.status[i] == ER_QN_FLOAT;
-    }
-    if (!s && !compute)
-      s = nothing(g, excluded ? "every Conv/ConvTranspose/Gemm/MatMul is excluded or not float32"
-                              : "no Conv, ConvTranspose, Gemm or MatMul");
-    if (!s) s = quant_observe(&p, calib, r);
-    if (!s) s = qplan_rewrite(&p, opset, r);
-    /* recurrent ops and embedding tables have no int8 activation form: int8 weights only */
-    int before = r->n_weights;
-    if (!s) s = quant_weights_only(&c, o, opset, 1, r);
-    for (int i = 0; !s && r->n_weights > before && i < p.nn; i++) {
-      if (p.status[i] != ER_QN_FLOAT || excluded_name(o, r->nodes[i].name)) continue;
-      const er_node *n = &g->nodes[i];
-      for (int k = 0; k < n->n_inputs; k++) {
-        const er_node *pn = opt_producer(&c, n->inputs[k]);
-        if (pn && opt_is(pn, "DequantizeLinear") && g->values[pn->inputs[0]].kind == ER_VALUE_INITIALIZER) {
-          r->nodes[i].reason = "no int8 form: int8 weights (DequantizeLinear), float activations";
-          break;
-        }
-      }
-    }
-  } else if (!s && (o->dynamic || o->int4)) {
-    s = quant_weights_only(&c, o, opset, 0, r);
-    if (!s && !r->n_weights)
-      s = nothing(g, "no Conv, ConvTranspose, Gemm, MatMul, LSTM/GRU/RNN or Gather with constant float32 weights");
-    for (int i = 0; !s && i < r->n_nodes; i++) {
-      const char *op = r->nodes[i].op_type;
-      int weighted = !strcmp(op, "Conv") || !strcmp(op, "ConvTranspose") || !strcmp(op, "Gemm") ||
-                     !strcmp(op, "MatMul") || !strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "RNN");
-      if (!weighted) continue;
-      /* quantized iff a DequantizeLinear now feeds its weight */
-      const er_node *n = &g->nodes[i];
-      int q = 0;
-      for (int k = 0; k < n->n_inputs; k++) {
-        const er_node *pn = opt_producer(&c, n->inputs[k]);
-        q |= pn && opt_is(pn, "DequantizeLinear");
-      }
-      r->nodes[i].status = q ? ER_QN_QUANTIZED : ER_QN_FLOAT;
-      r->nodes[i].reason = q ? NULL : "weight not a constant float32 tensor (or excluded)";
-      r->n_quantized += q;
-      r->n_float += !q;
-    }
-  }
-  if (!s) s = opt_compact(&c);
+  qmodel qm;
+  s = qmodel_init(&qm, m);
+  if (!s) quant_facts_best(&qm.gs[0].c, ins);
+  /* subgraph bodies get types and shapes from running the first samples */
+  if (!s && static_mode && qm.n > 1) s = quant_facts_run(&qm, calib);
+  if (!s) s = report_nodes(&qm, r);
+  if (!s && static_mode) s = quantize_static(&qm, calib, o, opset, r);
+  else if (!s && (o->dynamic || o->int4)) s = quantize_weights(&qm, o, opset, 0, r);
+  for (int gi = 0; gi < qm.n && !s; gi++) s = opt_compact(&qm.gs[gi].c);
   if (!s && o->fp16) {
     int before = r->n_weights;
-    s = quant_fp16_weights(&c, opset, r);
+    for (int gi = 0; gi < qm.n && !s; gi++) s = quant_fp16_weights(&qm.gs[gi].c, opset, r);
     if (!s && !static_mode && !o->dynamic && !o->int4 && r->n_weights == before)
-      s = nothing(g, "no float32 weight of 16 or more elements");
-    if (!s) s = opt_compact(&c);
+      s = nothing(m->graph, "no float32 weight of 16 or more elements");
+    for (int gi = 0; gi < qm.n && !s; gi++) s = opt_compact(&qm.gs[gi].c);
   }
-  if (!s) {
-    drop_unused_inputs(&c);
-    s = opt_refresh(&c);
+  if (!s) drop_unused_inputs(&qm.gs[0].c);
+  /* subgraphs first: a graph's value compaction renumbers its subgraphs' outer references */
+  for (int gi = qm.n - 1; gi >= 0 && !s; gi--) {
+    s = opt_refresh(&qm.gs[gi].c);
+    if (!s) s = opt_compact_values(&qm.gs[gi].c);
   }
-  if (!s) s = opt_compact_values(&c);
-  if (!s) r->weight_bytes_after = init_bytes(g);
-  qplan_free(&p);
-  opt_ctx_free(&c);
+  if (!s) quant_sync_outer_names(m->graph);
+  if (!s) r->weight_bytes_after = init_bytes(m->graph);
+  qmodel_free(&qm);
   er_pool_free(&sample_pool);
   return s;
 }

@@ -26,7 +26,13 @@
  *
  * Dynamic mode (opts.dynamic): weights only — Conv, ConvTranspose, Gemm, MatMul, LSTM/GRU/RNN
  * (W, R) and Gather tables become int8 + DequantizeLinear; activations stay float; no
- * calibration. INT4 (opts.int4): MatMul/Gemm weights int4 symmetric in blocks of
+ * calibration. With opts.qoperator, MatMul/Gemm with a constant 2-D weight take ONNX
+ * Runtime's dynamic form instead: the input is quantized at run time (DynamicQuantizeLinear,
+ * uint8, shared by every MatMul reading it), MatMulInteger with the int8 [K, N] weight
+ * (symmetric, per column or per tensor), the int32 result Cast to float and multiplied by
+ * input scale x weight scale, then the Gemm bias added. Gather tables stay float there (ONNX
+ * Runtime dequantizes a whole int8 table on every run: tinybert's 38 MB embedding makes the
+ * weight-only file 1.8x slower than float in ORT). INT4 (opts.int4): MatMul/Gemm weights int4 symmetric in blocks of
  * opts.block_size along K (DequantizeLinear opset 21 with block_size), other weights int8
  * as in dynamic mode; weight-only. fp16 (opts.fp16): every remaining float32 weight
  * (>= 16 elements, values within float16 range, not a Q/DQ scale, not a shape-like input)
@@ -47,8 +53,11 @@ typedef struct er_quant_options {
   int per_channel;     /* 1 (default): per-channel weights; 0: per tensor */
   int act_dtype;       /* ER_U8 (default) or ER_I8 */
   int dynamic;         /* weights only (no calibration) */
+  int qoperator;       /* with dynamic: MatMul/Gemm in ONNX Runtime's dynamic QOperator form
+                          (DynamicQuantizeLinear + MatMulInteger + Mul by the scales, + Add
+                          of a Gemm bias); other weights as in the weight-only form */
   int int4;            /* int4 block-wise MatMul/Gemm weights (weight-only) */
-  int block_size;      /* int4 block (default 32; >= 16, power of two) */
+  int block_size;      /* int4 block (default 64; >= 16, power of two) */
   int fp16;            /* remaining float weights stored as float16 + Cast */
   int n_exclude;
   const char *const *exclude; /* node names kept float */
@@ -86,6 +95,9 @@ typedef struct er_quant_report {
 } er_quant_report;
 
 void er_quant_report_free(er_quant_report *r);
+
+/* Does the model (main graph or a subgraph) have a node called name? */
+int er_quant_has_node(const er_imported *m, const char *name);
 
 /* Quantize m in place (its IR is rewritten; write it with er_onnx_write_file). calib is
  * required in static mode and ignored otherwise. Errors: ER_INVALID_ARGUMENT for bad

@@ -61,7 +61,24 @@ void quant_weight_int4(const float *w, int rank, const int64_t *dims, int axis, 
           float v = w[(o * n + a) * inner + i];
           if (isfinite(v)) amax = fmax(amax, fabs(v));
         }
+        /* the scale that loses least (squared error) among max|w| / 7 and smaller ones that
+         * clip the largest weight a little but round the rest more finely ([-8, 7]) */
         float s = er_qparams_symmetric(amax, 7);
+        double best = -1;
+        for (int c = 0; c < 16 && amax > 0; c++) {
+          float t = er_qparams_symmetric(amax * (1.0 - 0.02 * c), 7);
+          double err = 0;
+          for (int64_t a = a0; a < a1; a++) {
+            float v = w[(o * n + a) * inner + i];
+            if (!isfinite(v)) continue;
+            double d = v - (double)t * er_quantize_value(v, t, 0, -8, 7);
+            err += d * d;
+          }
+          if (best < 0 || err < best) {
+            best = err;
+            s = t;
+          }
+        }
         sc[(o * nb + b) * inner + i] = s;
         for (int64_t a = a0; a < a1; a++)
           q[(o * n + a) * inner + i] = (int8_t)er_quantize_value(w[(o * n + a) * inner + i], s, 0, -8, 7);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "export/onnx_write.h"
 #include "import/onnx/onnx.h"
 #include "io/dataset.h"
 #include "io/tensor_io.h"
@@ -219,15 +220,16 @@ TEST(quant_symmetric_weights_and_rounding) {
 }
 
 TEST(quant_int4_blocks) {
-  /* [4, 2] blocked along axis 0 by 2: scales [2, 2] */
-  float w[8] = {7, 1, -3.5f, 0, 0.6f, 14, 1, -7};
+  /* [4, 2] blocked along axis 0 by 2: scales [2, 2]; blocks whose values all land on the
+   * max|w| / 7 grid keep that scale (any other loses more) */
+  float w[8] = {7, 1, -3, 0, 3.0f / 7, 14, 1, -4};
   int64_t d[2] = {4, 2};
   int8_t q[8];
   float sc[4];
   quant_weight_int4(w, 2, d, 0, 2, q, sc);
   CHECK(sc[0] == 1.0f && sc[1] == 1.0f / 7 && sc[2] == 1.0f / 7 && sc[3] == 2.0f);
-  CHECK(q[0] == 7 && q[2] == -4 && q[1] == 7 && q[3] == 0); /* -3.5 ties to even: -4 */
-  CHECK(q[5] == 7 && q[7] == -4 && q[4] == 4 && q[6] == 7);
+  CHECK(q[0] == 7 && q[2] == -3 && q[1] == 7 && q[3] == 0);
+  CHECK(q[5] == 7 && q[7] == -2 && q[4] == 3 && q[6] == 7);
   for (int i = 0; i < 8; i++) CHECK(q[i] >= -8 && q[i] <= 7);
   /* a partial last block (K = 3, block 2) */
   int64_t d3[2] = {3, 1};
@@ -235,6 +237,29 @@ TEST(quant_int4_blocks) {
   float sc3[2];
   quant_weight_int4(w3, 2, d3, 0, 2, q, sc3);
   CHECK(sc3[1] == 3.0f / 7 && q[2] == 7);
+  /* random blocks: the chosen scale never loses more than max|w| / 7, and is at most it */
+  enum { K = 64 };
+  float r[K], rs[2];
+  int8_t rq[K];
+  unsigned z = 99;
+  for (int i = 0; i < K; i++) {
+    z = z * 1103515245u + 12345u;
+    r[i] = ((float)((z >> 8) & 0xffff) / 65535.0f - 0.5f) * (i == 5 ? 9.0f : 1.0f);
+  }
+  int64_t dk[2] = {K, 1};
+  quant_weight_int4(r, 2, dk, 0, 32, rq, rs);
+  for (int b = 0; b < 2; b++) {
+    double amax = 0, e_naive = 0, e = 0;
+    for (int i = b * 32; i < b * 32 + 32; i++) amax = fmax(amax, fabs(r[i]));
+    float s0 = (float)(amax / 7);
+    for (int i = b * 32; i < b * 32 + 32; i++) {
+      e_naive += pow(r[i] - s0 * er_quantize_value(r[i], s0, 0, -8, 7), 2);
+      e += pow(r[i] - rs[b] * rq[i], 2);
+    }
+    CHECK(rs[b] <= s0 * 1.000001f && rs[b] >= 0.69f * s0 && e <= e_naive + 1e-12);
+  }
+  /* the block with an outlier clips it a little: a finer grid for the rest wins */
+  CHECK(rs[0] < (float)(4.5 / 7) * 0.999f || rs[0] == (float)(fabs(r[5]) / 7));
 }
 
 TEST(quant_bias_fits_int32) {
@@ -519,7 +544,7 @@ TEST(quant_dynamic_int4_fp16) {
     const er_node *n = &q.graph->nodes[i];
     if (strcmp(n->op_type, "DequantizeLinear")) continue;
     const er_attr *bs = er_node_attr(n, "block_size");
-    blocked += bs && bs->i == 32 && input_value(q.graph, n, 0)->dtype == ER_I4;
+    blocked += bs && bs->i == 64 && input_value(q.graph, n, 0)->dtype == ER_I4;
   }
   CHECK(blocked == 2);
   /* the Gemm became MatMul + Add: DequantizeLinear(axis 0) -> MatMul is the 4-bit pattern */
@@ -530,6 +555,18 @@ TEST(quant_dynamic_int4_fp16) {
   quantize_and_compare(er_failed_, "mlp", &o, 2, dims, 0.01, &q);
   CHECK(count_op(q.graph, "Cast") == 2); /* w1 and w2; the 10-element bias stays float32 */
   if (count_op(q.graph, "Cast") != 2) fprintf(stderr, "  %d Cast\n", count_op(q.graph, "Cast"));
+  er_imported_free(&q);
+  /* ONNX Runtime's dynamic QOperator form: one DynamicQuantizeLinear per input value */
+  er_quant_options_default(&o);
+  o.dynamic = 1;
+  o.qoperator = 1;
+  quantize_and_compare(er_failed_, "mlp", &o, 2, dims, 0.08, &q);
+  CHECK(count_op(q.graph, "MatMulInteger") == 2 && count_op(q.graph, "DynamicQuantizeLinear") == 2);
+  CHECK(count_op(q.graph, "Gemm") == 0 && count_op(q.graph, "MatMul") == 0 && count_op(q.graph, "Add") == 1);
+  CHECK(count_op(q.graph, "DequantizeLinear") == 0 && count_op(q.graph, "Cast") == 2);
+  const er_node *mi = find_op(q.graph, "MatMulInteger", 1); /* the Gemm: weight transposed to [K, N] */
+  CHECK(mi && input_value(q.graph, mi, 1)->dtype == ER_I8 && input_value(q.graph, mi, 1)->dims[0] == 32 &&
+        input_value(q.graph, mi, 1)->dims[1] == 10 && input_value(q.graph, mi, 3)->dims[0] == 10);
   er_imported_free(&q);
   er_quant_options_default(&o);
   o.dynamic = 1;
@@ -587,6 +624,12 @@ TEST(quant_errors) {
   er_imported_free(&m);
   /* bad options */
   er_quant_options_default(&o);
+  o.qoperator = 1;
+  CHECK_OK(load("mlp", &m));
+  CHECK_ERR(er_quantize(&m, &d, &o, &r), ER_INVALID_ARGUMENT); /* QOperator without --dynamic */
+  er_quant_report_free(&r);
+  er_imported_free(&m);
+  er_quant_options_default(&o);
   o.int4 = 1;
   o.block_size = 24;
   CHECK_OK(load("mlp", &m));
@@ -595,4 +638,140 @@ TEST(quant_errors) {
   er_imported_free(&m);
   er_dataset_close(&d);
   rm_calib(dir);
+}
+
+/* ------------------------------------------------------------ subgraphs */
+
+static const er_graph *branch_of(const er_graph *g, const char *op, const char *attr) {
+  const er_node *n = find_op(g, op, 0);
+  const er_attr *a = n ? er_node_attr(n, attr) : NULL;
+  return a && a->type == ER_ATTR_GRAPH ? a->g : NULL;
+}
+
+/* Scale of the QuantizeLinear in g whose input is called `in`, or -1. */
+static float q_scale_of(const er_graph *g, const char *in) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    if (!strcmp(n->op_type, "QuantizeLinear") && !strcmp(g->values[n->inputs[0]].name, in))
+      return *(const float *)quant_root_value(g, n->inputs[1])->data;
+  }
+  return -1;
+}
+
+/* The written model reads back and computes what the in-memory one does. */
+static void check_roundtrip(int *er_failed_, const er_imported *q, const float *x, int rank, const int64_t *dims) {
+  void *buf = NULL;
+  size_t size = 0;
+  er_imported back;
+  CHECK_OK(er_onnx_write_buffer(q, &buf, &size));
+  memset(&back, 0, sizeof back);
+  CHECK_OK(er_onnx_import(buf, size, NULL, "written", &back));
+  int64_t n1 = 0, n2 = 0;
+  float *a = run1(q->graph, x, rank, dims, &n1), *b = run1(back.graph, x, rank, dims, &n2);
+  CHECK(a && b && n1 == n2);
+  for (int64_t i = 0; a && b && i < n1; i++) CHECK(a[i] == b[i]);
+  free(a);
+  free(b);
+  free(buf);
+  er_imported_free(&back);
+}
+
+TEST(quant_subgraph_if) {
+  er_quant_options o;
+  er_quant_options_default(&o);
+  er_imported q;
+  int64_t dims[4] = {1, 4, 6, 6};
+  quantize_and_compare(er_failed_, "if", &o, 4, dims, 0.2, &q);
+  const er_graph *g = q.graph, *then_g = branch_of(g, "If", "then_branch"), *else_g = branch_of(g, "If", "else_branch");
+  CHECK(then_g && else_g);
+  if (!then_g || !else_g) return;
+  /* inside the branch that ran: both Convs quantized (the branch's Relu folded), the Add too */
+  CHECK(count_op(then_g, "Relu") == 0 && count_op(then_g, "QuantizeLinear") >= 4);
+  const er_node *c2 = find_op(then_g, "Conv", 1);
+  CHECK(c2 != NULL);
+  if (c2) {
+    /* its weight came from the main graph: now an int8 initializer of the branch */
+    const er_value *dqo = &then_g->values[c2->inputs[1]];
+    CHECK(dqo->kind == ER_VALUE_NODE && !strcmp(then_g->nodes[dqo->producer].op_type, "DequantizeLinear"));
+    if (dqo->kind == ER_VALUE_NODE) {
+      const er_value *wq = input_value(then_g, &then_g->nodes[dqo->producer], 0);
+      CHECK(wq->kind == ER_VALUE_INITIALIZER && wq->dtype == ER_I8);
+    }
+    CHECK(er_graph_find_value(g, "wo") < 0); /* the float original is gone */
+  }
+  /* the main graph's Relu output read inside the branch keeps the main graph's scale */
+  float sm = q_scale_of(g, "r0_float"), sb = q_scale_of(then_g, "r0");
+  CHECK(sm > 0 && sm == sb);
+  /* the branch that never ran: int8 weight only, float activations */
+  CHECK(count_op(else_g, "QuantizeLinear") == 0 && count_op(else_g, "DequantizeLinear") == 1);
+  /* the If output feeds the quantized Gemm */
+  const er_node *gemm = find_op(g, "Gemm", 0);
+  CHECK(gemm && !strcmp(g->nodes[g->values[gemm->inputs[0]].producer].op_type, "DequantizeLinear"));
+  float x[144];
+  for (int i = 0; i < 144; i++) x[i] = sinf(0.3f * (float)i);
+  check_roundtrip(er_failed_, &q, x, 4, dims);
+  er_imported_free(&q);
+  /* the report names the branch's nodes, the one that never ran with its reason */
+  er_imported f;
+  char dir[256];
+  make_calib(dir, sizeof dir, 2, 1, 4, dims);
+  er_dataset d;
+  CHECK_OK(load("if", &f));
+  CHECK_OK(er_dataset_open(dir, 1, &d));
+  er_quant_report r;
+  CHECK_OK(er_quantize(&f, &d, &o, &r));
+  int conv1 = 0, never = 0;
+  for (int i = 0; i < r.n_nodes; i++) {
+    conv1 |= !strcmp(r.nodes[i].name, "then_conv1") && r.nodes[i].status == ER_QN_QUANTIZED;
+    never |= !strcmp(r.nodes[i].name, "else_conv") && r.nodes[i].status == ER_QN_FLOAT && r.nodes[i].reason &&
+             strstr(r.nodes[i].reason, "never ran");
+  }
+  CHECK(conv1 && never);
+  er_quant_report_free(&r);
+  er_imported_free(&f);
+  /* every Conv/Gemm excluded, the branch's included: nothing to quantize */
+  CHECK_OK(load("if", &f));
+  const char *ex[] = {"conv0", "then_conv1", "then_conv2", "head"};
+  o.exclude = ex;
+  o.n_exclude = 4;
+  er_status s = er_quantize(&f, &d, &o, &r);
+  CHECK(er_status_code(s) == ER_UNSUPPORTED && strstr(er_status_message(s), "excluded"));
+  er_status_free(s);
+  er_quant_report_free(&r);
+  er_imported_free(&f);
+  er_dataset_close(&d);
+  rm_calib(dir);
+}
+
+TEST(quant_subgraph_loop) {
+  er_quant_options o;
+  er_quant_options_default(&o);
+  er_imported q;
+  int64_t dims[2] = {1, 16};
+  quantize_and_compare(er_failed_, "loop", &o, 2, dims, 0.05, &q);
+  const er_graph *body = branch_of(q.graph, "Loop", "body");
+  CHECK(body != NULL);
+  if (body) {
+    /* the carried value (a body input) and the MatMul output get Q/DQ; the Relu is folded;
+     * the main graph's weight became an int8 initializer of the body */
+    CHECK(q_scale_of(body, "h") > 0);
+    CHECK(count_op(body, "Relu") == 0 && count_op(body, "QuantizeLinear") == 2);
+    const er_node *mm = find_op(body, "MatMul", 0);
+    const er_value *dqo = mm ? &body->values[mm->inputs[1]] : NULL;
+    CHECK(dqo && dqo->kind == ER_VALUE_NODE);
+    if (dqo && dqo->kind == ER_VALUE_NODE)
+      CHECK(input_value(body, &body->nodes[dqo->producer], 0)->dtype == ER_I8);
+  }
+  CHECK(er_graph_find_value(q.graph, "w") < 0);
+  float x[16];
+  for (int i = 0; i < 16; i++) x[i] = cosf(0.7f * (float)i);
+  check_roundtrip(er_failed_, &q, x, 2, dims);
+  er_imported_free(&q);
+  /* dynamic: weights only, inside the body too */
+  o.dynamic = 1;
+  quantize_and_compare(er_failed_, "loop", &o, 2, dims, 0.05, &q);
+  body = branch_of(q.graph, "Loop", "body");
+  CHECK(body && count_op(body, "DequantizeLinear") == 1 && count_op(body, "QuantizeLinear") == 0);
+  check_roundtrip(er_failed_, &q, x, 2, dims);
+  er_imported_free(&q);
 }

@@ -14,6 +14,11 @@ Writes *.onnx next to this script. Deterministic (numpy RandomState(0)).
                  attributes, Softmax(axis 1) on 2-D, x [1,2,5,5]
   nothing.onnx   Add and Relu only: nothing to quantize, x [1,8]
   two_in.onnx    two inputs a [1,16], b [1,16] -> Add -> MatMul (opset 13)
+  if.onnx        Conv -> Relu -> If (cond: batch == 1, always true); then: Conv (branch weight)
+                 -> Relu -> Conv (weight from the main graph) -> Add of the main graph's Relu;
+                 else (never runs): Conv; the If output -> Flatten -> Gemm (opset 13), x [1,4,6,6]
+  loop.onnx      Loop 3 times h = Relu(MatMul(h, w)) (w in the main graph, h carried) ->
+                 MatMul head (opset 13), x [1,16]
 """
 import os
 
@@ -124,3 +129,44 @@ save("two_in", [
     N("Add", ["a", "b"], ["s"], name="add"),
     N("MatMul", ["s", "w"], ["y"], name="mm"),
 ], [vi("a", [1, 16]), vi("b", [1, 16])], [vi("y", [1, 4])], [init("w", rnd(16, 4, scale=0.3))])
+
+# if: quantization inside If branches (outer-scope activation and weight, a branch that never
+# runs, an If output read by a quantized Gemm)
+then_g = helper.make_graph([
+    N("Conv", ["r0", "wt", "bt"], ["t1"], name="then_conv1", pads=[1, 1, 1, 1]),
+    N("Relu", ["t1"], ["t2"], name="then_relu"),
+    N("Conv", ["t2", "wo", "bo"], ["t3"], name="then_conv2"),
+    N("Add", ["t3", "r0"], ["tout"], name="then_add"),
+], "then_body", [], [vi("tout", [1, 6, 6, 6])], [init("wt", rnd(6, 6, 3, 3, scale=0.2)), init("bt", rnd(6, scale=0.1))])
+else_g = helper.make_graph([
+    N("Conv", ["r0", "we"], ["eout"], name="else_conv"),
+], "else_body", [], [vi("eout", [1, 6, 6, 6])], [init("we", rnd(6, 6, 1, 1, scale=0.4))])
+save("if", [
+    N("Conv", ["x", "w0", "b0"], ["c0"], name="conv0", pads=[1, 1, 1, 1]),
+    N("Relu", ["c0"], ["r0"], name="relu0"),
+    N("Shape", ["x"], ["shp"], name="shape"),
+    N("Gather", ["shp", "zero"], ["batch"], name="batch", axis=0),
+    N("Equal", ["batch", "one"], ["cond"], name="is_one"),
+    N("If", ["cond"], ["yif"], name="branch", then_branch=then_g, else_branch=else_g),
+    N("Flatten", ["yif"], ["f"], name="flatten"),
+    N("Gemm", ["f", "wd", "bd"], ["y"], name="head", transB=1),
+], [vi("x", [1, 4, 6, 6])], [vi("y", [1, 5])], [
+    init("w0", rnd(6, 4, 3, 3, scale=0.3)), init("b0", rnd(6, scale=0.1)),
+    init("wo", rnd(6, 6, 1, 1, scale=0.4)), init("bo", rnd(6, scale=0.1)),
+    init("zero", np.array(0, np.int64)), init("one", np.array(1, np.int64)),
+    init("wd", rnd(5, 216, scale=0.1)), init("bd", rnd(5, scale=0.1)),
+])
+
+# loop: a carried value (a body input) and a weight of the main graph read inside the body
+body = helper.make_graph([
+    N("Identity", ["cond_in"], ["cond_out"], name="body_cond"),
+    N("MatMul", ["h", "w"], ["hm"], name="body_matmul"),
+    N("Relu", ["hm"], ["h_out"], name="body_relu"),
+], "loop_body", [vi("iter", [], TensorProto.INT64), vi("cond_in", [], TensorProto.BOOL), vi("h", [1, 16])],
+    [vi("cond_out", [], TensorProto.BOOL), vi("h_out", [1, 16])])
+save("loop", [
+    N("Loop", ["trips", "", "x"], ["hl"], name="loop", body=body),
+    N("MatMul", ["hl", "w2"], ["y"], name="head"),
+], [vi("x", [1, 16])], [vi("y", [1, 4])], [
+    init("trips", np.array(3, np.int64)), init("w", rnd(16, 16, scale=0.35)), init("w2", rnd(16, 4, scale=0.3)),
+])
