@@ -11,7 +11,7 @@
 
 void er_quant_options_default(er_quant_options *o) {
   memset(o, 0, sizeof *o);
-  o->method = ER_CALIB_MINMAX;
+  o->method = ER_CALIB_PERCENTILE; /* the best of the three on Silero VAD (docs/quantize.md) */
   o->percentile = 99.99;
   o->per_channel = 1;
   o->act_dtype = ER_U8;

@@ -19,7 +19,7 @@ static const char *usage =
     "  -o OUT.onnx          output: a standard ONNX model with QuantizeLinear/DequantizeLinear\n"
     "  --calib DIR          calibration data, one folder per sample: DIR/<sample>/input_K.npy\n"
     "                       (or .pb); required for static quantization\n"
-    "  --method M           minmax (default) | percentile | entropy (KL, TensorRT-style)\n"
+    "  --method M           percentile (default) | minmax | entropy (KL, TensorRT-style)\n"
     "  --percentile P       for --method percentile (default 99.99)\n"
     "  --per-channel        one weight scale per output channel (default)\n"
     "  --per-tensor         one weight scale per tensor\n"
