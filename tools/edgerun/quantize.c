@@ -44,27 +44,10 @@ static const char *usage =
 
 static void progress(void *user, int done, int total) {
   (void)user;
-  int width = 30, fill = total > 0 ? done * width / total : width;
-  char bar[64];
-  for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-  bar[width] = 0;
-  fprintf(stderr, "\rcalibrating [%s] %d/%d", bar, done, total);
-  if (done >= total) fputs("\r\033[K", stderr);
-  fflush(stderr);
+  cli_progress("calibrating", done, total);
 }
 
 /* ---------------------------------------------------------------- summary */
-
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; s && *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-    else fputc(ch, f);
-  }
-  fputc('"', f);
-}
 
 static long long file_size(const char *path) {
   struct stat st;
@@ -155,7 +138,7 @@ static void print_text(const er_quant_report *r, const er_quant_options *o, cons
 static void print_json(const er_quant_report *r, const er_quant_options *o, const char *out, long long fb,
                        long long fa) {
   printf("{\"output\": ");
-  json_str(stdout, out);
+  cli_json_str(stdout, out);
   printf(", \"mode\": \"%s\", \"activations\": \"%s\", \"weights\": \"%s\", \"per_channel\": %s, ", r->mode,
          !strcmp(r->mode, "static") ? (o->act_dtype == ER_I8 ? "int8" : "uint8") : "float",
          o->int4 ? "int4" : (!strcmp(r->mode, "fp16") ? "float16" : "int8"), o->per_channel ? "true" : "false");
@@ -172,14 +155,14 @@ static void print_json(const er_quant_report *r, const er_quant_options *o, cons
     const er_quant_node *n = &r->nodes[i];
     if (n->status == ER_QN_OTHER) continue;
     printf("%s{\"name\": ", k++ ? ", " : "");
-    json_str(stdout, n->name);
+    cli_json_str(stdout, n->name);
     printf(", \"op\": ");
-    json_str(stdout, n->op_type);
+    cli_json_str(stdout, n->op_type);
     printf(", \"status\": \"%s\"",
            n->status == ER_QN_QUANTIZED ? "quantized" : n->status == ER_QN_FOLDED ? "folded" : "float");
     if (n->reason) {
       printf(", \"reason\": ");
-      json_str(stdout, n->reason);
+      cli_json_str(stdout, n->reason);
     }
     printf("}");
   }
