@@ -471,6 +471,8 @@ static er_status plan_arena(er_exec *e) {
     const er_node *n = &g->nodes[i];
     for (int k = 0; k < n->n_inputs; k++)
       if (n->inputs[k] >= 0 && e->v[n->inputs[k]].first >= 0) e->v[n->inputs[k]].last = i;
+    for (int *p = e->implicit[i]; p && *p >= 0; p++) /* read by a subgraph of node i */
+      if (e->v[*p].first >= 0) e->v[*p].last = i;
   }
   for (int k = 0; k < g->n_outputs; k++)
     if (e->v[g->outputs[k]].first >= 0) e->v[g->outputs[k]].last = n_nodes;
@@ -583,7 +585,14 @@ er_status er_exec_plan(er_exec *e) {
     int unknown = 0;
     for (int k = 0; k < n->n_inputs; k++)
       if (n->inputs[k] >= 0 && e->v[n->inputs[k]].state == V_UNKNOWN) unknown = 1;
-    if (e->implicit[i] || (n->op->flags & ER_OP_CONTROL_FLOW)) unknown = 1;
+    /* Control flow: its infer may plan the bodies (If with statically plannable branches)
+     * when every outer-scope value it reads has a known shape. */
+    for (int *p = e->implicit[i]; p && *p >= 0; p++)
+      if (e->v[*p].state == V_UNKNOWN) unknown = 1;
+    /* Shape facts for graph passes (infer_only) must hold whichever branch runs: there,
+     * control flow stays unknown. */
+    int cf = (n->op->flags & ER_OP_CONTROL_FLOW) != 0;
+    if ((cf && e->infer_only) || (e->implicit[i] && !cf)) unknown = 1;
     if (!unknown) {
       c->scratch_bytes = 0;
       c->state_bytes = 0;
@@ -762,6 +771,20 @@ er_status er_exec_alloc_output(er_kctx *ctx, int i, int dtype, int rank, const i
   const er_node *n = ctx->node;
   if (i < 0 || i >= n->n_outputs || n->outputs[i] < 0) return NULL; /* absent output: nothing to do */
   rt_val *v = &e->v[n->outputs[i]];
+  int node = (int)(ctx - e->ctx);
+  if (!e->dynamic && !e->dyn[node]) {
+    /* planned statically (If with same-shaped or chosen branches): the output lives in the
+     * arena with the planned shape */
+    int same = v->t.dtype == dtype && v->t.rank == rank && v->t.data;
+    for (int d = 0; same && d < rank; d++) same = v->t.dims[d] == dims[d];
+    if (!same) {
+      char b1[160], b2[160];
+      return ER_ERR(ER_INTERNAL, "output %d has shape %s at run time but %s was planned", i,
+                    er_shape_str(dims, rank, b1, sizeof b1),
+                    er_shape_str(v->t.dims, v->t.rank, b2, sizeof b2));
+    }
+    return NULL;
+  }
   ER_RETURN_IF_ERROR(er_shape_check(dims, rank, dtype, ER_SIZE_LIMIT));
   er_tensor_set_shape(&v->t, dtype, rank, dims);
   xfree(e, v->owned);
