@@ -5,6 +5,7 @@
 
 #include "base/cpu.h"
 #include "kernels/ref/gemm.h"
+#include "kernels/ref/rnn_cell.h"
 
 void er_f32_apply_act(float *x, int64_t n, er_act act) {
   switch (act.kind) {
@@ -120,6 +121,14 @@ static const er_microkernels ref_table = {
     .f32_gemm_pack_a_size = ref_pack_a_size,
     .f32_gemm_pack_a = ref_pack_a,
     .f32_gemm_packed_a = ref_gemm_packed_a,
+    .f32_gemv_packed_size = er_f32_gemv_packed_size_ref,
+    .f32_gemv_pack = er_f32_gemv_pack_ref,
+    .f32_gemv_packed = er_f32_gemv_packed_ref,
+    .f32_sigmoid = er_f32_sigmoid_ref,
+    .f32_tanh = er_f32_tanh_ref,
+    .f32_lstm_packed_size = er_f32_lstm_packed_size_ref,
+    .f32_lstm_pack = er_f32_lstm_pack_ref,
+    .f32_lstm_step = er_f32_lstm_step_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

@@ -3,6 +3,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/x86/f32-gemm.h"
 #include "kernels/x86/f32-conv.h"
+#include "kernels/x86/f32-rnn.h"
 
 static er_microkernels avx2_table = {
     .isa = "avx2",
@@ -15,6 +16,14 @@ static er_microkernels avx2_table = {
     .f32_gemm_pack_a_size = er_f32_gemm_pack_a_size_6x16__avx2,
     .f32_gemm_pack_a = er_f32_gemm_pack_a_6x16__avx2,
     .f32_gemm_packed_a = er_f32_gemm_packed_a_6x16__avx2,
+    .f32_gemv_packed_size = er_f32_gemv_packed_size_64__avx2,
+    .f32_gemv_pack = er_f32_gemv_pack_64__avx2,
+    .f32_gemv_packed = er_f32_gemv_packed_64__avx2,
+    .f32_sigmoid = er_f32_sigmoid__avx2,
+    .f32_tanh = er_f32_tanh__avx2,
+    .f32_lstm_packed_size = er_f32_lstm_packed_size_16__avx2,
+    .f32_lstm_pack = er_f32_lstm_pack_16__avx2,
+    .f32_lstm_step = er_f32_lstm_step_16__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {
