@@ -199,6 +199,42 @@ TEST(exec_kernel_error_names_node) {
   er_exec_destroy(e);
 }
 
+/* Views: Identity's output takes its input's buffer (no copy), and an in-place op on that
+ * input must then not overwrite it while the view is still read:
+ * a = Relu(x); b = Identity(a); c = Neg(a) (a dies here, b does not); y = Add(b, c). */
+TEST(exec_view_shares_buffer_and_blocks_in_place) {
+  gb b;
+  gb_init(&b);
+  int x = gb_value(&b, "x", ER_VALUE_INPUT), a = gb_value(&b, "a", ER_VALUE_NODE),
+      v = gb_value(&b, "b", ER_VALUE_NODE), c = gb_value(&b, "c", ER_VALUE_NODE),
+      y = gb_value(&b, "y", ER_VALUE_NODE);
+  b.v[x].is_graph_input = 1;
+  b.v[x].dtype = ER_F32;
+  b.gin[b.g.n_inputs++] = x;
+  b.gout[b.g.n_outputs++] = y;
+  b.gout[b.g.n_outputs++] = v;
+  gb_node(&b, "Relu", 1, (int[]){x}, a, 14);
+  gb_node(&b, "Identity", 1, (int[]){a}, v, 14);
+  gb_node(&b, "Neg", 1, (int[]){a}, c, 13);
+  gb_node(&b, "Add", 2, (int[]){v, c}, y, 14);
+  for (int i = 0; i < 4; i++)
+    if (!b.n[i].op) { CHECK(!"op not registered"); return; }
+  er_exec *e;
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
+  float xs[6] = {1, 2, -3, 4, 5, 6};
+  er_tensor xt = {.dtype = ER_F32, .rank = 1, .dims = {6}, .data = xs};
+  CHECK_OK(er_exec_set_input(e, 0, &xt));
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  CHECK(er_exec_node(e, 1)->out[0]->data == er_exec_node(e, 0)->out[0]->data); /* b is a */
+  CHECK(er_exec_node(e, 2)->out[0]->data != er_exec_node(e, 0)->out[0]->data); /* Neg not in a */
+  const float *yv = (const float *)er_exec_output(e, 0)->data, *bv = (const float *)er_exec_output(e, 1)->data;
+  int ok = 1;
+  for (int i = 0; i < 6; i++) ok &= yv[i] == 0.0f && bv[i] == (xs[i] > 0 ? xs[i] : 0);
+  CHECK(ok);
+  er_exec_destroy(e);
+}
+
 /* ---- If planning (tests/data/exec) ---- */
 
 static er_status load_exec_model(const char *name, er_imported *m, er_exec **e) {

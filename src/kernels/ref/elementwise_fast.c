@@ -32,7 +32,8 @@ enum {
   U_RELU = 1, U_LEAKY, U_HSIGMOID, U_HSWISH, U_NEG, U_ABS, U_SIGMOID, U_TANH, U_EXP, U_ERF,
   U_GELU, U_GELU_TANH, U_CLIP
 };
-enum { B_ADD = 1, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN };
+enum { B_ADD = 1, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN,
+       B_POW1, B_POW2, B_POW3, B_POW_HALF, B_POW_M1 }; /* Pow by a scalar 1, 2, 3, 0.5, -1 */
 
 /* Elements per thread chunk, and below which an op stays on one thread: waking a second
  * thread costs ~10-50 us, more than a short memory-bound loop. Transcendental unary ops
@@ -225,6 +226,15 @@ static void bin_row(int op, float *o, const float *a, int pa, const float *b, in
     /* NaN propagates like numpy.maximum/minimum (same expression as the generic path) */
     case B_MAX: BIN_LOOPS((x != x || x > y) ? x : y) break;
     case B_MIN: BIN_LOOPS((x != x || x < y) ? x : y) break;
+    /* Pow by these exponents, bit for bit as the generic path's (float)pow((double)x, y):
+     * x*x and 1/x are exact or correctly rounded either way, x*x*x in double has one
+     * rounding like pow, and float sqrt is the rounded double sqrt (pow(-0, 0.5) = +0 and
+     * pow(-inf, 0.5) = +inf, where sqrt differs). */
+    case B_POW1: BIN_LOOPS(((void)y, x)) break;
+    case B_POW2: BIN_LOOPS(((void)y, x * x)) break;
+    case B_POW3: BIN_LOOPS(((void)y, (float)((double)x * x * x))) break;
+    case B_POW_HALF: BIN_LOOPS(((void)y, x == -INFINITY ? INFINITY : sqrtf(x) + 0.0f)) break;
+    case B_POW_M1: BIN_LOOPS(((void)y, 1.0f / x)) break;
     default: break;
   }
 }
@@ -272,6 +282,10 @@ int er_ew_f32_binary_fast(er_kctx *c, const er_tensor *A, const er_tensor *B, er
   if (er_ew_f32_fast_disabled || A->dtype != ER_F32 || B->dtype != ER_F32 || out->dtype != ER_F32)
     return 0;
   int op = binary_kind(c->node->op_type);
+  if (!op && strcmp(c->node->op_type, "Pow") == 0 && er_tensor_numel(B) == 1) {
+    float e = *(const float *)B->data;
+    op = e == 1.0f ? B_POW1 : e == 2.0f ? B_POW2 : e == 3.0f ? B_POW3 : e == 0.5f ? B_POW_HALF : e == -1.0f ? B_POW_M1 : 0;
+  }
   if (!op) return 0;
   int64_t numel = er_tensor_numel(out);
   if (numel == 0) return 1;

@@ -78,22 +78,48 @@ static void table_copy(void *dst, const void *src, size_t es, int rank, const in
   const int64_t *t = tab[last];
   int contig = t[0] >= 0;
   for (int64_t j = 1; j < n && contig; j++) contig = t[j] == t[0] + j;
+  /* Axes top..last form one contiguous run of n source elements from base + t[0] when each
+   * outer one steps by the run below it (a slice of whole rows, a pad of outer axes...):
+   * one memcpy per run instead of one per row. */
+  int top = last;
+  int64_t base = 0;
+  while (contig && top > 0) {
+    const int64_t *u = tab[top - 1];
+    int ok = u[0] >= 0;
+    for (int64_t j = 1; j < dims[top - 1] && ok; j++) ok = u[j] == u[0] + j * n;
+    if (!ok) break;
+    base += u[0];
+    n *= dims[--top];
+  }
   int64_t idx[MAXR] = {0}, part[MAXR + 1];
   part[0] = 0;
-  for (int d = 0; d < last; d++) part[d + 1] = (part[d] < 0 || tab[d][0] < 0) ? -1 : part[d] + tab[d][0];
+  for (int d = 0; d < top; d++) part[d + 1] = (part[d] < 0 || tab[d][0] < 0) ? -1 : part[d] + tab[d][0];
   for (;;) {
-    int64_t p = part[last];
+    int64_t p = part[top];
     if (p >= 0 && contig) {
-      memcpy(o, s + (size_t)(p + t[0]) * es, (size_t)n * es);
+      memcpy(o, s + (size_t)(p + base + t[0]) * es, (size_t)n * es);
       o += (size_t)n * es;
+    } else if (p < 0) {
+      for (int64_t j = 0; j < n; j++, o += es) copy_elem(o, (const char *)fill, es);
     } else {
-      for (int64_t j = 0; j < n; j++, o += es)
-        copy_elem(o, (p < 0 || t[j] < 0) ? (const char *)fill : s + (size_t)(p + t[j]) * es, es);
+      for (int64_t j = 0; j < n;) { /* runs of consecutive source elements in one memcpy */
+        if (t[j] < 0) {
+          copy_elem(o, (const char *)fill, es);
+          o += es, j++;
+          continue;
+        }
+        int64_t k = j + 1;
+        while (k < n && t[k] == t[k - 1] + 1) k++;
+        if (k - j == 1) copy_elem(o, s + (size_t)(p + t[j]) * es, es);
+        else memcpy(o, s + (size_t)(p + t[j]) * es, (size_t)(k - j) * es);
+        o += (size_t)(k - j) * es;
+        j = k;
+      }
     }
-    int d = last - 1;
+    int d = top - 1;
     while (d >= 0 && ++idx[d] == dims[d]) idx[d--] = 0;
     if (d < 0) return;
-    for (; d < last; d++) {
+    for (; d < top; d++) {
       int64_t v = tab[d][idx[d]];
       part[d + 1] = (part[d] < 0 || v < 0) ? -1 : part[d] + v;
     }
@@ -1115,10 +1141,10 @@ const er_op_def er_ops_shape[] = {
     {"Constant", "", 1, 0, constant_infer, constant_run, 0},
     {"Shape", "", 1, 0, shape_infer, shape_run, ER_OP_SHAPE_ONLY},
     {"Size", "", 1, 0, size_infer, size_run, ER_OP_SHAPE_ONLY},
-    {"Reshape", "", 1, 0, reshape_infer, run_copy, 0},
-    {"Flatten", "", 1, 0, flatten_infer, run_copy, 0},
-    {"Squeeze", "", 1, 0, squeeze_infer, run_copy, 0},
-    {"Unsqueeze", "", 1, 0, unsqueeze_infer, run_copy, 0},
+    {"Reshape", "", 1, 0, reshape_infer, run_copy, ER_OP_VIEW},
+    {"Flatten", "", 1, 0, flatten_infer, run_copy, ER_OP_VIEW},
+    {"Squeeze", "", 1, 0, squeeze_infer, run_copy, ER_OP_VIEW},
+    {"Unsqueeze", "", 1, 0, unsqueeze_infer, run_copy, ER_OP_VIEW},
     {"Transpose", "", 1, 0, transpose_infer, transpose_run, 0},
     {"Concat", "", 1, 0, concat_infer, concat_run, 0},
     {"Split", "", 1, 0, split_infer, split_run, 0},
