@@ -226,7 +226,8 @@ static double check_rnn_case(const rnn_case *k, er_threadpool *pool, int raw, in
 static const rnn_case k_cases[] = {
     {"LSTM", 0, 1, 1, 128, 128, 0, 0, 1, 1},  /* Silero-like: one step, GEMV projection */
     {"LSTM", 0, 128, 1, 8, 64, 0, 1, 1, 0},   /* lstm_ts layer 1 */
-    {"LSTM", 0, 128, 1, 64, 64, 0, 1, 1, 0},  /* lstm_ts layer 2: projection over threads */
+    {"LSTM", 0, 128, 1, 64, 64, 0, 1, 1, 0},  /* lstm_ts layer 2 */
+    {"LSTM", 0, 256, 2, 128, 64, 2, 0, 1, 1}, /* projection split over threads */
     {"LSTM", 0, 3, 2, 5, 17, 2, 0, 1, 1},
     {"LSTM", 0, 2, 2, 3, 9, 1, 1, 0, 1},
     {"LSTM", 0, 7, 5, 33, 65, 2, 1, 1, 1},

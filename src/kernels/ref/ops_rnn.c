@@ -24,6 +24,7 @@
  * GEMV (its packed format is row-major). The recurrence itself is sequential.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/dispatch.h"
@@ -206,6 +207,15 @@ static er_status rnn_config(er_kctx *c, int cell, rnn_cfg *g) {
 #define PROJ_GEMV_MAX_ROWS 4 /* input projection row by row (GEMV) up to this many (t, b) rows */
 #define PREP_HDR 64
 #define MAX_FAST_BATCH 64    /* batch rows per step (pointer tables on the stack) */
+/* The input projection runs right after a long single-threaded recurrence (this node's
+ * previous direction or the layer before), when the pool's workers have gone to sleep:
+ * waking them costs tens of microseconds, so only products far longer than that are split
+ * (~100 us and up; smaller ones would make 2 threads slower than 1). */
+#define PROJ_PARALLEL_MACS ((int64_t)1 << 23)
+/* With 2+ threads a long sequence overlaps its projection with the recurrence (rnn_pipe):
+ * chunks of PIPE_STEPS timesteps, when the whole projection is at least PIPE_MIN_MACS. */
+#define PIPE_STEPS 16
+#define PIPE_MIN_MACS ((int64_t)1 << 18)
 
 /* Default activations only: RNN tanh; GRU sigmoid, tanh; LSTM sigmoid, tanh, tanh. */
 static int fast_ok(const er_kctx *c, const rnn_cfg *g) {
@@ -219,10 +229,10 @@ static int fast_ok(const er_kctx *c, const rnn_cfg *g) {
   return 1;
 }
 
-/* XW [T*N, G*H], HR [N, G*H], h, cs, rh [N, H] */
+/* XW [T*N, G*H], HR [N, G*H], h, cs, rh [N, H], bias row [G*H] (unprepared weights) */
 static size_t fast_scratch_floats(const rnn_cfg *g) {
   size_t gh = (size_t)(g->ngates * g->hid), n = (size_t)g->batch, h = (size_t)g->hid;
-  return (size_t)g->seq * n * gh + n * gh + 3 * n * h;
+  return (size_t)g->seq * n * gh + n * gh + 3 * n * h + gh;
 }
 
 /* Prepared weights (ctx->state), made once when W, R and B are constants. Per direction:
@@ -308,104 +318,201 @@ static void rec_rows(const rnn_rec *r, const void *Rpart, int64_t N, int64_t nco
   for (int64_t b = 0; b < N; b++) r->gv->f32_gemv_packed(ncols, H, h + b * H, Rpart, add[b], out[b]);
 }
 
-static er_status rnn_run_fast(er_kctx *c, const rnn_cfg *g) {
-  const er_microkernels *mk = mk_of(c);
+/* One direction of the fast path: what the projection and the recurrence share. */
+typedef struct {
+  er_kctx *c;
+  const rnn_cfg *g;
+  const er_microkernels *mk;
+  const rnn_prep *p;   /* prepared weights, or NULL */
+  int d, rev;
+  const unsigned char *base; /* prepared: this direction's packed W */
+  const float *bias;         /* bias row (prepared, or made in scratch) */
+  const float *Rb;           /* recurrent bias (GRU h gate) or NULL */
+  rnn_rec rec;
+  const float *x;
+  float *XW, *HR, *h, *hn, *cs, *rh, *y;
+} rnn_dir;
+
+/* Input projection + bias of the rows that steps [s0, s1) read: those timesteps' rows when
+ * they are contiguous in X's order (layout 0, or one batch row), else every row. */
+static void dir_project(const rnn_dir *r, int64_t s0, int64_t s1) {
+  const rnn_cfg *g = r->g;
+  const int64_t T = g->seq, N = g->batch, I = g->in, GH = g->ngates * g->hid;
+  int64_t r0 = 0, r1 = T * N;
+  if (g->layout == 0 || N == 1) {
+    int64_t t0 = r->rev ? T - s1 : s0, t1 = r->rev ? T - s0 : s1;
+    r0 = t0 * N, r1 = t1 * N;
+  }
+  if (r1 <= r0) return;
+  const float *x = r->x + r0 * I;
+  float *xw = r->XW + r0 * GH;
+  const er_act none = {ER_ACT_NONE, 0, 0};
+  if (r->p && r->p->proj_gemv) {
+    for (int64_t row = 0; row < r1 - r0; row++) r->mk->f32_gemv_packed(GH, I, x + row * I, r->base, r->bias, xw + row * GH);
+  } else if (r->p) {
+    if ((r1 - r0) * GH * I >= PROJ_PARALLEL_MACS)
+      er_f32_gemm_packed_mt(r->c, r1 - r0, GH, I, x, I, r->base, r->bias, none, xw, GH);
+    else
+      r->mk->f32_gemm_packed(r1 - r0, GH, I, x, I, r->base, r->bias, none, xw, GH);
+  } else {
+    const float *W = (const float *)r->c->in[1]->data + (size_t)r->d * GH * I;
+    r->mk->f32_gemm(0, 1, r1 - r0, GH, I, 1.0f, x, I, W, I, 0.0f, xw, GH);
+    for (int64_t row = 0; row < r1 - r0; row++)
+      for (int64_t k = 0; k < GH; k++) xw[row * GH + k] += r->bias[k];
+  }
+}
+
+/* Recurrence steps [s0, s1) (step s is timestep s, or T-1-s in reverse). */
+static void dir_recur(rnn_dir *r, int64_t s0, int64_t s1) {
+  const rnn_cfg *g = r->g;
+  const er_microkernels *mk = r->mk;
   const int cell = g->cell;
-  const er_tensor *X = c->in[0], *W = c->in[1], *R = c->in[2];
-  const er_tensor *B = er_in(c, 3), *H0 = er_in(c, 5);
+  const int64_t H = g->hid, GH = g->ngates * H, T = g->seq, N = g->batch;
+  const int D = g->dirs;
+  const float *Rb = r->Rb;
+  const rnn_rec *rec = &r->rec;
+  float *xw[MAX_FAST_BATCH], *hr[MAX_FAST_BATCH], *xh[MAX_FAST_BATCH], *rhb[MAX_FAST_BATCH];
+  for (int64_t s = s0; s < s1; s++) {
+    const int64_t t = r->rev ? T - 1 - s : s;
+    float *h = r->h;
+    for (int64_t b = 0; b < N; b++) {
+      xw[b] = r->XW + (g->layout ? b * T + t : t * N + b) * GH;
+      hr[b] = r->HR + b * GH;
+      xh[b] = xw[b] + 2 * H;
+      rhb[b] = r->rh + b * H;
+    }
+    if (cell == CELL_LSTM) { /* reads h, writes hn: then swap */
+      for (int64_t b = 0; b < N; b++)
+        rec->gv->f32_lstm_step(H, h + b * H, rec->Rp, xw[b], r->cs + b * H, r->hn + b * H, (int)(s & 1));
+      r->h = r->hn;
+      r->hn = h;
+      h = r->h;
+    } else if (cell == CELL_RNN) {
+      rec_rows(rec, rec->Rp, N, H, H, h, xw, xw);
+      for (int64_t b = 0; b < N; b++) mk->f32_tanh(H, xw[b], h + b * H);
+    } else if (g->lbr) { /* GRU: h~ = tanh(xw_h + r * (h R_h^T + Rb_h)) */
+      float *const none[MAX_FAST_BATCH] = {0};
+      rec_rows(rec, rec->Rp, N, GH, H, h, none, hr);
+      for (int64_t b = 0; b < N; b++) {
+        float *a = hr[b], *hb = h + b * H;
+        const float *v = xw[b];
+        for (int64_t j = 0; j < 2 * H; j++) a[j] += v[j];
+        mk->f32_sigmoid(2 * H, a, a); /* z, r */
+        for (int64_t j = 0; j < H; j++) a[2 * H + j] = v[2 * H + j] + a[H + j] * (a[2 * H + j] + (Rb ? Rb[2 * H + j] : 0.0f));
+        mk->f32_tanh(H, a + 2 * H, a + 2 * H);
+        for (int64_t j = 0; j < H; j++) hb[j] = (1.0f - a[j]) * a[2 * H + j] + a[j] * hb[j];
+      }
+    } else { /* GRU: z, r first; h~ = tanh(xw_h + (r * h) R_h^T) (Rb_h is in xw_h) */
+      rec_rows(rec, rec->Rp, N, 2 * H, H, h, xw, xw);
+      for (int64_t b = 0; b < N; b++) {
+        mk->f32_sigmoid(2 * H, xw[b], xw[b]);
+        for (int64_t j = 0; j < H; j++) rhb[b][j] = xw[b][H + j] * h[b * H + j];
+      }
+      rec_rows(rec, rec->Rhp, N, H, H, r->rh, xh, xh);
+      for (int64_t b = 0; b < N; b++) {
+        float *hb = h + b * H;
+        const float *z = xw[b];
+        mk->f32_tanh(H, xh[b], xh[b]);
+        for (int64_t j = 0; j < H; j++) hb[j] = (1.0f - z[j]) * xh[b][j] + z[j] * hb[j];
+      }
+    }
+    if (r->y)
+      for (int64_t b = 0; b < N; b++) {
+        size_t y_off = (size_t)((g->layout ? (b * T + t) * D + r->d : (t * D + r->d) * N + b) * H);
+        memcpy(r->y + y_off, h + b * H, (size_t)H * sizeof(float));
+      }
+  }
+}
+
+/* Two threads: one projects chunks of timesteps in the order the other's recurrence reads
+ * them, publishing each; the recurrence waits for a chunk only when it is not ready yet.
+ * Index 0 is the projection and is claimed first, so whichever thread runs it never
+ * waits; one thread alone runs index 0 then index 1. Same chunks, same bits either way. */
+typedef struct {
+  rnn_dir *r;
+  int64_t chunk, T;
+  atomic_int ready; /* chunks projected */
+} rnn_pipe;
+
+static void cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static void pipe_task(void *arg, int64_t b, int64_t e) {
+  rnn_pipe *j = (rnn_pipe *)arg;
+  int n = (int)((j->T + j->chunk - 1) / j->chunk);
+  for (int64_t i = b; i < e; i++)
+    for (int k = 0; k < n; k++) {
+      int64_t s0 = k * j->chunk, s1 = s0 + j->chunk < j->T ? s0 + j->chunk : j->T;
+      if (i == 0) {
+        dir_project(j->r, s0, s1);
+        atomic_store_explicit(&j->ready, k + 1, memory_order_release);
+      } else {
+        while (atomic_load_explicit(&j->ready, memory_order_acquire) <= k) cpu_pause();
+        dir_recur(j->r, s0, s1);
+      }
+    }
+}
+
+static er_status rnn_run_fast(er_kctx *c, const rnn_cfg *g) {
+  const int cell = g->cell;
+  const er_tensor *R = c->in[2], *B = er_in(c, 3), *H0 = er_in(c, 5);
   const er_tensor *C0 = cell == CELL_LSTM ? er_in(c, 6) : 0;
   er_tensor *Y = er_out(c, 0), *Yh = er_out(c, 1), *Yc = cell == CELL_LSTM ? er_out(c, 2) : 0;
   const int64_t H = g->hid, I = g->in, GH = g->ngates * g->hid, T = g->seq, N = g->batch;
   const int D = g->dirs;
-  float *XW = (float *)c->scratch;
-  float *HR = XW + T * N * GH, *h = HR + N * GH, *cs = h + N * H, *rh = cs + N * H;
-  float *hn = HR; /* LSTM: the next h (HR is not used then) */
-  const float *x = (const float *)X->data;
-  float *y = Y ? (float *)Y->data : 0;
   const rnn_prep *p = (const rnn_prep *)c->state;
   int prepared = p && c->state_bytes >= PREP_HDR && p->ready && p->T == T && p->N == N;
+  rnn_dir r = {.c = c, .g = g, .mk = mk_of(c), .p = prepared ? p : NULL, .x = (const float *)c->in[0]->data,
+               .y = Y ? (float *)Y->data : 0};
+  r.XW = (float *)c->scratch;
+  r.HR = r.XW + T * N * GH;
+  r.h = r.HR + N * GH;
+  r.cs = r.h + N * H;
+  r.rh = r.cs + N * H;
+  r.hn = r.HR; /* LSTM: the next h (HR is not used then) */
+  const int pipelined = er_threadpool_size(c->threads) > 1 && (g->layout == 0 || N == 1) &&
+                        T >= 2 * PIPE_STEPS && T * N * GH * I >= PIPE_MIN_MACS &&
+                        !(prepared && p->proj_gemv);
 
   for (int d = 0; d < D; d++) {
-    const int rev = D == 2 ? d == 1 : g->reverse;
+    r.d = d;
+    r.rev = D == 2 ? d == 1 : g->reverse;
     const float *Rd = (const float *)R->data + (size_t)d * GH * H;
-    const float *Rb = B ? (const float *)B->data + (size_t)d * 2 * GH + GH : 0;
-    rnn_rec rec = {er_microkernels_ref(), Rd, Rd + 2 * H * H};
-    /* input projection + bias for every (t, b) row, in X's memory order */
+    r.Rb = B ? (const float *)B->data + (size_t)d * 2 * GH + GH : 0;
+    r.rec = (rnn_rec){er_microkernels_ref(), Rd, Rd + 2 * H * H};
     if (prepared) {
-      const unsigned char *base = (const unsigned char *)c->state + PREP_HDR + (size_t)d * p->dir_bytes;
-      const float *bias = (const float *)(base + p->w_bytes + p->r_bytes + p->rh_bytes);
-      if (p->proj_gemv)
-        for (int64_t row = 0; row < T * N; row++) mk->f32_gemv_packed(GH, I, x + row * I, base, bias, XW + row * GH);
-      else if (T * N > 0)
-        er_f32_gemm_packed_mt(c, T * N, GH, I, x, I, base, bias, (er_act){ER_ACT_NONE, 0, 0}, XW, GH);
-      rec = (rnn_rec){mk, base + p->w_bytes, base + p->w_bytes + p->r_bytes};
-    } else if (T * N > 0) {
-      mk->f32_gemm(0, 1, T * N, GH, I, 1.0f, x, I, (const float *)W->data + (size_t)d * GH * I, I, 0.0f, XW, GH);
-      bias_row(c, g, d, HR);
-      for (int64_t row = 0; row < T * N; row++)
-        for (int64_t r = 0; r < GH; r++) XW[row * GH + r] += HR[r];
+      r.base = (const unsigned char *)c->state + PREP_HDR + (size_t)d * p->dir_bytes;
+      r.bias = (const float *)(r.base + p->w_bytes + p->r_bytes + p->rh_bytes);
+      r.rec = (rnn_rec){r.mk, r.base + p->w_bytes, r.base + p->w_bytes + p->r_bytes};
+    } else {
+      float *b = r.rh + N * H;
+      bias_row(c, g, d, b);
+      r.bias = b;
     }
+    if (!pipelined) dir_project(&r, 0, T);
     for (int64_t b = 0; b < N; b++) {
       size_t st_off = (size_t)((g->layout ? b * D + d : d * N + b) * H);
       for (int64_t j = 0; j < H; j++) {
-        h[b * H + j] = H0 ? ((const float *)H0->data)[st_off + j] : 0.0f;
-        cs[b * H + j] = C0 ? ((const float *)C0->data)[st_off + j] : 0.0f;
+        r.h[b * H + j] = H0 ? ((const float *)H0->data)[st_off + j] : 0.0f;
+        r.cs[b * H + j] = C0 ? ((const float *)C0->data)[st_off + j] : 0.0f;
       }
     }
-    float *xw[MAX_FAST_BATCH], *hr[MAX_FAST_BATCH], *xh[MAX_FAST_BATCH], *rhb[MAX_FAST_BATCH];
-    for (int64_t s = 0; s < T; s++) {
-      const int64_t t = rev ? T - 1 - s : s;
-      for (int64_t b = 0; b < N; b++) {
-        xw[b] = XW + (g->layout ? b * T + t : t * N + b) * GH;
-        hr[b] = HR + b * GH;
-        xh[b] = xw[b] + 2 * H;
-        rhb[b] = rh + b * H;
-      }
-      if (cell == CELL_LSTM) { /* reads h, writes hn: then swap */
-        for (int64_t b = 0; b < N; b++) rec.gv->f32_lstm_step(H, h + b * H, rec.Rp, xw[b], cs + b * H, hn + b * H, (int)(s & 1));
-        float *tmp = h;
-        h = hn;
-        hn = tmp;
-      } else if (cell == CELL_RNN) {
-        rec_rows(&rec, rec.Rp, N, H, H, h, xw, xw);
-        for (int64_t b = 0; b < N; b++) mk->f32_tanh(H, xw[b], h + b * H);
-      } else if (g->lbr) { /* GRU: h~ = tanh(xw_h + r * (h R_h^T + Rb_h)) */
-        float *const none[MAX_FAST_BATCH] = {0};
-        rec_rows(&rec, rec.Rp, N, GH, H, h, none, hr);
-        for (int64_t b = 0; b < N; b++) {
-          float *a = hr[b], *hb = h + b * H;
-          const float *v = xw[b];
-          for (int64_t j = 0; j < 2 * H; j++) a[j] += v[j];
-          mk->f32_sigmoid(2 * H, a, a); /* z, r */
-          for (int64_t j = 0; j < H; j++) a[2 * H + j] = v[2 * H + j] + a[H + j] * (a[2 * H + j] + (Rb ? Rb[2 * H + j] : 0.0f));
-          mk->f32_tanh(H, a + 2 * H, a + 2 * H);
-          for (int64_t j = 0; j < H; j++) hb[j] = (1.0f - a[j]) * a[2 * H + j] + a[j] * hb[j];
-        }
-      } else { /* GRU: z, r first; h~ = tanh(xw_h + (r * h) R_h^T) (Rb_h is in xw_h) */
-        rec_rows(&rec, rec.Rp, N, 2 * H, H, h, xw, xw);
-        for (int64_t b = 0; b < N; b++) {
-          mk->f32_sigmoid(2 * H, xw[b], xw[b]);
-          for (int64_t j = 0; j < H; j++) rhb[b][j] = xw[b][H + j] * h[b * H + j];
-        }
-        rec_rows(&rec, rec.Rhp, N, H, H, rh, xh, xh);
-        for (int64_t b = 0; b < N; b++) {
-          float *hb = h + b * H;
-          const float *z = xw[b];
-          mk->f32_tanh(H, xh[b], xh[b]);
-          for (int64_t j = 0; j < H; j++) hb[j] = (1.0f - z[j]) * xh[b][j] + z[j] * hb[j];
-        }
-      }
-      if (y)
-        for (int64_t b = 0; b < N; b++) {
-          size_t y_off = (size_t)((g->layout ? (b * T + t) * D + d : (t * D + d) * N + b) * H);
-          memcpy(y + y_off, h + b * H, (size_t)H * sizeof(float));
-        }
+    if (pipelined) {
+      rnn_pipe j = {&r, PIPE_STEPS, T, 0};
+      er_parallel_for(c, 2, 1, pipe_task, &j);
+    } else {
+      dir_recur(&r, 0, T);
     }
     for (int64_t b = 0; b < N; b++) { /* an empty sequence yields zero states */
       size_t st_off = (size_t)((g->layout ? b * D + d : d * N + b) * H);
       for (int64_t j = 0; j < H; j++) {
-        if (Yh) ((float *)Yh->data)[st_off + j] = T ? h[b * H + j] : 0.0f;
-        if (Yc) ((float *)Yc->data)[st_off + j] = T ? cs[b * H + j] : 0.0f;
+        if (Yh) ((float *)Yh->data)[st_off + j] = T ? r.h[b * H + j] : 0.0f;
+        if (Yc) ((float *)Yc->data)[st_off + j] = T ? r.cs[b * H + j] : 0.0f;
       }
     }
   }
