@@ -85,6 +85,8 @@ static void unary_cases(int *er_failed_, er_threadpool *pool) {
       {"HardSwish", 14, {{0}}, 0, 1e-6},
       {"Neg", 13, {{0}}, 0, 0},
       {"Abs", 13, {{0}}, 0, 0},
+      {"Sqrt", 13, {{0}}, 0, 0},
+      {"Reciprocal", 13, {{0}}, 0, 0},
       {"Sigmoid", 13, {{0}}, 0, 1e-6},
       {"Tanh", 13, {{0}}, 0, 1e-6},
       {"Exp", 13, {{0}}, 0, 1e-6},

@@ -30,7 +30,7 @@ int er_ew_f32_fast_disabled;
 
 enum {
   U_RELU = 1, U_LEAKY, U_HSIGMOID, U_HSWISH, U_NEG, U_ABS, U_SIGMOID, U_TANH, U_EXP, U_ERF,
-  U_GELU, U_GELU_TANH, U_CLIP
+  U_GELU, U_GELU_TANH, U_CLIP, U_SQRT, U_RECIP
 };
 enum { B_ADD = 1, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN,
        B_POW1, B_POW2, B_POW3, B_POW_HALF, B_POW_M1 }; /* Pow by a scalar 1, 2, 3, 0.5, -1 */
@@ -120,6 +120,13 @@ static void unary_range(void *arg, int64_t begin, int64_t end) {
     case U_ABS:
       for (int64_t i = 0; i < n; i++) y[i] = fabsf(x[i]);
       break;
+    /* correctly rounded in float, so equal to the generic (float)sqrt((double)x), 1.0 / x */
+    case U_SQRT:
+      for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
+      break;
+    case U_RECIP:
+      for (int64_t i = 0; i < n; i++) y[i] = 1.0f / x[i];
+      break;
     case U_SIGMOID:
       for (int64_t i = 0; i < n; i++) {
         float v = x[i], e = exp_neg(v >= 0.0f ? -v : v), s = 1.0f / (1.0f + e);
@@ -166,7 +173,7 @@ static void run_unary(er_kctx *c, int kind, float a, float b) {
 static int unary_kind(const char *op, int gelu_tanh) {
   static const struct { const char *name; int kind; } map[] = {
       {"Relu", U_RELU}, {"LeakyRelu", U_LEAKY}, {"HardSigmoid", U_HSIGMOID},
-      {"HardSwish", U_HSWISH}, {"Neg", U_NEG}, {"Abs", U_ABS}, {"Sigmoid", U_SIGMOID},
+      {"HardSwish", U_HSWISH}, {"Neg", U_NEG}, {"Abs", U_ABS}, {"Sigmoid", U_SIGMOID}, {"Sqrt", U_SQRT}, {"Reciprocal", U_RECIP},
       {"Tanh", U_TANH}, {"Exp", U_EXP}, {"Erf", U_ERF}, {"Gelu", U_GELU},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)

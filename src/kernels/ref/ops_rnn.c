@@ -21,7 +21,9 @@
  * and B are constants, prepare packs them once (ctx->state): W for the packed GEMM (split
  * over threads when big) or, with at most PROJ_GEMV_MAX_ROWS (t, b) rows, for the GEMV; R
  * for the GEMV. Otherwise W goes through the plain GEMM and R's rows through the reference
- * GEMV (its packed format is row-major). The recurrence itself is sequential.
+ * GEMV (its packed format is row-major). The recurrence itself is sequential; with 2+
+ * threads and a long sequence, one thread projects chunks of timesteps while another runs
+ * the recurrence over the chunks already projected (rnn_pipe).
  */
 #include <math.h>
 #include <stdatomic.h>
