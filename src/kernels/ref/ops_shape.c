@@ -126,6 +126,46 @@ static void table_copy(void *dst, const void *src, size_t es, int rank, const in
   }
 }
 
+/* dst (row-major over dims) element at (i_0..i_{r-1}) = src element at sum_d i_d * sst[d]
+ * (strides in elements, any sign). Axes of one element drop out, neighbours contiguous in
+ * the source merge, and rows contiguous in the source are one memcpy each. */
+static void strided_copy(void *dst, const void *src, size_t es, int rank, const int64_t *dims,
+                         const int64_t *sst) {
+  int64_t D[MAXR], S[MAXR];
+  int m = 0;
+  for (int d = 0; d < rank; d++) {
+    if (dims[d] == 0) return;
+    if (dims[d] == 1) continue;
+    if (m > 0 && S[m - 1] == sst[d] * dims[d]) {
+      D[m - 1] *= dims[d];
+      S[m - 1] = sst[d];
+    } else {
+      D[m] = dims[d], S[m] = sst[d];
+      m++;
+    }
+  }
+  if (m == 0) D[0] = 1, S[0] = 1, m = 1;
+  char *o = (char *)dst;
+  const char *s = (const char *)src;
+  int64_t n = D[m - 1], idx[MAXR] = {0}, off = 0;
+  for (;;) {
+    if (S[m - 1] == 1) {
+      memcpy(o, s + off * (int64_t)es, (size_t)n * es);
+      o += (size_t)n * es;
+    } else {
+      for (int64_t j = 0; j < n; j++, o += es) copy_elem(o, s + (off + j * S[m - 1]) * (int64_t)es, es);
+    }
+    int d = m - 2;
+    for (; d >= 0; d--) {
+      off += S[d];
+      if (++idx[d] < D[d]) break;
+      off -= S[d] * D[d];
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
 /* Carve per-axis tables for dims out of scratch. */
 static void carve_tables(void *scratch, int rank, const int64_t *dims, int64_t **tab) {
   int64_t *p = (int64_t *)scratch;
@@ -593,20 +633,21 @@ static er_status slice_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int64_t start[MAXR], step[MAXR], count[MAXR];
   ER_RETURN_IF_ERROR(slice_params(c, start, step, count));
-  c->scratch_bytes = table_scratch(count, x->rank);
   return set_out(c, 0, x->dtype, x->rank, count);
 }
 
 static er_status slice_run(er_kctx *c) {
   const er_tensor *x = c->in[0];
   er_tensor *y = c->out[0];
-  int64_t start[MAXR], step[MAXR], count[MAXR], st[MAXR], *tab[MAXR];
+  int64_t start[MAXR], step[MAXR], count[MAXR], st[MAXR], sst[MAXR], off = 0;
   ER_RETURN_IF_ERROR(slice_params(c, start, step, count));
   er_contiguous_strides(x->dims, x->rank, st);
-  carve_tables(c->scratch, y->rank, y->dims, tab);
-  for (int d = 0; d < y->rank; d++)
-    for (int64_t i = 0; i < y->dims[d]; i++) tab[d][i] = (start[d] + i * step[d]) * st[d];
-  table_copy(y->data, x->data, er_dtype_size(x->dtype), y->rank, y->dims, tab, NULL);
+  for (int d = 0; d < y->rank; d++) {
+    off += start[d] * st[d];
+    sst[d] = step[d] * st[d];
+  }
+  strided_copy(y->data, (const char *)x->data + (size_t)off * er_dtype_size(x->dtype),
+               er_dtype_size(x->dtype), y->rank, y->dims, sst);
   return NULL;
 }
 
