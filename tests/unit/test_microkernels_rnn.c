@@ -1,8 +1,8 @@
 /* Recurrent-layer micro-kernels (kernels/dispatch.h: packed GEMV, sigmoid, tanh, LSTM step)
  * of this CPU's table and the reference table, against double-precision computations on
- * many sizes (vector tails, group edges); and the LSTM/GRU/RNN ops' prepared fast path
- * (packed weights, threads) against the generic double path, with 1 and 2 threads giving
- * the same bits. */
+ * many sizes (vector tails, group edges); and the LSTM/GRU/RNN ops' fast path, prepared
+ * (packed weights) or not, against the generic double path, with 1 and 2 threads (the
+ * 2-thread projection/recurrence pipeline for long sequences) giving the same bits. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +241,9 @@ static const rnn_case k_cases[] = {
     {"RNN", 0, 1, 1, 16, 20, 0, 0, 1, 1},
     {"RNN", 0, 90, 2, 60, 70, 2, 1, 1, 1},
     {"RNN", 0, 5, 4, 3, 2, 1, 0, 0, 0},
+    /* long enough for the 2-thread pipeline (projection ahead of the recurrence) */
+    {"RNN", 0, 64, 1, 64, 64, 1, 1, 1, 1},
+    {"GRU", 0, 40, 2, 64, 32, 2, 0, 1, 1},
 };
 
 static void rnn_op_cases(int *er_failed_, int raw) {
