@@ -215,7 +215,7 @@ static er_status rnn_config(er_kctx *c, int cell, rnn_cfg *g) {
  * (~100 us and up; smaller ones would make 2 threads slower than 1). */
 #define PROJ_PARALLEL_MACS ((int64_t)1 << 23)
 /* With 2+ threads a long sequence overlaps its projection with the recurrence (rnn_pipe):
- * chunks of PIPE_STEPS timesteps, when the whole projection is at least PIPE_MIN_MACS. */
+ * chunks of at least PIPE_STEPS timesteps, when the projection is at least PIPE_MIN_MACS. */
 #define PIPE_STEPS 16
 #define PIPE_MIN_MACS ((int64_t)1 << 18)
 
@@ -427,13 +427,17 @@ static void dir_recur(rnn_dir *r, int64_t s0, int64_t s1) {
 }
 
 /* Two threads: one projects chunks of timesteps in the order the other's recurrence reads
- * them, publishing each; the recurrence waits for a chunk only when it is not ready yet.
- * Index 0 is the projection and is claimed first, so whichever thread runs it never
- * waits; one thread alone runs index 0 then index 1. Same chunks, same bits either way. */
+ * them; the recurrence only waits for a chunk that the other thread is projecting, and
+ * projects an unclaimed chunk itself (so a worker that is slow to wake, or busy, costs
+ * nothing). One thread alone runs index 0 (all projections) then index 1. Each chunk is
+ * projected the same way whichever thread does it: same bits for any thread count. */
+#define PIPE_MAX_CHUNKS 256
 typedef struct {
   rnn_dir *r;
   int64_t chunk, T;
-  atomic_int ready; /* chunks projected */
+  int n;
+  atomic_int next;                     /* next chunk to project */
+  atomic_uchar done[PIPE_MAX_CHUNKS];  /* chunk projected */
 } rnn_pipe;
 
 static void cpu_pause(void) {
@@ -444,20 +448,36 @@ static void cpu_pause(void) {
 #endif
 }
 
+static void pipe_bounds(const rnn_pipe *j, int k, int64_t *s0, int64_t *s1) {
+  *s0 = k * j->chunk;
+  *s1 = *s0 + j->chunk < j->T ? *s0 + j->chunk : j->T;
+}
+
+static void pipe_project(rnn_pipe *j, int k) {
+  int64_t s0, s1;
+  pipe_bounds(j, k, &s0, &s1);
+  dir_project(j->r, s0, s1);
+  atomic_store_explicit(&j->done[k], 1, memory_order_release);
+}
+
 static void pipe_task(void *arg, int64_t b, int64_t e) {
   rnn_pipe *j = (rnn_pipe *)arg;
-  int n = (int)((j->T + j->chunk - 1) / j->chunk);
-  for (int64_t i = b; i < e; i++)
-    for (int k = 0; k < n; k++) {
-      int64_t s0 = k * j->chunk, s1 = s0 + j->chunk < j->T ? s0 + j->chunk : j->T;
-      if (i == 0) {
-        dir_project(j->r, s0, s1);
-        atomic_store_explicit(&j->ready, k + 1, memory_order_release);
-      } else {
-        while (atomic_load_explicit(&j->ready, memory_order_acquire) <= k) cpu_pause();
-        dir_recur(j->r, s0, s1);
-      }
+  for (int64_t i = b; i < e; i++) {
+    if (i == 0) {
+      for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->n;) pipe_project(j, k);
+      continue;
     }
+    for (int k = 0; k < j->n; k++) {
+      while (!atomic_load_explicit(&j->done[k], memory_order_acquire)) {
+        int nx = k; /* chunks before k are done, so k is the next unless it is claimed */
+        if (atomic_compare_exchange_strong(&j->next, &nx, k + 1)) pipe_project(j, k);
+        else cpu_pause();
+      }
+      int64_t s0, s1;
+      pipe_bounds(j, k, &s0, &s1);
+      dir_recur(j->r, s0, s1);
+    }
+  }
 }
 
 static er_status rnn_run_fast(er_kctx *c, const rnn_cfg *g) {
@@ -505,7 +525,14 @@ static er_status rnn_run_fast(er_kctx *c, const rnn_cfg *g) {
       }
     }
     if (pipelined) {
-      rnn_pipe j = {&r, PIPE_STEPS, T, 0};
+      rnn_pipe j;
+      j.r = &r;
+      j.T = T;
+      j.chunk = (T + PIPE_MAX_CHUNKS - 1) / PIPE_MAX_CHUNKS;
+      if (j.chunk < PIPE_STEPS) j.chunk = PIPE_STEPS;
+      j.n = (int)((T + j.chunk - 1) / j.chunk);
+      atomic_init(&j.next, 0);
+      for (int k = 0; k < j.n; k++) atomic_init(&j.done[k], 0);
       er_parallel_for(c, 2, 1, pipe_task, &j);
     } else {
       dir_recur(&r, 0, T);
