@@ -792,7 +792,15 @@ const er_tensor *er_exec_output(const er_exec *e, int index) {
   return &e->v[e->g->outputs[index]].t;
 }
 
-size_t er_exec_arena_bytes(const er_exec *e) { return e->dynamic ? 0 : e->arena_bytes; }
+size_t er_exec_arena_bytes(const er_exec *e) {
+  if (e->dynamic) return 0;
+  size_t n = e->arena_bytes;
+  for (int i = 0; i < e->n_children; i++) { /* statically planned subgraphs have their own */
+    const er_exec *ch = e->children[i].e;
+    if (ch->planned && !ch->dynamic) n += er_exec_arena_bytes(ch);
+  }
+  return n;
+}
 int er_exec_is_dynamic(const er_exec *e) { return e->dynamic; }
 
 /* ---------------------------------------------------------------- control flow support */
