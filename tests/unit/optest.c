@@ -37,6 +37,20 @@ er_attr ot_floats(const char *name, int n, const float *v) {
   return (er_attr){.name = name, .type = ER_ATTR_FLOATS, .n = n, .floats = v};
 }
 
+static const er_microkernels *ot_mk;
+static er_threadpool *ot_pool;
+
+void ot_set_microkernels(const er_microkernels *mk) { ot_mk = mk; }
+
+void ot_set_threads(int n) {
+  er_threadpool_destroy(ot_pool);
+  ot_pool = NULL;
+  if (n > 1) {
+    er_status s = er_threadpool_create(n, &ot_pool);
+    if (s) er_status_free(s), ot_pool = NULL;
+  }
+}
+
 er_status ot_run_domain(const char *domain, const char *op_type, int opset, const er_attr *attrs,
                         int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out) {
   const er_op_def *op = er_op_find(domain, op_type, opset);
@@ -49,11 +63,16 @@ er_status ot_run_domain(const char *domain, const char *op_type, int opset, cons
     outs[i] = (er_tensor *)track(calloc(1, sizeof(er_tensor)));
     out[i] = outs[i];
   }
-  er_kctx c = {.node = &node, .opset = opset, .n_in = n_in, .n_out = n_out, .in = in, .out = outs};
+  er_kctx c = {.node = &node, .opset = opset, .n_in = n_in, .n_out = n_out, .in = in, .out = outs,
+               .threads = ot_pool, .mk = ot_mk};
   ER_RETURN_IF_ERROR(op->infer(&c));
   for (int i = 0; i < n_out; i++) {
     size_t nb = er_tensor_nbytes(outs[i]);
     outs[i]->data = track(calloc(1, nb ? nb : 1));
+  }
+  if (ot_mk) { /* as a session does: persistent state, then prepare */
+    c.state = c.state_bytes ? track(calloc(1, c.state_bytes)) : NULL;
+    if (op->prepare) ER_RETURN_IF_ERROR(op->prepare(&c));
   }
   c.scratch = c.scratch_bytes ? track(calloc(1, c.scratch_bytes)) : NULL;
   return op->run(&c);
