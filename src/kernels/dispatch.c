@@ -6,6 +6,7 @@
 #include "base/cpu.h"
 #include "kernels/ref/gemm.h"
 #include "kernels/ref/nhwc_mk.h"
+#include "kernels/ref/rnn_cell.h"
 
 void er_f32_apply_act(float *x, int64_t n, er_act act) {
   switch (act.kind) {
@@ -129,6 +130,14 @@ static const er_microkernels ref_table = {
     .f32_nhwc_gpool = er_f32_nhwc_gpool__ref,
     .f32_nhwc_wino_in = er_f32_nhwc_wino_in__ref,
     .f32_nhwc_wino_out = er_f32_nhwc_wino_out__ref,
+    .f32_gemv_packed_size = er_f32_gemv_packed_size_ref,
+    .f32_gemv_pack = er_f32_gemv_pack_ref,
+    .f32_gemv_packed = er_f32_gemv_packed_ref,
+    .f32_sigmoid = er_f32_sigmoid_ref,
+    .f32_tanh = er_f32_tanh_ref,
+    .f32_lstm_packed_size = er_f32_lstm_packed_size_ref,
+    .f32_lstm_pack = er_f32_lstm_pack_ref,
+    .f32_lstm_step = er_f32_lstm_step_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

@@ -94,6 +94,29 @@ typedef struct er_microkernels {
   void (*f32_nhwc_wino_in)(int64_t C, const float *const *in, float *V, int64_t xs);
   void (*f32_nhwc_wino_out)(int64_t M, const float *O, int64_t xs, const float *bias, er_act act,
                             float *const *out);
+  /* Matrix-vector product with a pre-packed matrix (recurrent layers, one-row products).
+   * W is N x K row-major before packing (the packed format is private to each table):
+   *   y[n] = (add ? add[n] : 0) + sum_k W[n][k] * x[k]      n < N
+   * add may equal y. */
+  size_t (*f32_gemv_packed_size)(int64_t N, int64_t K);
+  void (*f32_gemv_pack)(int64_t N, int64_t K, const float *W, int64_t ldw, void *packed);
+  void (*f32_gemv_packed)(int64_t N, int64_t K, const float *x, const void *packed,
+                          const float *add, float *y);
+  /* y = 1 / (1 + exp(-x)) and y = tanh(x) on n floats (y may equal x). Relative error
+   * below 1e-6 (sigmoid: plus 1e-37 absolute where it underflows), tested against libm. */
+  void (*f32_sigmoid)(int64_t n, const float *x, float *y);
+  void (*f32_tanh)(int64_t n, const float *x, float *y);
+  /* One LSTM step for one batch row. R is the 4H x H recurrent matrix (gate rows i, o, f,
+   * c~), packed once (format private to each table; the reference's is R itself):
+   *   g = xw + R h_prev;  c = sigmoid(g_f) c + sigmoid(g_i) tanh(g_c~);  h = sigmoid(g_o) tanh(c)
+   * xw holds the 4H input-projection values (bias included); h must not overlap h_prev.
+   * Absolute error of c and h below ~1e-6 for gate values of moderate size (tested).
+   * parity (the step's index & 1) lets a table walk the packed matrix in another order on
+   * odd steps, to reuse what the previous step left in cache; results do not depend on it. */
+  size_t (*f32_lstm_packed_size)(int64_t H);
+  void (*f32_lstm_pack)(int64_t H, const float *R, void *packed);
+  void (*f32_lstm_step)(int64_t H, const float *h_prev, const void *packed, const float *xw,
+                        float *c, float *h, int parity);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

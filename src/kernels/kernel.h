@@ -29,9 +29,12 @@ enum {
   ER_OP_SHAPE_ONLY = 1u << 0,   /* output values depend only on input shapes (Shape, Size) */
   ER_OP_NO_FOLD = 1u << 1,      /* never constant-fold (random ops) */
   ER_OP_CONTROL_FLOW = 1u << 2, /* runs subgraphs through ctx->exec (If, Loop, Scan) */
-  ER_OP_INPLACE = 1u << 3       /* output 0 may share memory with input 0 when they have the
+  ER_OP_INPLACE = 1u << 3,      /* output 0 may share memory with input 0 when they have the
                                    same byte size: the kernel reads element i of input 0
                                    before writing element i of output 0, and nothing else */
+  ER_OP_VIEW = 1u << 4          /* when output 0 has input 0's dtype and byte size, it holds
+                                   exactly input 0's bytes (Reshape, Squeeze, Identity...):
+                                   the planner may give it input 0's memory and skip the run */
 };
 
 typedef struct er_op_def {

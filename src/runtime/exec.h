@@ -54,6 +54,8 @@ er_status er_exec_plan(er_exec *e);
 er_status er_exec_run(er_exec *e);
 /* Graph output `index`, valid until the next run. */
 const er_tensor *er_exec_output(const er_exec *e, int index);
+/* Bytes of this graph's arena plus those of its statically planned subgraphs (0 when the
+ * graph is planned in dynamic mode). */
 size_t er_exec_arena_bytes(const er_exec *e);
 int er_exec_is_dynamic(const er_exec *e);
 

@@ -1,9 +1,11 @@
 /* runtime/exec: static plan with arena reuse, caller arena, re-plan on shape change,
- * dynamic mode, constant folding, error prefixing. Graphs are built by hand. */
+ * dynamic mode, constant folding, error prefixing. Graphs are built by hand; the If
+ * planning tests load the models in tests/data/exec (made by tests/data/exec/make.py). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "import/onnx/onnx.h"
 #include "runtime/exec.h"
 #include "test.h"
 
@@ -195,4 +197,158 @@ TEST(exec_kernel_error_names_node) {
   CHECK(s && strstr(er_status_message(s), "node 'adder' (Add)"));
   er_status_free(s);
   er_exec_destroy(e);
+}
+
+/* Views: Identity's output takes its input's buffer (no copy), and an in-place op on that
+ * input must then not overwrite it while the view is still read:
+ * a = Relu(x); b = Identity(a); c = Neg(a) (a dies here, b does not); y = Add(b, c). */
+TEST(exec_view_shares_buffer_and_blocks_in_place) {
+  gb b;
+  gb_init(&b);
+  int x = gb_value(&b, "x", ER_VALUE_INPUT), a = gb_value(&b, "a", ER_VALUE_NODE),
+      v = gb_value(&b, "b", ER_VALUE_NODE), c = gb_value(&b, "c", ER_VALUE_NODE),
+      y = gb_value(&b, "y", ER_VALUE_NODE);
+  b.v[x].is_graph_input = 1;
+  b.v[x].dtype = ER_F32;
+  b.gin[b.g.n_inputs++] = x;
+  b.gout[b.g.n_outputs++] = y;
+  b.gout[b.g.n_outputs++] = v;
+  gb_node(&b, "Relu", 1, (int[]){x}, a, 14);
+  gb_node(&b, "Identity", 1, (int[]){a}, v, 14);
+  gb_node(&b, "Neg", 1, (int[]){a}, c, 13);
+  gb_node(&b, "Add", 2, (int[]){v, c}, y, 14);
+  for (int i = 0; i < 4; i++)
+    if (!b.n[i].op) { CHECK(!"op not registered"); return; }
+  er_exec *e;
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
+  float xs[6] = {1, 2, -3, 4, 5, 6};
+  er_tensor xt = {.dtype = ER_F32, .rank = 1, .dims = {6}, .data = xs};
+  CHECK_OK(er_exec_set_input(e, 0, &xt));
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  CHECK(er_exec_node(e, 1)->out[0]->data == er_exec_node(e, 0)->out[0]->data); /* b is a */
+  CHECK(er_exec_node(e, 2)->out[0]->data != er_exec_node(e, 0)->out[0]->data); /* Neg not in a */
+  const float *yv = (const float *)er_exec_output(e, 0)->data, *bv = (const float *)er_exec_output(e, 1)->data;
+  int ok = 1;
+  for (int i = 0; i < 6; i++) ok &= yv[i] == 0.0f && bv[i] == (xs[i] > 0 ? xs[i] : 0);
+  CHECK(ok);
+  er_exec_destroy(e);
+}
+
+/* ---- If planning (tests/data/exec) ---- */
+
+static er_status load_exec_model(const char *name, er_imported *m, er_exec **e) {
+  char path[256];
+  snprintf(path, sizeof path, "tests/data/exec/%s.onnx", name);
+  memset(m, 0, sizeof *m);
+  *e = NULL;
+  const void *data;
+  size_t size;
+  ER_RETURN_IF_ERROR(er_map_file(path, &m->mappings, &data, &size));
+  ER_RETURN_IF_ERROR(er_onnx_import(data, size, NULL, path, m));
+  return er_exec_create(m->graph, NULL, er_host_allocator(), e);
+}
+
+/* Bind x (n floats: i - 1.5) and, when the graph has a second input, the bool c. */
+static er_status bind_xc(er_exec *e, int64_t n, int c) {
+  float xs[16];
+  for (int i = 0; i < 16; i++) xs[i] = (float)i - 1.5f;
+  er_tensor x = {.dtype = ER_F32, .rank = 1, .dims = {n}, .data = xs};
+  ER_RETURN_IF_ERROR(er_exec_set_input(e, 0, &x));
+  uint8_t cv = (uint8_t)c;
+  er_tensor ct = {.dtype = ER_BOOL, .rank = 0, .data = &cv};
+  return c >= 0 ? er_exec_set_input(e, 1, &ct) : NULL;
+}
+
+static float relu1(int i) { return i - 1.5f > 0 ? i - 1.5f : 0; }
+
+TEST(exec_if_same_shapes_static) {
+  er_imported m;
+  er_exec *e;
+  CHECK_OK(load_exec_model("if_same", &m, &e));
+  if (!e) return;
+  for (int round = 0; round < 4; round++) { /* alternate the branches: no re-plan */
+    int c = round & 1;
+    CHECK_OK(bind_xc(e, 4, c));
+    CHECK_OK(er_exec_run(e));
+    CHECK(!er_exec_is_dynamic(e) && er_exec_arena_bytes(e) > 0);
+    const er_tensor *y = er_exec_output(e, 0), *b = er_exec_output(e, 1);
+    int ok = y->rank == 1 && y->dims[0] == 4 && b->dims[0] == 4;
+    for (int i = 0; ok && i < 4; i++) {
+      float a = relu1(i);
+      ok &= ((float *)y->data)[i] == (c ? a + a : a * a);
+      ok &= ((float *)b->data)[i] == -((float)i - 1.5f); /* b did not overwrite a */
+    }
+    CHECK(ok);
+  }
+  er_exec_destroy(e);
+  er_imported_free(&m);
+}
+
+TEST(exec_if_different_shapes_dynamic) {
+  er_imported m;
+  er_exec *e;
+  CHECK_OK(load_exec_model("if_diff", &m, &e));
+  if (!e) return;
+  for (int c = 1; c >= 0; c--) {
+    CHECK_OK(bind_xc(e, 4, c));
+    CHECK_OK(er_exec_run(e));
+    CHECK(er_exec_is_dynamic(e));
+    const er_tensor *y = er_exec_output(e, 0);
+    CHECK(y->rank == 1 && y->dims[0] == (c ? 4 : 8));
+    int ok = y->dims[0] == (c ? 4 : 8);
+    for (int i = 0; ok && i < y->dims[0]; i++)
+      ok &= ((float *)y->data)[i] == (c ? 2 * relu1(i) : relu1(i % 4));
+    CHECK(ok);
+  }
+  er_exec_destroy(e);
+  er_imported_free(&m);
+}
+
+TEST(exec_if_failing_branch_reports_when_taken) {
+  er_imported m;
+  er_exec *e;
+  CHECK_OK(load_exec_model("if_fails", &m, &e));
+  if (!e) return;
+  /* 4 elements: the else branch's Reshape to [3,-1] cannot plan; the If is static */
+  CHECK_OK(bind_xc(e, 4, 1));
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  CHECK(er_exec_output(e, 0)->dims[0] == 4 && ((float *)er_exec_output(e, 0)->data)[3] == 3.0f);
+  CHECK_OK(bind_xc(e, 4, 0));
+  er_status s = er_exec_run(e);
+  CHECK(s && strstr(er_status_message(s), "node 'if' (If)") &&
+        strstr(er_status_message(s), "node 'else_reshape' (Reshape)"));
+  er_status_free(s);
+  /* 6 elements: both branches plan, to different shapes ([6] and [3,2]): dynamic */
+  CHECK_OK(bind_xc(e, 6, 0));
+  CHECK_OK(er_exec_run(e));
+  CHECK(er_exec_is_dynamic(e));
+  const er_tensor *y = er_exec_output(e, 0);
+  CHECK(y->rank == 2 && y->dims[0] == 3 && y->dims[1] == 2 && ((float *)y->data)[5] == 3.5f);
+  er_exec_destroy(e);
+  er_imported_free(&m);
+}
+
+TEST(exec_if_known_condition_plans_taken_branch) {
+  er_imported m;
+  er_exec *e;
+  CHECK_OK(load_exec_model("if_const", &m, &e));
+  if (!e) return;
+  CHECK_OK(bind_xc(e, 4, -1)); /* Shape(x) == 4: then (Neg) */
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  const er_tensor *y = er_exec_output(e, 0);
+  CHECK(y->rank == 1 && y->dims[0] == 4 && ((float *)y->data)[0] == 1.5f);
+  CHECK_OK(bind_xc(e, 6, -1)); /* else: Reshape to [3, 2] */
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  y = er_exec_output(e, 0);
+  CHECK(y->rank == 2 && y->dims[0] == 3 && y->dims[1] == 2 && ((float *)y->data)[1] == -0.5f);
+  CHECK_OK(bind_xc(e, 5, -1)); /* else with 5 elements: certain to fail, so planning does */
+  er_status s = er_exec_plan(e);
+  CHECK(s && strstr(er_status_message(s), "else_reshape"));
+  er_status_free(s);
+  er_exec_destroy(e);
+  er_imported_free(&m);
 }

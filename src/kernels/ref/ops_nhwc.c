@@ -37,9 +37,13 @@ enum {
   NH_PAD = 16,      /* floats between Winograd matrices (no 4 KB aliasing of their rows) */
   NH_MAGIC = 0x4e484331
 };
-/* multiply-adds below which a node runs on one thread (waking another costs more) */
+/* multiply-adds below which a node runs on one thread (waking another costs more); while
+ * the pool's workers sleep (as after a stretch of single-threaded ops) NH_WAKE times more:
+ * a sleeping worker takes tens of microseconds to wake (Silero VAD's convs, ~0.3M MACs
+ * each after an LSTM, ran slower on 2 threads than on 1) */
 #define NH_MIN_PAR ((int64_t)1 << 18)
 #define NH_DW_MIN_PAR ((int64_t)1 << 15)
+#define NH_WAKE 4
 
 static er_status nh_tensor(const er_kctx *c, int i, int rank, const char *what) {
   const er_tensor *t = er_in(c, i);
@@ -294,8 +298,8 @@ static const er_act nh_none = {ER_ACT_NONE, 0, 0};
  * when rows are few. fixed != 0: rchunk = rmul (the scratch slot holds that many rows).
  * Does not change any result (each element is computed the same way). */
 static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64_t rmul, int fixed, int64_t macs,
-                     int nth) {
-  const int64_t want = macs < NH_MIN_PAR ? 1 : 4 * (int64_t)nth;
+                     int nth, int64_t min_par) {
+  const int64_t want = macs < min_par ? 1 : 4 * (int64_t)nth;
   j->rchunk = (rows + want - 1) / want;
   if (j->rchunk < 4 * rmul) j->rchunk = 4 * rmul;
   j->rchunk = (j->rchunk + rmul - 1) / rmul * rmul;
@@ -572,30 +576,31 @@ static er_status nhconv_run(er_kctx *c) {
     memset(c->scratch, 0, zb);
     j.zero = (const float *)c->scratch;
   }
-  const int64_t macs = g.rows * g.M * g.K;
+  const int64_t macs = g.rows * g.M * g.K, wake = er_threadpool_sleeping(c->threads) ? NH_WAKE : 1;
+  const int64_t min_par = NH_MIN_PAR * wake, dw_min_par = NH_DW_MIN_PAR * wake;
   switch (g.kind) {
     case NH_PW:
-      nh_split(&j, g.group, g.rows, g.Mg, 12, 0, macs, nth);
-      er_parallel_for(c, j.items, macs < NH_MIN_PAR ? j.items : 1, nh_pw_task, &j);
+      nh_split(&j, g.group, g.rows, g.Mg, 12, 0, macs, nth, min_par);
+      er_parallel_for(c, j.items, macs < min_par ? j.items : 1, nh_pw_task, &j);
       return 0;
     case NH_DW: {
       j.owb = NH_PTRS / g.T < g.OW ? NH_PTRS / g.T : g.OW;
       const int64_t items = g.N * g.OH * ((g.OW + j.owb - 1) / j.owb);
-      er_parallel_for(c, items, macs < NH_DW_MIN_PAR ? items : 1, nh_dw_task, &j);
+      er_parallel_for(c, items, macs < dw_min_par ? items : 1, nh_dw_task, &j);
       return 0;
     }
     case NH_DWM:
-      er_parallel_for(c, g.N * g.OH, macs < NH_DW_MIN_PAR ? g.N * g.OH : 1, nh_dwm_task, &j);
+      er_parallel_for(c, g.N * g.OH, macs < dw_min_par ? g.N * g.OH : 1, nh_dwm_task, &j);
       return 0;
     default: break;
   }
   j.slots = (char *)c->scratch + zb;
   j.slot_bytes = nh_slot_bytes(&g);
   if (g.kind == NH_WINO)
-    nh_split(&j, g.N, ((g.OH + 3) / 4) * ((g.OW + 3) / 4), g.M, nh_wt(&g), 1, macs, nth);
+    nh_split(&j, g.N, ((g.OH + 3) / 4) * ((g.OW + 3) / 4), g.M, nh_wt(&g), 1, macs, nth, min_par);
   else
-    nh_split(&j, g.group, g.rows, g.Mg, NH_TILE, 1, macs, nth);
-  j.nslots = macs < NH_MIN_PAR ? 1 : nth;
+    nh_split(&j, g.group, g.rows, g.Mg, NH_TILE, 1, macs, nth, min_par);
+  j.nslots = macs < min_par ? 1 : nth;
   /* scratch holds the slots of the thread count at infer (the pool may have grown since) */
   const int64_t fit = (int64_t)((c->scratch_bytes - zb) / j.slot_bytes);
   if (fit < j.nslots) j.nslots = fit;

@@ -5,6 +5,7 @@
 #include "kernels/x86/f32-conv.h"
 #include "kernels/ref/nhwc_mk.h"
 #include "kernels/x86/f32-nhwc.h"
+#include "kernels/x86/f32-rnn.h"
 
 static er_microkernels avx2_table = {
     .isa = "avx2",
@@ -26,6 +27,14 @@ static er_microkernels avx2_table = {
     .f32_nhwc_gpool = er_f32_nhwc_gpool__avx2,
     .f32_nhwc_wino_in = er_f32_nhwc_wino_in__avx2,
     .f32_nhwc_wino_out = er_f32_nhwc_wino_out__avx2,
+    .f32_gemv_packed_size = er_f32_gemv_packed_size_64__avx2,
+    .f32_gemv_pack = er_f32_gemv_pack_64__avx2,
+    .f32_gemv_packed = er_f32_gemv_packed_64__avx2,
+    .f32_sigmoid = er_f32_sigmoid__avx2,
+    .f32_tanh = er_f32_tanh__avx2,
+    .f32_lstm_packed_size = er_f32_lstm_packed_size_16__avx2,
+    .f32_lstm_pack = er_f32_lstm_pack_16__avx2,
+    .f32_lstm_step = er_f32_lstm_step_16__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {
