@@ -1,6 +1,9 @@
 /* Public API (include/edgerun.h) over the importer and the executor. Host code. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "edgerun.h"
 #include "import/onnx/onnx.h"
@@ -20,6 +23,24 @@ struct er_session {
   er_threadpool *threads;
 };
 
+
+/* Weights a kernel packed into its own state are not read again: drop their pages from the
+ * process's resident set when they lie in a mapped model file (clean file pages: a later
+ * read brings them back from the file). Only whole pages inside the tensor are dropped. */
+static void release_constant(void *user, const void *data, size_t bytes) {
+  const er_model *m = (const er_model *)user;
+  static long page;
+  if (!page) page = sysconf(_SC_PAGESIZE);
+  if (page <= 0 || !data || bytes < (size_t)page) return;
+  for (const er_mapping *mp = m->imp.mappings; mp; mp = mp->next) {
+    uintptr_t lo = (uintptr_t)mp->ptr, hi = lo + mp->size, a = (uintptr_t)data;
+    if (!mp->is_mmap || a < lo || a + bytes > hi) continue;
+    uintptr_t b = (a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t e = (a + bytes) & ~((uintptr_t)page - 1);
+    if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+    return;
+  }
+}
 
 static er_status finish_model(er_model *m) {
   const er_graph *g = m->imp.graph;
@@ -125,6 +146,7 @@ er_status er_session_create(er_model *model, const er_session_options *opts,
     return st;
   }
   er_exec_set_threads(s->exec, s->threads);
+  er_exec_set_release(s->exec, release_constant, model);
   /* Plan right away when every input shape is fully static. */
   const er_graph *g = model->imp.graph;
   int all_static = 1;

@@ -66,6 +66,10 @@ struct er_kctx {
   const er_microkernels *mk; /* inner loops for this CPU (never NULL at run) */
   size_t state_bytes;   /* infer: persistent per-node memory request (see prepare) */
   void *state;          /* prepare and run: that memory */
+  unsigned consumed;    /* prepare: set bit k when run() will not read input k's data again
+                           (its values now live in state, e.g. packed weights); the host may
+                           then drop the pages of a constant no other node reads. Zeroed
+                           before each prepare; inputs >= 32 cannot be marked. */
 };
 
 /* Split [0, n) over the session's threads in contiguous chunks of >= grain indices; each

@@ -61,7 +61,47 @@ struct er_exec {
   const er_microkernels *mk;
   er_tensor *outer_plan; /* subgraphs: shapes of outer-scope values the plan was made for */
   int infer_only;
+  er_release_fn release; /* see er_exec_set_release */
+  void *release_user;
+  int *readers_left;     /* per value: node reads not yet consumed in this plan (-1: keep) */
 };
+
+void er_exec_set_release(er_exec *e, er_release_fn fn, void *user) {
+  e->release = e->parent ? NULL : fn;
+  e->release_user = user;
+}
+
+/* At plan start: how many node inputs read each initializer; -1 for values that must stay
+ * (read by a subgraph or a graph output, or not an initializer). */
+static void count_readers(er_exec *e) {
+  const er_graph *g = e->g;
+  for (int v = 0; v < g->n_values; v++)
+    e->readers_left[v] = g->values[v].kind == ER_VALUE_INITIALIZER && g->values[v].data ? 0 : -1;
+  for (int k = 0; k < g->n_outputs; k++) e->readers_left[g->outputs[k]] = -1;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    for (int *p = e->implicit[i]; p && *p >= 0; p++) e->readers_left[*p] = -1;
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0 && e->readers_left[n->inputs[k]] >= 0) e->readers_left[n->inputs[k]]++;
+  }
+}
+
+/* After node i's prepare: count its consumed constant inputs; report those now unread. */
+static void note_consumed(er_exec *e, int i) {
+  const er_kctx *c = &e->ctx[i];
+  const er_node *n = c->node;
+  if (!e->release || !e->readers_left || e->dynamic) return;
+  for (int k = 0; k < n->n_inputs && k < 32; k++) {
+    int v = n->inputs[k];
+    if (v < 0 || !(c->consumed >> k & 1u) || e->readers_left[v] <= 0) continue;
+    if (--e->readers_left[v] == 0) {
+      const er_value *val = &e->g->values[v];
+      e->release(e->release_user, val->data,
+                 (size_t)er_shape_numel(val->dims, val->rank) * er_dtype_size(val->dtype));
+      e->readers_left[v] = -1;
+    }
+  }
+}
 
 void er_exec_set_infer_only(er_exec *e, int on) {
   e->infer_only = on;
@@ -216,6 +256,7 @@ void er_exec_destroy(er_exec *e) {
     for (int i = 0; i < e->g->n_inputs; i++) xfree(e, e->inputs[i].store);
   if (e->arena_owned) xfree(e, e->arena);
   xfree(e, e->v);
+  xfree(e, e->readers_left);
   xfree(e, e->ctx);
   xfree(e, e->ins);
   xfree(e, e->outs);
@@ -352,7 +393,11 @@ static er_status prepare_node(er_exec *e, int i) {
                     c->state_bytes);
     c->state = e->state[i];
   }
-  if (c->node->op->prepare) return node_error(c->node, c->node->op->prepare(c));
+  c->consumed = 0;
+  if (!c->node->op->prepare) return NULL;
+  er_status s = c->node->op->prepare(c);
+  if (s) return node_error(c->node, s);
+  note_consumed(e, i);
   return NULL;
 }
 
@@ -610,6 +655,10 @@ er_status er_exec_plan(er_exec *e) {
   }
   if (!e->parent) ER_RETURN_IF_ERROR(check_symbolic(e));
   reset_values(e);
+  if (e->release && !e->infer_only) {
+    if (!e->readers_left) e->readers_left = (int *)xalloc(e, sizeof(int) * ((size_t)g->n_values + 1));
+    if (e->readers_left) count_readers(e);
+  }
   for (int i = 0; i < g->n_nodes; i++) {
     er_kctx *c = &e->ctx[i];
     const er_node *n = c->node;

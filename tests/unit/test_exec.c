@@ -352,3 +352,82 @@ TEST(exec_if_known_condition_plans_taken_branch) {
   er_exec_destroy(e);
   er_imported_free(&m);
 }
+
+/* er_exec_set_release: after planning, constants packed into a kernel's state (LSTM W and R)
+ * are reported once, with their own bytes; a constant also read elsewhere (B, read by the
+ * LSTM and by a Relu) and graph inputs never are. A re-plan prepares again (the data is
+ * still readable) and reports again. */
+typedef struct rel_log {
+  int n;
+  const void *p[8];
+  size_t bytes[8];
+} rel_log;
+static void rel_cb(void *user, const void *data, size_t bytes) {
+  rel_log *l = (rel_log *)user;
+  if (l->n < 8) l->p[l->n] = data, l->bytes[l->n] = bytes;
+  l->n++;
+}
+TEST(exec_release_packed_constants) {
+  enum { T = 3, I = 4, H = 8 };
+  static float W[4 * H * I], R[4 * H * H], Bv[8 * H], X[T * I];
+  for (int k = 0; k < 4 * H * I; k++) W[k] = 0.01f * (float)(k % 17) - 0.08f;
+  for (int k = 0; k < 4 * H * H; k++) R[k] = 0.02f * (float)(k % 13) - 0.12f;
+  for (int k = 0; k < 8 * H; k++) Bv[k] = 0.05f * (float)(k % 5) - 0.1f;
+  for (int k = 0; k < T * I; k++) X[k] = 0.3f * (float)k - 1.0f;
+  gb b;
+  gb_init(&b);
+  int x = gb_value(&b, "x", ER_VALUE_INPUT), w = gb_value(&b, "W", ER_VALUE_INITIALIZER),
+      r = gb_value(&b, "R", ER_VALUE_INITIALIZER), bb = gb_value(&b, "B", ER_VALUE_INITIALIZER),
+      y = gb_value(&b, "y", ER_VALUE_NODE), z = gb_value(&b, "z", ER_VALUE_NODE);
+  int64_t dx[3] = {T, 1, I}, dw[3] = {1, 4 * H, I}, dr[3] = {1, 4 * H, H}, db[2] = {1, 8 * H};
+  b.v[x].is_graph_input = 1;
+  b.v[x].dtype = ER_F32, b.v[x].rank = 3;
+  memcpy(b.v[x].dims, dx, sizeof dx);
+  b.v[x].dims[0] = -1; /* symbolic sequence length */
+  b.v[x].dim_params[0] = "T";
+  b.v[w].dtype = ER_F32, b.v[w].rank = 3, b.v[w].data = W;
+  memcpy(b.v[w].dims, dw, sizeof dw);
+  b.v[r].dtype = ER_F32, b.v[r].rank = 3, b.v[r].data = R;
+  memcpy(b.v[r].dims, dr, sizeof dr);
+  b.v[bb].dtype = ER_F32, b.v[bb].rank = 2, b.v[bb].data = Bv;
+  memcpy(b.v[bb].dims, db, sizeof db);
+  b.gin[b.g.n_inputs++] = x;
+  static er_attr hs;
+  hs = (er_attr){.name = "hidden_size", .type = ER_ATTR_INT, .i = H};
+  gb_node(&b, "LSTM", 4, (int[]){x, w, r, bb}, y, 14);
+  b.n[0].n_attrs = 1;
+  b.n[0].attrs = &hs;
+  gb_node(&b, "Relu", 1, (int[]){bb}, z, 14);
+  b.gout[b.g.n_outputs++] = y;
+  b.gout[b.g.n_outputs++] = z;
+  er_exec *e = NULL;
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
+  if (!e) return;
+  rel_log log = {0};
+  er_exec_set_release(e, rel_cb, &log);
+  er_tensor t = {0};
+  er_tensor_set_shape(&t, ER_F32, 3, dx);
+  t.data = X;
+  CHECK_OK(er_exec_set_input(e, 0, &t));
+  CHECK_OK(er_exec_run(e));
+  CHECK(log.n == 2);
+  int seen_w = 0, seen_r = 0;
+  for (int k = 0; k < log.n && k < 8; k++) {
+    seen_w += log.p[k] == (const void *)W && log.bytes[k] == sizeof W;
+    seen_r += log.p[k] == (const void *)R && log.bytes[k] == sizeof R;
+  }
+  CHECK(seen_w == 1 && seen_r == 1);
+  /* the result does not depend on the weights being released (they are re-read) */
+  const er_tensor *out = er_exec_output(e, 0);
+  float first[T * H];
+  CHECK(out && er_tensor_numel(out) == T * H);
+  if (out) memcpy(first, out->data, sizeof first);
+  int64_t dx2[3] = {T - 1, 1, I};
+  er_tensor_set_shape(&t, ER_F32, 3, dx2);
+  CHECK_OK(er_exec_set_input(e, 0, &t));
+  CHECK_OK(er_exec_run(e)); /* new shape: planned and prepared again */
+  CHECK(log.n == 4);
+  out = er_exec_output(e, 0);
+  CHECK(out && er_tensor_numel(out) == (T - 1) * H && !memcmp(out->data, first, sizeof(float) * (T - 1) * H));
+  er_exec_destroy(e);
+}

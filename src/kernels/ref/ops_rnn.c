@@ -304,6 +304,7 @@ static er_status rnn_prepare(er_kctx *c, int cell) {
     bias_row(c, &g, d, (float *)(base + p->rh_bytes));
   }
   p->ready = 1;
+  c->consumed |= 1u << 1 | 1u << 2; /* W and R live packed in the state now */
   return 0;
 }
 
