@@ -5,6 +5,7 @@
 
 #include "base/cpu.h"
 #include "kernels/ref/gemm.h"
+#include "kernels/q8.h"
 
 void er_f32_apply_act(float *x, int64_t n, er_act act) {
   switch (act.kind) {
@@ -120,6 +121,15 @@ static const er_microkernels ref_table = {
     .f32_gemm_pack_a_size = ref_pack_a_size,
     .f32_gemm_pack_a = ref_pack_a,
     .f32_gemm_packed_a = ref_gemm_packed_a,
+    .q8_pack_left_size = er_q8_pack_left_size_ref,
+    .q8_pack_left = er_q8_pack_left_ref,
+    .q8_pack_right_size = er_q8_pack_right_size_ref,
+    .q8_pack_right = er_q8_pack_right_ref,
+    .q8_gemm = er_q8_gemm_ref,
+    .q8_dwconv2d = er_q8_dwconv2d_ref,
+    .q8_dw_pack_size = er_q8_dw_pack_size_ref,
+    .q8_dw_pack = er_q8_dw_pack_ref,
+    .q8_dwconv_nhwc = er_q8_dwconv_nhwc_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

@@ -26,4 +26,5 @@
 #ifndef ER_KERNELS_QOPS_H
 #define ER_KERNELS_QOPS_H
 #define ER_DOMAIN_EDGERUN "edgerun"
+#define ER_OP_NHWC_QLINEARCONV "NhwcQLinearConv"
 #endif

@@ -75,3 +75,25 @@ double ot_max_abs_diff_f32(const er_tensor *a, const float *expect, int64_t n) {
   }
   return m;
 }
+
+er_status ot_run_mk(const char *domain, const char *op_type, int opset, const er_attr *attrs, int n_attrs,
+                    er_tensor **in, int n_in, er_tensor *y, er_threadpool *pool, int *out_prepared) {
+  const er_op_def *op = er_op_find(domain, op_type, opset);
+  if (!op) return ER_ERR(ER_UNSUPPORTED, "unsupported operator %s (opset %d)", op_type, opset);
+  er_node node = {.name = "test", .op_type = op_type, .domain = domain, .opset = opset, .n_inputs = n_in,
+                  .n_outputs = 1, .n_attrs = n_attrs, .attrs = (er_attr *)attrs, .op = op};
+  er_tensor *outs[1] = {y};
+  er_kctx c = {.node = &node, .opset = opset, .n_in = n_in, .n_out = 1, .in = in, .out = outs,
+               .threads = pool, .mk = er_microkernels_select()};
+  ER_RETURN_IF_ERROR(op->infer(&c));
+  y->data = calloc(1, er_tensor_nbytes(y) + 1);
+  void *state = c.state_bytes ? calloc(1, c.state_bytes) : NULL;
+  c.state = state;
+  er_status s = op->prepare ? op->prepare(&c) : NULL;
+  if (out_prepared) *out_prepared = state != NULL;
+  void *scratch = c.scratch_bytes ? calloc(1, c.scratch_bytes) : NULL;
+  c.scratch = scratch;
+  if (!s) s = op->run(&c);
+  free(scratch), free(state);
+  return s;
+}

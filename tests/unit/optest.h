@@ -28,6 +28,12 @@ er_status ot_run(const char *op_type, int opset, const er_attr *attrs, int n_att
 er_status ot_run_domain(const char *domain, const char *op_type, int opset, const er_attr *attrs,
                         int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out);
 void ot_free_all(void);
+/* What the runtime does for a static graph: infer, prepare (persistent state: packed
+ * weights), run, with the best micro-kernel table for this CPU and the given thread pool
+ * (NULL: one thread). y's data is malloc'ed here (the caller frees it); *out_prepared (may be
+ * NULL) tells whether the op asked for state. */
+er_status ot_run_mk(const char *domain, const char *op_type, int opset, const er_attr *attrs, int n_attrs,
+                    er_tensor **in, int n_in, er_tensor *y, er_threadpool *pool, int *out_prepared);
 /* Max |a-b| over float32 tensors' elements (inf if shapes differ). */
 double ot_max_abs_diff_f32(const er_tensor *a, const float *expect, int64_t n);
 #endif

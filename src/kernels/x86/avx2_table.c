@@ -3,6 +3,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/x86/f32-gemm.h"
 #include "kernels/x86/f32-conv.h"
+#include "kernels/x86/q8.h"
 
 static er_microkernels avx2_table = {
     .isa = "avx2",
@@ -15,6 +16,15 @@ static er_microkernels avx2_table = {
     .f32_gemm_pack_a_size = er_f32_gemm_pack_a_size_6x16__avx2,
     .f32_gemm_pack_a = er_f32_gemm_pack_a_6x16__avx2,
     .f32_gemm_packed_a = er_f32_gemm_packed_a_6x16__avx2,
+    .q8_pack_left_size = er_q8_pack_left_size__avx2,
+    .q8_pack_left = er_q8_pack_left__avx2,
+    .q8_pack_right_size = er_q8_pack_right_size_16__avx2,
+    .q8_pack_right = er_q8_pack_right_16__avx2,
+    .q8_gemm = er_q8_gemm_6x16__avx2,
+    .q8_dwconv2d = er_q8_dwconv2d__avx2,
+    .q8_dw_pack_size = er_q8_dw_pack_size__avx2,
+    .q8_dw_pack = er_q8_dw_pack__avx2,
+    .q8_dwconv_nhwc = er_q8_dwconv_nhwc__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {

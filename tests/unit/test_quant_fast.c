@@ -1,0 +1,218 @@
+/* Fast paths of the integer ops (packed weights, q8 micro-kernels, threads) vs their
+ * reference loops (ot_run: no micro-kernel table, so the reference path runs): bit-exact on
+ * many geometries, types and zero points; 1 and 2 threads identical. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/threads.h"
+#include "kernels/qops.h"
+#include "optest.h"
+#include "test.h"
+
+static uint32_t qf_rng = 99;
+static uint32_t qf_next(void) {
+  qf_rng = qf_rng * 1664525u + 1013904223u;
+  return qf_rng >> 8;
+}
+static void qf_fill(er_tensor *t, int extremes) {
+  unsigned char *b = (unsigned char *)t->data;
+  int64_t n = er_tensor_numel(t);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t r = qf_next();
+    b[i] = (unsigned char)(extremes ? (r & 1 ? (t->dtype == ER_I8 ? 127 : 255) : (t->dtype == ER_I8 ? 128 : 0)) : r);
+  }
+}
+static er_tensor *qf_scalar(int dtype, double v) {
+  er_tensor *t = ot_tensor(dtype, 0, NULL, NULL);
+  if (dtype == ER_F32) *(float *)t->data = (float)v;
+  else if (dtype == ER_U8) *(uint8_t *)t->data = (uint8_t)v;
+  else *(int8_t *)t->data = (int8_t)v;
+  return t;
+}
+static int32_t qf_zp(int dtype, int kind) {
+  int s = dtype == ER_I8;
+  switch (kind % 4) {
+    case 0: return 0;
+    case 1: return s ? -128 : 128;
+    case 2: return s ? 13 : 77;
+    default: return s ? (int32_t)(qf_next() % 256) - 128 : (int32_t)(qf_next() % 256);
+  }
+}
+
+typedef struct qconv_case {
+  int64_t N, C, M, group, nsp, in[2], k[2], s[2], d[2], pb[2], pe[2];
+  int xt, wt, yt, per_ch, bias, act, integer; /* integer: ConvInteger */
+  int zk;
+} qconv_case;
+
+/* NCHW <-> NHWC of a u8/i8/i32 tensor with 1 or 2 spatial dims */
+static void qf_transpose(const er_tensor *a, er_tensor *b, int to_last) {
+  int r = a->rank;
+  int64_t N = a->dims[0], C = to_last ? a->dims[1] : a->dims[r - 1];
+  int64_t S = er_tensor_numel(a) / (N * C);
+  size_t e = er_dtype_size(a->dtype);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t s = 0; s < S; s++) {
+        int64_t ifirst = (n * C + c) * S + s, ilast = (n * S + s) * C + c;
+        memcpy((char *)b->data + (to_last ? ilast : ifirst) * e, (const char *)a->data + (to_last ? ifirst : ilast) * e, e);
+      }
+}
+
+/* 0 ok, 1 mismatch, 2 error */
+static int qf_conv_case(const qconv_case *q, er_threadpool *pool, int *packed) {
+  int nsp = (int)q->nsp;
+  int64_t xd[4] = {q->N, q->C}, wd[4] = {q->M, q->C / q->group}, md[1] = {q->M};
+  int64_t pads[4];
+  for (int i = 0; i < nsp; i++) {
+    xd[2 + i] = q->in[i], wd[2 + i] = q->k[i];
+    pads[i] = q->pb[i], pads[nsp + i] = q->pe[i];
+  }
+  er_tensor *X = ot_tensor(q->xt, 2 + nsp, xd, NULL), *W = ot_tensor(q->wt, 2 + nsp, wd, NULL);
+  int ext = q->zk == 5;
+  qf_fill(X, ext), qf_fill(W, ext);
+  er_tensor *ws = q->per_ch ? ot_tensor(ER_F32, 1, md, NULL) : qf_scalar(ER_F32, 0.0021);
+  er_tensor *wz = q->per_ch ? ot_tensor(q->wt, 1, md, NULL) : qf_scalar(q->wt, qf_zp(q->wt, q->zk + 1));
+  er_tensor *B = ot_tensor(ER_I32, 1, md, NULL);
+  for (int64_t m = 0; m < q->M; m++) {
+    if (q->per_ch) {
+      ((float *)ws->data)[m] = (float)(qf_next() % 1000 + 1) * 7e-6f;
+      int32_t z = qf_zp(q->wt, q->zk == 3 ? 3 : q->zk == 0 ? 0 : 2);
+      if (q->wt == ER_U8) ((uint8_t *)wz->data)[m] = (uint8_t)z;
+      else ((int8_t *)wz->data)[m] = (int8_t)z;
+    }
+    ((int32_t *)B->data)[m] = (int32_t)(qf_next() % 40001) - 20000;
+  }
+  er_tensor *xs = qf_scalar(ER_F32, 0.0173), *xz = qf_scalar(q->xt, qf_zp(q->xt, q->zk));
+  er_tensor *ys = qf_scalar(ER_F32, ext ? 3.0 : 0.0411), *yz = qf_scalar(q->yt, q->yt == ER_U8 ? 117 : -9);
+  er_attr at[8];
+  int nat = 0;
+  at[nat++] = ot_int("group", q->group);
+  at[nat++] = ot_ints("strides", nsp, q->s);
+  at[nat++] = ot_ints("dilations", nsp, q->d);
+  at[nat++] = ot_ints("pads", 2 * nsp, pads);
+  if (q->act == 1) at[nat++] = ot_int("_act", 1);
+  if (q->act == 2) {
+    at[nat++] = ot_int("_act", 2);
+    at[nat++] = ot_float("_act_a", 0.0f);
+    at[nat++] = ot_float("_act_b", 2.5f);
+  }
+  er_tensor *ref[1];
+  er_status s;
+  er_tensor *in9[] = {X, xs, xz, W, ws, wz, ys, yz, q->bias ? B : NULL};
+  er_tensor *in4[] = {X, W, xz, wz};
+  if (q->integer)
+    s = ot_run("ConvInteger", 10, at, 4, in4, 4, ref, 1);
+  else
+    s = ot_run("QLinearConv", 10, at, nat, in9, 9, ref, 1);
+  if (s) {
+    fprintf(stderr, "  reference failed: %s\n", er_status_message(s));
+    er_status_free(s);
+    return 2;
+  }
+  int rc = 0;
+  for (int t = 0; t < 2 && !rc; t++) {
+    er_tensor y = {0};
+    s = q->integer ? ot_run_mk("", "ConvInteger", 10, at, 4, in4, 4, &y, t ? pool : NULL, packed)
+                   : ot_run_mk("", "QLinearConv", 10, at, nat, in9, 9, &y, t ? pool : NULL, packed);
+    if (s) {
+      fprintf(stderr, "  fast failed: %s\n", er_status_message(s));
+      er_status_free(s);
+      return 2;
+    }
+    if (er_tensor_nbytes(&y) != er_tensor_nbytes(ref[0]) || memcmp(y.data, ref[0]->data, er_tensor_nbytes(&y))) rc = 1;
+    free(y.data);
+  }
+  /* channels-last op on transposed data, against the channels-first reference */
+  if (!rc && !q->integer) {
+    int64_t xl[4] = {q->N};
+    for (int i = 0; i < nsp; i++) xl[1 + i] = q->in[i];
+    xl[1 + nsp] = q->C;
+    er_tensor *XL = ot_tensor(q->xt, 2 + nsp, xl, NULL);
+    qf_transpose(X, XL, 1);
+    er_tensor *inl[] = {XL, xs, xz, W, ws, wz, ys, yz, q->bias ? B : NULL};
+    er_tensor *refl = ot_tensor(ref[0]->dtype, 0, NULL, NULL); /* placeholder, reshaped below */
+    int64_t yl[4] = {q->N};
+    for (int i = 0; i < nsp; i++) yl[1 + i] = ref[0]->dims[2 + i];
+    yl[1 + nsp] = q->M;
+    refl = ot_tensor(ref[0]->dtype, 2 + nsp, yl, NULL);
+    qf_transpose(ref[0], refl, 1);
+    for (int t = 0; t < 2 && !rc; t++) {
+      er_tensor y = {0};
+      s = ot_run_mk(ER_DOMAIN_EDGERUN, ER_OP_NHWC_QLINEARCONV, 1, at, nat, inl, 9, &y, t ? pool : NULL, NULL);
+      if (s) {
+        fprintf(stderr, "  NHWC failed: %s\n", er_status_message(s));
+        er_status_free(s);
+        return 2;
+      }
+      if (er_tensor_nbytes(&y) != er_tensor_nbytes(refl) || memcmp(y.data, refl->data, er_tensor_nbytes(&y))) rc = 3;
+      free(y.data);
+    }
+    /* and its own reference loops */
+    er_tensor *r2[1];
+    s = ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_QLINEARCONV, 1, at, nat, inl, 9, r2, 1);
+    if (s) {
+      er_status_free(s);
+      return 2;
+    }
+    if (memcmp(r2[0]->data, refl->data, er_tensor_nbytes(refl))) rc = 4;
+  }
+  return rc;
+}
+
+TEST(qlinearconv_fast_vs_ref) {
+  er_threadpool *pool = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool));
+  static const int64_t sizes[][2] = {{1, 1}, {1, 7}, {5, 5}, {7, 9}, {14, 14}, {17, 3}, {23, 30}};
+  static const int64_t chans[][3] = {{1, 1, 1}, {3, 8, 1}, {8, 8, 8}, {16, 32, 1}, {6, 9, 3}, {12, 12, 12},
+                                      {5, 10, 5}, {19, 33, 1}, {64, 24, 1}, {32, 32, 32}, {24, 48, 24}};
+  int bad = 0, cases = 0, v = 0, packed_any = 0;
+  for (size_t ci = 0; ci < sizeof chans / sizeof chans[0]; ci++)
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+      for (int kk = 0; kk < 4; kk++, v++) {
+        qconv_case q;
+        memset(&q, 0, sizeof q);
+        q.N = v % 5 == 3 ? 2 : 1;
+        q.C = chans[ci][0], q.M = chans[ci][1], q.group = chans[ci][2];
+        q.nsp = v % 6 == 5 ? 1 : 2;
+        int64_t k = kk == 0 ? 1 : kk == 1 ? 3 : kk == 2 ? 5 : 2;
+        for (int i = 0; i < 2; i++) {
+          q.in[i] = sizes[si][q.nsp == 1 ? 1 : i];
+          q.k[i] = k;
+          q.s[i] = v % 3 == 2 ? 2 : v % 7 == 6 ? 3 : 1;
+          q.d[i] = v % 11 == 10 ? 2 : 1;
+          q.pb[i] = v % 4 ? k / 2 : 0;
+          q.pe[i] = q.pb[i] + (v % 5 == 1);
+        }
+        if (q.nsp == 2 && v % 9 == 4) q.k[1] = 1, q.pb[1] = q.pe[1] = 0; /* non-square */
+        int64_t ok = 1;
+        for (int i = 0; i < q.nsp; i++) ok &= q.in[i] + q.pb[i] + q.pe[i] >= (q.k[i] - 1) * q.d[i] + 1;
+        if (!ok) continue;
+        q.xt = v % 2 ? ER_I8 : ER_U8;
+        q.wt = (v / 2) % 3 == 2 ? ER_U8 : ER_I8;
+        q.yt = (v / 3) % 2 ? ER_I8 : ER_U8;
+        q.per_ch = v % 3 != 1;
+        q.bias = v % 4 != 2;
+        q.act = v % 5 == 0 ? 1 : v % 5 == 3 ? 2 : 0;
+        q.integer = v % 8 == 7;
+        q.zk = v % 13 == 12 ? 5 : v % 4;
+        int packed = 0;
+        int rc = qf_conv_case(&q, pool, &packed);
+        packed_any |= packed;
+        if (rc) {
+          if (bad++ < 6)
+            fprintf(stderr,
+                    "  conv rc=%d N=%lld C=%lld M=%lld g=%lld nsp=%lld in=%lldx%lld k=%lldx%lld s=%lld d=%lld p=%lld,%lld "
+                    "xt=%d wt=%d int=%d\n",
+                    rc, (long long)q.N, (long long)q.C, (long long)q.M, (long long)q.group, (long long)q.nsp,
+                    (long long)q.in[0], (long long)q.in[1], (long long)q.k[0], (long long)q.k[1], (long long)q.s[0],
+                    (long long)q.d[0], (long long)q.pb[0], (long long)q.pe[0], q.xt, q.wt, q.integer);
+        }
+        cases++;
+        ot_free_all();
+      }
+  CHECK(bad == 0);
+  CHECK(cases > 250);
+  CHECK(packed_any);
+  er_threadpool_destroy(pool);
+}
