@@ -94,6 +94,12 @@ typedef struct er_microkernels {
                          const void *packed, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
                          int64_t pw, int64_t dh, int64_t dw, const er_q8_out *o, void *out, int64_t OW,
                          int64_t oh, int64_t ow0, int64_t ow1);
+  void (*q8_quantize)(int64_t n, const float *x, float scale, int32_t zp, int32_t lo, int32_t hi, int type,
+                      void *y);
+  void (*q8_dequantize)(int64_t n, const void *x, int is_signed, int32_t zp, float scale, float *y);
+  void (*q8_add)(int64_t n, const void *a, const void *b, int64_t b_stride, int is_signed, int32_t za, int32_t zb,
+                 float ra, float rb, int32_t zc, int32_t lo, int32_t hi, void *c);
+  void (*f32_minmax)(int64_t n, const float *x, float *mn, float *mx);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

@@ -24,6 +24,15 @@
  *   (0, 0): element (m, n) is at C + m * ldc + n, of type o->type. Output parameters are
  *   indexed by m (o->per_row) or n. Any split of the ranges gives the same bits.
  *
+ * ---- elementwise ----
+ *   q8_quantize:   y[i] = clamp(rint(x[i] / scale) + zp, lo, hi) as type (ER_U8 / ER_I8);
+ *                  the division is float32 (QuantizeLinear's), NaN gives lo.
+ *   q8_dequantize: y[i] = (float)(x[i] - zp) * scale.
+ *   q8_add:        c[i] = clamp(rint(ra * (float)(a[i] - za) + rb * (float)(b[i * b_stride] - zb)) + zc,
+ *                  lo, hi): two products and one sum in float32, no fused multiply-add
+ *                  (ra = a_scale / c_scale, rb = b_scale / c_scale); a, b and c of one type.
+ *   f32_minmax:    *mn = min(*mn, x[i]...), *mx = max(*mx, x[i]...); NaNs are skipped.
+ *
  * ---- depthwise convolution, channels-first (one plane):  q8_dwconv2d ----
  *   out[oh][ow] = out_stage( sum_{kh,kw} (in[ih][iw] - xzp) * w[kh*KW + kw] ),
  *   ih = oh*sh - ph + kh*dh, iw = ow*sw - pw + kw*dw; taps outside the plane count 0.
@@ -46,13 +55,18 @@
 
 enum { ER_Q8_NALIGN = 16 };
 
+/* clamp(rint(v) + zp, lo, hi) computed as the vector kernels do: clamp v to [lo - zp,
+ * hi - zp] in float (NaN gives lo - zp, as _mm256_max_ps(v, lo - zp)), round half to even. */
+static inline int32_t er_q8_round_clamp(float v, int32_t zp, int32_t lo, int32_t hi) {
+  float fl = (float)(lo - zp), fh = (float)(hi - zp);
+  v = v > fl ? v : fl;
+  v = v < fh ? v : fh;
+  return (int32_t)rintf(v) + zp;
+}
+
 /* The output stage for one accumulator (the specification every table follows). */
 static inline int32_t er_q8_requant(int32_t acc, float scale, int32_t zp, int32_t lo, int32_t hi) {
-  float v = (float)acc * scale;
-  float fl = (float)(lo - zp), fh = (float)(hi - zp);
-  v = v < fl ? fl : v; /* fmaxf(v, fl) for finite v */
-  v = v > fh ? fh : v;
-  return (int32_t)rintf(v) + zp;
+  return er_q8_round_clamp((float)acc * scale, zp, lo, hi);
 }
 
 /* acc + bias with int32 wrap-around (no signed-overflow UB). */
@@ -95,4 +109,10 @@ void er_q8_dwconv_nhwc_ref(const void *in, int is_signed, int32_t xzp, int64_t H
                            const void *packed, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
                            int64_t pw, int64_t dh, int64_t dw, const er_q8_out *o, void *out, int64_t OW,
                            int64_t oh, int64_t ow0, int64_t ow1);
+void er_q8_quantize_ref(int64_t n, const float *x, float scale, int32_t zp, int32_t lo, int32_t hi, int type,
+                        void *y);
+void er_q8_dequantize_ref(int64_t n, const void *x, int is_signed, int32_t zp, float scale, float *y);
+void er_q8_add_ref(int64_t n, const void *a, const void *b, int64_t b_stride, int is_signed, int32_t za, int32_t zb,
+                   float ra, float rb, int32_t zc, int32_t lo, int32_t hi, void *c);
+void er_f32_minmax_ref(int64_t n, const float *x, float *mn, float *mx);
 #endif

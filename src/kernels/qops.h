@@ -27,4 +27,6 @@
 #define ER_KERNELS_QOPS_H
 #define ER_DOMAIN_EDGERUN "edgerun"
 #define ER_OP_NHWC_QLINEARCONV "NhwcQLinearConv"
+#define ER_OP_QGEMM "QGemm"
+#define ER_OP_MATMULQ4 "MatMulQ4"
 #endif

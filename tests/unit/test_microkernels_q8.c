@@ -233,3 +233,47 @@ TEST(q8_dwconv_nhwc_vs_ref) {
   CHECK(cases > 500);
   free(in), free(wr), free(zp), free(bias), free(scale), free(p1), free(p2), free(o1), free(o2);
 }
+
+TEST(q8_elementwise_vs_ref) {
+  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
+  enum { NMAX = 301 };
+  float x[NMAX], y1[NMAX], y2[NMAX];
+  unsigned char a[NMAX], b[NMAX], c1[NMAX], c2[NMAX];
+  int bad = 0;
+  for (int64_t n = 0; n < NMAX; n += (n < 40 ? 1 : 37)) {
+    for (int v = 0; v < 6; v++) {
+      int sg = v % 2;
+      for (int64_t i = 0; i < n; i++) x[i] = (float)((int32_t)(q8_next() % 20001) - 10000) * (v < 4 ? 0.01f : 1.37f);
+      if (n > 5) x[1] = NAN, x[2] = INFINITY, x[3] = -INFINITY, x[4] = 0.5f, x[5] = -2.5f; /* ties round to even */
+      int32_t zp = q8_zp(sg, v), lo, hi;
+      er_q8_range(sg ? ER_I8 : ER_U8, &lo, &hi);
+      if (v == 3) lo = zp, hi = hi - 3 > lo ? hi - 3 : hi; /* narrowed */
+      float sc = v == 2 ? 1.0f : 0.0371f;
+      memset(c1, 1, sizeof c1), memset(c2, 2, sizeof c2);
+      ref->q8_quantize(n, x, sc, zp, lo, hi, sg ? ER_I8 : ER_U8, c1);
+      mk->q8_quantize(n, x, sc, zp, lo, hi, sg ? ER_I8 : ER_U8, c2);
+      if (memcmp(c1, c2, (size_t)n)) bad++;
+      q8_fill(a, n, sg, v == 5 ? 3 : 0), q8_fill(b, n, sg, 0);
+      ref->q8_dequantize(n, a, sg, zp, sc, y1);
+      mk->q8_dequantize(n, a, sg, zp, sc, y2);
+      if (memcmp(y1, y2, sizeof(float) * (size_t)n)) bad++;
+      for (int bs = 0; bs < 2; bs++) {
+        float ra = v == 4 ? 1.0f : 0.6173f, rb = v == 4 ? 1.0f : 1.3091f;
+        int32_t zb = q8_zp(sg, v + 1), zc = q8_zp(sg, v + 2);
+        ref->q8_add(n, a, b, bs, sg, zp, zb, ra, rb, zc, lo, hi, c1);
+        mk->q8_add(n, a, b, bs, sg, zp, zb, ra, rb, zc, lo, hi, c2);
+        if (memcmp(c1, c2, (size_t)n)) bad++;
+      }
+      float mn1 = 0, mx1 = 0, mn2 = 0, mx2 = 0;
+      ref->f32_minmax(n, x, &mn1, &mx1);
+      mk->f32_minmax(n, x, &mn2, &mx2);
+      if (mn1 != mn2 || mx1 != mx2) bad++;
+    }
+  }
+  CHECK(bad == 0);
+  /* the reference itself: half-way cases round to even, NaN to lo, infinities clamp */
+  float xs[] = {0.5f, 1.5f, 2.5f, -0.5f, NAN, INFINITY, -INFINITY, 300};
+  unsigned char q[8];
+  ref->q8_quantize(8, xs, 1.0f, 10, 0, 255, ER_U8, q);
+  CHECK(q[0] == 10 && q[1] == 12 && q[2] == 12 && q[3] == 10 && q[4] == 0 && q[5] == 255 && q[6] == 0 && q[7] == 255);
+}

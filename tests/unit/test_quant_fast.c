@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/threads.h"
+#include "kernels/q8.h"
 #include "kernels/qops.h"
 #include "optest.h"
 #include "test.h"
@@ -21,6 +22,9 @@ static void qf_fill(er_tensor *t, int extremes) {
     uint32_t r = qf_next();
     b[i] = (unsigned char)(extremes ? (r & 1 ? (t->dtype == ER_I8 ? 127 : 255) : (t->dtype == ER_I8 ? 128 : 0)) : r);
   }
+}
+static int32_t qf_ld(const void *p, int t, size_t i) {
+  return t == ER_I8 ? ((const int8_t *)p)[i] : ((const uint8_t *)p)[i];
 }
 static er_tensor *qf_scalar(int dtype, double v) {
   er_tensor *t = ot_tensor(dtype, 0, NULL, NULL);
@@ -215,4 +219,175 @@ TEST(qlinearconv_fast_vs_ref) {
   CHECK(cases > 250);
   CHECK(packed_any);
   er_threadpool_destroy(pool);
+}
+
+/* QLinearMatMul, MatMulInteger and QGemm: fast (packed B, threads) vs reference loops */
+TEST(qmatmul_fast_vs_ref) {
+  er_threadpool *pool = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool));
+  static const int64_t shapes[][4] = {/* batch, M, K, N */
+                                      {1, 1, 1, 1},   {1, 1, 7, 3},     {1, 5, 16, 16},  {2, 3, 17, 33},
+                                      {1, 97, 64, 24}, {3, 40, 255, 17}, {1, 1, 1280, 100}, {1, 200, 96, 160},
+                                      {1, 6, 3, 300}};
+  int bad = 0, cases = 0, v = 0;
+  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+    for (int var = 0; var < 8; var++, v++) {
+      int64_t Bt = shapes[si][0], M = shapes[si][1], K = shapes[si][2], N = shapes[si][3];
+      int at = var % 2 ? ER_I8 : ER_U8, bt = (var / 2) % 2 ? ER_U8 : ER_I8, yt = var % 3 ? ER_U8 : ER_I8;
+      int per = var % 4 >= 2, ext = var == 7;
+      int64_t ad[3] = {Bt, M, K}, bd[2] = {K, N}, nd[1] = {N};
+      er_tensor *A = ot_tensor(at, 3, ad, NULL), *B = ot_tensor(bt, 2, bd, NULL);
+      qf_fill(A, ext), qf_fill(B, ext);
+      er_tensor *as = qf_scalar(ER_F32, 0.0123), *az = qf_scalar(at, qf_zp(at, var));
+      er_tensor *bs = per ? ot_tensor(ER_F32, 1, nd, NULL) : qf_scalar(ER_F32, 0.0031);
+      er_tensor *bz = per ? ot_tensor(bt, 1, nd, NULL) : qf_scalar(bt, qf_zp(bt, var + 1));
+      er_tensor *bias = ot_tensor(ER_I32, 1, nd, NULL);
+      for (int64_t n = 0; n < N; n++) {
+        if (per) {
+          ((float *)bs->data)[n] = (float)(qf_next() % 999 + 1) * 1e-5f;
+          int32_t z = qf_zp(bt, 3);
+          if (bt == ER_U8) ((uint8_t *)bz->data)[n] = (uint8_t)z;
+          else ((int8_t *)bz->data)[n] = (int8_t)z;
+        }
+        ((int32_t *)bias->data)[n] = (int32_t)(qf_next() % 100001) - 50000;
+      }
+      er_tensor *ys = qf_scalar(ER_F32, ext ? 2.0 : 0.05), *yz = qf_scalar(yt, yt == ER_U8 ? 128 : 3);
+      for (int op = 0; op < 3; op++) {
+        er_tensor *ref[1], y = {0};
+        er_status s;
+        er_attr at_relu[] = {ot_int("_act", var % 3 == 1 ? 1 : 0)};
+        if (op == 0) {
+          er_tensor *in[] = {A, as, az, B, bs, bz, ys, yz};
+          s = ot_run("QLinearMatMul", 10, NULL, 0, in, 8, ref, 1);
+          for (int t = 0; t < 2 && !s; t++) {
+            s = ot_run_mk("", "QLinearMatMul", 10, NULL, 0, in, 8, &y, t ? pool : NULL, NULL);
+            if (!s && memcmp(y.data, ref[0]->data, er_tensor_nbytes(ref[0]))) bad++;
+            free(y.data);
+          }
+        } else if (op == 1) {
+          er_tensor *in[] = {A, B, az, bz};
+          s = ot_run("MatMulInteger", 10, NULL, 0, in, 4, ref, 1);
+          for (int t = 0; t < 2 && !s; t++) {
+            s = ot_run_mk("", "MatMulInteger", 10, NULL, 0, in, 4, &y, t ? pool : NULL, NULL);
+            if (!s && memcmp(y.data, ref[0]->data, er_tensor_nbytes(ref[0]))) bad++;
+            free(y.data);
+          }
+        } else {
+          er_tensor *in[] = {A, as, az, B, bs, bz, var % 2 ? bias : NULL, ys, yz};
+          s = ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_QGEMM, 1, at_relu, 1, in, 9, ref, 1);
+          for (int t = 0; t < 2 && !s; t++) {
+            s = ot_run_mk(ER_DOMAIN_EDGERUN, ER_OP_QGEMM, 1, at_relu, 1, in, 9, &y, t ? pool : NULL, NULL);
+            if (!s && memcmp(y.data, ref[0]->data, er_tensor_nbytes(ref[0]))) bad++;
+            free(y.data);
+          }
+          /* QGemm without bias and act equals QLinearMatMul */
+          if (!s && var % 2 == 0 && var % 3 != 1) {
+            er_tensor *r2[1];
+            er_tensor *in2[] = {A, as, az, B, bs, bz, ys, yz};
+            s = ot_run("QLinearMatMul", 10, NULL, 0, in2, 8, r2, 1);
+            if (!s && memcmp(r2[0]->data, ref[0]->data, er_tensor_nbytes(ref[0]))) bad++;
+          }
+        }
+        if (s) {
+          fprintf(stderr, "  op %d failed: %s\n", op, er_status_message(s));
+          er_status_free(s);
+          bad++;
+        }
+        cases++;
+      }
+      ot_free_all();
+    }
+  CHECK(bad == 0);
+  CHECK(cases >= 200);
+  er_threadpool_destroy(pool);
+}
+
+/* QLinearAdd / QLinearGlobalAveragePool: fast vs reference, broadcasting, channels_last,
+ * and values from the formulas */
+TEST(qlinear_add_gap) {
+  int64_t d[4] = {2, 3, 5, 7}, d1[4] = {1, 3, 1, 1};
+  int bad = 0;
+  for (int v = 0; v < 6; v++) {
+    int t = v % 2 ? ER_I8 : ER_U8;
+    er_tensor *A = ot_tensor(t, 4, d, NULL), *B = ot_tensor(t, 4, v >= 4 ? d1 : d, NULL);
+    qf_fill(A, 0), qf_fill(B, v == 2);
+    er_tensor *as = qf_scalar(ER_F32, 0.02), *az = qf_scalar(t, qf_zp(t, v)), *bs = qf_scalar(ER_F32, 0.031);
+    er_tensor *bz = qf_scalar(t, qf_zp(t, v + 1)), *cs = qf_scalar(ER_F32, 0.045), *cz = qf_scalar(t, qf_zp(t, v + 2));
+    er_tensor *in[] = {A, as, az, B, bs, bz, cs, cz}, *r[1], y = {0};
+    er_attr relu[] = {ot_int("_act", 1)};
+    CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QLinearAdd", 1, relu, v == 3, in, 8, r, 1));
+    CHECK_OK(ot_run_mk("com.microsoft", "QLinearAdd", 1, relu, v == 3, in, 8, &y, NULL, NULL));
+    if (memcmp(y.data, r[0]->data, er_tensor_nbytes(r[0]))) bad++;
+    /* element values from the formula */
+    int64_t n = er_tensor_numel(r[0]);
+    float ra = 0.02f / 0.045f, rb = 0.031f / 0.045f;
+    int32_t za = qf_ld(az->data, t, 0), zb = qf_ld(bz->data, t, 0), zc = qf_ld(cz->data, t, 0);
+    for (int64_t i = 0; i < n; i++) {
+      int64_t bi = v >= 4 ? (i / 35) % 3 : i;
+      float s = ra * (float)(qf_ld(A->data, t, (size_t)i) - za) + rb * (float)(qf_ld(B->data, t, (size_t)bi) - zb);
+      int32_t q = (int32_t)rintf(s) + zc, lo = t == ER_I8 ? -128 : 0, hi = t == ER_I8 ? 127 : 255;
+      if (v == 3 && q < zc) q = zc;
+      q = q < lo ? lo : q > hi ? hi : q;
+      if (qf_ld(r[0]->data, t, (size_t)i) != q) bad++;
+    }
+    free(y.data);
+    /* GlobalAveragePool: NCHW and NHWC give the same values; value from the formula */
+    er_tensor *gi[] = {A, as, az, cs, cz}, *g1[1], *g2[1];
+    CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QLinearGlobalAveragePool", 1, NULL, 0, gi, 5, g1, 1));
+    int64_t dl[4] = {2, 5, 7, 3};
+    er_tensor *AL = ot_tensor(t, 4, dl, NULL);
+    qf_transpose(A, AL, 1);
+    er_attr cla[] = {ot_int("channels_last", 1)};
+    er_tensor *gl[] = {AL, as, az, cs, cz};
+    CHECK_OK(ot_run_domain("com.microsoft", "QLinearGlobalAveragePool", 1, cla, 1, gl, 5, g2, 1));
+    CHECK(g2[0]->dims[3] == 3 && g1[0]->dims[1] == 3 && memcmp(g1[0]->data, g2[0]->data, 6) == 0);
+    for (int64_t nc = 0; nc < 6; nc++) {
+      int32_t acc = 0;
+      for (int64_t s = 0; s < 35; s++) acc += qf_ld(A->data, t, (size_t)(nc * 35 + s)) - za;
+      int32_t q = er_q8_requant(acc, 0.02f / (0.045f * 35.0f), zc, t == ER_I8 ? -128 : 0, t == ER_I8 ? 127 : 255);
+      if (qf_ld(g1[0]->data, t, (size_t)nc) != q) bad++;
+    }
+    ot_free_all();
+  }
+  CHECK(bad == 0);
+}
+
+/* QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear through the micro-kernels vs the
+ * reference loops: per tensor and per axis */
+TEST(quantize_dequantize_fast_vs_ref) {
+  int64_t d[3] = {3, 17, 11}, ds[1] = {17};
+  int bad = 0;
+  for (int v = 0; v < 4; v++) {
+    int t = v % 2 ? ER_I8 : ER_U8, axis = v >= 2;
+    er_tensor *X = ot_tensor(ER_F32, 3, d, NULL);
+    for (int64_t i = 0; i < er_tensor_numel(X); i++) ((float *)X->data)[i] = (float)((int)(qf_next() % 2001) - 1000) * 0.013f;
+    ((float *)X->data)[5] = NAN;
+    er_tensor *s = axis ? ot_tensor(ER_F32, 1, ds, NULL) : qf_scalar(ER_F32, 0.07);
+    er_tensor *z = axis ? ot_tensor(t, 1, ds, NULL) : qf_scalar(t, qf_zp(t, 2));
+    if (axis)
+      for (int i = 0; i < 17; i++) {
+        ((float *)s->data)[i] = 0.01f * (float)(i + 1);
+        int32_t zz = qf_zp(t, 3);
+        if (t == ER_U8) ((uint8_t *)z->data)[i] = (uint8_t)zz;
+        else ((int8_t *)z->data)[i] = (int8_t)zz;
+      }
+    er_tensor *in[] = {X, s, z}, *r[1], y = {0};
+    CHECK_OK(ot_run("QuantizeLinear", 13, NULL, 0, in, 3, r, 1));
+    CHECK_OK(ot_run_mk("", "QuantizeLinear", 13, NULL, 0, in, 3, &y, NULL, NULL));
+    if (memcmp(y.data, r[0]->data, er_tensor_nbytes(r[0]))) bad++;
+    free(y.data);
+    er_tensor *din[] = {r[0], s, z}, *r2[1];
+    CHECK_OK(ot_run("DequantizeLinear", 13, NULL, 0, din, 3, r2, 1));
+    CHECK_OK(ot_run_mk("", "DequantizeLinear", 13, NULL, 0, din, 3, &y, NULL, NULL));
+    if (memcmp(y.data, r2[0]->data, er_tensor_nbytes(r2[0]))) bad++;
+    free(y.data);
+    er_tensor *dq[1], *dqs[3] = {0};
+    CHECK_OK(ot_run("DynamicQuantizeLinear", 11, NULL, 0, (er_tensor *[]){X}, 1, dq, 1));
+    CHECK_OK(ot_run_mk("", "DynamicQuantizeLinear", 11, NULL, 0, (er_tensor *[]){X}, 1, &y, NULL, NULL));
+    (void)dqs;
+    if (memcmp(y.data, dq[0]->data, er_tensor_nbytes(dq[0]))) bad++;
+    free(y.data);
+    ot_free_all();
+  }
+  CHECK(bad == 0);
 }

@@ -142,6 +142,20 @@ static er_status quantize_run(er_kctx *c) {
   ER_RETURN_IF_ERROR(q_granularity(c, x, s, zp, &g));
   int out = y->dtype, sat = c->opset >= 19 ? (int)er_attr_int(c, "saturate", 1) : 1;
   int64_t n = er_tensor_numel(x);
+  if (c->mk && c->mk->q8_quantize && x->dtype == ER_F32 && s->dtype == ER_F32 && (out == ER_U8 || out == ER_I8) &&
+      g.mode != 2) {
+    /* runs of `inner` elements share a scale and zero point (the whole tensor if per-tensor) */
+    int32_t lo, hi;
+    er_q8_range(out, &lo, &hi);
+    int64_t run = g.mode ? g.inner : n, runs = run ? n / run : 0;
+    for (int64_t r = 0; r < runs; r++) {
+      size_t k = q_index(&g, r * run);
+      int32_t z = zp ? ld_int(zp->data, zp->dtype, k) : 0;
+      c->mk->q8_quantize(run, (const float *)x->data + r * run, ((const float *)s->data)[k], z, lo, hi, out,
+                         (char *)y->data + r * run);
+    }
+    return 0;
+  }
   double lo, hi;
   int is_int = int_range(out, &lo, &hi);
   for (int64_t i = 0; i < n; i++) {
@@ -197,6 +211,17 @@ static er_status dequantize_run(er_kctx *c) {
   ER_RETURN_IF_ERROR(q_granularity(c, x, s, zp, &g));
   int64_t n = er_tensor_numel(x);
   int xf = er_dtype_is_float(x->dtype);
+  if (c->mk && c->mk->q8_dequantize && (x->dtype == ER_U8 || x->dtype == ER_I8) && s->dtype == ER_F32 &&
+      y->dtype == ER_F32 && g.mode != 2) {
+    int64_t run = g.mode ? g.inner : n, runs = run ? n / run : 0;
+    for (int64_t r = 0; r < runs; r++) {
+      size_t k = q_index(&g, r * run);
+      int32_t z = zp ? ld_int(zp->data, zp->dtype, k) : 0;
+      c->mk->q8_dequantize(run, (const char *)x->data + r * run, x->dtype == ER_I8, z, ((const float *)s->data)[k],
+                           (float *)y->data + r * run);
+    }
+    return 0;
+  }
   for (int64_t i = 0; i < n; i++) {
     size_t k = q_index(&g, i);
     float d;
@@ -231,9 +256,13 @@ static er_status dynq_run(er_kctx *c) {
   const float *xp = (const float *)x->data;
   int64_t n = er_tensor_numel(x);
   float mn = 0, mx = 0; /* the range always includes 0 */
-  for (int64_t i = 0; i < n; i++) {
-    if (xp[i] < mn) mn = xp[i];
-    if (xp[i] > mx) mx = xp[i];
+  if (c->mk && c->mk->f32_minmax) {
+    c->mk->f32_minmax(n, xp, &mn, &mx);
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      if (xp[i] < mn) mn = xp[i];
+      if (xp[i] > mx) mx = xp[i];
+    }
   }
   /* an all-zero input gets scale 1 (as onnxruntime; any scale gives y = 0, zp = 0) */
   float scale = mx == mn ? 1.0f : (mx - mn) / 255.0f;
@@ -241,10 +270,14 @@ static er_status dynq_run(er_kctx *c) {
   zpf = zpf < 0 ? 0 : zpf > 255 ? 255 : zpf;
   float zp = rintf(zpf);
   uint8_t *y = (uint8_t *)c->out[0]->data;
-  for (int64_t i = 0; i < n; i++) {
-    float v = rintf(xp[i] / scale) + zp;
-    if (isnan(v)) v = 0;
-    y[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+  if (c->mk && c->mk->q8_quantize) {
+    c->mk->q8_quantize(n, xp, scale, (int32_t)zp, 0, 255, ER_U8, y);
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      float v = rintf(xp[i] / scale) + zp;
+      if (isnan(v)) v = 0;
+      y[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
   }
   if (er_out(c, 1)) *(float *)c->out[1]->data = scale;
   if (er_out(c, 2)) *(uint8_t *)c->out[2]->data = (uint8_t)zp;
@@ -376,13 +409,18 @@ static er_status mmi_check(er_kctx *c, mm_geom *g, mm_args *p) {
   return 0;
 }
 
+static const er_qmm_io mmi_io = {0, -1, 2, 1, -1, 3, -1, -1, -1};
+
 static er_status mmi_infer(er_kctx *c) {
   mm_geom g;
   mm_args p;
   ER_RETURN_IF_ERROR(mmi_check(c, &g, &p));
   er_tensor_set_shape(c->out[0], ER_I32, g.out_rank, g.out_dims);
+  er_qmm_fast_infer(c, &mmi_io);
   return 0;
 }
+
+static er_status mmi_prepare(er_kctx *c) { return er_qmm_fast_prepare(c, &mmi_io); }
 
 static void sink_i32(void *ctx, size_t o, int32_t acc, int64_t m, int64_t n, int64_t am, int64_t bm) {
   ((int32_t *)ctx)[o] = acc;
@@ -392,6 +430,7 @@ static er_status mmi_run(er_kctx *c) {
   mm_geom g;
   mm_args p;
   ER_RETURN_IF_ERROR(mmi_check(c, &g, &p));
+  if (er_qmm_fast_run(c, &mmi_io, 0, 0)) return 0;
   mm_int(&g, &p, sink_i32, c->out[0]->data);
   return 0;
 }
@@ -451,20 +490,28 @@ static er_status qmm_check(er_kctx *c, mm_geom *g, mm_args *p, qmm_sink_ctx *q) 
   return 0;
 }
 
+static const er_qmm_io qmm_io = {0, 1, 2, 3, 4, 5, -1, 6, 7};
+
 static er_status qmm_infer(er_kctx *c) {
   mm_geom g;
   mm_args p;
   qmm_sink_ctx q;
   ER_RETURN_IF_ERROR(qmm_check(c, &g, &p, &q));
   er_tensor_set_shape(c->out[0], q.yzp->dtype, g.out_rank, g.out_dims);
+  er_qmm_fast_infer(c, &qmm_io);
   return 0;
 }
+
+static er_status qmm_prepare(er_kctx *c) { return er_qmm_fast_prepare(c, &qmm_io); }
 
 static er_status qmm_run(er_kctx *c) {
   mm_geom g;
   mm_args p;
   qmm_sink_ctx q;
   ER_RETURN_IF_ERROR(qmm_check(c, &g, &p, &q));
+  int32_t lo, hi;
+  er_q8_range(c->out[0]->dtype, &lo, &hi);
+  if (er_qmm_fast_run(c, &qmm_io, lo, hi)) return 0;
   q.ys_v = (float)er_load_f64(q.ys->data, q.ys->dtype, 0);
   q.yzp_v = ld_int(q.yzp->data, q.yzp->dtype, 0);
   q.out = c->out[0]->data;
@@ -749,10 +796,15 @@ const er_op_def er_ops_quant[] = {
     {"QuantizeLinear", "", 10, 0, quantize_infer, quantize_run, 0},
     {"DequantizeLinear", "", 10, 0, dequantize_infer, dequantize_run, 0},
     {"DynamicQuantizeLinear", "", 11, 0, dynq_infer, dynq_run, 0},
-    {"MatMulInteger", "", 10, 0, mmi_infer, mmi_run, 0},
-    {"QLinearMatMul", "", 10, 0, qmm_infer, qmm_run, 0},
+    {"MatMulInteger", "", 10, 0, mmi_infer, mmi_run, 0, mmi_prepare},
+    {"QLinearMatMul", "", 10, 0, qmm_infer, qmm_run, 0, qmm_prepare},
     {"ConvInteger", "", 10, 0, convi_infer, convi_run, 0, convi_prepare},
     {"QLinearConv", "", 10, 0, qconv_infer, qconv_run, 0, qconv_prepare},
     {ER_OP_NHWC_QLINEARCONV, ER_DOMAIN_EDGERUN, 1, 0, qconv_infer, qconv_run, 0, qconv_prepare},
+    {ER_OP_QGEMM, ER_DOMAIN_EDGERUN, 1, 0, er_qgemm_infer, er_qgemm_run, 0, er_qgemm_prepare},
+    {"QLinearAdd", ER_DOMAIN_EDGERUN, 1, 0, er_qadd_infer, er_qadd_run, 0},
+    {"QLinearAdd", "com.microsoft", 1, 0, er_qadd_infer, er_qadd_run, 0},
+    {"QLinearGlobalAveragePool", ER_DOMAIN_EDGERUN, 1, 0, er_qgap_infer, er_qgap_run, 0},
+    {"QLinearGlobalAveragePool", "com.microsoft", 1, 0, er_qgap_infer, er_qgap_run, 0},
     {0},
 };

@@ -2,6 +2,7 @@
  * tables are tested against. Packed formats of this table: left = int16 [M][K] row-major,
  * right = int16 [K][N] row-major, depthwise weights = int16 [taps][C]; all hold the value
  * minus its zero point. */
+#include <math.h>
 #include <string.h>
 
 #include "kernels/q8.h"
@@ -93,4 +94,36 @@ void er_q8_dwconv_nhwc_ref(const void *in, int is_signed, int32_t xzp, int64_t H
       }
       er_q8_store(o, c, (int32_t)acc, out, (oh * OW + ow) * C + c);
     }
+}
+
+void er_q8_quantize_ref(int64_t n, const float *x, float scale, int32_t zp, int32_t lo, int32_t hi, int type,
+                        void *y) {
+  for (int64_t i = 0; i < n; i++) {
+    int32_t q = er_q8_round_clamp(x[i] / scale, zp, lo, hi);
+    if (type == ER_U8) ((uint8_t *)y)[i] = (uint8_t)q;
+    else ((int8_t *)y)[i] = (int8_t)q;
+  }
+}
+
+void er_q8_dequantize_ref(int64_t n, const void *x, int is_signed, int32_t zp, float scale, float *y) {
+  for (int64_t i = 0; i < n; i++) y[i] = (float)(q8_ld(x, is_signed, i) - zp) * scale;
+}
+
+void er_q8_add_ref(int64_t n, const void *a, const void *b, int64_t b_stride, int is_signed, int32_t za, int32_t zb,
+                   float ra, float rb, int32_t zc, int32_t lo, int32_t hi, void *c) {
+  for (int64_t i = 0; i < n; i++) {
+    float ta = ra * (float)(q8_ld(a, is_signed, i) - za), tb = rb * (float)(q8_ld(b, is_signed, i * b_stride) - zb);
+    int32_t q = er_q8_round_clamp(ta + tb, zc, lo, hi);
+    if (is_signed) ((int8_t *)c)[i] = (int8_t)q;
+    else ((uint8_t *)c)[i] = (uint8_t)q;
+  }
+}
+
+void er_f32_minmax_ref(int64_t n, const float *x, float *mn, float *mx) {
+  float a = *mn, b = *mx;
+  for (int64_t i = 0; i < n; i++) {
+    a = x[i] < a ? x[i] : a;
+    b = x[i] > b ? x[i] : b;
+  }
+  *mn = a, *mx = b;
 }

@@ -53,4 +53,24 @@ void er_qconv_fast_infer(er_kctx *c, const er_qconv_geom *g, int channels_last, 
 er_status er_qconv_fast_prepare(er_kctx *c, int channels_last, int w_idx, int wzp_idx);
 /* run: 1 if done, 0 if the reference loops must run. */
 int er_qconv_fast_run(er_kctx *c, const er_qconv_geom *g, int channels_last, const er_qconv_io *io);
+
+/* ---- matrix-product fast path (quant_gemm.c) ----
+ * Input indices of A, its scale and zero point, B, its scale and zero point, bias, Y's scale
+ * and zero point (-1: absent; MatMulInteger has no scales, bias or Y). */
+typedef struct er_qmm_io {
+  int a, as, azp, b, bs, bzp, bias, ys, yzp;
+} er_qmm_io;
+void er_qmm_fast_infer(er_kctx *c, const er_qmm_io *io);
+er_status er_qmm_fast_prepare(er_kctx *c, const er_qmm_io *io);
+/* 1 if done (lo/hi: clamp range of a requantized output), 0 if the reference must run. */
+int er_qmm_fast_run(er_kctx *c, const er_qmm_io *io, int32_t lo, int32_t hi);
+/* QGemm (kernels/qops.h) */
+er_status er_qgemm_infer(er_kctx *c);
+er_status er_qgemm_prepare(er_kctx *c);
+er_status er_qgemm_run(er_kctx *c);
+/* QLinearAdd, QLinearGlobalAveragePool (quant_ops.c) */
+er_status er_qadd_infer(er_kctx *c);
+er_status er_qadd_run(er_kctx *c);
+er_status er_qgap_infer(er_kctx *c);
+er_status er_qgap_run(er_kctx *c);
 #endif

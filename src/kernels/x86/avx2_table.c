@@ -25,6 +25,10 @@ static er_microkernels avx2_table = {
     .q8_dw_pack_size = er_q8_dw_pack_size__avx2,
     .q8_dw_pack = er_q8_dw_pack__avx2,
     .q8_dwconv_nhwc = er_q8_dwconv_nhwc__avx2,
+    .q8_quantize = er_q8_quantize__avx2,
+    .q8_dequantize = er_q8_dequantize__avx2,
+    .q8_add = er_q8_add__avx2,
+    .f32_minmax = er_f32_minmax__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {
