@@ -15,6 +15,8 @@
  *   act_fuse.c    Conv/ConvTranspose/Gemm/MatMul + activation -> attributes _act, _act_a,
  *                 _act_b (ER_ACT_* of kernels/dispatch.h) on the producer
  *   reshape.c     Transpose∘Transpose, Reshape∘Reshape, no-op Reshape elimination
+ *   qdq.c         QDQ patterns (DequantizeLinear -> Conv/MatMul/Gemm/Add/... -> QuantizeLinear)
+ *                 -> integer ops (QLinearConv, QGemm, QLinearAdd, ...; kernels/qops.h)
  * Subgraphs (If/Loop/Scan bodies) get every pass except dead-node removal; node counts in
  * the stats include subgraphs.
  *
@@ -34,7 +36,8 @@ enum {
   ER_OPT_ACT_FUSE = 1u << 6,
   ER_OPT_RESHAPE = 1u << 7,
   ER_OPT_CONSTANTS = 1u << 8,
-  ER_OPT_ALL = 0x1ffu
+  ER_OPT_QDQ = 1u << 9,
+  ER_OPT_ALL = 0x3ffu
 };
 
 /* Flags for er_optimize_ex. */
@@ -47,6 +50,7 @@ typedef struct er_opt_stats {
   int nodes_before, nodes_after;
   int removed_dead, constants, removed_identity, folded_bn, folded_conv_add, layernorms, gelus, hardswishes,
       matmul_gemm, fused_act, reshapes;
+  int qdq; /* QDQ patterns rewritten to integer ops */
 } er_opt_stats;
 
 /* 1 if er_optimize fuses activations into op_type ("Conv", "ConvTranspose", "Gemm",
