@@ -85,3 +85,6 @@ clean:
 
 .PHONY: all unit test demo asan fuzz fuzz-bins clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# AVX-VNNI kernels (x86/*-avxvnni.c): used only when cpuid reports AVX-VNNI.
+$(BUILD)/obj/src/kernels/x86/%-avxvnni.o: ER_CFLAGS += -mavxvnni

@@ -129,11 +129,13 @@ static const er_microkernels ref_table = {
     .q8_dwconv2d = er_q8_dwconv2d_ref,
     .q8_dw_pack_size = er_q8_dw_pack_size_ref,
     .q8_dw_pack = er_q8_dw_pack_ref,
+    .q8_dw_work_size = er_q8_dw_work_size_ref,
     .q8_dwconv_nhwc = er_q8_dwconv_nhwc_ref,
     .q8_quantize = er_q8_quantize_ref,
     .q8_dequantize = er_q8_dequantize_ref,
     .q8_add = er_q8_add_ref,
     .f32_minmax = er_f32_minmax_ref,
+    .u8_transpose = er_u8_transpose_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

@@ -87,19 +87,21 @@ typedef struct er_microkernels {
   void (*q8_dwconv2d)(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, const int16_t *w,
                       int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
                       int64_t dw, const er_q8_out *o, int64_t ch, void *out, int64_t OH, int64_t OW);
-  size_t (*q8_dw_pack_size)(int64_t taps, int64_t C);
-  void (*q8_dw_pack)(int64_t taps, int64_t C, const void *w, int is_signed, const int32_t *zp, int zp_stride,
-                     void *packed);
+  size_t (*q8_dw_pack_size)(int64_t KH, int64_t KW, int64_t C);
+  void (*q8_dw_pack)(int64_t KH, int64_t KW, int64_t C, const void *w, int is_signed, const int32_t *zp,
+                     int zp_stride, void *packed);
+  size_t (*q8_dw_work_size)(int64_t KH, int64_t KW, int64_t OW, int64_t C);
   void (*q8_dwconv_nhwc)(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, int64_t C,
                          const void *packed, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
                          int64_t pw, int64_t dh, int64_t dw, const er_q8_out *o, void *out, int64_t OW,
-                         int64_t oh, int64_t ow0, int64_t ow1);
+                         int64_t oh0, int64_t oh1, void *work);
   void (*q8_quantize)(int64_t n, const float *x, float scale, int32_t zp, int32_t lo, int32_t hi, int type,
                       void *y);
   void (*q8_dequantize)(int64_t n, const void *x, int is_signed, int32_t zp, float scale, float *y);
   void (*q8_add)(int64_t n, const void *a, const void *b, int64_t b_stride, int is_signed, int32_t za, int32_t zb,
                  float ra, float rb, int32_t zc, int32_t lo, int32_t hi, void *c);
   void (*f32_minmax)(int64_t n, const float *x, float *mn, float *mx);
+  void (*u8_transpose)(int64_t rows, int64_t cols, const void *src, int64_t lds, void *dst, int64_t ldd);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

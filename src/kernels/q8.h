@@ -32,6 +32,7 @@
  *                  lo, hi): two products and one sum in float32, no fused multiply-add
  *                  (ra = a_scale / c_scale, rb = b_scale / c_scale); a, b and c of one type.
  *   f32_minmax:    *mn = min(*mn, x[i]...), *mx = max(*mx, x[i]...); NaNs are skipped.
+ *   u8_transpose:  dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (bytes).
  *
  * ---- depthwise convolution, channels-first (one plane):  q8_dwconv2d ----
  *   out[oh][ow] = out_stage( sum_{kh,kw} (in[ih][iw] - xzp) * w[kh*KW + kw] ),
@@ -39,11 +40,12 @@
  *   w holds the KH*KW weights of this channel minus their zero point (int16). Output
  *   parameters are those of index ch.
  *
- * ---- depthwise convolution, channels-last (one output row):  q8_dwconv_nhwc ----
- *   in is [H][W][C], out is [OH][OW][C]; computes out[oh][ow][c] for ow in [ow0, ow1), every
- *   c, with the weights packed by q8_dw_pack(taps = KH*KW, C, w, ...) from w[t*C + c]
- *   (tap-major, as the NhwcQLinearConv op lays them out) minus zp[c * zp_stride].
- *   Output parameters are indexed by the channel c.
+ * ---- depthwise convolution, channels-last (output rows):  q8_dwconv_nhwc ----
+ *   in is [H][W][C], out is [OH][OW][C]; computes out[oh][ow][c] for oh in [oh0, oh1), every
+ *   ow and c, with the weights packed by q8_dw_pack(KH, KW, C, w, ...) from w[(kh*KW + kw)*C + c]
+ *   (tap-major, as the NhwcQLinearConv op lays them out) minus zp[c * zp_stride], and a work
+ *   buffer of q8_dw_work_size(KH, KW, OW, C) bytes (private to the call; one per thread).
+ *   Output parameters are indexed by the channel c. Any split of the rows: same bits.
  */
 #ifndef ER_KERNELS_Q8_H
 #define ER_KERNELS_Q8_H
@@ -102,17 +104,19 @@ void er_q8_gemm_ref(int64_t K, const void *left, int64_t M, const void *right, i
 void er_q8_dwconv2d_ref(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, const int16_t *w,
                         int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
                         int64_t dw, const er_q8_out *o, int64_t ch, void *out, int64_t OH, int64_t OW);
-size_t er_q8_dw_pack_size_ref(int64_t taps, int64_t C);
-void er_q8_dw_pack_ref(int64_t taps, int64_t C, const void *w, int is_signed, const int32_t *zp,
+size_t er_q8_dw_pack_size_ref(int64_t KH, int64_t KW, int64_t C);
+void er_q8_dw_pack_ref(int64_t KH, int64_t KW, int64_t C, const void *w, int is_signed, const int32_t *zp,
                        int zp_stride, void *packed);
+size_t er_q8_dw_work_size_ref(int64_t KH, int64_t KW, int64_t OW, int64_t C);
 void er_q8_dwconv_nhwc_ref(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, int64_t C,
                            const void *packed, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
                            int64_t pw, int64_t dh, int64_t dw, const er_q8_out *o, void *out, int64_t OW,
-                           int64_t oh, int64_t ow0, int64_t ow1);
+                           int64_t oh0, int64_t oh1, void *work);
 void er_q8_quantize_ref(int64_t n, const float *x, float scale, int32_t zp, int32_t lo, int32_t hi, int type,
                         void *y);
 void er_q8_dequantize_ref(int64_t n, const void *x, int is_signed, int32_t zp, float scale, float *y);
 void er_q8_add_ref(int64_t n, const void *a, const void *b, int64_t b_stride, int is_signed, int32_t za, int32_t zb,
                    float ra, float rb, int32_t zc, int32_t lo, int32_t hi, void *c);
 void er_f32_minmax_ref(int64_t n, const float *x, float *mn, float *mx);
+void er_u8_transpose_ref(int64_t rows, int64_t cols, const void *src, int64_t lds, void *dst, int64_t ldd);
 #endif

@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "kernels/q8.h"
 #include "optest.h"
+#if defined(__x86_64__)
+#include "kernels/x86/q8.h"
+#endif
 #include "test.h"
 
 static uint32_t q8_rng = 12345;
@@ -40,8 +44,35 @@ static int64_t ld_any(const void *p, int s, int64_t i) {
   return s ? ((const int8_t *)p)[i] : ((const uint8_t *)p)[i];
 }
 
+/* The variants to check: the selected table, and on x86 with AVX2 also the plain AVX2 GEMM
+ * and channels-last depthwise when the selected table uses AVX-VNNI ones. Returns the count. */
+static int q8_gemm_variants(er_microkernels *out) {
+  int n = 0;
+  out[n++] = *er_microkernels_select();
+#if defined(__x86_64__)
+  er_cpu_features f = er_cpu_detect();
+  if (f.avx2 && f.fma && out[0].q8_gemm != er_q8_gemm_6x16__avx2) {
+    out[n] = out[0];
+    out[n].q8_pack_left_size = er_q8_pack_left_size__avx2;
+    out[n].q8_pack_left = er_q8_pack_left__avx2;
+    out[n].q8_pack_right_size = er_q8_pack_right_size_16__avx2;
+    out[n].q8_pack_right = er_q8_pack_right_16__avx2;
+    out[n].q8_gemm = er_q8_gemm_6x16__avx2;
+    out[n].q8_dw_pack_size = er_q8_dw_pack_size__avx2;
+    out[n].q8_dw_pack = er_q8_dw_pack__avx2;
+    out[n].q8_dw_work_size = er_q8_dw_work_size__avx2;
+    out[n].q8_dwconv_nhwc = er_q8_dwconv_nhwc__avx2;
+    n++;
+  }
+#endif
+  return n;
+}
+
 TEST(q8_gemm_vs_ref) {
-  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
+  er_microkernels variants[2];
+  int nv = q8_gemm_variants(variants);
+  for (int vi = 0; vi < nv; vi++) {
+  const er_microkernels *ref = er_microkernels_ref(), *mk = &variants[vi];
   static const int64_t Ms[] = {1, 2, 5, 6, 7, 13, 31};
   static const int64_t Ns[] = {1, 3, 15, 16, 17, 40, 64};
   static const int64_t Ks[] = {1, 2, 3, 8, 17, 64, 255, 1031};
@@ -121,6 +152,7 @@ TEST(q8_gemm_vs_ref) {
   CHECK(cases > 2000);
   free(L), free(R), free(zl), free(zr), free(bias), free(scale), free(pl1), free(pr1), free(pl2), free(pr2);
   free(C1), free(C2);
+  }
 }
 
 TEST(q8_requant_rounding_and_clamp) {
@@ -179,14 +211,18 @@ TEST(q8_dwconv2d_vs_ref) {
 }
 
 TEST(q8_dwconv_nhwc_vs_ref) {
-  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
+  er_microkernels variants[2];
+  int nv = q8_gemm_variants(variants);
+  for (int vi = 0; vi < nv; vi++) {
+  const er_microkernels *ref = er_microkernels_ref(), *mk = &variants[vi];
   static const int64_t Cs[] = {1, 3, 8, 16, 17, 32, 40};
   static const int64_t Ss[] = {1, 2, 5, 9};
   int64_t maxC = 40, maxS = 9;
   unsigned char *in = malloc(maxS * maxS * maxC), *wr = malloc(49 * maxC);
   int32_t *zp = malloc(sizeof(int32_t) * maxC), *bias = malloc(sizeof(int32_t) * maxC);
   float *scale = malloc(sizeof(float) * maxC);
-  void *p1 = malloc(ref->q8_dw_pack_size(49, maxC)), *p2 = malloc(mk->q8_dw_pack_size(49, maxC));
+  void *p1 = malloc(ref->q8_dw_pack_size(7, 7, maxC)), *p2 = malloc(mk->q8_dw_pack_size(7, 7, maxC));
+  void *wk = malloc(mk->q8_dw_work_size(7, 7, 20, maxC) + 1);
   int32_t *o1 = malloc(sizeof(int32_t) * 20 * 20 * maxC), *o2 = malloc(sizeof(int32_t) * 20 * 20 * maxC);
   int bad = 0, cases = 0, v = 0;
   for (size_t ci = 0; ci < sizeof Cs / sizeof Cs[0]; ci++)
@@ -208,8 +244,8 @@ TEST(q8_dwconv_nhwc_vs_ref) {
               scale[c] = (float)(q8_next() % 1000 + 1) * 3.1e-5f;
             }
             int zps = v % 7 == 1;
-            ref->q8_dw_pack(KH * KW, C, wr, wsg, zp, zps, p1);
-            mk->q8_dw_pack(KH * KW, C, wr, wsg, zp, zps, p2);
+            ref->q8_dw_pack(KH, KW, C, wr, wsg, zp, zps, p1);
+            mk->q8_dw_pack(KH, KW, C, wr, wsg, zp, zps, p2);
             er_q8_out out = {v % 3 == 0 ? ER_I32 : v % 3 == 1 ? ER_U8 : ER_I8, 0, v % 5 == 2 ? NULL : bias, scale,
                              (v / 3) % 2, 0, 0, 0};
             er_q8_range(out.type, &out.lo, &out.hi);
@@ -218,12 +254,10 @@ TEST(q8_dwconv_nhwc_vs_ref) {
             int32_t xzp = q8_zp(sg, (v / 3) % 4);
             size_t esz = out.type == ER_I32 ? 4 : 1;
             memset(o1, 0, sizeof(int32_t) * 20 * 20 * maxC), memset(o2, 0, sizeof(int32_t) * 20 * 20 * maxC);
-            for (int64_t oh = 0; oh < OH; oh++) {
-              ref->q8_dwconv_nhwc(in, sg, xzp, H, W, C, p1, KH, KW, s, s, ph, pw, d, d, &out, o1, OW, oh, 0, OW);
-              int64_t split = OW / 2; /* two calls per row: same bits */
-              mk->q8_dwconv_nhwc(in, sg, xzp, H, W, C, p2, KH, KW, s, s, ph, pw, d, d, &out, o2, OW, oh, 0, split);
-              mk->q8_dwconv_nhwc(in, sg, xzp, H, W, C, p2, KH, KW, s, s, ph, pw, d, d, &out, o2, OW, oh, split, OW);
-            }
+            ref->q8_dwconv_nhwc(in, sg, xzp, H, W, C, p1, KH, KW, s, s, ph, pw, d, d, &out, o1, OW, 0, OH, NULL);
+            int64_t split = OH / 2; /* two calls: same bits */
+            mk->q8_dwconv_nhwc(in, sg, xzp, H, W, C, p2, KH, KW, s, s, ph, pw, d, d, &out, o2, OW, 0, split, wk);
+            mk->q8_dwconv_nhwc(in, sg, xzp, H, W, C, p2, KH, KW, s, s, ph, pw, d, d, &out, o2, OW, split, OH, wk);
             if (memcmp(o1, o2, (size_t)(OH * OW * C) * esz) != 0 && bad++ < 5)
               fprintf(stderr, "  q8_dwconv_nhwc C=%lld H=%lld W=%lld K=%lldx%lld s=%lld differs\n", (long long)C,
                       (long long)H, (long long)W, (long long)KH, (long long)KW, (long long)s);
@@ -231,7 +265,8 @@ TEST(q8_dwconv_nhwc_vs_ref) {
           }
   CHECK(bad == 0);
   CHECK(cases > 500);
-  free(in), free(wr), free(zp), free(bias), free(scale), free(p1), free(p2), free(o1), free(o2);
+  free(in), free(wr), free(zp), free(bias), free(scale), free(p1), free(p2), free(o1), free(o2), free(wk);
+  }
 }
 
 TEST(q8_elementwise_vs_ref) {
@@ -276,4 +311,21 @@ TEST(q8_elementwise_vs_ref) {
   unsigned char q[8];
   ref->q8_quantize(8, xs, 1.0f, 10, 0, 255, ER_U8, q);
   CHECK(q[0] == 10 && q[1] == 12 && q[2] == 12 && q[3] == 10 && q[4] == 0 && q[5] == 255 && q[6] == 0 && q[7] == 255);
+}
+
+TEST(u8_transpose_vs_ref) {
+  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
+  unsigned char *src = malloc(70 * 90), *d1 = malloc(100 * 80), *d2 = malloc(100 * 80);
+  q8_fill(src, 70 * 90, 0, 0);
+  int bad = 0;
+  for (int64_t r = 1; r <= 70; r += 3)
+    for (int64_t c = 1; c <= 80; c += 5) {
+      memset(d1, 7, 100 * 80), memset(d2, 7, 100 * 80);
+      ref->u8_transpose(r, c, src, 90, d1, 75);
+      mk->u8_transpose(r, c, src, 90, d2, 75);
+      bad += memcmp(d1, d2, 100 * 80) != 0;
+      bad += d1[(c - 1) * 75 + (r - 1)] != src[(r - 1) * 90 + (c - 1)];
+    }
+  CHECK(bad == 0);
+  free(src), free(d1), free(d2);
 }

@@ -167,9 +167,10 @@ static int qf_conv_case(const qconv_case *q, er_threadpool *pool, int *packed) {
 TEST(qlinearconv_fast_vs_ref) {
   er_threadpool *pool = NULL;
   CHECK_OK(er_threadpool_create(2, &pool));
-  static const int64_t sizes[][2] = {{1, 1}, {1, 7}, {5, 5}, {7, 9}, {14, 14}, {17, 3}, {23, 30}};
+  static const int64_t sizes[][2] = {{1, 1}, {1, 7}, {5, 5}, {7, 9}, {14, 14}, {17, 3}, {23, 30}, {70, 40}};
   static const int64_t chans[][3] = {{1, 1, 1}, {3, 8, 1}, {8, 8, 8}, {16, 32, 1}, {6, 9, 3}, {12, 12, 12},
-                                      {5, 10, 5}, {19, 33, 1}, {64, 24, 1}, {32, 32, 32}, {24, 48, 24}};
+                                      {5, 10, 5}, {19, 33, 1}, {64, 24, 1}, {32, 32, 32}, {24, 48, 24},
+                                      {40, 40, 40}, {72, 72, 72}};
   int bad = 0, cases = 0, v = 0, packed_any = 0;
   for (size_t ci = 0; ci < sizeof chans / sizeof chans[0]; ci++)
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)

@@ -64,10 +64,13 @@ void er_q8_dwconv2d_ref(const void *in, int is_signed, int32_t xzp, int64_t H, i
     }
 }
 
-size_t er_q8_dw_pack_size_ref(int64_t taps, int64_t C) { return (size_t)(taps * C) * sizeof(int16_t); }
+size_t er_q8_dw_pack_size_ref(int64_t KH, int64_t KW, int64_t C) { return (size_t)(KH * KW * C) * sizeof(int16_t); }
 
-void er_q8_dw_pack_ref(int64_t taps, int64_t C, const void *w, int is_signed, const int32_t *zp,
+size_t er_q8_dw_work_size_ref(int64_t KH, int64_t KW, int64_t OW, int64_t C) { return 0; }
+
+void er_q8_dw_pack_ref(int64_t KH, int64_t KW, int64_t C, const void *w, int is_signed, const int32_t *zp,
                        int zp_stride, void *packed) {
+  const int64_t taps = KH * KW;
   int16_t *p = (int16_t *)packed;
   for (int64_t t = 0; t < taps; t++)
     for (int64_t c = 0; c < C; c++)
@@ -77,23 +80,24 @@ void er_q8_dw_pack_ref(int64_t taps, int64_t C, const void *w, int is_signed, co
 void er_q8_dwconv_nhwc_ref(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, int64_t C,
                            const void *packed, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
                            int64_t pw, int64_t dh, int64_t dw, const er_q8_out *o, void *out, int64_t OW,
-                           int64_t oh, int64_t ow0, int64_t ow1) {
+                           int64_t oh0, int64_t oh1, void *work) {
   const int16_t *wp = (const int16_t *)packed;
-  for (int64_t ow = ow0; ow < ow1; ow++)
-    for (int64_t c = 0; c < C; c++) {
-      uint32_t acc = 0;
-      for (int64_t kh = 0; kh < KH; kh++) {
-        int64_t ih = oh * sh - ph + kh * dh;
-        if (ih < 0 || ih >= H) continue;
-        for (int64_t kw = 0; kw < KW; kw++) {
-          int64_t iw = ow * sw - pw + kw * dw;
-          if (iw < 0 || iw >= W) continue;
-          int32_t x = q8_ld(in, is_signed, (ih * W + iw) * C + c) - xzp;
-          acc += (uint32_t)(x * (int32_t)wp[(kh * KW + kw) * C + c]);
+  for (int64_t oh = oh0; oh < oh1; oh++)
+    for (int64_t ow = 0; ow < OW; ow++)
+      for (int64_t c = 0; c < C; c++) {
+        uint32_t acc = 0;
+        for (int64_t kh = 0; kh < KH; kh++) {
+          int64_t ih = oh * sh - ph + kh * dh;
+          if (ih < 0 || ih >= H) continue;
+          for (int64_t kw = 0; kw < KW; kw++) {
+            int64_t iw = ow * sw - pw + kw * dw;
+            if (iw < 0 || iw >= W) continue;
+            int32_t x = q8_ld(in, is_signed, (ih * W + iw) * C + c) - xzp;
+            acc += (uint32_t)(x * (int32_t)wp[(kh * KW + kw) * C + c]);
+          }
         }
+        er_q8_store(o, c, (int32_t)acc, out, (oh * OW + ow) * C + c);
       }
-      er_q8_store(o, c, (int32_t)acc, out, (oh * OW + ow) * C + c);
-    }
 }
 
 void er_q8_quantize_ref(int64_t n, const float *x, float scale, int32_t zp, int32_t lo, int32_t hi, int type,
@@ -126,4 +130,11 @@ void er_f32_minmax_ref(int64_t n, const float *x, float *mn, float *mx) {
     b = x[i] > b ? x[i] : b;
   }
   *mn = a, *mx = b;
+}
+
+void er_u8_transpose_ref(int64_t rows, int64_t cols, const void *src, int64_t lds, void *dst, int64_t ldd) {
+  const unsigned char *s = (const unsigned char *)src;
+  unsigned char *d = (unsigned char *)dst;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) d[c * ldd + r] = s[r * lds + c];
 }

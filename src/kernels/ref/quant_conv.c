@@ -19,7 +19,10 @@
 
 #include "kernels/ref/quant_common.h"
 
-enum { QC_MAGIC = 0x5143384b, QC_GEMM = 1, QC_DW = 2 };
+/* kinds: GEMM; depthwise with the table's kernel for the layout (channels-first: per plane);
+ * channels-first depthwise through channels-last tiles (DWT: 32 channels x a band of rows
+ * transposed in, q8_dwconv_nhwc, transposed back), used when its output is 8-bit */
+enum { QC_MAGIC = 0x5143384b, QC_GEMM = 1, QC_DW = 2, QC_DWT = 3, QC_CB = 32 };
 /* minimum multiply-adds before a second thread is woken */
 #define QC_MIN_PAR ((int64_t)1 << 18)
 
@@ -63,8 +66,23 @@ static int qc_kind(const er_kctx *c, const er_qconv_geom *g, int cl, int w_idx) 
   if ((xt != ER_U8 && xt != ER_I8) || (wt != ER_U8 && wt != ER_I8)) return 0;
   if (g->N * g->C * g->isize == 0 || g->N * g->M * g->osize == 0) return 0;
   int64_t Cg = g->C / g->group, Mg = g->M / g->group;
-  if (Cg == 1 && g->group > 1) return !cl || Mg == 1 ? QC_DW : 0;
+  if (Cg == 1 && g->group > 1) {
+    if (cl) return Mg == 1 ? QC_DW : 0;
+    int ot = c->out[0]->dtype;
+    return Mg == 1 && (ot == ER_U8 || ot == ER_I8) && mk->u8_transpose && mk->q8_dwconv_nhwc ? QC_DWT : QC_DW;
+  }
   return QC_GEMM;
+}
+
+/* DWT: output rows per band (the channels-last output tile stays near 32 KB) and the input
+ * rows a band reads */
+static int64_t qc_band(const qc_2d *v) {
+  int64_t b = 32768 / (v->OW * QC_CB);
+  return b < 1 ? 1 : b > v->OH ? v->OH : b;
+}
+static int64_t qc_band_in(const qc_2d *v) {
+  int64_t r = (qc_band(v) - 1) * v->sh + (v->KH - 1) * v->dh + 1;
+  return r < v->H ? r : v->H;
 }
 
 /* Output pixels per work item: the packed activation tile stays near 64 KB. */
@@ -82,7 +100,15 @@ static int64_t qc_tile(const er_qconv_geom *g, int cl) {
 }
 
 static size_t qc_slot_bytes(const er_kctx *c, const er_qconv_geom *g, int cl, int kind) {
-  if (kind != QC_GEMM) return 0;
+  if (kind == QC_DWT) {
+    qc_2d v = qc_view(g);
+    return qc_align((size_t)(qc_band_in(&v) * v.W * QC_CB)) + qc_align((size_t)(qc_band(&v) * v.OW * QC_CB)) +
+           qc_align(c->mk->q8_dw_work_size(v.KH, v.KW, v.OW, QC_CB));
+  }
+  if (kind == QC_DW) {
+    qc_2d v = qc_view(g);
+    return cl ? qc_align(c->mk->q8_dw_work_size(v.KH, v.KW, v.OW, g->C)) : 0;
+  }
   int64_t Kg = g->C / g->group * g->ksize, T = qc_tile(g, cl);
   size_t col = qc_pointwise(g) ? 0 : qc_align((size_t)(Kg * T));
   size_t pk = cl ? c->mk->q8_pack_left_size(T, Kg) : c->mk->q8_pack_right_size(Kg, T);
@@ -91,16 +117,24 @@ static size_t qc_slot_bytes(const er_kctx *c, const er_qconv_geom *g, int cl, in
 
 static size_t qc_gstride(const er_kctx *c, const er_qconv_geom *g, int cl, int kind) {
   int64_t Kg = g->C / g->group * g->ksize, Mg = g->M / g->group;
-  if (kind == QC_DW) return cl ? qc_align(c->mk->q8_dw_pack_size(g->ksize, g->C)) : qc_align((size_t)(g->M * g->ksize) * 2);
+  if (kind == QC_DWT) { /* one packed block per chunk of QC_CB channels */
+    qc_2d v = qc_view(g);
+    return qc_align(c->mk->q8_dw_pack_size(v.KH, v.KW, QC_CB));
+  }
+  if (kind == QC_DW) {
+    qc_2d v = qc_view(g);
+    return cl ? qc_align(c->mk->q8_dw_pack_size(v.KH, v.KW, g->C)) : qc_align((size_t)(g->M * g->ksize) * 2);
+  }
   return qc_align(cl ? c->mk->q8_pack_right_size(Kg, Mg) : c->mk->q8_pack_left_size(Mg, Kg));
 }
 
 /* header, packed weights, then prepare-only staging: int32 zero points and (channels-last)
  * the weights reordered tap-major */
 static size_t qc_state_bytes(const er_kctx *c, const er_qconv_geom *g, int cl, int kind) {
-  size_t n = QC_HDR + (kind == QC_DW ? 1 : (size_t)g->group) * qc_gstride(c, g, cl, kind);
+  size_t blocks = kind == QC_DW ? 1 : kind == QC_DWT ? (size_t)((g->M + QC_CB - 1) / QC_CB) : (size_t)g->group;
+  size_t n = QC_HDR + blocks * qc_gstride(c, g, cl, kind);
   n += qc_align((size_t)g->M * sizeof(int32_t));
-  if (cl) n += qc_align((size_t)(g->M * (g->C / g->group) * g->ksize));
+  if (cl || kind == QC_DWT) n += qc_align((size_t)(g->M * (g->C / g->group) * g->ksize));
   return n;
 }
 
@@ -127,13 +161,23 @@ er_status er_qconv_fast_prepare(er_kctx *c, int cl, int w_idx, int wzp_idx) {
   const int64_t Cg = g.C / g.group, Mg = g.M / g.group, Kg = Cg * g.ksize;
   st->gstride = qc_gstride(c, &g, cl, kind);
   char *packed = (char *)c->state + QC_HDR;
-  int32_t *zp = (int32_t *)(packed + (kind == QC_DW ? 1 : g.group) * st->gstride);
+  int64_t blocks = kind == QC_DW ? 1 : kind == QC_DWT ? (g.M + QC_CB - 1) / QC_CB : g.group;
+  int32_t *zp = (int32_t *)(packed + blocks * st->gstride);
   unsigned char *stage = (unsigned char *)zp + qc_align((size_t)g.M * sizeof(int32_t));
   int zps = wz && er_tensor_numel(wz) > 1;
   for (int64_t m = 0; m < g.M; m++) zp[m] = wz ? er_q_ld(wz->data, wz->dtype, zps ? (size_t)m : 0) : 0;
   const int ws = w->dtype == ER_I8;
   const unsigned char *W = (const unsigned char *)w->data;
-  if (cl && kind == QC_DW) /* stage[t][c] = W[c][0][t] */
+  if (kind == QC_DWT) {
+    /* per chunk of QC_CB channels: stage[t][c] = W[c0 + c][0][t], packed as its own block */
+    qc_2d v = qc_view(&g);
+    for (int64_t c0 = 0; c0 < g.M; c0 += QC_CB) {
+      int64_t cb = g.M - c0 < QC_CB ? g.M - c0 : QC_CB;
+      for (int64_t m = 0; m < cb; m++)
+        for (int64_t t = 0; t < g.ksize; t++) stage[t * cb + m] = W[(c0 + m) * g.ksize + t];
+      mk->q8_dw_pack(v.KH, v.KW, cb, stage, ws, zp + c0, 1, packed + c0 / QC_CB * st->gstride);
+    }
+  } else if (cl && kind == QC_DW) /* stage[t][c] = W[c][0][t] */
     for (int64_t m = 0; m < g.M; m++)
       for (int64_t t = 0; t < g.ksize; t++) stage[t * g.M + m] = W[m * g.ksize + t];
   else if (cl) /* tap-major: stage[g][(t * Cg + c) * Mg + m] = W[g * Mg + m][c][t] */
@@ -142,9 +186,12 @@ er_status er_qconv_fast_prepare(er_kctx *c, int cl, int w_idx, int wzp_idx) {
         for (int64_t ci = 0; ci < Cg; ci++)
           for (int64_t t = 0; t < g.ksize; t++)
             stage[grp * Kg * Mg + (t * Cg + ci) * Mg + m] = W[((grp * Mg + m) * Cg + ci) * g.ksize + t];
-  if (kind == QC_DW && cl) {
+  if (kind == QC_DWT) {
+    /* packed above */
+  } else if (kind == QC_DW && cl) {
     /* Mg == 1, Cg == 1: stage is [t][C] */
-    mk->q8_dw_pack(g.ksize, g.C, stage, ws, zp, 1, packed);
+    qc_2d v = qc_view(&g);
+    mk->q8_dw_pack(v.KH, v.KW, g.C, stage, ws, zp, 1, packed);
   } else if (kind == QC_DW) {
     int16_t *d = (int16_t *)packed;
     for (int64_t m = 0; m < g.M; m++)
@@ -279,20 +326,48 @@ static void qc_item(const qc_job *j, int64_t it, char *slot) {
   }
 }
 
-static void qc_dw_item(const qc_job *j, int64_t it) {
+static void qc_dw_item(const qc_job *j, int64_t it, char *slot) {
   const er_qconv_geom *g = j->g;
   const qc_2d *v = &j->v;
-  if (j->cl) { /* item = (image, output row) */
-    int64_t n = it / v->OH, oh = it % v->OH;
+  if (j->cl) { /* item = (image, chunk of T output rows) */
+    int64_t nch = (v->OH + j->T - 1) / j->T, n = it / nch, oh0 = it % nch * j->T;
+    int64_t oh1 = oh0 + j->T < v->OH ? oh0 + j->T : v->OH;
     j->mk->q8_dwconv_nhwc(j->X + n * g->isize * g->C, j->xsig, j->xzp, v->H, v->W, g->C, j->packed, v->KH, v->KW,
                           v->sh, v->sw, v->ph, v->pw, v->dh, v->dw, &j->o, j->Y + n * g->osize * g->M * j->esz,
-                          v->OW, oh, 0, v->OW);
+                          v->OW, oh0, oh1, slot);
     return;
   }
   int64_t n = it / g->M, m = it % g->M, Mg = g->M / g->group;
   j->mk->q8_dwconv2d(j->X + (n * g->C + m / Mg) * g->isize, j->xsig, j->xzp, v->H, v->W,
                      (const int16_t *)j->packed + m * g->ksize, v->KH, v->KW, v->sh, v->sw, v->ph, v->pw, v->dh,
                      v->dw, &j->o, m, j->Y + (n * g->M + m) * g->osize * j->esz, v->OH, v->OW);
+}
+
+/* DWT item: (image, chunk of QC_CB channels, band of output rows) */
+static void qc_dwt_item(const qc_job *j, int64_t it, char *slot) {
+  const er_qconv_geom *g = j->g;
+  const qc_2d *v = &j->v;
+  const int64_t nc = (g->M + QC_CB - 1) / QC_CB, BR = qc_band(v), nb = (v->OH + BR - 1) / BR;
+  int64_t b = it % nb, ch = it / nb % nc, n = it / (nb * nc);
+  int64_t c0 = ch * QC_CB, cb = g->M - c0 < QC_CB ? g->M - c0 : QC_CB;
+  int64_t oh0 = b * BR, oh1 = oh0 + BR < v->OH ? oh0 + BR : v->OH;
+  int64_t ih0 = oh0 * v->sh - v->ph, ih1 = (oh1 - 1) * v->sh - v->ph + (v->KH - 1) * v->dh + 1;
+  ih0 = ih0 < 0 ? 0 : ih0;
+  ih1 = ih1 > v->H ? v->H : ih1;
+  if (ih1 < ih0) ih1 = ih0;
+  unsigned char *xin = (unsigned char *)slot;
+  unsigned char *yo = xin + qc_align((size_t)(qc_band_in(v) * v->W * QC_CB));
+  char *work = (char *)yo + qc_align((size_t)(BR * v->OW * QC_CB));
+  const int64_t HW = v->H * v->W, OHW = v->OH * v->OW;
+  j->mk->u8_transpose(cb, (ih1 - ih0) * v->W, j->X + (n * g->C + c0) * HW + ih0 * v->W, HW, xin, cb);
+  er_q8_out o = j->o;
+  if (o.bias) o.bias += c0;
+  if (o.scale_stride) o.scale += c0;
+  o.per_row = 0;
+  /* rows of the band relative to it: ih' = ih - ih0 for oh' = oh - oh0 */
+  j->mk->q8_dwconv_nhwc(xin, j->xsig, j->xzp, ih1 - ih0, v->W, cb, j->packed + ch * j->gstride, v->KH, v->KW, v->sh,
+                        v->sw, v->ph + ih0 - oh0 * v->sh, v->pw, v->dh, v->dw, &o, yo, v->OW, 0, oh1 - oh0, work);
+  j->mk->u8_transpose((oh1 - oh0) * v->OW, cb, yo, cb, j->Y + (n * g->M + c0) * OHW + oh0 * v->OW, OHW);
 }
 
 static void qc_task(void *arg, int64_t s0, int64_t s1) {
@@ -302,8 +377,10 @@ static void qc_task(void *arg, int64_t s0, int64_t s1) {
     for (int64_t it = s * j->items / j->nslots; it < (s + 1) * j->items / j->nslots; it++) {
       if (j->kind == QC_GEMM)
         qc_item(j, it, slot);
+      else if (j->kind == QC_DWT)
+        qc_dwt_item(j, it, slot);
       else
-        qc_dw_item(j, it);
+        qc_dw_item(j, it, slot);
     }
   }
 }
@@ -341,9 +418,20 @@ int er_qconv_fast_run(er_kctx *c, const er_qconv_geom *g, int cl, const er_qconv
   const size_t head = qc_align((size_t)g->M * sizeof(float));
   int nth = er_threadpool_size(c->threads);
   const int64_t Mg = g->M / g->group, Kg = g->C / g->group * g->ksize;
-  if (kind == QC_DW) {
-    j.items = cl ? g->N * j.v.OH : g->N * g->M;
+  if (kind == QC_DW || kind == QC_DWT) {
     j.nslots = g->N * g->osize * g->M * g->ksize < QC_MIN_PAR / 8 ? 1 : nth;
+    j.slot_bytes = qc_slot_bytes(c, g, cl, kind);
+    j.slots = (char *)c->scratch + head;
+    if (c->scratch_bytes < head + (size_t)j.nslots * j.slot_bytes) j.nslots = 1;
+    if (c->scratch_bytes < head + j.slot_bytes) return 0;
+    /* channels-last: per image, one chunk of output rows per slot (each chunk builds its
+     * own input rows) */
+    j.T = (j.v.OH + j.nslots - 1) / j.nslots;
+    j.items = cl ? g->N * ((j.v.OH + j.T - 1) / j.T) : g->N * g->M;
+    if (kind == QC_DWT) {
+      j.gstride = st->gstride;
+      j.items = g->N * ((g->M + QC_CB - 1) / QC_CB) * ((j.v.OH + qc_band(&j.v) - 1) / qc_band(&j.v));
+    }
   } else {
     j.gstride = st->gstride;
     j.slot_bytes = qc_slot_bytes(c, g, cl, kind);

@@ -27,36 +27,10 @@ static inline __m256i widen16_even(const void *p, int is_signed) {
   return is_signed ? _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8) : _mm256_and_si256(v, _mm256_set1_epi16(0xff));
 }
 
-/* Output stage for 16 outputs: acc lo/hi in unpack order -> ordered, requantized, stored
- * (nn of them). Parameters: indices i..i+15 when percol, else index i for all. */
+/* Output stage for 16 outputs: acc lo/hi in unpack order -> ordered, then stored */
 static inline void store16(const er_q8_out *o, __m256i lo, __m256i hi, int64_t i, int percol, int64_t nn, void *dst) {
-  __m256i a0 = _mm256_permute2x128_si256(lo, hi, 0x20), a1 = _mm256_permute2x128_si256(lo, hi, 0x31);
-  if (percol && nn < 16) { /* parameters past the end: scalar output stage (same bits) */
-    int32_t t[16];
-    _mm256_storeu_si256((__m256i *)t, a0);
-    _mm256_storeu_si256((__m256i *)(t + 8), a1);
-    for (int64_t j = 0; j < nn; j++) er_q8_store(o, i + j, t[j], dst, j);
-    return;
-  }
-  if (o->bias) {
-    __m256i b0, b1;
-    if (percol) {
-      b0 = _mm256_loadu_si256((const __m256i *)(o->bias + i));
-      b1 = _mm256_loadu_si256((const __m256i *)(o->bias + i + 8));
-    } else {
-      b0 = b1 = _mm256_set1_epi32(o->bias[i]);
-    }
-    a0 = _mm256_add_epi32(a0, b0), a1 = _mm256_add_epi32(a1, b1);
-  }
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-  if (o->type != ER_I32) {
-    if (o->scale_stride && percol) {
-      s0 = _mm256_loadu_ps(o->scale + i), s1 = _mm256_loadu_ps(o->scale + i + 8);
-    } else {
-      s0 = s1 = _mm256_set1_ps(o->scale[o->scale_stride ? i : 0]);
-    }
-  }
-  er_q8_store16_avx2(o, a0, a1, s0, s1, nn, dst);
+  er_q8_store16_at_avx2(o, _mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31), i,
+                        percol, nn, dst);
 }
 
 /* ---------------------------------------------------------------- channels-first plane */
@@ -148,13 +122,15 @@ void er_q8_dwconv2d__avx2(const void *in, int is_signed, int32_t xzp, int64_t H,
 
 /* ---------------------------------------------------------------- channels-last */
 
-size_t er_q8_dw_pack_size__avx2(int64_t taps, int64_t C) {
-  return (size_t)(((C + 15) / 16) * ((taps + 1) / 2) * 32) * sizeof(int16_t);
+size_t er_q8_dw_pack_size__avx2(int64_t KH, int64_t KW, int64_t C) {
+  return (size_t)(((C + 15) / 16) * ((KH * KW + 1) / 2) * 32) * sizeof(int16_t);
 }
 
-void er_q8_dw_pack__avx2(int64_t taps, int64_t C, const void *w, int is_signed, const int32_t *zp, int zp_stride,
-                         void *packed) {
-  const int64_t T2 = (taps + 1) / 2;
+size_t er_q8_dw_work_size__avx2(int64_t KH, int64_t KW, int64_t OW, int64_t C) { return 0; }
+
+void er_q8_dw_pack__avx2(int64_t KH, int64_t KW, int64_t C, const void *w, int is_signed, const int32_t *zp,
+                         int zp_stride, void *packed) {
+  const int64_t taps = KH * KW, T2 = (taps + 1) / 2;
   int16_t *p = (int16_t *)packed;
   for (int64_t cb = 0; cb < (C + 15) / 16; cb++)
     for (int64_t j = 0; j < T2; j++)
@@ -178,43 +154,39 @@ static inline __m256i load_ch(const unsigned char *p, int64_t n, int is_signed) 
 void er_q8_dwconv_nhwc__avx2(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, int64_t C,
                              const void *packed, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
                              int64_t pw, int64_t dh, int64_t dw, const er_q8_out *o, void *out, int64_t OW,
-                             int64_t oh, int64_t ow0, int64_t ow1) {
-  const int64_t taps = KH * KW, T2 = (taps + 1) / 2;
-  if (taps > 64) {
-    er_q8_dwconv_nhwc_ref(in, is_signed, xzp, H, W, C, packed, KH, KW, sh, sw, ph, pw, dh, dw, o, out, OW, oh,
-                          ow0, ow1);
-    return;
-  }
+                             int64_t oh0, int64_t oh1, void *work) {
+  const int64_t T2 = (KH * KW + 1) / 2;
   const unsigned char *x = (const unsigned char *)in;
   const int16_t *wp = (const int16_t *)packed;
   const __m256i vzx = _mm256_set1_epi16((int16_t)xzp);
   const size_t esz = o->type == ER_I32 ? 4 : 1;
-  int64_t toff[66]; /* pixel offsets of the taps; -1 = outside */
-  for (int64_t ow = ow0; ow < ow1; ow++) {
-    for (int64_t kh = 0; kh < KH; kh++) {
-      int64_t ih = oh * sh - ph + kh * dh;
-      for (int64_t kw = 0; kw < KW; kw++) {
-        int64_t iw = ow * sw - pw + kw * dw;
-        toff[kh * KW + kw] = ih >= 0 && ih < H && iw >= 0 && iw < W ? (ih * W + iw) * C : -1;
+  for (int64_t oh = oh0; oh < oh1; oh++)
+    for (int64_t ow = 0; ow < OW; ow++) {
+      char *dst = (char *)out + (oh * OW + ow) * C * (int64_t)esz;
+      for (int64_t c = 0; c < C; c += 16) {
+        const int16_t *wc = wp + (c / 16) * T2 * 32;
+        const int64_t n = C - c;
+        __m256i lo = _mm256_setzero_si256(), hi = lo;
+        /* taps in order, paired: (kh, kw) advances with a carry */
+        int64_t kh = 0, kw = 0;
+        for (int64_t j = 0; j < T2; j++) {
+          int64_t off[2];
+          for (int h = 0; h < 2; h++) {
+            off[h] = -1;
+            if (kh >= KH) continue;
+            int64_t ih = oh * sh - ph + kh * dh, iw = ow * sw - pw + kw * dw;
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W) off[h] = (ih * W + iw) * C;
+            if (++kw == KW) kw = 0, kh++;
+          }
+          if (off[0] < 0 && off[1] < 0) continue;
+          __m256i x0 = off[0] >= 0 ? _mm256_sub_epi16(load_ch(x + off[0] + c, n, is_signed), vzx) : _mm256_setzero_si256();
+          __m256i x1 = off[1] >= 0 ? _mm256_sub_epi16(load_ch(x + off[1] + c, n, is_signed), vzx) : _mm256_setzero_si256();
+          __m256i w0 = _mm256_loadu_si256((const __m256i *)(wc + j * 32));
+          __m256i w1 = _mm256_loadu_si256((const __m256i *)(wc + j * 32 + 16));
+          lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), w0));
+          hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), w1));
+        }
+        store16(o, lo, hi, c, 1, n < 16 ? n : 16, dst + c * (int64_t)esz);
       }
     }
-    toff[taps] = -1;
-    char *dst = (char *)out + (oh * OW + ow) * C * (int64_t)esz;
-    for (int64_t c = 0; c < C; c += 16) {
-      const int16_t *wc = wp + (c / 16) * T2 * 32;
-      const int64_t n = C - c;
-      __m256i lo = _mm256_setzero_si256(), hi = lo;
-      for (int64_t j = 0; j < T2; j++) {
-        int64_t a = toff[2 * j], b = toff[2 * j + 1];
-        if (a < 0 && b < 0) continue;
-        __m256i x0 = a >= 0 ? _mm256_sub_epi16(load_ch(x + a + c, n, is_signed), vzx) : _mm256_setzero_si256();
-        __m256i x1 = b >= 0 ? _mm256_sub_epi16(load_ch(x + b + c, n, is_signed), vzx) : _mm256_setzero_si256();
-        __m256i w0 = _mm256_loadu_si256((const __m256i *)(wc + j * 32));
-        __m256i w1 = _mm256_loadu_si256((const __m256i *)(wc + j * 32 + 16));
-        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), w0));
-        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), w1));
-      }
-      store16(o, lo, hi, c, 1, n < 16 ? n : 16, dst + c * (int64_t)esz);
-    }
-  }
 }

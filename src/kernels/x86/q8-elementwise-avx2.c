@@ -79,3 +79,38 @@ void er_f32_minmax__avx2(int64_t n, const float *x, float *mn, float *mx) {
   }
   er_f32_minmax_ref(n - i, x + i, mn, mx);
 }
+
+/* 16 x 16 byte tiles through a 4-stage unpack network; the edges go through the reference */
+void er_u8_transpose__avx2(int64_t rows, int64_t cols, const void *src, int64_t lds, void *dst, int64_t ldd) {
+  const unsigned char *s = (const unsigned char *)src;
+  unsigned char *d = (unsigned char *)dst;
+  const int64_t R16 = rows & ~(int64_t)15, C16 = cols & ~(int64_t)15;
+  for (int64_t r0 = 0; r0 < R16; r0 += 16)
+    for (int64_t c0 = 0; c0 < C16; c0 += 16) {
+      __m128i a[16], b[16];
+      for (int i = 0; i < 16; i++) a[i] = _mm_loadu_si128((const __m128i *)(s + (r0 + i) * lds + c0));
+      for (int i = 0; i < 8; i++) {
+        b[2 * i] = _mm_unpacklo_epi8(a[2 * i], a[2 * i + 1]);
+        b[2 * i + 1] = _mm_unpackhi_epi8(a[2 * i], a[2 * i + 1]);
+      }
+      for (int i = 0; i < 4; i++)
+        for (int h = 0; h < 2; h++) {
+          a[4 * i + h] = _mm_unpacklo_epi16(b[4 * i + h], b[4 * i + 2 + h]);
+          a[4 * i + 2 + h] = _mm_unpackhi_epi16(b[4 * i + h], b[4 * i + 2 + h]);
+        }
+      for (int i = 0; i < 2; i++)
+        for (int h = 0; h < 4; h++) {
+          b[8 * i + h] = _mm_unpacklo_epi32(a[8 * i + h], a[8 * i + 4 + h]);
+          b[8 * i + 4 + h] = _mm_unpackhi_epi32(a[8 * i + h], a[8 * i + 4 + h]);
+        }
+      for (int h = 0; h < 8; h++) {
+        a[h] = _mm_unpacklo_epi64(b[h], b[8 + h]);
+        a[8 + h] = _mm_unpackhi_epi64(b[h], b[8 + h]);
+      }
+      /* a[k] now holds one source column; its index in the network's order: */
+      static const int col[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+      for (int k = 0; k < 16; k++) _mm_storeu_si128((__m128i *)(d + (c0 + col[k]) * ldd + r0), a[k]);
+    }
+  if (C16 < cols) er_u8_transpose_ref(R16, cols - C16, s + C16, lds, d + C16 * ldd, ldd);
+  if (R16 < rows) er_u8_transpose_ref(rows - R16, cols, s + R16 * lds, lds, d + R16, ldd);
+}

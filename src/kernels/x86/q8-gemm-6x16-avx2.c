@@ -78,54 +78,6 @@ void er_q8_pack_right_16__avx2(int64_t K, int64_t N, const void *src, int is_sig
   }
 }
 
-/* ---- output stage: rows of 16 int32 accumulators -> C ---- */
-
-/* acc[r][0..1] hold columns n..n+15 of row m+r; nn (<= 16) of them are stored. */
-static void store_tile(const er_q8_out *o, int mr, int64_t m, int64_t n, int64_t nn, __m256i acc[6][2], void *C,
-                       int64_t ldc) {
-  int32_t pb[16];
-  float ps[16];
-  __m256i bias0 = _mm256_setzero_si256(), bias1 = bias0;
-  __m256 sc0 = _mm256_setzero_ps(), sc1 = sc0;
-  const int percol = !o->per_row;
-  if (percol && o->bias) {
-    const int32_t *b = o->bias + n;
-    if (nn < 16) {
-      memset(pb, 0, sizeof pb);
-      memcpy(pb, b, (size_t)nn * sizeof(int32_t));
-      b = pb;
-    }
-    bias0 = _mm256_loadu_si256((const __m256i *)b);
-    bias1 = _mm256_loadu_si256((const __m256i *)(b + 8));
-  }
-  if (o->type != ER_I32) {
-    if (o->scale_stride == 0) {
-      sc0 = sc1 = _mm256_set1_ps(o->scale[0]);
-    } else if (percol) {
-      const float *s = o->scale + n;
-      if (nn < 16) {
-        memset(ps, 0, sizeof ps);
-        memcpy(ps, s, (size_t)nn * sizeof(float));
-        s = ps;
-      }
-      sc0 = _mm256_loadu_ps(s);
-      sc1 = _mm256_loadu_ps(s + 8);
-    }
-  }
-  const size_t esz = o->type == ER_I32 ? 4 : 1;
-  for (int r = 0; r < mr; r++) {
-    __m256i a0 = acc[r][0], a1 = acc[r][1];
-    if (o->bias) {
-      __m256i b0 = bias0, b1 = bias1;
-      if (!percol) b0 = b1 = _mm256_set1_epi32(o->bias[m + r]);
-      a0 = _mm256_add_epi32(a0, b0), a1 = _mm256_add_epi32(a1, b1);
-    }
-    __m256 s0 = sc0, s1 = sc1;
-    if (!percol && o->scale_stride && o->type != ER_I32) s0 = s1 = _mm256_set1_ps(o->scale[(m + r) * o->scale_stride]);
-    er_q8_store16_avx2(o, a0, a1, s0, s1, nn, (char *)C + ((m + r) * ldc + n) * (int64_t)esz);
-  }
-}
-
 /* ---- the register tile: MR rows x 16 columns over all of K ---- */
 
 static inline __m256i bcast_pair(const int16_t *p) {
@@ -177,7 +129,7 @@ void er_q8_gemm_6x16__avx2(int64_t K, const void *left, int64_t M, const void *r
     for (int64_t m = m0; m < m1; m += 6) {
       int mr = m1 - m < 6 ? (int)(m1 - m) : 6;
       tiles[mr](K2, (const int16_t *)left + m * Kp, Kp, R, acc);
-      store_tile(o, mr, m, n, nn, acc, C, ldc);
+      er_q8_store_tile_avx2(o, mr, m, n, nn, acc, C, ldc);
     }
   }
 }
