@@ -374,6 +374,115 @@ static er_status drop_qdq(opt_ctx *c, er_node *n, int *done) {
   return NULL;
 }
 
+/* ---------------------------------------------------------------- channels-last integer convs
+ *
+ * Until the layout pass (layout.c) routes integer convolutions, this pass makes them
+ * channels-last itself: every 2-D QLinearConv becomes NhwcQLinearConv between Transposes
+ * (to [N,H,W,C] before, back to [N,C,H,W] after), then Transpose pairs that undo each other
+ * cancel, and the back-Transposes move below QLinearAdd (both inputs channels-last), 8-bit
+ * MaxPool (-> com.microsoft NhwcMaxPool) and into QLinearGlobalAveragePool (channels_last = 1),
+ * so a chain of integer ops runs channels-last with Transposes only at its borders.
+ * ER_QDQ_NHWC=0 keeps them channels-first. */
+static const int64_t TO_LAST[4] = {0, 2, 3, 1}, TO_FIRST[4] = {0, 3, 1, 2};
+
+static int is_perm(const er_node *n, const int64_t *p) {
+  if (!opt_is(n, "Transpose") || n->n_inputs != 1 || n->n_outputs != 1) return 0;
+  const er_attr *a = er_node_attr(n, "perm");
+  if (!a || a->type != ER_ATTR_INTS || a->n != 4) return 0;
+  for (int i = 0; i < 4; i++)
+    if (a->ints[i] != p[i]) return 0;
+  return 1;
+}
+
+/* y = Transpose(x, perm) as a new node; -1 on OOM. Invalidates node pointers. */
+static int add_transpose(opt_ctx *c, int x, int y, const int64_t *perm, const char *name) {
+  int i = opt_add_node(c, "", "Transpose", 13, name, 1, &x, 1, &y);
+  if (i < 0 || opt_set_attr_ints(c, &c->g->nodes[i], "perm", 4, perm)) return -1;
+  return i;
+}
+
+/* The input of the TO_FIRST Transpose producing v, or -1. */
+static int from_first(const opt_ctx *c, int v) {
+  er_node *t = opt_producer(c, v);
+  return t && is_perm(t, TO_FIRST) ? t->inputs[0] : -1;
+}
+
+/* Give node i a channels-last output: its output y becomes Transpose(new value, TO_FIRST). */
+static er_status relayout_output(opt_ctx *c, int i, int *out_new) {
+  er_node *n = &c->g->nodes[i];
+  int y = n->outputs[0];
+  int yt = opt_new_value(c, opt_join_name(c, c->g->values[y].name, "nhwc"), ER_VALUE_NODE);
+  if (yt < 0) return OOM();
+  n = &c->g->nodes[i];
+  opt_set_output(c, n, 0, yt);
+  if (add_transpose(c, yt, y, TO_FIRST, opt_join_name(c, n->name, "to_nchw")) < 0) return OOM();
+  *out_new = yt;
+  return NULL;
+}
+
+static er_status channels_last(opt_ctx *c, int *count) {
+  const char *env = getenv("ER_QDQ_NHWC");
+  if (env && !strcmp(env, "0")) return NULL;
+  const er_op_def *d = er_op_find(ER_DOMAIN_EDGERUN, ER_OP_NHWC_QLINEARCONV, 1);
+  const er_op_def *mp = er_op_find("com.microsoft", "NhwcMaxPool", 1);
+  if (!d) return NULL;
+  int n0 = c->g->n_nodes;
+  for (int i = 0; i < n0; i++) {
+    er_node *n = &c->g->nodes[i];
+    if (c->dead[i] || !opt_is(n, "QLinearConv") || n->n_inputs < 8 || n->n_outputs != 1 || n->outputs[0] < 0) continue;
+    if (!is_const(c, n->inputs[3]) || val(c, n->inputs[3])->rank != 4) continue;
+    int x = n->inputs[0];
+    int xt = opt_new_value(c, opt_join_name(c, c->g->values[x].name, "nhwc"), ER_VALUE_NODE);
+    if (xt < 0 || add_transpose(c, x, xt, TO_LAST, opt_join_name(c, c->g->nodes[i].name, "to_nhwc")) < 0) return OOM();
+    n = &c->g->nodes[i];
+    opt_set_input(c, n, 0, xt);
+    n->op_type = ER_OP_NHWC_QLINEARCONV, n->domain = ER_DOMAIN_EDGERUN, n->opset = 1, n->op = d;
+    int yt;
+    ER_RETURN_IF_ERROR(relayout_output(c, i, &yt));
+    (*count)++;
+  }
+  for (int changed = 1; changed;) {
+    changed = 0;
+    for (int i = 0; i < c->g->n_nodes; i++) {
+      if (c->dead[i]) continue;
+      er_node *n = &c->g->nodes[i];
+      if (is_perm(n, TO_LAST)) { /* Transpose(Transpose(x, TO_FIRST), TO_LAST) = x */
+        int x = from_first(c, n->inputs[0]);
+        if (x >= 0 && opt_forward(c, n, n->outputs[0], x)) changed = 1;
+      } else if (!strcmp(n->domain, ER_DOMAIN_EDGERUN) && !strcmp(n->op_type, "QLinearAdd") && n->n_inputs >= 4) {
+        int a = from_first(c, n->inputs[0]), b = from_first(c, n->inputs[3]);
+        if (a < 0 || b < 0) continue;
+        opt_set_input(c, n, 0, a);
+        opt_set_input(c, n, 3, b);
+        int yt;
+        ER_RETURN_IF_ERROR(relayout_output(c, i, &yt));
+        changed = 1;
+      } else if (opt_is(n, "MaxPool") && n->n_outputs == 1 && opt_attr_int(n, "storage_order", 0) == 0) {
+        /* an 8-bit MaxPool (the QDQ pass made it so: its input comes from a to-NCHW
+         * Transpose of an integer op) -> com.microsoft NhwcMaxPool */
+        int a = from_first(c, n->inputs[0]);
+        const er_attr *ks = er_node_attr(n, "kernel_shape");
+        if (a < 0 || !mp || !ks || ks->n != 2) continue;
+        opt_set_input(c, n, 0, a);
+        n->op_type = "NhwcMaxPool", n->domain = "com.microsoft", n->opset = 1, n->op = mp;
+        int yt;
+        ER_RETURN_IF_ERROR(relayout_output(c, i, &yt));
+        changed = 1;
+      } else if (!strcmp(n->domain, ER_DOMAIN_EDGERUN) && !strcmp(n->op_type, "QLinearGlobalAveragePool") &&
+                 !er_node_attr(n, "channels_last")) {
+        int a = from_first(c, n->inputs[0]);
+        if (a < 0) continue;
+        opt_set_input(c, n, 0, a);
+        if (opt_set_attr_int(c, n, "channels_last", 1)) return OOM();
+        int yt;
+        ER_RETURN_IF_ERROR(relayout_output(c, i, &yt));
+        changed = 1;
+      }
+    }
+  }
+  return NULL;
+}
+
 er_status opt_pass_qdq(opt_ctx *c, int *out_count) {
   *out_count = 0;
   const char *env = getenv("ER_QDQ");
@@ -394,5 +503,5 @@ er_status opt_pass_qdq(opt_ctx *c, int *out_count) {
     }
     if (*out_count == before) break;
   }
-  return NULL;
+  return channels_last(c, out_count);
 }

@@ -806,5 +806,6 @@ const er_op_def er_ops_quant[] = {
     {"QLinearAdd", "com.microsoft", 1, 0, er_qadd_infer, er_qadd_run, 0},
     {"QLinearGlobalAveragePool", ER_DOMAIN_EDGERUN, 1, 0, er_qgap_infer, er_qgap_run, 0},
     {"QLinearGlobalAveragePool", "com.microsoft", 1, 0, er_qgap_infer, er_qgap_run, 0},
+    {"NhwcMaxPool", "com.microsoft", 1, 0, er_nhwc_maxpool_infer, er_nhwc_maxpool_run, 0},
     {0},
 };

@@ -85,12 +85,15 @@ static int64_t qc_band_in(const qc_2d *v) {
   return r < v->H ? r : v->H;
 }
 
-/* Output pixels per work item: the packed activation tile stays near 64 KB. */
+/* Output pixels per work item. Channels-last: rows of the left operand; the GEMM walks the
+ * weights' column panels once per item, so an item has up to ~256 KB of packed pixels (they
+ * stay in L2 while each weight panel streams through once). Channels-first: the packed pixel
+ * tile is the right operand and stays near 64 KB. */
 static int64_t qc_tile(const er_qconv_geom *g, int cl) {
   int64_t Kg = g->C / g->group * g->ksize, P = g->osize;
   if (cl) {
-    int64_t t = 65536 / (2 * Kg) / 6 * 6;
-    t = t < 6 ? 6 : t > 240 ? 240 : t;
+    int64_t t = 262144 / Kg / 6 * 6;
+    t = t < 6 ? 6 : t > 600 ? 600 : t;
     return t < P ? t : P;
   }
   int64_t t = 65536 / (2 * Kg) / 16 * 16;
@@ -245,7 +248,16 @@ static void qc_im2col(const qc_job *j, int64_t n, int64_t grp, int64_t p0, int64
       int64_t p = p0 + jj, oh = p / v->OW, ow = p % v->OW;
       unsigned char *row = col + jj * K;
       for (int64_t kh = 0; kh < v->KH; kh++) {
-        int64_t ih = oh * v->sh - v->ph + kh * v->dh;
+        int64_t ih = oh * v->sh - v->ph + kh * v->dh, iw0 = ow * v->sw - v->pw;
+        unsigned char *d = row + kh * v->KW * Cg;
+        if (ih < 0 || ih >= v->H) {
+          memset(d, fill, (size_t)(v->KW * Cg));
+          continue;
+        }
+        if (g->group == 1 && v->dw == 1 && iw0 >= 0 && iw0 + v->KW <= v->W) { /* one contiguous run */
+          memcpy(d, x + (ih * v->W + iw0) * g->C, (size_t)(v->KW * Cg));
+          continue;
+        }
         for (int64_t kw = 0; kw < v->KW; kw++) {
           int64_t iw = ow * v->sw - v->pw + kw * v->dw;
           unsigned char *d = row + (kh * v->KW + kw) * Cg;

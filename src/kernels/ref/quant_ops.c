@@ -12,6 +12,8 @@
  *       spatial dims 1:  acc = sum(X) - x_zp * S (int32, S = spatial size),
  *       Y = clamp(rint((float)acc * (x_s / (y_s * (float)S))) + y_zp).
  *
+ *   NhwcMaxPool (com.microsoft, 8-bit): quant_pool.c.
+ *
  * The fast paths (same bits) go through the q8 micro-kernels. */
 #include <string.h>
 
