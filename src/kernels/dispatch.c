@@ -136,6 +136,7 @@ static const er_microkernels ref_table = {
     .q8_add = er_q8_add_ref,
     .f32_minmax = er_f32_minmax_ref,
     .u8_transpose = er_u8_transpose_ref,
+    .f32_q4_gemm = er_f32_q4_gemm_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

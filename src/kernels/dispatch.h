@@ -102,6 +102,9 @@ typedef struct er_microkernels {
                  float ra, float rb, int32_t zc, int32_t lo, int32_t hi, void *c);
   void (*f32_minmax)(int64_t n, const float *x, float *mn, float *mx);
   void (*u8_transpose)(int64_t rows, int64_t cols, const void *src, int64_t lds, void *dst, int64_t ldd);
+  void (*f32_q4_gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint8_t *B, int is_signed,
+                      const float *scale, const void *zp, int64_t block, const float *bias, float *C, int64_t ldc,
+                      int64_t n0, int64_t n1);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

@@ -34,6 +34,16 @@
  *   f32_minmax:    *mn = min(*mn, x[i]...), *mx = max(*mx, x[i]...); NaNs are skipped.
  *   u8_transpose:  dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols (bytes).
  *
+ * ---- 4-bit weights, float activations:  f32_q4_gemm (MatMulQ4) ----
+ *   C[m][n] = sum_k A[m][k] * w[k][n]  (+ bias[n]),  w[k][n] = (float)(q[k][n] - z[k/block][n]) * s[k/block][n]
+ *   for m < M, n in [n0, n1) (n0 a multiple of 16). q: 4-bit (int4 if is_signed, else uint4),
+ *   row k at B + k * ceil(N/2) bytes, element n in byte n/2, low nibble for even n (ONNX's
+ *   packing of each row). s: float [ceil(K/block)][N]; z: NULL (0) or one byte per value,
+ *   [ceil(K/block)][N] (int8 / uint8 holding the 4-bit value). The sum runs over k in order,
+ *   acc = acc + A * w with the product and the sum rounded separately (no fused multiply-add),
+ *   bias added last: every table gives the same bits. The weights stay 4-bit; each kernel
+ *   unpacks the nibbles in its inner loop.
+ *
  * ---- depthwise convolution, channels-first (one plane):  q8_dwconv2d ----
  *   out[oh][ow] = out_stage( sum_{kh,kw} (in[ih][iw] - xzp) * w[kh*KW + kw] ),
  *   ih = oh*sh - ph + kh*dh, iw = ow*sw - pw + kw*dw; taps outside the plane count 0.
@@ -118,5 +128,8 @@ void er_q8_dequantize_ref(int64_t n, const void *x, int is_signed, int32_t zp, f
 void er_q8_add_ref(int64_t n, const void *a, const void *b, int64_t b_stride, int is_signed, int32_t za, int32_t zb,
                    float ra, float rb, int32_t zc, int32_t lo, int32_t hi, void *c);
 void er_f32_minmax_ref(int64_t n, const float *x, float *mn, float *mx);
+void er_f32_q4_gemm_ref(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint8_t *B, int is_signed,
+                        const float *scale, const void *zp, int64_t block, const float *bias, float *C, int64_t ldc,
+                        int64_t n0, int64_t n1);
 void er_u8_transpose_ref(int64_t rows, int64_t cols, const void *src, int64_t lds, void *dst, int64_t ldd);
 #endif

@@ -7,6 +7,7 @@
  *   DQ(a), DQ(b) -> Add [-> act] -> Q                           QLinearAdd (edgerun)
  *   DQ(x) -> GlobalAveragePool -> Q                             QLinearGlobalAveragePool (edgerun)
  *   DQ(x) -> Relu | Clip -> Q                                   QLinearAdd(x, 0) + _act (a requantize)
+ *   MatMul(A float, DQ(int4/uint4 constant B, blocks along K))  MatMulQ4 (edgerun, weights 4-bit)
  *   DQ(x) -> MaxPool | Reshape | Flatten | Transpose | Squeeze | Unsqueeze -> Q, Q with the
  *            same scale, zero point and type as DQ               the op on the 8-bit tensor
  * x, a and y are per-tensor uint8/int8; weights int8/uint8, per-tensor or per output channel.
@@ -354,6 +355,71 @@ static er_status fuse_act(opt_ctx *c, er_node *n, int *done) {
   return rewrite_act(c, n, "QLinearAdd", 8, ins, qn, NULL, act, a, b, done);
 }
 
+/* MatMul(A, DQ(4-bit constant B [K, N], blocks along K | per column | per tensor)) ->
+ * MatMulQ4(A, B packed two per byte, scales [blocks, N], zero points [blocks, N]) */
+static er_status fuse_q4(opt_ctx *c, er_node *n, int *done) {
+  if (n->n_inputs != 2 || n->n_outputs != 1 || n->outputs[0] < 0 || er_node_attr(n, "_act")) return NULL;
+  er_node *d = opt_producer(c, n->inputs[1]);
+  if (!d || !opt_is(d, "DequantizeLinear") || d->n_inputs < 2 || d->outputs[0] != n->inputs[1]) return NULL;
+  int b = d->inputs[0], sv = d->inputs[1], zv = d->n_inputs >= 3 ? d->inputs[2] : -1;
+  if (!is_const(c, b) || (val(c, b)->dtype != ER_I4 && val(c, b)->dtype != ER_U4) || val(c, b)->rank != 2) return NULL;
+  if (!is_const(c, sv) || val(c, sv)->dtype != ER_F32) return NULL;
+  if (zv >= 0 && (!is_const(c, zv) || val(c, zv)->dtype != val(c, b)->dtype || numel(c, zv) != numel(c, sv))) return NULL;
+  const int sg = val(c, b)->dtype == ER_I4;
+  const int64_t K = val(c, b)->dims[0], N = val(c, b)->dims[1], ns = numel(c, sv);
+  int64_t block = d->opset >= 21 ? opt_attr_int(d, "block_size", 0) : 0, axis = opt_attr_int(d, "axis", 1);
+  if (axis < 0) axis += 2;
+  int64_t nb;
+  int percol; /* scale layout: [nb, N] (1) or one value (0) */
+  if (block > 0) {
+    nb = (K + block - 1) / block;
+    if (axis != 0 || val(c, sv)->rank != 2 || val(c, sv)->dims[0] != nb || val(c, sv)->dims[1] != N) return NULL;
+    percol = 1;
+  } else if (ns == 1) {
+    block = K, nb = 1, percol = 0;
+  } else if (axis == 1 && ns == N) {
+    block = K, nb = 1, percol = 1;
+  } else {
+    return NULL;
+  }
+  const float *sd = (const float *)val(c, sv)->data;
+  for (int64_t i = 0; i < ns; i++)
+    if (!isfinite(sd[i])) return NULL;
+  /* packed weights, scales and zero points as [nb, N] */
+  const int64_t rb = (N + 1) / 2;
+  unsigned char *pk = (unsigned char *)calloc((size_t)(K * rb) + 1, 1);
+  float *sc = (float *)malloc(sizeof(float) * (size_t)(nb * N) + 1);
+  signed char *zp = zv >= 0 ? (signed char *)malloc((size_t)(nb * N) + 1) : NULL;
+  if (!pk || !sc || (zv >= 0 && !zp)) {
+    free(pk), free(sc), free(zp);
+    return OOM();
+  }
+  const signed char *q = (const signed char *)val(c, b)->data;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t j = 0; j < N; j++) pk[k * rb + j / 2] |= (unsigned char)((q[k * N + j] & 0xf) << (4 * (j & 1)));
+  for (int64_t i = 0; i < nb * N; i++) {
+    sc[i] = sd[percol ? i : 0];
+    if (zp) zp[i] = ((const signed char *)val(c, zv)->data)[percol ? i : 0];
+  }
+  int64_t pd[2] = {K, rb}, sdims[2] = {nb, N};
+  const char *base = val(c, b)->name;
+  int pv = opt_new_init(c, opt_join_name(c, base, "q4"), ER_U8, 2, pd, pk);
+  int svn = opt_new_init(c, opt_join_name(c, base, "q4_scale"), ER_F32, 2, sdims, sc);
+  int zvn = zp ? opt_new_init(c, opt_join_name(c, base, "q4_zero_point"), sg ? ER_I8 : ER_U8, 2, sdims, zp) : -1;
+  free(pk), free(sc), free(zp);
+  if (pv < 0 || svn < 0 || (zp && zvn < 0)) return OOM();
+  const er_op_def *op = er_op_find(ER_DOMAIN_EDGERUN, ER_OP_MATMULQ4, 1);
+  int ins[4] = {n->inputs[0], pv, svn, zvn};
+  if (!op || opt_set_inputs(c, n, zvn >= 0 ? 4 : 3, ins)) return OOM();
+  opt_clear_attrs(n);
+  n->op_type = ER_OP_MATMULQ4, n->domain = ER_DOMAIN_EDGERUN, n->opset = 1, n->op = op;
+  if (opt_set_attr_int(c, n, "K", K) || opt_set_attr_int(c, n, "N", N) || opt_set_attr_int(c, n, "block_size", block) ||
+      opt_set_attr_int(c, n, "signed", sg))
+    return OOM();
+  *done = 1;
+  return NULL;
+}
+
 /* Data-movement ops between a DQ and a Q with the same parameters run on the 8-bit data. */
 static int moves_data(const er_node *n) {
   return opt_is(n, "MaxPool") || opt_is(n, "Reshape") || opt_is(n, "Flatten") || opt_is(n, "Transpose") ||
@@ -407,6 +473,21 @@ static int from_first(const opt_ctx *c, int v) {
   return t && is_perm(t, TO_FIRST) ? t->inputs[0] : -1;
 }
 
+/* The channels-last form of v for an elementwise op: the input of the TO_FIRST Transpose
+ * that made v, the output of a TO_LAST Transpose already reading v, or v itself when it is
+ * a one-element constant; -1 if none. *moved tells whether v came through a TO_FIRST. */
+static int last_form(const opt_ctx *c, int v, int *moved) {
+  int a = from_first(c, v);
+  *moved = a >= 0;
+  if (a >= 0) return a;
+  if (is_const(c, v) && numel(c, v) == 1) return v;
+  er_node *cons[16];
+  int k = opt_consumers(c, v, cons, 16);
+  for (int i = 0; i < k && i < 16; i++)
+    if (is_perm(cons[i], TO_LAST) && cons[i]->inputs[0] == v) return cons[i]->outputs[0];
+  return -1;
+}
+
 /* Give node i a channels-last output: its output y becomes Transpose(new value, TO_FIRST). */
 static er_status relayout_output(opt_ctx *c, int i, int *out_new) {
   er_node *n = &c->g->nodes[i];
@@ -450,8 +531,8 @@ static er_status channels_last(opt_ctx *c, int *count) {
         int x = from_first(c, n->inputs[0]);
         if (x >= 0 && opt_forward(c, n, n->outputs[0], x)) changed = 1;
       } else if (!strcmp(n->domain, ER_DOMAIN_EDGERUN) && !strcmp(n->op_type, "QLinearAdd") && n->n_inputs >= 4) {
-        int a = from_first(c, n->inputs[0]), b = from_first(c, n->inputs[3]);
-        if (a < 0 || b < 0) continue;
+        int ma, mb, a = last_form(c, n->inputs[0], &ma), b = last_form(c, n->inputs[3], &mb);
+        if (a < 0 || b < 0 || !(ma || mb)) continue; /* progress: one input was channels-first */
         opt_set_input(c, n, 0, a);
         opt_set_input(c, n, 3, b);
         int yt;
@@ -495,6 +576,7 @@ er_status opt_pass_qdq(opt_ctx *c, int *out_count) {
       int done = 0;
       if (opt_is(n, "Conv")) ER_RETURN_IF_ERROR(fuse_conv(c, n, &done));
       else if (opt_is(n, "MatMul") || opt_is(n, "Gemm")) ER_RETURN_IF_ERROR(fuse_gemm(c, n, &done));
+      if (!done && opt_is(&c->g->nodes[i], "MatMul")) ER_RETURN_IF_ERROR(fuse_q4(c, &c->g->nodes[i], &done));
       else if (opt_is(n, "Add")) ER_RETURN_IF_ERROR(fuse_add(c, n, &done));
       else if (opt_is(n, "GlobalAveragePool")) ER_RETURN_IF_ERROR(fuse_gap(c, n, &done));
       else if (opt_is(n, "Relu") || opt_is(n, "Clip")) ER_RETURN_IF_ERROR(fuse_act(c, n, &done));

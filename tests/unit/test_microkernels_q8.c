@@ -329,3 +329,52 @@ TEST(u8_transpose_vs_ref) {
   CHECK(bad == 0);
   free(src), free(d1), free(d2);
 }
+
+TEST(f32_q4_gemm_vs_ref) {
+  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
+  static const int64_t Ms[] = {1, 3, 4, 5, 9};
+  static const int64_t Ns[] = {1, 2, 15, 16, 17, 33, 64};
+  static const int64_t Ks[] = {1, 7, 32, 33, 100};
+  static const int64_t Bs[] = {1, 16, 32, 1000};
+  float *A = malloc(sizeof(float) * 9 * 100), *s = malloc(sizeof(float) * 100 * 64), *bias = malloc(sizeof(float) * 64);
+  unsigned char *B = malloc(100 * 32), *z = malloc(100 * 64);
+  float *C1 = malloc(sizeof(float) * 9 * 70), *C2 = malloc(sizeof(float) * 9 * 70);
+  int bad = 0, cases = 0, v = 0;
+  for (size_t mi = 0; mi < 5; mi++)
+    for (size_t ni = 0; ni < 7; ni++)
+      for (size_t ki = 0; ki < 5; ki++)
+        for (size_t bi = 0; bi < 4; bi++, v++) {
+          int64_t M = Ms[mi], N = Ns[ni], K = Ks[ki], bl = Bs[bi], nb = (K + bl - 1) / bl;
+          int sg = v % 2, withz = v % 3 != 0;
+          for (int64_t i = 0; i < M * K; i++) A[i] = (float)((int)(q8_next() % 2001) - 1000) * 0.001f;
+          q8_fill(B, K * ((N + 1) / 2), 0, v % 7 == 6 ? 3 : 0);
+          for (int64_t i = 0; i < nb * N; i++) {
+            s[i] = (float)(q8_next() % 1000 + 1) * 1e-3f;
+            z[i] = (unsigned char)(sg ? (int)(q8_next() % 16) - 8 : (int)(q8_next() % 16));
+          }
+          for (int64_t i = 0; i < N; i++) bias[i] = (float)i * 0.25f - 3;
+          const float *bs = v % 4 == 1 ? NULL : bias;
+          int64_t ldc = N + 2, n0 = N > 16 ? 16 : 0;
+          memset(C1, 0, sizeof(float) * 9 * 70), memset(C2, 0, sizeof(float) * 9 * 70);
+          ref->f32_q4_gemm(M, N, K, A, K, B, sg, s, withz ? z : NULL, bl, bs, C1, ldc, 0, N);
+          if (n0) mk->f32_q4_gemm(M, N, K, A, K, B, sg, s, withz ? z : NULL, bl, bs, C2, ldc, 0, n0);
+          mk->f32_q4_gemm(M, N, K, A, K, B, sg, s, withz ? z : NULL, bl, bs, C2, ldc, n0, N);
+          if (memcmp(C1, C2, sizeof(float) * (size_t)(M * ldc))) bad++;
+          /* the reference against the definition in double (same weights) */
+          for (int64_t m = 0; m < M; m++)
+            for (int64_t n = 0; n < N; n++) {
+              double e = bs ? bs[n] : 0;
+              for (int64_t k = 0; k < K; k++) {
+                int q = (B[k * ((N + 1) / 2) + n / 2] >> (4 * (n & 1))) & 15;
+                if (sg) q = (q ^ 8) - 8;
+                int zz = withz ? (sg ? (int)(signed char)z[(k / bl) * N + n] : z[(k / bl) * N + n]) : 0;
+                e += (double)A[m * K + k] * (double)(q - zz) * (double)s[(k / bl) * N + n];
+              }
+              if (fabs(e - C1[m * ldc + n]) > 1e-4 * (1 + fabs(e))) bad++;
+            }
+          cases++;
+        }
+  CHECK(bad == 0);
+  CHECK(cases == 700);
+  free(A), free(s), free(bias), free(B), free(z), free(C1), free(C2);
+}

@@ -392,3 +392,37 @@ TEST(quantize_dequantize_fast_vs_ref) {
   }
   CHECK(bad == 0);
 }
+
+/* com.microsoft NhwcMaxPool (8-bit) vs the standard MaxPool on the transposed tensor */
+TEST(nhwc_maxpool_8bit_vs_maxpool) {
+  int bad = 0, cases = 0;
+  for (int v = 0; v < 24; v++) {
+    int t = v % 2 ? ER_I8 : ER_U8;
+    int64_t H = 5 + v % 7, W = 4 + v % 5, C = v % 3 == 0 ? 1 : v % 3 == 1 ? 17 : 64;
+    int64_t xd[4] = {2, C, H, W}, xl[4] = {2, H, W, C};
+    er_tensor *X = ot_tensor(t, 4, xd, NULL), *XL = ot_tensor(t, 4, xl, NULL);
+    qf_fill(X, v % 5 == 4);
+    qf_transpose(X, XL, 1);
+    int64_t k[2] = {2 + v % 2, 3 - v % 2}, s[2] = {1 + v % 2, 2}, d[2] = {1, 1 + (v % 4 == 3)};
+    int64_t p[4] = {v % 3 ? 1 : 0, 0, v % 3 ? 1 : 0, v % 4 == 1};
+    er_attr at[] = {ot_ints("kernel_shape", 2, k), ot_ints("strides", 2, s), ot_ints("dilations", 2, d),
+                    ot_ints("pads", 4, p), ot_int("ceil_mode", v % 5 == 2)};
+    er_tensor *r[1], y = {0};
+    er_status st = ot_run("MaxPool", 12, at, 5, (er_tensor *[]){X}, 1, r, 1);
+    if (st) {
+      er_status_free(st); /* geometry the standard op rejects: skip */
+      ot_free_all();
+      continue;
+    }
+    CHECK_OK(ot_run_mk("com.microsoft", "NhwcMaxPool", 1, at, 5, (er_tensor *[]){XL}, 1, &y, NULL, NULL));
+    int64_t yd[4] = {2, r[0]->dims[2], r[0]->dims[3], C};
+    er_tensor *RL = ot_tensor(t, 4, yd, NULL);
+    qf_transpose(r[0], RL, 1);
+    if (!y.data || er_tensor_nbytes(&y) != er_tensor_nbytes(RL) || memcmp(y.data, RL->data, er_tensor_nbytes(RL))) bad++;
+    free(y.data);
+    cases++;
+    ot_free_all();
+  }
+  CHECK(bad == 0);
+  CHECK(cases >= 16);
+}

@@ -138,3 +138,27 @@ void er_u8_transpose_ref(int64_t rows, int64_t cols, const void *src, int64_t ld
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < cols; c++) d[c * ldd + r] = s[r * lds + c];
 }
+
+static inline int32_t q4_at(const uint8_t *row, int64_t n, int is_signed) {
+  int32_t v = (row[n / 2] >> (4 * (n & 1))) & 0xf;
+  return is_signed ? (v ^ 8) - 8 : v;
+}
+
+void er_f32_q4_gemm_ref(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint8_t *B, int is_signed,
+                        const float *scale, const void *zp, int64_t block, const float *bias, float *C, int64_t ldc,
+                        int64_t n0, int64_t n1) {
+  const int64_t rb = (N + 1) / 2;
+  if (n1 > N) n1 = N;
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = n0; n < n1; n++) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < K; k++) {
+        int64_t b = k / block;
+        int32_t z = zp ? q8_ld(zp, is_signed, b * N + n) : 0;
+        float w = (float)(q4_at(B + k * rb, n, is_signed) - z) * scale[b * N + n];
+        float p = A[m * lda + k] * w;
+        acc = acc + p;
+      }
+      C[m * ldc + n] = bias ? acc + bias[n] : acc;
+    }
+}

@@ -68,6 +68,9 @@ int er_qmm_fast_run(er_kctx *c, const er_qmm_io *io, int32_t lo, int32_t hi);
 er_status er_qgemm_infer(er_kctx *c);
 er_status er_qgemm_prepare(er_kctx *c);
 er_status er_qgemm_run(er_kctx *c);
+/* MatMulQ4 (kernels/qops.h) */
+er_status er_matmulq4_infer(er_kctx *c);
+er_status er_matmulq4_run(er_kctx *c);
 /* QLinearAdd, QLinearGlobalAveragePool (quant_ops.c) */
 er_status er_qadd_infer(er_kctx *c);
 er_status er_qadd_run(er_kctx *c);

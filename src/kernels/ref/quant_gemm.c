@@ -231,3 +231,95 @@ er_status er_qgemm_run(er_kctx *c) {
     }
   return 0;
 }
+
+/* ---------------------------------------------------------------- MatMulQ4 (internal) */
+
+/* inputs: A (float [..., K]), B (uint8 [K, ceil(N/2)], 4-bit packed rows), scales (float
+ * [ceil(K/block), N]), zero_points (optional, int8/uint8 [ceil(K/block), N]), bias (optional
+ * float [N]); attributes K, N, block_size, signed. */
+typedef struct q4_geom {
+  int64_t K, N, block, nb, rows;
+  int sg;
+} q4_geom;
+
+static er_status q4_check(const er_kctx *c, q4_geom *g) {
+  ER_RETURN_IF_ERROR(er_check_inputs(c, 3, 5));
+  static const int tf[] = {ER_F32, 0}, tu8[] = {ER_U8, 0};
+  ER_RETURN_IF_ERROR(er_check_type(c, 0, tf));
+  ER_RETURN_IF_ERROR(er_check_type(c, 1, tu8));
+  ER_RETURN_IF_ERROR(er_check_type(c, 2, tf));
+  g->K = er_attr_int(c, "K", 0), g->N = er_attr_int(c, "N", 0), g->block = er_attr_int(c, "block_size", 0);
+  g->sg = (int)er_attr_int(c, "signed", 1);
+  if (g->K < 1 || g->N < 1 || g->block < 1 || (g->sg != 0 && g->sg != 1))
+    return ER_ERR(ER_INVALID_ARGUMENT, "K, N, block_size must be >= 1 and signed 0 or 1");
+  g->nb = (g->K + g->block - 1) / g->block;
+  const er_tensor *a = c->in[0], *b = c->in[1], *s = c->in[2], *z = er_in(c, 3), *bias = er_in(c, 4);
+  if (a->rank < 1 || a->dims[a->rank - 1] != g->K)
+    return ER_ERR(ER_INVALID_ARGUMENT, "A's last dimension must be K = %lld", (long long)g->K);
+  if (b->rank != 2 || b->dims[0] != g->K || b->dims[1] != (g->N + 1) / 2)
+    return ER_ERR(ER_INVALID_ARGUMENT, "B must be uint8 [K, ceil(N/2)] = [%lld, %lld]", (long long)g->K,
+                  (long long)((g->N + 1) / 2));
+  if (s->rank != 2 || s->dims[0] != g->nb || s->dims[1] != g->N)
+    return ER_ERR(ER_INVALID_ARGUMENT, "scales must be [%lld, %lld]", (long long)g->nb, (long long)g->N);
+  if (z && (z->rank != 2 || z->dims[0] != g->nb || z->dims[1] != g->N || z->dtype != (g->sg ? ER_I8 : ER_U8)))
+    return ER_ERR(ER_INVALID_ARGUMENT, "zero_points must be %s [%lld, %lld]", g->sg ? "int8" : "uint8",
+                  (long long)g->nb, (long long)g->N);
+  if (bias && (bias->dtype != ER_F32 || er_tensor_numel(bias) != g->N))
+    return ER_ERR(ER_INVALID_ARGUMENT, "bias must be float [%lld]", (long long)g->N);
+  g->rows = er_tensor_numel(a) / g->K;
+  return 0;
+}
+
+er_status er_matmulq4_infer(er_kctx *c) {
+  q4_geom g;
+  ER_RETURN_IF_ERROR(q4_check(c, &g));
+  const er_tensor *a = c->in[0];
+  int64_t d[ER_MAX_RANK];
+  memcpy(d, a->dims, sizeof(int64_t) * (size_t)a->rank);
+  d[a->rank - 1] = g.N;
+  er_tensor_set_shape(c->out[0], ER_F32, a->rank, d);
+  return 0;
+}
+
+typedef struct q4_job {
+  const er_microkernels *mk;
+  q4_geom g;
+  const float *A, *s, *bias;
+  const uint8_t *B;
+  const void *z;
+  float *Y;
+  int64_t rchunk, cchunk, ncc;
+} q4_job;
+
+static void q4_task(void *arg, int64_t i0, int64_t i1) {
+  const q4_job *j = (const q4_job *)arg;
+  for (int64_t i = i0; i < i1; i++) {
+    int64_t r0 = i / j->ncc * j->rchunk, c0 = i % j->ncc * j->cchunk;
+    int64_t rn = j->g.rows - r0 < j->rchunk ? j->g.rows - r0 : j->rchunk;
+    j->mk->f32_q4_gemm(rn, j->g.N, j->g.K, j->A + r0 * j->g.K, j->g.K, j->B, j->g.sg, j->s, j->z, j->g.block, j->bias,
+                       j->Y + r0 * j->g.N, j->g.N, c0, c0 + j->cchunk);
+  }
+}
+
+er_status er_matmulq4_run(er_kctx *c) {
+  q4_job j;
+  ER_RETURN_IF_ERROR(q4_check(c, &j.g));
+  j.mk = c->mk ? c->mk : er_microkernels_ref();
+  j.A = (const float *)c->in[0]->data, j.B = (const uint8_t *)c->in[1]->data, j.s = (const float *)c->in[2]->data;
+  j.z = er_in(c, 3) ? c->in[3]->data : NULL;
+  j.bias = er_in(c, 4) ? (const float *)c->in[4]->data : NULL;
+  j.Y = (float *)c->out[0]->data;
+  /* work items: blocks of rows x panels of columns (multiples of 16), enough for the threads */
+  int nth = er_threadpool_size(c->threads);
+  j.rchunk = 64;
+  int64_t nr = (j.g.rows + j.rchunk - 1) / j.rchunk;
+  j.cchunk = j.g.N;
+  if (nth > 1 && nr < 4 * nth) {
+    int64_t want = (4 * nth + nr - 1) / nr;
+    j.cchunk = ((j.g.N + want - 1) / want + 15) / 16 * 16;
+  }
+  j.ncc = (j.g.N + j.cchunk - 1) / j.cchunk;
+  int64_t items = nr * j.ncc, grain = j.g.rows * j.g.N * j.g.K < ((int64_t)1 << 18) ? items : 1;
+  er_parallel_for(c, items, grain, q4_task, &j);
+  return 0;
+}

@@ -32,6 +32,7 @@ static er_microkernels avx2_table = {
     .q8_add = er_q8_add__avx2,
     .f32_minmax = er_f32_minmax__avx2,
     .u8_transpose = er_u8_transpose__avx2,
+    .f32_q4_gemm = er_f32_q4_gemm_4x16__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {

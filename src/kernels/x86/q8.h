@@ -49,4 +49,8 @@ void er_q8_dwconv_nhwc__avxvnni(const void *in, int is_signed, int32_t xzp, int6
                                 const void *packed, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
                                 int64_t pw, int64_t dh, int64_t dw, const er_q8_out *o, void *out, int64_t OW,
                                 int64_t oh0, int64_t oh1, void *work);
+/* 4-bit weights (q4-gemm-4x16-avx2.c) */
+void er_f32_q4_gemm_4x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint8_t *B,
+                               int is_signed, const float *scale, const void *zp, int64_t block, const float *bias,
+                               float *C, int64_t ldc, int64_t n0, int64_t n1);
 #endif

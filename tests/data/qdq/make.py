@@ -194,6 +194,61 @@ def manual(name, act_type):
     return "%s %.9g\n" % (name, 0.015)
 
 
+def int4(name):
+    """Weight-only 4-bit MatMuls (DequantizeLinear opset 21, blocks along K) -> MatMulQ4:
+    int4 with zero points, block 32; uint4 with zero points, block 16 (K = 40: a partial
+    block); uint4 per column without zero points. Output compared to 1e-5 of its range."""
+    K1, N1, N2, N3 = 64, 40, 24, 10
+    nodes, inits = [], []
+
+    def q4(wname, K, Nc, block, signed, zp):
+        wt = rng.uniform(-1, 1, (K, Nc)).astype(np.float32)
+        nbk = (K + block - 1) // block if block else 1
+        lo, hi = (-8, 7) if signed else (0, 15)
+        if block:
+            s = np.array([np.abs(wt[b * block:(b + 1) * block]).max(0) for b in range(nbk)], np.float32) / 7 + 1e-3
+            z = rng.randint(lo, hi + 1, (nbk, Nc)) if zp else np.zeros((nbk, Nc), int)
+            q = np.clip(np.rint(wt / np.repeat(s, block, 0)[:K]) + np.repeat(z, block, 0)[:K], lo, hi)
+        else:
+            s = (np.abs(wt).max(0) / 7 + 1e-3).astype(np.float32)
+            z = np.zeros(Nc, int)
+            q = np.clip(np.rint(wt / s), lo, hi)
+        dt = TensorProto.INT4 if signed else TensorProto.UINT4
+        inits.append(helper.make_tensor(wname + "_q", dt, list(q.shape), q.astype(int).flatten().tolist()))
+        inits.append(numpy_helper.from_array(s.astype(np.float32), wname + "_s"))
+        ins = [wname + "_q", wname + "_s"]
+        if zp:
+            inits.append(helper.make_tensor(wname + "_z", dt, list(z.shape), z.astype(int).flatten().tolist()))
+            ins.append(wname + "_z")
+        attrs = {"axis": 0, "block_size": block} if block else {"axis": 1}
+        nodes.append(N("DequantizeLinear", ins, [wname], **attrs))
+
+    q4("w1", K1, N1, 32, True, True)
+    q4("w2", N1, N2, 16, False, True)
+    q4("w3", N2, N3, 0, False, False)
+    inits.append(init("b1", w(N1)))
+    nodes += [N("MatMul", ["x", "w1"], ["m1"]), N("Add", ["m1", "b1"], ["a1"]), N("Relu", ["a1"], ["r1"]),
+              N("MatMul", ["r1", "w2"], ["m2"]), N("MatMul", ["m2", "w3"], ["y"])]
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", F, [3, K1])],
+                          [helper.make_tensor_value_info("y", F, [3, N3])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)])
+    m.ir_version = 10
+    onnx.checker.check_model(m, full_check=True)
+    out = os.path.join(HERE, name + ".onnx")
+    onnx.save(m, out)
+    x = np.random.RandomState(7).uniform(-1, 1, [3, K1]).astype(np.float32)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    # ORT's optimizer would fuse DQ + MatMul into MatMulNBits, which by default quantizes A to
+    # int8 (accuracy level 4, ~0.5% off here); the reference is the model's float semantics
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    y = ort.InferenceSession(out, so, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.save(os.path.join(HERE, name + ".input.npy"), x)
+    np.save(os.path.join(HERE, name + ".output.npy"), y)
+    return "%s %.9g\n" % (name, 1e-5 * float(np.abs(y).max()))
+
+
+lines.append(int4("mlp_int4"))
 lines.append(manual("manual_act_u8", "u8"))
 lines.append(manual("manual_act_s8", "s8"))
 
