@@ -7,6 +7,7 @@
  *   DQ(a), DQ(b) -> Add [-> act] -> Q                           QLinearAdd (edgerun)
  *   DQ(x) -> GlobalAveragePool -> Q                             QLinearGlobalAveragePool (edgerun)
  *   DQ(x) -> Relu | Clip -> Q                                   QLinearAdd(x, 0) + _act (a requantize)
+ *   DQ(x_1), DQ(x_2), ... -> Concat -> Q                        QLinearConcat (edgerun)
  *   MatMul(A float, DQ(int4/uint4 constant B, blocks along K))  MatMulQ4 (edgerun, weights 4-bit)
  *   DQ(x) -> MaxPool | Reshape | Flatten | Transpose | Squeeze | Unsqueeze -> Q, Q with the
  *            same scale, zero point and type as DQ               the op on the 8-bit tensor
@@ -355,6 +356,33 @@ static er_status fuse_act(opt_ctx *c, er_node *n, int *done) {
   return rewrite_act(c, n, "QLinearAdd", 8, ins, qn, NULL, act, a, b, done);
 }
 
+/* DQ(x_1), DQ(x_2), ... -> Concat -> Q: QLinearConcat (each input requantized to Q's grid
+ * unless it is on it already) */
+static er_status fuse_concat(opt_ctx *c, er_node *n, int *done) {
+  qp y, x;
+  if (n->n_inputs < 1 || n->n_inputs > 64 || n->n_outputs != 1 || n->outputs[0] < 0) return NULL;
+  er_node *qn = opt_sole_consumer(c, n->outputs[0], NULL);
+  if (!qn || !q_node(c, qn, &y)) return NULL;
+  for (int k = 0; k < n->n_inputs; k++)
+    if (!dq_of(c, n->inputs[k], &x, 0) || x.type != y.type) return NULL;
+  int ins[2 + 3 * 64];
+  int yz = zp_input(c, &y, n->name);
+  if (yz < 0) return OOM();
+  ins[0] = y.s, ins[1] = yz;
+  for (int k = 0; k < n->n_inputs; k++) {
+    dq_of(c, n->inputs[k], &x, 0);
+    int xz = zp_input(c, &x, n->name);
+    if (xz < 0) return OOM();
+    ins[2 + 3 * k] = x.x, ins[3 + 3 * k] = x.s, ins[4 + 3 * k] = xz;
+  }
+  int64_t axis = opt_attr_int(n, "axis", 0);
+  opt_clear_attrs(n);
+  if (opt_set_attr_int(c, n, "axis", axis)) return OOM();
+  ER_RETURN_IF_ERROR(rewrite(c, n, ER_DOMAIN_EDGERUN, "QLinearConcat", 1, 2 + 3 * n->n_inputs, ins, qn, NULL));
+  *done = 1;
+  return NULL;
+}
+
 /* MatMul(A, DQ(4-bit constant B [K, N], blocks along K | per column | per tensor)) ->
  * MatMulQ4(A, B packed two per byte, scales [blocks, N], zero points [blocks, N]) */
 static er_status fuse_q4(opt_ctx *c, er_node *n, int *done) {
@@ -445,8 +473,9 @@ static er_status drop_qdq(opt_ctx *c, er_node *n, int *done) {
  * Until the layout pass (layout.c) routes integer convolutions, this pass makes them
  * channels-last itself: every 2-D QLinearConv becomes NhwcQLinearConv between Transposes
  * (to [N,H,W,C] before, back to [N,C,H,W] after), then Transpose pairs that undo each other
- * cancel, and the back-Transposes move below QLinearAdd (both inputs channels-last), 8-bit
- * MaxPool (-> com.microsoft NhwcMaxPool) and into QLinearGlobalAveragePool (channels_last = 1),
+ * cancel, and the back-Transposes move below QLinearAdd (both inputs channels-last),
+ * QLinearConcat of channels (axis 1 -> 3), 8-bit MaxPool (-> com.microsoft NhwcMaxPool) and
+ * into QLinearGlobalAveragePool (channels_last = 1),
  * so a chain of integer ops runs channels-last with Transposes only at its borders.
  * ER_QDQ_NHWC=0 keeps them channels-first. */
 static const int64_t TO_LAST[4] = {0, 2, 3, 1}, TO_FIRST[4] = {0, 3, 1, 2};
@@ -538,6 +567,22 @@ static er_status channels_last(opt_ctx *c, int *count) {
         int yt;
         ER_RETURN_IF_ERROR(relayout_output(c, i, &yt));
         changed = 1;
+      } else if (!strcmp(n->domain, ER_DOMAIN_EDGERUN) && !strcmp(n->op_type, "QLinearConcat") &&
+                 opt_attr_int(n, "axis", 0) == 1 && n->n_inputs >= 5) {
+        /* concatenating channels: every input channels-last -> axis 3 */
+        int ok = 1, any = 0, forms[64];
+        for (int k = 2; k < n->n_inputs && ok; k += 3) {
+          int moved, f = last_form(c, n->inputs[k], &moved);
+          ok = f >= 0 && f != n->inputs[k]; /* not a constant: it must have rank 4 */
+          forms[(k - 2) / 3] = f;
+          any |= moved;
+        }
+        if (!ok || !any) continue;
+        for (int k = 2; k < n->n_inputs; k += 3) opt_set_input(c, n, k, forms[(k - 2) / 3]);
+        if (opt_set_attr_int(c, n, "axis", 3)) return OOM();
+        int yt;
+        ER_RETURN_IF_ERROR(relayout_output(c, i, &yt));
+        changed = 1;
       } else if (opt_is(n, "MaxPool") && n->n_outputs == 1 && opt_attr_int(n, "storage_order", 0) == 0) {
         /* an 8-bit MaxPool (the QDQ pass made it so: its input comes from a to-NCHW
          * Transpose of an integer op) -> com.microsoft NhwcMaxPool */
@@ -580,6 +625,7 @@ er_status opt_pass_qdq(opt_ctx *c, int *out_count) {
       else if (opt_is(n, "Add")) ER_RETURN_IF_ERROR(fuse_add(c, n, &done));
       else if (opt_is(n, "GlobalAveragePool")) ER_RETURN_IF_ERROR(fuse_gap(c, n, &done));
       else if (opt_is(n, "Relu") || opt_is(n, "Clip")) ER_RETURN_IF_ERROR(fuse_act(c, n, &done));
+      else if (opt_is(n, "Concat")) ER_RETURN_IF_ERROR(fuse_concat(c, n, &done));
       else if (moves_data(n)) ER_RETURN_IF_ERROR(drop_qdq(c, n, &done));
       *out_count += done;
     }

@@ -83,7 +83,7 @@ static void qdq_cases(int *er_failed_) {
     CHECK_OK(er_optimize_ex(&m, ER_OPT_ALL, 0, &st));
     const er_graph *g = m.graph;
     /* only integer ops between the input's QuantizeLinear and the output's DequantizeLinear */
-    static const char *float_ops[] = {"Conv", "MatMul", "Gemm", "Add", "GlobalAveragePool", "Relu", "Clip"};
+    static const char *float_ops[] = {"Conv", "MatMul", "Gemm", "Add", "GlobalAveragePool", "Relu", "Clip", "Concat"};
     int weight_only = strstr(name, "int4") != NULL; /* float activations: float ops stay */
     for (size_t k = 0; k < sizeof float_ops / sizeof float_ops[0] && !weight_only; k++)
       if (count_op(g, float_ops[k])) {

@@ -807,6 +807,8 @@ const er_op_def er_ops_quant[] = {
     {"QLinearGlobalAveragePool", ER_DOMAIN_EDGERUN, 1, 0, er_qgap_infer, er_qgap_run, 0},
     {"QLinearGlobalAveragePool", "com.microsoft", 1, 0, er_qgap_infer, er_qgap_run, 0},
     {"NhwcMaxPool", "com.microsoft", 1, 0, er_nhwc_maxpool_infer, er_nhwc_maxpool_run, 0},
+    {"QLinearConcat", ER_DOMAIN_EDGERUN, 1, 0, er_qcat_infer, er_qcat_run, 0},
+    {"QLinearConcat", "com.microsoft", 1, 0, er_qcat_infer, er_qcat_run, 0},
     {ER_OP_MATMULQ4, ER_DOMAIN_EDGERUN, 1, 0, er_matmulq4_infer, er_matmulq4_run, 0},
     {0},
 };

@@ -76,6 +76,8 @@ er_status er_qadd_infer(er_kctx *c);
 er_status er_qadd_run(er_kctx *c);
 er_status er_qgap_infer(er_kctx *c);
 er_status er_qgap_run(er_kctx *c);
+er_status er_qcat_infer(er_kctx *c);
+er_status er_qcat_run(er_kctx *c);
 er_status er_nhwc_maxpool_infer(er_kctx *c);
 er_status er_nhwc_maxpool_run(er_kctx *c);
 #endif

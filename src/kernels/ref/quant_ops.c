@@ -166,3 +166,82 @@ er_status er_qgap_run(er_kctx *c) {
   }
   return 0;
 }
+
+/* ---------------------------------------------------------------- QLinearConcat */
+/* QLinearConcat(Y_scale, Y_zero_point, X_1, X_1_scale, X_1_zero_point, ...), attr axis (also
+ * com.microsoft, as ONNX Runtime): every X_i is dequantized and quantized to Y's grid,
+ *   y = clamp(rint(((float)(x - zx_i) * sx_i) / sy) + zy)   (a 256-entry table per input),
+ * then concatenated along axis; X_i and Y of one 8-bit type, scalar parameters. */
+static er_status qcat_check(er_kctx *c, int *axis) {
+  if (c->n_in < 5 || (c->n_in - 2) % 3) return ER_ERR(ER_INVALID_MODEL, "expects Y_scale, Y_zero_point and (X, scale, zero point) triples");
+  static const int tf[] = {ER_F32, 0};
+  ER_RETURN_IF_ERROR(er_check_type(c, 0, tf));
+  ER_RETURN_IF_ERROR(er_check_type(c, 1, k_q8));
+  ER_RETURN_IF_ERROR(check_scalar(c, 0, 0, "Y_scale"));
+  ER_RETURN_IF_ERROR(check_scalar(c, 1, 0, "Y_zero_point"));
+  const int t = c->in[1]->dtype;
+  const er_tensor *x0 = c->in[2];
+  if (!x0) return ER_ERR(ER_INVALID_MODEL, "input 2 is missing");
+  ER_RETURN_IF_ERROR(er_normalize_axis(er_attr_int(c, "axis", 0), x0->rank, axis));
+  for (int k = 2; k < c->n_in; k += 3) {
+    ER_RETURN_IF_ERROR(er_check_type(c, k, k_q8));
+    ER_RETURN_IF_ERROR(er_check_type(c, k + 1, tf));
+    ER_RETURN_IF_ERROR(check_scalar(c, k + 1, 0, "X scale"));
+    ER_RETURN_IF_ERROR(check_scalar(c, k + 2, t, "X zero point"));
+    const er_tensor *x = c->in[k];
+    if (x->dtype != t) return ER_ERR(ER_INVALID_ARGUMENT, "inputs and Y_zero_point must have one type");
+    if (x->rank != x0->rank) return ER_ERR(ER_INVALID_ARGUMENT, "inputs have different ranks");
+    for (int d = 0; d < x->rank; d++)
+      if (d != *axis && x->dims[d] != x0->dims[d])
+        return ER_ERR(ER_INVALID_ARGUMENT, "input %d does not match input 2 outside axis %d", k, *axis);
+  }
+  return 0;
+}
+
+er_status er_qcat_infer(er_kctx *c) {
+  int axis;
+  ER_RETURN_IF_ERROR(qcat_check(c, &axis));
+  const er_tensor *x0 = c->in[2];
+  int64_t d[ER_MAX_RANK];
+  memcpy(d, x0->dims, sizeof(int64_t) * (size_t)x0->rank);
+  d[axis] = 0;
+  for (int k = 2; k < c->n_in; k += 3) d[axis] += c->in[k]->dims[axis];
+  er_tensor_set_shape(c->out[0], c->in[1]->dtype, x0->rank, d);
+  return 0;
+}
+
+er_status er_qcat_run(er_kctx *c) {
+  int axis;
+  ER_RETURN_IF_ERROR(qcat_check(c, &axis));
+  const er_tensor *x0 = c->in[2];
+  er_tensor *y = c->out[0];
+  const int t = y->dtype;
+  const float sy = scalar_f(c, 0);
+  const int32_t zy = scalar_zp(c, 1);
+  int32_t lo, hi;
+  er_q8_range(t, &lo, &hi);
+  const int64_t outer = er_shape_numel(x0->dims, axis), inner = er_shape_numel(x0->dims + axis + 1, x0->rank - axis - 1);
+  const int64_t yrow = y->dims[axis] * inner;
+  int64_t off = 0;
+  for (int k = 2; k < c->n_in; k += 3) {
+    const er_tensor *x = c->in[k];
+    const float sx = scalar_f(c, k + 1);
+    const int32_t zx = scalar_zp(c, k + 2);
+    const int64_t row = x->dims[axis] * inner;
+    const unsigned char *src = (const unsigned char *)x->data;
+    unsigned char *dst = (unsigned char *)y->data + off;
+    if (sx == sy && zx == zy) {
+      for (int64_t o = 0; o < outer; o++) memcpy(dst + o * yrow, src + o * row, (size_t)row);
+    } else {
+      unsigned char table[256];
+      for (int v = 0; v < 256; v++) {
+        int32_t q = t == ER_I8 ? (int32_t)(int8_t)v : v;
+        table[v] = (unsigned char)er_q8_round_clamp(((float)(q - zx) * sx) / sy, zy, lo, hi);
+      }
+      for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < row; i++) dst[o * yrow + i] = table[src[o * row + i]];
+    }
+    off += row;
+  }
+  return 0;
+}

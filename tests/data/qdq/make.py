@@ -135,6 +135,22 @@ m = build("digits", [
 lines.append(make("digits_u8", m, [2, 1, 8, 8]))
 lines.append(make("digits_s8_pc", m, [2, 1, 8, 8], act=QuantType.QInt8, per_channel=True))
 
+# SqueezeNet fire module: two expand convs concatenated (different scales: QLinearConcat),
+# MaxPool with ceil_mode, GlobalAveragePool
+m = build("fire", [
+    N("Conv", ["x", "ws", "bs"], ["s"]),
+    N("Relu", ["s"], ["sr"]),
+    N("Conv", ["sr", "we1", "be1"], ["e1"]),
+    N("Relu", ["e1"], ["e1r"]),
+    N("Conv", ["sr", "we3", "be3"], ["e3"], pads=[1, 1, 1, 1]),
+    N("Relu", ["e3"], ["e3r"]),
+    N("Concat", ["e1r", "e3r"], ["cat"], axis=1),
+    N("MaxPool", ["cat"], ["mp"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+    N("GlobalAveragePool", ["mp"], ["y"]),
+], [1, 12, 9, 9], "y", [1, 20, 1, 1], [init("ws", w(6, 12, 1, 1)), init("bs", w(6)), init("we1", w(8, 6, 1, 1)),
+                                      init("be1", w(8)), init("we3", w(12, 6, 3, 3, s=0.3)), init("be3", w(12))])
+lines.append(make("fire_u8", m, [1, 12, 9, 9]))
+
 # MatMul chain on 3-D activations, per-channel weights
 m = build("mlp", [
     N("MatMul", ["x", "w1"], ["m1"]),
