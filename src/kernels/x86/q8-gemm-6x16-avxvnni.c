@@ -68,9 +68,19 @@ void er_q8_pack_left__avxvnni(int64_t M, int64_t K, const void *src, int is_sign
         _mm256_storeu_si256((__m256i *)(row + k), v);
         acc = _mm256_add_epi64(acc, _mm256_sad_epu8(v, _mm256_setzero_si256()));
       }
-      int64_t t[4];
-      _mm256_storeu_si256((__m256i *)t, acc);
-      sum = (uint32_t)(t[0] + t[1] + t[2] + t[3]);
+      const __m128i f16 = _mm_set1_epi8((char)flip);
+      __m128i a16 = _mm_add_epi64(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+      for (; k + 16 <= K; k += 16) {
+        __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(s + k)), f16);
+        _mm_storeu_si128((__m128i *)(row + k), v);
+        a16 = _mm_add_epi64(a16, _mm_sad_epu8(v, _mm_setzero_si128()));
+      }
+      for (; k + 8 <= K; k += 8) {
+        __m128i v = _mm_xor_si128(_mm_loadl_epi64((const __m128i *)(s + k)), _mm_move_epi64(f16));
+        _mm_storel_epi64((__m128i *)(row + k), v);
+        a16 = _mm_add_epi64(a16, _mm_sad_epu8(v, _mm_setzero_si128()));
+      }
+      sum = (uint32_t)(_mm_cvtsi128_si64(a16) + _mm_extract_epi64(a16, 1));
     }
     for (; k < K; k++) {
       unsigned char v = (unsigned char)(s[k * sk] ^ flip);
