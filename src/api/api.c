@@ -30,35 +30,13 @@ static er_status finish_model(er_model *m) {
   return NULL;
 }
 
-static char *dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  if (!slash) return strdup(".");
-  size_t n = (size_t)(slash - path);
-  char *d = (char *)malloc(n + 2);
-  if (!d) return NULL;
-  if (n == 0) {
-    strcpy(d, "/");
-  } else {
-    memcpy(d, path, n);
-    d[n] = 0;
-  }
-  return d;
-}
-
 er_status er_model_load_file(const char *path, er_model **out_model) {
   if (!path || !out_model) return ER_ERR(ER_INVALID_ARGUMENT, "NULL argument");
   *out_model = NULL;
   er_model *m = (er_model *)calloc(1, sizeof *m);
   if (!m) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
-  er_pool_init(&m->imp.pool);
-  const void *data;
-  size_t size;
-  er_status s = er_map_file(path, &m->imp.mappings, &data, &size);
-  char *dir = s ? NULL : dir_of(path);
-  if (!s && !dir) s = ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
-  if (!s) s = er_onnx_import(data, size, dir, path, &m->imp);
+  er_status s = er_onnx_import_file(path, 0, &m->imp);
   if (!s) s = er_optimize(&m->imp, 1); /* ER_OPT=0 in the environment skips it */
-  free(dir);
   if (!s) s = finish_model(m);
   if (s) {
     er_model_destroy(m);

@@ -5,6 +5,7 @@
 
 #include "base/cpu.h"
 #include "kernels/ref/gemm.h"
+#include "kernels/ref/nhwc_mk.h"
 #include "kernels/q8.h"
 
 void er_f32_apply_act(float *x, int64_t n, er_act act) {
@@ -121,6 +122,14 @@ static const er_microkernels ref_table = {
     .f32_gemm_pack_a_size = ref_pack_a_size,
     .f32_gemm_pack_a = ref_pack_a,
     .f32_gemm_packed_a = ref_gemm_packed_a,
+    .f32_nhwc_pack_size = er_f32_nhwc_pack_size__ref,
+    .f32_nhwc_pack = er_f32_nhwc_pack__ref,
+    .f32_nhwc_gemm = er_f32_nhwc_gemm__ref,
+    .f32_nhwc_dwconv = er_f32_nhwc_dwconv__ref,
+    .f32_nhwc_pool = er_f32_nhwc_pool__ref,
+    .f32_nhwc_gpool = er_f32_nhwc_gpool__ref,
+    .f32_nhwc_wino_in = er_f32_nhwc_wino_in__ref,
+    .f32_nhwc_wino_out = er_f32_nhwc_wino_out__ref,
     .q8_pack_left_size = er_q8_pack_left_size_ref,
     .q8_pack_left = er_q8_pack_left_ref,
     .q8_pack_right_size = er_q8_pack_right_size_ref,

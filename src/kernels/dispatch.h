@@ -75,6 +75,42 @@ typedef struct er_microkernels {
   void (*f32_gemm_packed_a)(int64_t M, int64_t N, int64_t kc, const void *packed, int64_t K,
                             int64_t m0, int64_t k0, const float *B, int64_t ldb, int b_padded,
                             const float *bias, int accumulate, er_act act, float *C, int64_t ldc);
+  /* ---- channels-last (NHWC) convolution and pooling: the ops of kernels/nhwc.h ----
+   * Conv weights as a GEMM operand B (K x N: K = taps x input channels, N = output channels),
+   * packed once (format private to each table) from a source where
+   *   B[k][n] = src[n*sn + (k % kin)*sc + (k / kin)*st]
+   * (ONNX weights [N][kin][taps]: sn = kin*taps, sc = taps, st = 1; a K x N row-major matrix:
+   * sn = 1, kin = K, sc = N, st = 0). */
+  size_t (*f32_nhwc_pack_size)(int64_t K, int64_t N);
+  void (*f32_nhwc_pack)(int64_t K, int64_t N, const float *src, int64_t sn, int64_t kin, int64_t sc,
+                        int64_t st, void *packed);
+  /* Rows of pixels times packed weights, columns [n0, n0+N) of B (n0 a multiple of 16):
+   *   C[i][j] = act(base + sum_{k<kc} A[i*lda + k] * B[k0 + k][n0 + j])   i < M, j < N
+   * base = accumulate ? C[i][j] : (bias ? bias[j] : 0); bias and C point at column n0; K is
+   * the depth B was packed with. Any split of M, or of N at multiples of 16, gives the same
+   * bits (depth blocking depends on kc only). */
+  void (*f32_nhwc_gemm)(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda, const void *packed,
+                        int64_t K, int64_t k0, int64_t n0, const float *bias, int accumulate, er_act act,
+                        float *C, int64_t ldc);
+  /* Depthwise (channel multiplier 1) over n output pixels, T taps each:
+   *   out[p*ldo + c] = act(bias[c] + sum_{t<T} w[t*C + c] * x(p, t)[c])   c < C
+   * step == 0: x(p, t) = in[p*T + t], pointers to C floats (a zero vector for padding);
+   * step > 0: a run of pixels whose taps are all inside the input, x(p, t) = in[t] + p*step.
+   * bias may be NULL. */
+  void (*f32_nhwc_dwconv)(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
+                          const float *w, const float *bias, er_act act, float *out, int64_t ldo);
+  /* One pooled pixel from T channel vectors: kind 0 out[c] = max_t in[t][c] (0 when T == 0),
+   * kind 1 out[c] = (sum_t in[t][c]) / div. */
+  void (*f32_nhwc_pool)(int kind, int64_t C, int64_t T, const float *const *in, float div, float *out);
+  /* Global pool over n pixels x[p*ldx + c]: kind 0 max, kind 1 mean; out[c], c < C. */
+  void (*f32_nhwc_gpool)(int kind, int64_t n, int64_t C, const float *x, int64_t ldx, float *out);
+  /* Winograd F(4x4, 3x3) transforms across channels. Input: 36 pointers (6x6 patch,
+   * row-major) to C floats -> V[xi*xs + c] = (B^T d B)[xi]. Output: O[xi*xs + m] (6x6) ->
+   * out[i][m] = act((A^T O A)[i] + bias[m]) for the 16 pointers of the 4x4 block, NULL ones
+   * skipped; bias may be NULL. */
+  void (*f32_nhwc_wino_in)(int64_t C, const float *const *in, float *V, int64_t xs);
+  void (*f32_nhwc_wino_out)(int64_t M, const float *O, int64_t xs, const float *bias, er_act act,
+                            float *const *out);
   /* ---- 8-bit integer kernels (contract and packed formats: kernels/q8.h) ---- */
   size_t (*q8_pack_left_size)(int64_t M, int64_t K);
   void (*q8_pack_left)(int64_t M, int64_t K, const void *src, int is_signed, int64_t sm, int64_t sk,

@@ -113,4 +113,5 @@ extern const er_op_def er_ops_signal[];   /* DFT, STFT, windows, mel, NMS and mi
 extern const er_op_def er_ops_sequence[]; /* sequences and optionals */
 extern const er_op_def er_ops_control[];  /* If, Loop, Scan (runtime/) */
 extern const er_op_def er_ops_ml[];      /* TfIdfVectorizer and ai.onnx.ml ops */
+extern const er_op_def er_ops_nhwc[];    /* channels-last conv and pooling (kernels/nhwc.h) */
 #endif

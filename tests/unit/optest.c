@@ -37,6 +37,20 @@ er_attr ot_floats(const char *name, int n, const float *v) {
   return (er_attr){.name = name, .type = ER_ATTR_FLOATS, .n = n, .floats = v};
 }
 
+static const er_microkernels *ot_mk;
+static er_threadpool *ot_pool;
+
+void ot_set_microkernels(const er_microkernels *mk) { ot_mk = mk; }
+
+void ot_set_threads(int n) {
+  er_threadpool_destroy(ot_pool);
+  ot_pool = NULL;
+  if (n > 1) {
+    er_status s = er_threadpool_create(n, &ot_pool);
+    if (s) er_status_free(s), ot_pool = NULL;
+  }
+}
+
 er_status ot_run_domain(const char *domain, const char *op_type, int opset, const er_attr *attrs,
                         int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out) {
   const er_op_def *op = er_op_find(domain, op_type, opset);
@@ -49,11 +63,16 @@ er_status ot_run_domain(const char *domain, const char *op_type, int opset, cons
     outs[i] = (er_tensor *)track(calloc(1, sizeof(er_tensor)));
     out[i] = outs[i];
   }
-  er_kctx c = {.node = &node, .opset = opset, .n_in = n_in, .n_out = n_out, .in = in, .out = outs};
+  er_kctx c = {.node = &node, .opset = opset, .n_in = n_in, .n_out = n_out, .in = in, .out = outs,
+               .threads = ot_pool, .mk = ot_mk};
   ER_RETURN_IF_ERROR(op->infer(&c));
   for (int i = 0; i < n_out; i++) {
     size_t nb = er_tensor_nbytes(outs[i]);
     outs[i]->data = track(calloc(1, nb ? nb : 1));
+  }
+  if (ot_mk) { /* as a session does: persistent state, then prepare */
+    c.state = c.state_bytes ? track(calloc(1, c.state_bytes)) : NULL;
+    if (op->prepare) ER_RETURN_IF_ERROR(op->prepare(&c));
   }
   c.scratch = c.scratch_bytes ? track(calloc(1, c.scratch_bytes)) : NULL;
   return op->run(&c);
@@ -74,26 +93,4 @@ double ot_max_abs_diff_f32(const er_tensor *a, const float *expect, int64_t n) {
     if (d > m) m = d;
   }
   return m;
-}
-
-er_status ot_run_mk(const char *domain, const char *op_type, int opset, const er_attr *attrs, int n_attrs,
-                    er_tensor **in, int n_in, er_tensor *y, er_threadpool *pool, int *out_prepared) {
-  const er_op_def *op = er_op_find(domain, op_type, opset);
-  if (!op) return ER_ERR(ER_UNSUPPORTED, "unsupported operator %s (opset %d)", op_type, opset);
-  er_node node = {.name = "test", .op_type = op_type, .domain = domain, .opset = opset, .n_inputs = n_in,
-                  .n_outputs = 1, .n_attrs = n_attrs, .attrs = (er_attr *)attrs, .op = op};
-  er_tensor *outs[1] = {y};
-  er_kctx c = {.node = &node, .opset = opset, .n_in = n_in, .n_out = 1, .in = in, .out = outs,
-               .threads = pool, .mk = er_microkernels_select()};
-  ER_RETURN_IF_ERROR(op->infer(&c));
-  y->data = calloc(1, er_tensor_nbytes(y) + 1);
-  void *state = c.state_bytes ? calloc(1, c.state_bytes) : NULL;
-  c.state = state;
-  er_status s = op->prepare ? op->prepare(&c) : NULL;
-  if (out_prepared) *out_prepared = state != NULL;
-  void *scratch = c.scratch_bytes ? calloc(1, c.scratch_bytes) : NULL;
-  c.scratch = scratch;
-  if (!s) s = op->run(&c);
-  free(scratch), free(state);
-  return s;
 }

@@ -28,12 +28,13 @@ er_status ot_run(const char *op_type, int opset, const er_attr *attrs, int n_att
 er_status ot_run_domain(const char *domain, const char *op_type, int opset, const er_attr *attrs,
                         int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out);
 void ot_free_all(void);
-/* What the runtime does for a static graph: infer, prepare (persistent state: packed
- * weights), run, with the best micro-kernel table for this CPU and the given thread pool
- * (NULL: one thread). y's data is malloc'ed here (the caller frees it); *out_prepared (may be
- * NULL) tells whether the op asked for state. */
-er_status ot_run_mk(const char *domain, const char *op_type, int opset, const er_attr *attrs, int n_attrs,
-                    er_tensor **in, int n_in, er_tensor *y, er_threadpool *pool, int *out_prepared);
+/* Micro-kernel table given to ops as ctx->mk and the session thread count (<= 1: no pool).
+ * They stay set until changed. With a table set, ot_run also does what a session does
+ * before run: allocates ctx->state when infer asks for state_bytes and calls the op's
+ * prepare (all inputs known, as in dynamic mode). The default (NULL table) runs ops with
+ * ctx->mk NULL and without state or prepare, as before. */
+void ot_set_microkernels(const er_microkernels *mk);
+void ot_set_threads(int n);
 /* Max |a-b| over float32 tensors' elements (inf if shapes differ). */
 double ot_max_abs_diff_f32(const er_tensor *a, const float *expect, int64_t n);
 #endif

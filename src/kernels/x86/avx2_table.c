@@ -3,6 +3,8 @@
 #include "kernels/dispatch.h"
 #include "kernels/x86/f32-gemm.h"
 #include "kernels/x86/f32-conv.h"
+#include "kernels/ref/nhwc_mk.h"
+#include "kernels/x86/f32-nhwc.h"
 #include "kernels/x86/q8.h"
 #include "base/cpu.h"
 
@@ -17,6 +19,15 @@ static er_microkernels avx2_table = {
     .f32_gemm_pack_a_size = er_f32_gemm_pack_a_size_6x16__avx2,
     .f32_gemm_pack_a = er_f32_gemm_pack_a_6x16__avx2,
     .f32_gemm_packed_a = er_f32_gemm_packed_a_6x16__avx2,
+    /* channels-last weights: the AVX2 kernels read the reference packed format */
+    .f32_nhwc_pack_size = er_f32_nhwc_pack_size__ref,
+    .f32_nhwc_pack = er_f32_nhwc_pack__ref,
+    .f32_nhwc_gemm = er_f32_nhwc_gemm_6x16__avx2,
+    .f32_nhwc_dwconv = er_f32_nhwc_dwconv_4x16__avx2,
+    .f32_nhwc_pool = er_f32_nhwc_pool__avx2,
+    .f32_nhwc_gpool = er_f32_nhwc_gpool__avx2,
+    .f32_nhwc_wino_in = er_f32_nhwc_wino_in__avx2,
+    .f32_nhwc_wino_out = er_f32_nhwc_wino_out__avx2,
     .q8_pack_left_size = er_q8_pack_left_size__avx2,
     .q8_pack_left = er_q8_pack_left__avx2,
     .q8_pack_right_size = er_q8_pack_right_size_16__avx2,
