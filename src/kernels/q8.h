@@ -39,10 +39,11 @@
  *   for m < M, n in [n0, n1) (n0 a multiple of 16). q: 4-bit (int4 if is_signed, else uint4),
  *   row k at B + k * ceil(N/2) bytes, element n in byte n/2, low nibble for even n (ONNX's
  *   packing of each row). s: float [ceil(K/block)][N]; z: NULL (0) or one byte per value,
- *   [ceil(K/block)][N] (int8 / uint8 holding the 4-bit value). The sum runs over k in order,
- *   acc = acc + A * w with the product and the sum rounded separately (no fused multiply-add),
- *   bias added last: every table gives the same bits. The weights stay 4-bit; each kernel
- *   unpacks the nibbles in its inner loop.
+ *   [ceil(K/block)][N] (int8 / uint8 holding the 4-bit value). The reference sums over k in
+ *   order (acc = acc + A * w, bias added last); optimized tables may fuse the multiply-add:
+ *   float results within rounding of the reference (the only non-bit-exact q8 entry), the
+ *   same for any split of rows or columns. Each kernel unpacks the nibbles in its own loop;
+ *   the weights stay 4-bit.
  *
  * ---- depthwise convolution, channels-first (one plane):  q8_dwconv2d ----
  *   out[oh][ow] = out_stage( sum_{kh,kw} (in[ih][iw] - xzp) * w[kh*KW + kw] ),

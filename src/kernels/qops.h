@@ -50,8 +50,8 @@
  *                   [ceil(K/block_size), N], one 4-bit value per byte), bias (optional f32 [N])
  *           attrs:  K, N, block_size (>= 1; K for per-column scales), signed (1: int4, 0: uint4)
  *           output: float32 [..., N]. The kernel (f32_q4_gemm) unpacks the nibbles inside its
- *                   loop; sums run over k in order without fused multiply-add, so every ISA
- *                   gives the same bits.
+ *                   loop (float sums: within rounding of the reference, same bits for any
+ *                   thread count).
  *           From MatMul(A, DequantizeLinear(int4/uint4 constant [K, N], blocks along axis 0,
  *           or per column / per tensor)). The QDQ pass makes B by packing the importer's
  *           unpacked copy (the importer stores 4-bit initializers one per byte): the run uses
