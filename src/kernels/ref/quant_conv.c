@@ -233,6 +233,29 @@ typedef struct qc_job {
   int64_t T, ntiles, chunk, nchunks, items, nslots;
 } qc_job;
 
+/* Byte runs of im2col are often a few bytes (a 1-channel input): copy those inline rather
+ * than through a libc call. */
+static inline void qc_copy(unsigned char *d, const unsigned char *s, int64_t n) {
+  if (n > 16) {
+    memcpy(d, s, (size_t)n);
+  } else if (n >= 8) { /* two overlapping 8-byte moves */
+    memcpy(d, s, 8);
+    memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4) {
+    memcpy(d, s, 4);
+    memcpy(d + n - 4, s + n - 4, 4);
+  } else {
+    for (int64_t i = 0; i < n; i++) d[i] = s[i];
+  }
+}
+static inline void qc_fill(unsigned char *d, unsigned char v, int64_t n) {
+  if (n > 32) {
+    memset(d, v, (size_t)n);
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) d[i] = v;
+}
+
 /* im2col of output pixels [p0, p0 + pn) of image n, group grp. Channels-first: col[k][j],
  * k = c * ksize + tap (the weights' order); channels-last: col[j][k], k = tap * Cg + c.
  * Taps in the padding hold the input zero point (they then contribute 0). */
@@ -251,20 +274,20 @@ static void qc_im2col(const qc_job *j, int64_t n, int64_t grp, int64_t p0, int64
         int64_t ih = oh * v->sh - v->ph + kh * v->dh, iw0 = ow * v->sw - v->pw;
         unsigned char *d = row + kh * v->KW * Cg;
         if (ih < 0 || ih >= v->H) {
-          memset(d, fill, (size_t)(v->KW * Cg));
+          qc_fill(d, fill, v->KW * Cg);
           continue;
         }
         if (g->group == 1 && v->dw == 1 && iw0 >= 0 && iw0 + v->KW <= v->W) { /* one contiguous run */
-          memcpy(d, x + (ih * v->W + iw0) * g->C, (size_t)(v->KW * Cg));
+          qc_copy(d, x + (ih * v->W + iw0) * g->C, v->KW * Cg);
           continue;
         }
         for (int64_t kw = 0; kw < v->KW; kw++) {
           int64_t iw = ow * v->sw - v->pw + kw * v->dw;
           unsigned char *d = row + (kh * v->KW + kw) * Cg;
           if (ih < 0 || ih >= v->H || iw < 0 || iw >= v->W)
-            memset(d, fill, (size_t)Cg);
+            qc_fill(d, fill, Cg);
           else
-            memcpy(d, x + (ih * v->W + iw) * g->C, (size_t)Cg);
+            qc_copy(d, x + (ih * v->W + iw) * g->C, Cg);
         }
       }
     }

@@ -189,9 +189,11 @@ void er_q8_dwconv_nhwc__avxvnni(const void *in, int is_signed, int32_t xzp, int6
     for (int64_t c = 0; c < Cp; c += 8) {
       __m256i s = _mm256_setzero_si256();
       for (int64_t i = 0; i < nr; i++) s = _mm256_add_epi32(s, _mm256_loadu_si256((const __m256i *)(wsum + khs[i] * Cp + c)));
-      _mm256_storeu_si256((__m256i *)(corr + c), _mm256_mullo_epi32(s, _mm256_set1_epi32(zxf)));
-      if (o->bias)
-        for (int64_t k = c; k < c + 8 && k < C; k++) corr[k] = (int32_t)((uint32_t)corr[k] - (uint32_t)o->bias[k]);
+      s = _mm256_mullo_epi32(s, _mm256_set1_epi32(zxf));
+      if (o->bias && c + 8 <= C) s = _mm256_sub_epi32(s, _mm256_loadu_si256((const __m256i *)(o->bias + c)));
+      _mm256_storeu_si256((__m256i *)(corr + c), s);
+      if (o->bias && c + 8 > C)
+        for (int64_t k = c; k < C; k++) corr[k] = (int32_t)((uint32_t)corr[k] - (uint32_t)o->bias[k]);
     }
     /* per chunk of 32 channels, the (kernel row, group) pairs' interleaved inputs and weights;
      * the output columns then step through the interleaved rows */
