@@ -126,3 +126,13 @@ bench-kernels: $(patsubst bench/kernels/%.c,$(BUILD)/bench_%,$(BENCH_SRC))
 $(BUILD)/bench_%: bench/kernels/%.c $(LIB)
 	$(CC) $(ER_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 .PHONY: bench-kernels
+# AVX-VNNI kernels (x86/*-avxvnni.c): used only when cpuid reports AVX-VNNI.
+$(BUILD)/obj/src/kernels/x86/%-avxvnni.o: ER_CFLAGS += -mavxvnni
+
+# Integer execution vs ONNX Runtime on real models quantized by its quantize_static
+# (scripts/make-qdq-models.py, tests/run-qdq.sh); part of `make test`.
+test: test-qdq
+test-qdq: all
+	bash scripts/setup-test.sh
+	bash tests/run-qdq.sh $(CLI)
+.PHONY: test-qdq

@@ -7,6 +7,7 @@
 #include "kernels/ref/gemm.h"
 #include "kernels/ref/nhwc_mk.h"
 #include "kernels/ref/rnn_cell.h"
+#include "kernels/q8.h"
 
 void er_f32_apply_act(float *x, int64_t n, er_act act) {
   switch (act.kind) {
@@ -138,6 +139,22 @@ static const er_microkernels ref_table = {
     .f32_lstm_packed_size = er_f32_lstm_packed_size_ref,
     .f32_lstm_pack = er_f32_lstm_pack_ref,
     .f32_lstm_step = er_f32_lstm_step_ref,
+    .q8_pack_left_size = er_q8_pack_left_size_ref,
+    .q8_pack_left = er_q8_pack_left_ref,
+    .q8_pack_right_size = er_q8_pack_right_size_ref,
+    .q8_pack_right = er_q8_pack_right_ref,
+    .q8_gemm = er_q8_gemm_ref,
+    .q8_dwconv2d = er_q8_dwconv2d_ref,
+    .q8_dw_pack_size = er_q8_dw_pack_size_ref,
+    .q8_dw_pack = er_q8_dw_pack_ref,
+    .q8_dw_work_size = er_q8_dw_work_size_ref,
+    .q8_dwconv_nhwc = er_q8_dwconv_nhwc_ref,
+    .q8_quantize = er_q8_quantize_ref,
+    .q8_dequantize = er_q8_dequantize_ref,
+    .q8_add = er_q8_add_ref,
+    .f32_minmax = er_f32_minmax_ref,
+    .u8_transpose = er_u8_transpose_ref,
+    .f32_q4_gemm = er_f32_q4_gemm_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

@@ -21,6 +21,23 @@ typedef struct er_act {
   float a, b;    /* CLIP: min, max; HARDSIGMOID: alpha, beta; LEAKYRELU: alpha */
 } er_act;
 
+/* Output stage of the 8-bit integer micro-kernels (kernels/q8.h). acc is the exact int32
+ * sum of zero-point-corrected products; bias (if any) is added with int32 wrap-around.
+ * type ER_I32: store acc + bias. ER_U8 / ER_I8: float requantization, as ONNX Runtime's
+ * MLAS does it:  v = (float)(acc + bias) * scale;  v = fminf(fmaxf(v, lo - zp), hi - zp);
+ *                y = (int32)rintf(v) + zp      (rint: round half to even)
+ * lo/hi are the clamp bounds in the quantized domain: the type's range narrowed by a
+ * fused Relu/Clip. bias[i] / scale[i * scale_stride] are indexed by the output row (per_row)
+ * or column of the micro-kernel call, as each kernel documents. */
+typedef struct er_q8_out {
+  int type;            /* ER_I32, ER_U8 or ER_I8 */
+  int per_row;         /* GEMM: params indexed by row m (1) or column n (0) */
+  const int32_t *bias; /* NULL: none */
+  const float *scale;  /* requantization multiplier(s); unused for ER_I32 */
+  int scale_stride;    /* 0: one scale for all, 1: one per row/column */
+  int32_t zp, lo, hi;
+} er_q8_out;
+
 typedef struct er_microkernels {
   const char *isa; /* "ref", "avx2" ... */
   /* C = alpha * op(A) * op(B) + beta * C  (row-major, leading dimensions in elements) */
@@ -117,6 +134,36 @@ typedef struct er_microkernels {
   void (*f32_lstm_pack)(int64_t H, const float *R, void *packed);
   void (*f32_lstm_step)(int64_t H, const float *h_prev, const void *packed, const float *xw,
                         float *c, float *h, int parity);
+  /* ---- 8-bit integer kernels (contract and packed formats: kernels/q8.h) ---- */
+  size_t (*q8_pack_left_size)(int64_t M, int64_t K);
+  void (*q8_pack_left)(int64_t M, int64_t K, const void *src, int is_signed, int64_t sm, int64_t sk,
+                       const int32_t *zp, int zp_stride, void *packed);
+  size_t (*q8_pack_right_size)(int64_t K, int64_t N);
+  void (*q8_pack_right)(int64_t K, int64_t N, const void *src, int is_signed, int64_t sk, int64_t sn,
+                        const int32_t *zp, int zp_stride, void *packed);
+  void (*q8_gemm)(int64_t K, const void *left, int64_t M, const void *right, int64_t N, int64_t m0,
+                  int64_t m1, int64_t n0, int64_t n1, const er_q8_out *o, void *C, int64_t ldc);
+  void (*q8_dwconv2d)(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, const int16_t *w,
+                      int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                      int64_t dw, const er_q8_out *o, int64_t ch, void *out, int64_t OH, int64_t OW);
+  size_t (*q8_dw_pack_size)(int64_t KH, int64_t KW, int64_t C);
+  void (*q8_dw_pack)(int64_t KH, int64_t KW, int64_t C, const void *w, int is_signed, const int32_t *zp,
+                     int zp_stride, void *packed);
+  size_t (*q8_dw_work_size)(int64_t KH, int64_t KW, int64_t OW, int64_t C);
+  void (*q8_dwconv_nhwc)(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, int64_t C,
+                         const void *packed, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
+                         int64_t pw, int64_t dh, int64_t dw, const er_q8_out *o, void *out, int64_t OW,
+                         int64_t oh0, int64_t oh1, void *work);
+  void (*q8_quantize)(int64_t n, const float *x, float scale, int32_t zp, int32_t lo, int32_t hi, int type,
+                      void *y);
+  void (*q8_dequantize)(int64_t n, const void *x, int is_signed, int32_t zp, float scale, float *y);
+  void (*q8_add)(int64_t n, const void *a, const void *b, int64_t b_stride, int is_signed, int32_t za, int32_t zb,
+                 float ra, float rb, int32_t zc, int32_t lo, int32_t hi, void *c);
+  void (*f32_minmax)(int64_t n, const float *x, float *mn, float *mx);
+  void (*u8_transpose)(int64_t rows, int64_t cols, const void *src, int64_t lds, void *dst, int64_t ldd);
+  void (*f32_q4_gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint8_t *B, int is_signed,
+                      const float *scale, const void *zp, int64_t block, const float *bias, float *C, int64_t ldc,
+                      int64_t n0, int64_t n1);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

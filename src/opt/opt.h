@@ -18,6 +18,8 @@
  *   layout.c      float Conv / pooling -> channels-last internal ops (kernels/nhwc.h) with
  *                 Transposes pushed through layout-agnostic ops and cancelled
  *                 (ER_LAYOUT=0 in the environment skips it)
+ *   qdq.c         QDQ patterns (DequantizeLinear -> Conv/MatMul/Gemm/Add/... -> QuantizeLinear)
+ *                 -> integer ops (QLinearConv, QGemm, QLinearAdd, ...; kernels/qops.h)
  * Subgraphs (If/Loop/Scan bodies) get every pass except dead-node removal; node counts in
  * the stats include subgraphs.
  *
@@ -38,7 +40,8 @@ enum {
   ER_OPT_RESHAPE = 1u << 7,
   ER_OPT_CONSTANTS = 1u << 8,
   ER_OPT_LAYOUT = 1u << 9,
-  ER_OPT_ALL = 0x3ffu
+  ER_OPT_QDQ = 1u << 10,
+  ER_OPT_ALL = 0x7ffu
 };
 
 /* Flags for er_optimize_ex. */
@@ -51,6 +54,7 @@ typedef struct er_opt_stats {
   int nodes_before, nodes_after;
   int removed_dead, constants, removed_identity, folded_bn, folded_conv_add, layernorms, gelus, hardswishes,
       matmul_gemm, fused_act, reshapes, layouts;
+  int qdq; /* QDQ patterns rewritten to integer ops */
 } er_opt_stats;
 
 /* 1 if er_optimize fuses activations into op_type ("Conv", "ConvTranspose", "Gemm",
