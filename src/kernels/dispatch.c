@@ -5,6 +5,7 @@
 
 #include "base/cpu.h"
 #include "kernels/ref/gemm.h"
+#include "kernels/vmath.h"
 
 void er_f32_apply_act(float *x, int64_t n, er_act act) {
   switch (act.kind) {
@@ -120,6 +121,9 @@ static const er_microkernels ref_table = {
     .f32_gemm_pack_a_size = ref_pack_a_size,
     .f32_gemm_pack_a = ref_pack_a,
     .f32_gemm_packed_a = ref_gemm_packed_a,
+    .f32_vunary = er_f32_vunary_ref,
+    .f32_softmax = er_f32_softmax_ref,
+    .f32_layernorm = er_f32_layernorm_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

@@ -58,6 +58,19 @@ typedef struct er_microkernels {
   void (*f32_gemm_packed_a)(int64_t M, int64_t N, int64_t kc, const void *packed, int64_t K,
                             int64_t m0, int64_t k0, const float *B, int64_t ldb, int b_padded,
                             const float *bias, int accumulate, er_act act, float *C, int64_t ldc);
+  /* y[i] = f(x[i]) for i < n, f one of ER_VF_* (kernels/vmath.h, which documents the
+   * approximations and their errors); y may equal x. */
+  void (*f32_vunary)(int fn, const float *x, float *y, int64_t n);
+  /* Softmax (log_ = 0) or LogSoftmax (log_ = 1) of scale * x over `rows` rows of n
+   * contiguous floats (row strides ldx, ldy; y may equal x). */
+  void (*f32_softmax)(const float *x, int64_t ldx, float *y, int64_t ldy, int64_t rows,
+                      int64_t n, float scale, int log_);
+  /* Layer normalization of `rows` rows of n contiguous floats (stride n):
+   * y = (x - mean) * istd * scale[i] + bias[i] (bias may be NULL; y may equal x) with
+   * istd = 1 / sqrt(var + eps), var the biased variance; mean / istd (may be NULL) receive
+   * each row's statistics. */
+  void (*f32_layernorm)(const float *x, float *y, int64_t rows, int64_t n, const float *scale,
+                        const float *bias, float eps, float *mean, float *istd);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

@@ -27,6 +27,11 @@ er_status ot_run(const char *op_type, int opset, const er_attr *attrs, int n_att
 /* Same, for a non-default domain. */
 er_status ot_run_domain(const char *domain, const char *op_type, int opset, const er_attr *attrs,
                         int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out);
+/* Same, on micro-kernel table mk with thread pool `pool` (may be NULL); with mk set, the
+ * op's persistent state is allocated and prepare runs first, as in the executor. */
+er_status ot_run_ex(const char *domain, const char *op_type, int opset, const er_attr *attrs,
+                    int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out,
+                    const er_microkernels *mk, er_threadpool *pool);
 void ot_free_all(void);
 /* Max |a-b| over float32 tensors' elements (inf if shapes differ). */
 double ot_max_abs_diff_f32(const er_tensor *a, const float *expect, int64_t n);

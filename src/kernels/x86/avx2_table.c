@@ -3,6 +3,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/x86/f32-gemm.h"
 #include "kernels/x86/f32-conv.h"
+#include "kernels/x86/f32-vmath.h"
 
 static er_microkernels avx2_table = {
     .isa = "avx2",
@@ -15,6 +16,9 @@ static er_microkernels avx2_table = {
     .f32_gemm_pack_a_size = er_f32_gemm_pack_a_size_6x16__avx2,
     .f32_gemm_pack_a = er_f32_gemm_pack_a_6x16__avx2,
     .f32_gemm_packed_a = er_f32_gemm_packed_a_6x16__avx2,
+    .f32_vunary = er_f32_vunary__avx2,
+    .f32_softmax = er_f32_softmax__avx2,
+    .f32_layernorm = er_f32_layernorm__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {

@@ -1,0 +1,174 @@
+/*
+ * SIMD versions of the float32 approximations in kernels/vmath.h (same steps, same
+ * constants; see there for the algorithms and their measured errors). Include with ER_VW
+ * defined as 8 (AVX2/FMA, __m256) or 16 (AVX-512F, __m512); the file compiling it must
+ * enable that ISA. Functions are static inline: vm_exp, vm_erf, vm_tanh, vm_sigmoid,
+ * vm_gelu, vm_gelu_tanh, vm_silu, and vm_func(ER_VF_*, x).
+ */
+#ifndef ER_KERNELS_X86_VMATH_SIMD_H
+#define ER_KERNELS_X86_VMATH_SIMD_H
+#include <immintrin.h>
+
+#include "kernels/vmath.h"
+
+#if ER_VW == 8
+typedef __m256 vf;
+typedef __m256i vi;
+typedef __m256 vmask;
+#define V_SET1 _mm256_set1_ps
+#define V_ZERO _mm256_setzero_ps
+#define V_ADD _mm256_add_ps
+#define V_SUB _mm256_sub_ps
+#define V_MUL _mm256_mul_ps
+#define V_DIV _mm256_div_ps
+#define V_FMA _mm256_fmadd_ps   /* a * b + c */
+#define V_FNMA _mm256_fnmadd_ps /* c - a * b */
+#define V_MAX _mm256_max_ps     /* NaN in either: the second operand */
+#define V_MIN _mm256_min_ps
+#define V_LT(a, b) _mm256_cmp_ps(a, b, _CMP_LT_OQ)
+#define V_SEL(m, a, b) _mm256_blendv_ps(b, a, m) /* m ? a : b */
+#define V_AND(a, b) _mm256_and_ps(a, b)
+#define V_XOR(a, b) _mm256_xor_ps(a, b)
+#define V_CASTI _mm256_castps_si256
+#define V_CASTF _mm256_castsi256_ps
+#define VI_SET1 _mm256_set1_epi32
+#define VI_ADD _mm256_add_epi32
+#define VI_SUB _mm256_sub_epi32
+#define VI_SRL _mm256_srli_epi32
+#define VI_SLL _mm256_slli_epi32
+#define VI_AND _mm256_and_si256
+#elif ER_VW == 16
+typedef __m512 vf;
+typedef __m512i vi;
+typedef __mmask16 vmask;
+#define V_SET1 _mm512_set1_ps
+#define V_ZERO _mm512_setzero_ps
+#define V_ADD _mm512_add_ps
+#define V_SUB _mm512_sub_ps
+#define V_MUL _mm512_mul_ps
+#define V_DIV _mm512_div_ps
+#define V_FMA _mm512_fmadd_ps
+#define V_FNMA _mm512_fnmadd_ps
+#define V_MAX _mm512_max_ps
+#define V_MIN _mm512_min_ps
+#define V_LT(a, b) _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)
+#define V_SEL(m, a, b) _mm512_mask_blend_ps(m, b, a)
+#define V_CASTI _mm512_castps_si512
+#define V_CASTF _mm512_castsi512_ps
+#define V_AND(a, b) V_CASTF(_mm512_and_si512(V_CASTI(a), V_CASTI(b)))
+#define V_XOR(a, b) V_CASTF(_mm512_xor_si512(V_CASTI(a), V_CASTI(b)))
+#define VI_SET1 _mm512_set1_epi32
+#define VI_ADD _mm512_add_epi32
+#define VI_SUB _mm512_sub_epi32
+#define VI_SRL _mm512_srli_epi32
+#define VI_SLL _mm512_slli_epi32
+#define VI_AND _mm512_and_si512
+#else
+#error "define ER_VW as 8 or 16 before including vmath-simd.h"
+#endif
+
+static inline vf vm_abs(vf x) { return V_AND(x, V_CASTF(VI_SET1(0x7fffffff))); }
+/* v with the sign bit of x flipped in (v >= 0) */
+static inline vf vm_signof(vf x, vf v) {
+  return V_XOR(v, V_AND(x, V_CASTF(VI_SET1((int)0x80000000u))));
+}
+
+static inline vf vm_exp(vf x) {
+  x = V_MAX(V_SET1(ER_VM_EXP_LO), x); /* NaN in x: x */
+  x = V_MIN(V_SET1(ER_VM_EXP_HI), x);
+  const vf t = V_FMA(x, V_SET1(ER_VM_LOG2E), V_SET1(ER_VM_ROUND));
+  const vf n = V_SUB(t, V_SET1(ER_VM_ROUND));
+  vf r = V_FNMA(n, V_SET1(ER_VM_LN2_HI), x);
+  r = V_FNMA(n, V_SET1(ER_VM_LN2_LO), r);
+  vf p = V_SET1(ER_VM_EXP_C6);
+  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C5));
+  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C4));
+  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C3));
+  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C2));
+  p = V_ADD(V_FMA(V_MUL(p, r), r, r), V_SET1(1.0f));
+  const vi m = VI_ADD(VI_SUB(V_CASTI(t), V_CASTI(V_SET1(ER_VM_ROUND))), VI_SET1(150));
+  const vi m1 = VI_AND(VI_SRL(m, 1), VI_SET1(0x1ff));
+  const vi m2 = VI_AND(VI_SUB(m, m1), VI_SET1(0x1ff));
+  const vf s1 = V_CASTF(VI_SLL(VI_ADD(m1, VI_SET1(52)), 23));
+  const vf s2 = V_CASTF(VI_SLL(VI_ADD(m2, VI_SET1(52)), 23));
+  return V_MUL(V_MUL(p, s1), s2);
+}
+
+static inline vf vm_erf_small(vf z) {
+  const vf s = V_MUL(z, z);
+  vf p = V_SET1(ER_VM_ERF_P5);
+  p = V_FMA(p, s, V_SET1(ER_VM_ERF_P4));
+  p = V_FMA(p, s, V_SET1(ER_VM_ERF_P3));
+  p = V_FMA(p, s, V_SET1(ER_VM_ERF_P2));
+  p = V_FMA(p, s, V_SET1(ER_VM_ERF_P1));
+  return V_FMA(z, V_SET1(ER_VM_ERF_P0), V_MUL(V_MUL(z, s), p));
+}
+
+static inline vf vm_erfc_r(vf z) {
+  const vf w = V_DIV(V_SET1(1.0f), V_FMA(z, V_SET1(0.5f), V_SET1(1.0f)));
+  vf p = V_SET1(ER_VM_ERFC_R8);
+  p = V_FMA(p, w, V_SET1(ER_VM_ERFC_R7));
+  p = V_FMA(p, w, V_SET1(ER_VM_ERFC_R6));
+  p = V_FMA(p, w, V_SET1(ER_VM_ERFC_R5));
+  p = V_FMA(p, w, V_SET1(ER_VM_ERFC_R4));
+  p = V_FMA(p, w, V_SET1(ER_VM_ERFC_R3));
+  p = V_FMA(p, w, V_SET1(ER_VM_ERFC_R2));
+  p = V_FMA(p, w, V_SET1(ER_VM_ERFC_R1));
+  return V_FMA(p, w, V_SET1(ER_VM_ERFC_R0));
+}
+
+static inline vf vm_erf(vf x) {
+  const vf z = vm_abs(x);
+  const vf big = V_FNMA(vm_exp(V_SUB(V_ZERO(), V_MUL(z, z))), vm_erfc_r(z), V_SET1(1.0f));
+  return vm_signof(x, V_SEL(V_LT(z, V_SET1(ER_VM_ERF_T)), vm_erf_small(z), big));
+}
+
+static inline vf vm_tanh(vf x) {
+  const vf z = vm_abs(x), s = V_MUL(z, z);
+  vf p = V_SET1(ER_VM_TANH_P4);
+  p = V_FMA(p, s, V_SET1(ER_VM_TANH_P3));
+  p = V_FMA(p, s, V_SET1(ER_VM_TANH_P2));
+  p = V_FMA(p, s, V_SET1(ER_VM_TANH_P1));
+  const vf small = V_FMA(V_MUL(z, s), p, z);
+  const vf large = V_SUB(V_SET1(1.0f), V_DIV(V_SET1(2.0f), V_ADD(vm_exp(V_ADD(z, z)), V_SET1(1.0f))));
+  return vm_signof(x, V_SEL(V_LT(z, V_SET1(ER_VM_TANH_T)), small, large));
+}
+
+static inline vf vm_sigmoid(vf x) {
+  const vf e = vm_exp(V_SUB(V_ZERO(), vm_abs(x)));
+  const vf s = V_DIV(V_SET1(1.0f), V_ADD(V_SET1(1.0f), e));
+  return V_SEL(V_LT(x, V_ZERO()), V_MUL(e, s), s);
+}
+
+static inline vf vm_gelu(vf x) {
+  const vf z = V_MUL(vm_abs(x), V_SET1(ER_VM_SQRT1_2));
+  const vf e = vm_erf_small(z);
+  const vf c = V_MUL(vm_exp(V_MUL(V_SET1(-0.5f), V_MUL(x, x))), vm_erfc_r(z));
+  const vmask neg = V_LT(x, V_ZERO());
+  const vf qs = V_ADD(V_SET1(1.0f), vm_signof(x, e));            /* 1 +- erf(z) */
+  const vf ql = V_SEL(neg, c, V_SUB(V_SET1(2.0f), c));            /* erfc or 2 - erfc */
+  const vf q = V_SEL(V_LT(z, V_SET1(ER_VM_ERF_T)), qs, ql);
+  return V_MUL(V_MUL(V_SET1(0.5f), x), q);
+}
+
+static inline vf vm_gelu_tanh(vf x) {
+  const vf k = V_SET1(2.0f * ER_VM_GELU_K), kc = V_SET1(2.0f * ER_VM_GELU_K * ER_VM_GELU_C);
+  const vf u2 = V_MUL(x, V_FMA(kc, V_MUL(x, x), k));
+  return V_MUL(x, vm_sigmoid(u2));
+}
+
+static inline vf vm_silu(vf x) { return V_MUL(x, vm_sigmoid(x)); }
+
+static inline vf vm_func(int fn, vf x) {
+  switch (fn) {
+    case ER_VF_EXP: return vm_exp(x);
+    case ER_VF_ERF: return vm_erf(x);
+    case ER_VF_TANH: return vm_tanh(x);
+    case ER_VF_SIGMOID: return vm_sigmoid(x);
+    case ER_VF_GELU: return vm_gelu(x);
+    case ER_VF_GELU_TANH: return vm_gelu_tanh(x);
+    case ER_VF_SILU: return vm_silu(x);
+    default: return x;
+  }
+}
+#endif
