@@ -317,21 +317,26 @@ TEST(opt_matmul_add_to_gemm) {
   er_opt_stats st;
   /* MatMul+Add -> Gemm alone (no activation): numerically checked */
   CHECK(opt_and_compare("matmul_add", ER_OPT_MATMUL_ADD | ER_OPT_DCE, ER_OPT_F_FORCE_ACT, &m, &st) < 1e-6);
-  CHECK(st.matmul_gemm == 1);
+  CHECK(st.matmul_gemm == 2);
   const er_node *n = find_node(m.graph, "mm+bias");
   CHECK(n && strcmp(n->op_type, "Gemm") == 0 && n->n_inputs == 3 && n->op != NULL);
-  CHECK(count_op(m.graph, "MatMul") == 1 && count_op(m.graph, "Add") == 1); /* 3-D A stays */
+  /* 3-D A stays a MatMul that takes the bias as a third input (_bias = 1) */
+  const er_node *n3 = find_node(m.graph, "mm3+bias3");
+  CHECK(n3 && strcmp(n3->op_type, "MatMul") == 0 && n3->n_inputs == 3);
+  CHECK(n3 && er_node_attr(n3, "_bias") && er_node_attr(n3, "_bias")->i == 1);
+  CHECK(count_op(m.graph, "MatMul") == 1 && count_op(m.graph, "Add") == 0);
   er_imported_free(&m);
   /* with the activation pass too: Gemm carries the Relu */
   CHECK_OK(load("matmul_add", &m));
   CHECK_OK(er_optimize_ex(&m, ER_OPT_ALL, ER_OPT_F_FORCE_ACT, NULL));
   CHECK(act_of(find_node(m.graph, "mm+bias+relu")) == ER_ACT_RELU);
-  CHECK(m.graph->n_nodes == 3);
+  CHECK(m.graph->n_nodes == 2);
   er_imported_free(&m);
   /* by default only when the Gemm kernel reads _act (kernel_reads_act("Gemm")) */
   CHECK(opt_and_compare("matmul_add", ER_OPT_ALL, 0, &m, NULL) < 1e-6);
   int on = er_opt_act_enabled("Gemm");
   CHECK(count_op(m.graph, "MatMul") == (on ? 1 : 2) && count_op(m.graph, "Gemm") == (on ? 1 : 0));
+  CHECK(count_op(m.graph, "Add") == (er_opt_act_enabled("MatMul") ? 0 : 1) + (on ? 0 : 1));
   er_imported_free(&m);
 }
 

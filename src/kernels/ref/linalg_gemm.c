@@ -262,8 +262,10 @@ static void gemm_job_block(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0
   }
   const float *A = j->A + (j->ta ? m0 : m0 * j->lda);
   const float *B = j->B + (j->tb ? n0 * j->ldb : n0);
+  if (j->bias) /* per-column bias: C starts as the bias row */
+    for (int64_t r = 0; r < m; r++) memcpy(C + r * j->ldc + n0, j->bias + n0, sizeof(float) * (size_t)n);
   j->mk->f32_gemm(j->ta, j->tb, m, n, j->K, j->alpha, A, j->lda, B, j->ldb,
-                  j->accumulate ? 1.0f : 0.0f, C + n0, j->ldc);
+                  j->accumulate || j->bias ? 1.0f : 0.0f, C + n0, j->ldc);
   if (j->act.kind != ER_ACT_NONE)
     for (int64_t r = 0; r < m; r++) er_f32_apply_act(C + r * j->ldc + n0, n, j->act);
 }
@@ -504,10 +506,19 @@ static int matmul_packable(const er_kctx *ctx, const mm_shape *s) {
   return b->dtype == ER_F32 && er_in_known(ctx, 1) && er_tensor_numel(b) == s->K * s->N;
 }
 
+/* Internal extension (graph passes only, src/opt/matmul_add.c): with attribute _bias = 1,
+ * MatMul takes a third input, a float32 [N] bias added to every output row before the
+ * fused activation. */
+static const float *matmul_bias(const er_kctx *ctx) {
+  const er_tensor *c = er_in(ctx, 2);
+  return c ? (const float *)c->data : NULL;
+}
+
 static er_status matmul_infer(er_kctx *ctx) {
-  ER_RETURN_IF_ERROR(er_check_inputs(ctx, 2, 2));
+  int has_bias = er_attr_int(ctx, "_bias", 0) != 0;
+  ER_RETURN_IF_ERROR(er_check_inputs(ctx, 2, has_bias ? 3 : 2));
   ER_RETURN_IF_ERROR(er_check_type(ctx, 0, k_gemm_types));
-  const er_tensor *a = ctx->in[0], *b = ctx->in[1];
+  const er_tensor *a = ctx->in[0], *b = ctx->in[1], *c = er_in(ctx, 2);
   if (a->dtype != b->dtype)
     return ER_ERR(ER_INVALID_ARGUMENT, "A and B must have the same type (got %s and %s)",
                   er_dtype_name(a->dtype), er_dtype_name(b->dtype));
@@ -516,6 +527,10 @@ static er_status matmul_infer(er_kctx *ctx) {
   int rank;
   int64_t dims[ER_MAX_RANK + 2];
   ER_RETURN_IF_ERROR(matmul_shape(a, b, &s, &rank, dims));
+  if (c && (a->dtype != ER_F32 || c->dtype != ER_F32 || er_tensor_numel(c) != s.N ||
+            (c->rank != 1 && !(c->rank == 2 && c->dims[0] == 1))))
+    return ER_ERR(ER_INVALID_ARGUMENT, "_bias needs float32 A and a float32 bias of %lld values",
+                  (long long)s.N);
   if (rank > ER_MAX_RANK) return ER_ERR(ER_UNSUPPORTED, "MatMul output rank %d too large", rank);
   er_tensor_set_shape(ctx->out[0], a->dtype, rank, dims);
   ctx->scratch_bytes = is_half(a->dtype) ? (size_t)(er_tensor_numel(a) + er_tensor_numel(b) +
@@ -542,7 +557,7 @@ static er_status matmul_prepare(er_kctx *ctx) {
 typedef struct {
   const er_microkernels *mk;
   const mm_shape *s;
-  const float *A, *B;
+  const float *A, *B, *bias;
   float *Y;
   er_act act;
 } mm_batch_job;
@@ -564,8 +579,10 @@ static void mm_batch_range(void *arg, int64_t b, int64_t e) {
     int64_t offa, offb;
     batch_offsets(s, t, &offa, &offb);
     float *Y = j->Y + t * MN;
-    j->mk->f32_gemm(0, 0, s->M, s->N, s->K, 1.0f, j->A + offa, s->K, j->B + offb, s->N, 0.0f, Y,
-                    s->N);
+    if (j->bias)
+      for (int64_t r = 0; r < s->M; r++) memcpy(Y + r * s->N, j->bias, sizeof(float) * (size_t)s->N);
+    j->mk->f32_gemm(0, 0, s->M, s->N, s->K, 1.0f, j->A + offa, s->K, j->B + offb, s->N,
+                    j->bias ? 1.0f : 0.0f, Y, s->N);
     if (j->act.kind != ER_ACT_NONE) er_f32_apply_act(Y, MN, j->act);
   }
 }
@@ -601,18 +618,19 @@ static er_status matmul_run(er_kctx *ctx) {
     er_act act = act_of(ctx);
     const er_microkernels *mk = mk_of(ctx);
     const void *packed = dt == ER_F32 && b_shared && a_full ? packed_b(ctx, K, N) : 0;
+    const float *bias = matmul_bias(ctx);
     if (b_shared && a_full) {
-      gemm_job j = {mk, packed, 0, act, 0, 0, 0, 1.0f, s.batch * M, N, K, K, N, N,
+      gemm_job j = {mk, packed, bias, act, 0, 0, 0, 1.0f, s.batch * M, N, K, K, N, N,
                     A32, B32, Y32, 0};
       gemm_job_run(ctx, &j);
     } else if (s.batch >= 2 && er_threadpool_size(ctx->threads) > 1) {
-      mm_batch_job j = {mk, &s, A32, B32, Y32, act};
+      mm_batch_job j = {mk, &s, A32, B32, bias, Y32, act};
       er_parallel_for(ctx, s.batch, 1, mm_batch_range, &j);
     } else {
       for (int64_t t = 0; t < s.batch; t++) {
         int64_t offa, offb;
         batch_offsets(&s, t, &offa, &offb);
-        gemm_job j = {mk, 0, 0, act, 0, 0, 0, 1.0f, M, N, K, K, N, N,
+        gemm_job j = {mk, 0, bias, act, 0, 0, 0, 1.0f, M, N, K, K, N, N,
                       A32 + offa, B32 + offb, Y32 + t * MN, 0};
         gemm_job_run(ctx, &j);
       }

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "kernels/x86/f32-gemm.h"
+#define ER_VW 8
+#include "kernels/x86/vmath-simd.h"
 
 #define MR 6
 #define NR 16
@@ -25,11 +27,9 @@ static inline __m256i lane_mask(int n) {
   return _mm256_loadu_si256((const __m256i *)(k_mask_tab + 8 - n));
 }
 
-/* Vectorized activations; returns 0 when the kind needs the scalar fallback. */
-static inline int act_vectorized(int kind) {
-  return kind == ER_ACT_NONE || kind == ER_ACT_RELU || kind == ER_ACT_CLIP ||
-         kind == ER_ACT_LEAKYRELU || kind == ER_ACT_HARDSIGMOID || kind == ER_ACT_HARDSWISH;
-}
+/* Vectorized activations (all kinds; the transcendental ones with the approximations of
+ * kernels/vmath.h); returns 0 when the kind needs the scalar fallback. */
+static inline int act_vectorized(int kind) { return kind >= ER_ACT_NONE && kind <= ER_ACT_LEAKYRELU; }
 
 /* NaN handling follows er_f32_apply_act: max_ps/min_ps return their second operand when
  * either is NaN. */
@@ -46,6 +46,10 @@ static inline __m256 act_apply(__m256 x, int kind, __m256 pa, __m256 pb) {
       __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
       return _mm256_mul_ps(x, _mm256_min_ps(one, _mm256_max_ps(zero, t)));
     }
+    case ER_ACT_SILU: return vm_silu(x);
+    case ER_ACT_GELU: return vm_gelu(x);
+    case ER_ACT_SIGMOID: return vm_sigmoid(x);
+    case ER_ACT_TANH: return vm_tanh(x);
     default: return x;
   }
 }
