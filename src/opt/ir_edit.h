@@ -138,4 +138,5 @@ er_status opt_pass_hardswish(opt_ctx *c, int *out_count);
 er_status opt_pass_matmul_add(opt_ctx *c, int *out_count);
 er_status opt_pass_act_fuse(opt_ctx *c, int *out_count);
 er_status opt_pass_reshape(opt_ctx *c, int *out_count);
+er_status opt_pass_attention(opt_ctx *c, int *out_count);
 #endif

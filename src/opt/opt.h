@@ -15,6 +15,9 @@
  *   act_fuse.c    Conv/ConvTranspose/Gemm/MatMul + activation -> attributes _act, _act_a,
  *                 _act_b (ER_ACT_* of kernels/dispatch.h) on the producer
  *   reshape.c     Transpose∘Transpose, Reshape∘Reshape, no-op Reshape elimination
+ *   attention.c   MatMul -> scale -> [mask] -> Softmax -> MatMul (and the head Transposes
+ *                 around it) -> one edgerun Attention op (kernels/attention.h); part of
+ *                 ER_OPT_PATTERNS
  * Subgraphs (If/Loop/Scan bodies) get every pass except dead-node removal; node counts in
  * the stats include subgraphs.
  *
@@ -47,6 +50,7 @@ typedef struct er_opt_stats {
   int nodes_before, nodes_after;
   int removed_dead, constants, removed_identity, folded_bn, folded_conv_add, layernorms, gelus, hardswishes,
       matmul_gemm, fused_act, reshapes;
+  int attentions; /* attention.c (with ER_OPT_PATTERNS) */
 } er_opt_stats;
 
 /* 1 if er_optimize fuses activations into op_type ("Conv", "ConvTranspose", "Gemm",

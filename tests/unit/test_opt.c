@@ -498,3 +498,35 @@ TEST(opt_add_node_resorts) {
   er_imported_free(&m);
   er_imported_free(&ref);
 }
+
+/* Attention pass (src/opt/attention.c): the BERT export pattern with its head Transposes
+ * becomes one Attention op reading Q/K/V as [B,S,H,D] and writing [B,S,H,D]; the masked
+ * pattern with Div keeps K's Transpose as a BHSD layout; a pattern whose scores are a graph
+ * output, and one with Softmax on another axis, stay. Numerically equal to the originals. */
+TEST(opt_attention_pattern) {
+  er_imported m;
+  er_opt_stats st;
+  CHECK(opt_and_compare("attention_bert", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  CHECK(st.attentions == 1 && count_op(m.graph, "Attention") == 1);
+  CHECK(count_op(m.graph, "Transpose") == 0 && count_op(m.graph, "Softmax") == 0);
+  const er_node *a = NULL;
+  for (int i = 0; i < m.graph->n_nodes; i++)
+    if (strcmp(m.graph->nodes[i].op_type, "Attention") == 0) a = &m.graph->nodes[i];
+  const er_attr *lay = a ? er_node_attr(a, "layouts") : NULL;
+  CHECK(lay && lay->n == 4 && lay->ints[0] == 1 && lay->ints[1] == 1 && lay->ints[2] == 1 &&
+        lay->ints[3] == 1);
+  CHECK_NEAR(act_f(a, "scale"), 0.5, 0);
+  CHECK(ir_consistent(m.graph));
+  er_imported_free(&m);
+
+  CHECK(opt_and_compare("attention_mask", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  CHECK(st.attentions == 1 && count_op(m.graph, "Attention") == 1);
+  CHECK(count_op(m.graph, "Softmax") == 2 && count_op(m.graph, "Transpose") == 0);
+  a = find_node(m.graph, "qk+attention");
+  lay = a ? er_node_attr(a, "layouts") : NULL;
+  CHECK(a && a->n_inputs == 4 && lay && lay->ints[0] == 0 && lay->ints[1] == 0 &&
+        lay->ints[2] == 0 && lay->ints[3] == 0);
+  CHECK_NEAR(act_f(a, "scale"), 0.5, 0);
+  CHECK(ir_consistent(m.graph));
+  er_imported_free(&m);
+}

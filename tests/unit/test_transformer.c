@@ -146,3 +146,164 @@ TEST(xf_unary_ops_tables_and_threads) {
     }
   er_threadpool_destroy(pool2);
 }
+
+/* ---- fused Attention op (kernels/attention.h) against a double-precision reference ---- */
+/* Element (b, h, s, d) offset of a [B,H,S,D] (BHSD), [B,S,H,D] (BSHD) or, for K,
+ * [B,H,D,S] (BHDS) tensor. */
+static int64_t att_off(int lay, int64_t H, int64_t S, int64_t D, int64_t b, int64_t h, int64_t s,
+                       int64_t d) {
+  if (lay == 1) return ((b * S + s) * H + h) * D + d;
+  if (lay == 2) return ((b * H + h) * D + d) * S + s;
+  return ((b * H + h) * S + s) * D + d;
+}
+static void att_dims(int lay, int64_t B, int64_t H, int64_t S, int64_t D, int64_t *d) {
+  d[0] = B;
+  if (lay == 1) d[1] = S, d[2] = H, d[3] = D;
+  else if (lay == 2) d[1] = H, d[2] = D, d[3] = S;
+  else d[1] = H, d[2] = S, d[3] = D;
+}
+
+static void att_reference(const int *lay, int64_t B, int64_t H, int64_t Sq, int64_t Sk, int64_t Dk,
+                          int64_t Dv, float scale, const float *q, const float *k, const float *v,
+                          const er_tensor *mask, double *out) {
+  int64_t sd[4] = {B, H, Sq, Sk}, ms[4] = {0, 0, 0, 0};
+  if (mask) er_broadcast_strides(mask, 4, sd, ms);
+  double *p = (double *)malloc(sizeof(double) * (size_t)(Sk > 0 ? Sk : 1));
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t h = 0; h < H; h++)
+      for (int64_t i = 0; i < Sq; i++) {
+        double mx = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < Sk; j++) {
+          double s = 0;
+          for (int64_t d = 0; d < Dk; d++)
+            s += (double)q[att_off(lay[0], H, Sq, Dk, b, h, i, d)] * k[att_off(lay[1], H, Sk, Dk, b, h, j, d)];
+          s *= scale;
+          if (mask) s += ((const float *)mask->data)[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]];
+          p[j] = s;
+          if (s > mx) mx = s;
+        }
+        for (int64_t j = 0; j < Sk; j++) sum += (p[j] = exp(p[j] - mx));
+        for (int64_t d = 0; d < Dv; d++) {
+          double acc = 0;
+          for (int64_t j = 0; j < Sk; j++) acc += p[j] / sum * v[att_off(lay[2], H, Sk, Dv, b, h, j, d)];
+          out[att_off(lay[3], H, Sq, Dv, b, h, i, d)] = acc;
+        }
+      }
+  free(p);
+}
+
+TEST(xf_attention_op_layouts_masks_threads) {
+  er_threadpool *pool2 = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool2));
+  const er_microkernels *tabs[4];
+  int nt = xf_tables(tabs);
+  struct { int64_t B, H, Sq, Sk, Dk, Dv; } shapes[] = {
+      {1, 12, 128, 128, 26, 26}, {2, 3, 5, 7, 4, 6}, {1, 1, 1, 1, 1, 1}, {2, 2, 37, 130, 64, 3},
+      {1, 4, 130, 9, 17, 33},    {1, 2, 200, 200, 8, 8},
+  };
+  int lays[][4] = {{1, 1, 1, 1}, {0, 0, 0, 0}, {0, 2, 0, 1}, {1, 0, 1, 0}, {1, 2, 0, 0}};
+  for (int ti = 0; ti < nt; ti++)
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+      for (size_t li = 0; li < sizeof lays / sizeof lays[0]; li++)
+        for (int mk = 0; mk < 4; mk++) {
+          const int *lay = lays[li];
+          int64_t B = shapes[si].B, H = shapes[si].H, Sq = shapes[si].Sq, Sk = shapes[si].Sk;
+          int64_t Dk = shapes[si].Dk, Dv = shapes[si].Dv, dq[4], dk[4], dv[4];
+          att_dims(lay[0], B, H, Sq, Dk, dq);
+          att_dims(lay[1], B, H, Sk, Dk, dk);
+          att_dims(lay[2], B, H, Sk, Dv, dv);
+          er_tensor *in[4] = {rand_t(4, dq, 2.0f), rand_t(4, dk, 2.0f), rand_t(4, dv, 1.0f), NULL};
+          /* masks: none, [Sk], [B,1,1,Sk] with -inf-like entries, full [B,H,Sq,Sk] */
+          int64_t m1[1] = {Sk}, m2[4] = {B, 1, 1, Sk}, m3[4] = {B, H, Sq, Sk};
+          if (mk == 1) in[3] = rand_t(1, m1, 3.0f);
+          if (mk == 2) {
+            in[3] = rand_t(4, m2, 1.0f);
+            float *mp = (float *)in[3]->data;
+            for (int64_t j = 0; j < B * Sk; j++) mp[j] = (j % 3 == 2) ? -10000.0f : 0.0f;
+          }
+          if (mk == 3) in[3] = rand_t(4, m3, 2.0f);
+          int64_t lay64[4] = {lay[0], lay[1], lay[2], lay[3]};
+          float scale = 1.0f / sqrtf((float)Dk);
+          er_attr at[] = {ot_ints("layouts", 4, lay64), ot_float("scale", scale)};
+          er_tensor *o1[1], *o2[1];
+          int nin = in[3] ? 4 : 3;
+          CHECK_OK(ot_run_ex("edgerun", "Attention", 1, at, 2, in, nin, o1, 1, tabs[ti], NULL));
+          CHECK_OK(ot_run_ex("edgerun", "Attention", 1, at, 2, in, nin, o2, 1, tabs[ti], pool2));
+          int64_t n = B * H * Sq * Dv;
+          double *ref = (double *)malloc(sizeof(double) * (size_t)n);
+          att_reference(lay, B, H, Sq, Sk, Dk, Dv, scale, in[0]->data, in[1]->data, in[2]->data,
+                        in[3], ref);
+          const float *y = (const float *)o1[0]->data;
+          double worst = 0;
+          for (int64_t i = 0; i < n; i++) {
+            double e = fabs(y[i] - ref[i]) / (1e-5 + 1e-5 * fabs(ref[i]));
+            if (!(e <= worst)) worst = e;
+          }
+          if (!(worst <= 1))
+            fprintf(stderr, "  %s attention shape %zu layouts %zu mask %d: err %g\n", tabs[ti]->isa,
+                    si, li, mk, worst);
+          CHECK(worst <= 1);
+          CHECK(memcmp(o1[0]->data, o2[0]->data, sizeof(float) * (size_t)n) == 0);
+          free(ref);
+          ot_free_all();
+        }
+  er_threadpool_destroy(pool2);
+}
+
+TEST(xf_attention_op_errors) {
+  int64_t d[4] = {1, 2, 3, 4}, dv[4] = {1, 2, 5, 4}, dm[2] = {2, 2};
+  er_tensor *q = ot_tensor(ER_F32, 4, d, NULL), *v = ot_tensor(ER_F32, 4, dv, NULL);
+  er_tensor *m = ot_tensor(ER_F32, 2, dm, NULL);
+  int64_t good[4] = {0, 0, 0, 0}, bad[4] = {0, 2, 0, 0}, three[3] = {0, 0, 0};
+  er_attr at_good[] = {ot_ints("layouts", 4, good)}, at_bad[] = {ot_ints("layouts", 4, bad)};
+  er_attr at_three[] = {ot_ints("layouts", 3, three)};
+  er_tensor *y[1];
+  er_tensor *ok_in[3] = {q, q, q};
+  CHECK_OK(ot_run_domain("edgerun", "Attention", 1, at_good, 1, ok_in, 3, y, 1));
+  CHECK_ERR(ot_run_domain("edgerun", "Attention", 1, at_bad, 1, ok_in, 3, y, 1), ER_INVALID_ARGUMENT);
+  CHECK_ERR(ot_run_domain("edgerun", "Attention", 1, at_three, 1, ok_in, 3, y, 1), ER_INVALID_ARGUMENT);
+  er_tensor *mism[3] = {q, q, v}; /* V has Sk = 5, K has 3 */
+  CHECK_ERR(ot_run_domain("edgerun", "Attention", 1, at_good, 1, mism, 3, y, 1), ER_INVALID_ARGUMENT);
+  er_tensor *masked[4] = {q, q, q, m}; /* [2,2] does not broadcast to [1,2,3,3] */
+  CHECK_ERR(ot_run_domain("edgerun", "Attention", 1, at_good, 1, masked, 4, y, 1), ER_INVALID_ARGUMENT);
+  ot_free_all();
+}
+
+/* MatMul with the internal _bias input (from src/opt/matmul_add.c) equals MatMul + bias with
+ * the fused activation applied after the bias: packed constant B, batched B, threads. */
+TEST(xf_matmul_bias_input) {
+  er_threadpool *pool2 = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool2));
+  const er_microkernels *tabs[4];
+  int nt = xf_tables(tabs);
+  struct { int ra; int64_t a[3]; int rb; int64_t b[3]; } cases[] = {
+      {3, {1, 128, 312}, 2, {312, 100}}, {3, {2, 7, 5}, 2, {5, 9}}, {1, {33}, 2, {33, 17}},
+      {3, {3, 4, 6}, 3, {3, 6, 5}},      {2, {64, 40}, 2, {40, 70}},
+  };
+  for (int ti = 0; ti < nt; ti++)
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+      for (int act = 0; act < 2; act++) {
+        er_tensor *a = rand_t(cases[k].ra, cases[k].a, 1.0f), *b = rand_t(cases[k].rb, cases[k].b, 1.0f);
+        int64_t N = cases[k].b[cases[k].rb - 1];
+        er_tensor *bias = rand_t(1, &N, 1.0f);
+        er_attr at[] = {ot_int("_bias", 1), ot_int("_act", act ? ER_ACT_GELU : ER_ACT_NONE)};
+        er_tensor *in3[3] = {a, b, bias}, *in2[2] = {a, b}, *y1[1], *y2[1], *p[1];
+        CHECK_OK(ot_run_ex("", "MatMul", 13, at, 2, in3, 3, y1, 1, tabs[ti], NULL));
+        CHECK_OK(ot_run_ex("", "MatMul", 13, at, 2, in3, 3, y2, 1, tabs[ti], pool2));
+        CHECK_OK(ot_run_ex("", "MatMul", 13, NULL, 0, in2, 2, p, 1, tabs[ti], NULL));
+        int64_t n = er_tensor_numel(p[0]);
+        float *ref = (float *)p[0]->data;
+        for (int64_t i = 0; i < n; i++) {
+          ref[i] += ((const float *)bias->data)[i % N];
+          if (act) ref[i] = 0.5f * ref[i] * (1.0f + erff(ref[i] * 0.70710678f));
+        }
+        double e = rel_err(y1[0]->data, ref, n, 1e-5, 1e-5);
+        if (!(e <= 1)) fprintf(stderr, "  %s MatMul _bias case %zu act %d: err %g\n", tabs[ti]->isa, k, act, e);
+        CHECK(e <= 1);
+        CHECK(memcmp(y1[0]->data, y2[0]->data, sizeof(float) * (size_t)n) == 0);
+        /* a third input without _bias is an error */
+        CHECK_ERR(ot_run_ex("", "MatMul", 13, NULL, 0, in3, 3, y1, 1, tabs[ti], NULL), ER_INVALID_MODEL);
+        ot_free_all();
+      }
+  er_threadpool_destroy(pool2);
+}

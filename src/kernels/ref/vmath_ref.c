@@ -7,6 +7,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")
 #endif
+#include <float.h>
 #include <math.h>
 
 #include "kernels/dispatch.h"
@@ -56,14 +57,15 @@ void er_f32_softmax_ref(const float *x, int64_t ldx, float *y, int64_t ldy, int6
       float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       int64_t i = 0;
       for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) s[k] += er_vm_exp(scale * xr[i + k] - m);
-      for (int k = 0; i < n; i++, k++) s[k] += er_vm_exp(scale * xr[i] - m);
+        for (int k = 0; k < 8; k++) s[k] += er_vm_exp_ftz(scale * xr[i + k] - m);
+      for (int k = 0; i < n; i++, k++) s[k] += er_vm_exp_ftz(scale * xr[i] - m);
       const float lse = logf(((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])));
       for (int64_t j = 0; j < n; j++) yr[j] = (scale * xr[j] - m) - lse;
     } else {
-      for (int64_t i = 0; i < n; i++) yr[i] = er_vm_exp(scale * xr[i] - m);
-      const float inv = 1.0f / sum8(yr, n);
-      for (int64_t i = 0; i < n; i++) yr[i] *= inv;
+      for (int64_t i = 0; i < n; i++) yr[i] = er_vm_exp_ftz(scale * xr[i] - m);
+      /* values that would become subnormal are 0 (kernels/vmath.h, ER_VM_FTZ_LO) */
+      const float sum = sum8(yr, n), inv = 1.0f / sum, lim = FLT_MIN * sum;
+      for (int64_t i = 0; i < n; i++) yr[i] = (yr[i] < lim ? 0.0f : yr[i]) * inv;
     }
   }
 }

@@ -22,8 +22,13 @@
 #define MR 12
 #define NR 32 /* tile width: two panels */
 #define PW 16 /* panel width of the packed format */
+#ifndef KC
 #define KC 256
-#define NC_PACKED 256  /* columns per L2 block when B is pre-packed */
+#endif
+#ifndef NC_PACKED
+#define NC_PACKED 256
+#endif
+//  /* columns per L2 block when B is pre-packed */
 #define NC_UNPACKED 64 /* columns packed at once by the on-the-fly path (stack buffer) */
 
 enum { INIT_ZERO, INIT_BIAS, INIT_C };

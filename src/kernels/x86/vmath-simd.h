@@ -37,6 +37,33 @@ typedef __m256 vmask;
 #define VI_SRL _mm256_srli_epi32
 #define VI_SLL _mm256_slli_epi32
 #define VI_AND _mm256_and_si256
+#define V_LOAD _mm256_loadu_ps
+#define V_STORE _mm256_storeu_ps
+#define V_GE(a, b) _mm256_cmp_ps(a, b, _CMP_GE_OQ)
+#define V_NLT(a, b) _mm256_cmp_ps(a, b, _CMP_NLT_UQ) /* !(a < b): true for NaN */
+#define V_ZMASK(m, v) _mm256_and_ps(v, m) /* lanes of m clear -> 0 */
+/* tails: lanes [0, n) of a vector, n <= ER_VW */
+typedef __m256i vtail;
+static inline vtail v_tail(int64_t n) {
+  static const int32_t tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  return _mm256_loadu_si256((const __m256i *)(tab + 8 - n));
+}
+#define V_TLOAD(t, p) _mm256_maskload_ps(p, t)      /* other lanes 0 */
+#define V_TSTORE(t, p, v) _mm256_maskstore_ps(p, t, v)
+#define V_TZERO(t, v) _mm256_and_ps(v, _mm256_castsi256_ps(t))
+#define V_TSEL(t, a, b) _mm256_blendv_ps(b, a, _mm256_castsi256_ps(t)) /* tail lanes: a */
+static inline float v_hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+static inline float v_hmax(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
 #elif ER_VW == 16
 typedef __m512 vf;
 typedef __m512i vi;
@@ -63,6 +90,33 @@ typedef __mmask16 vmask;
 #define VI_SRL _mm512_srli_epi32
 #define VI_SLL _mm512_slli_epi32
 #define VI_AND _mm512_and_si512
+#define V_LOAD _mm512_loadu_ps
+#define V_STORE _mm512_storeu_ps
+#define V_GE(a, b) _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ)
+#define V_NLT(a, b) _mm512_cmp_ps_mask(a, b, _CMP_NLT_UQ)
+#define V_ZMASK(m, v) _mm512_maskz_mov_ps(m, v)
+typedef __mmask16 vtail;
+static inline vtail v_tail(int64_t n) { return (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1u); }
+#define V_TLOAD(t, p) _mm512_maskz_loadu_ps(t, p)
+#define V_TSTORE(t, p, v) _mm512_mask_storeu_ps(p, t, v)
+#define V_TZERO(t, v) _mm512_maskz_mov_ps(t, v)
+#define V_TSEL(t, a, b) _mm512_mask_blend_ps(t, b, a)
+static inline float v_hsum(__m512 v) {
+  __m256 s = _mm256_add_ps(_mm512_castps512_ps256(v),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  return _mm_cvtss_f32(h);
+}
+static inline float v_hmax(__m512 v) {
+  __m256 s = _mm256_max_ps(_mm512_castps512_ps256(v),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_movehdup_ps(h));
+  return _mm_cvtss_f32(h);
+}
 #else
 #error "define ER_VW as 8 or 16 before including vmath-simd.h"
 #endif
@@ -92,6 +146,13 @@ static inline vf vm_exp(vf x) {
   const vf s1 = V_CASTF(VI_SLL(VI_ADD(m1, VI_SET1(52)), 23));
   const vf s2 = V_CASTF(VI_SLL(VI_ADD(m2, VI_SET1(52)), 23));
   return V_MUL(V_MUL(p, s1), s2);
+}
+
+/* e^v for softmax: 0 instead of any result below FLT_MIN (v < ER_VM_FTZ_LO), so no
+ * subnormal is produced (see kernels/vmath.h); NaN stays NaN. */
+static inline vf vm_exp_ftz(vf v) {
+  const vf lo = V_SET1(ER_VM_FTZ_LO);
+  return V_ZMASK(V_NLT(v, lo), vm_exp(V_MAX(lo, v)));
 }
 
 static inline vf vm_erf_small(vf z) {
