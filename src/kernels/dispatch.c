@@ -7,6 +7,9 @@
 #include "kernels/ref/gemm.h"
 #include "kernels/vmath.h"
 
+void er_x32_transpose_ref(const void *src, int64_t lds, void *dst, int64_t ldd, int64_t rows,
+                          int64_t cols); /* ref/shape_transpose.c */
+
 void er_f32_apply_act(float *x, int64_t n, er_act act) {
   switch (act.kind) {
     case ER_ACT_NONE: return;
@@ -124,6 +127,7 @@ static const er_microkernels ref_table = {
     .f32_vunary = er_f32_vunary_ref,
     .f32_softmax = er_f32_softmax_ref,
     .f32_layernorm = er_f32_layernorm_ref,
+    .x32_transpose = er_x32_transpose_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

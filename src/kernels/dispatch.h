@@ -71,6 +71,10 @@ typedef struct er_microkernels {
    * each row's statistics. */
   void (*f32_layernorm)(const float *x, float *y, int64_t rows, int64_t n, const float *scale,
                         const float *bias, float eps, float *mean, float *istd);
+  /* 2-D transpose of 32-bit elements (any 4-byte type, copied bit-exactly):
+   * dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
+  void (*x32_transpose)(const void *src, int64_t lds, void *dst, int64_t ldd, int64_t rows,
+                        int64_t cols);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

@@ -307,3 +307,93 @@ TEST(xf_matmul_bias_input) {
       }
   er_threadpool_destroy(pool2);
 }
+
+/* ---- Transpose fast paths (shape_transpose.c) against the generic table copy ---- */
+extern int er_transpose_fast_disabled;
+
+static void next_perm(int *p, int n, int k) { /* k-th permutation of n items (k < n!) */
+  int items[8];
+  for (int i = 0; i < n; i++) items[i] = i;
+  for (int i = 0; i < n; i++) {
+    int f = 1;
+    for (int j = 2; j < n - i; j++) f *= j;
+    int q = k / f;
+    k %= f;
+    p[i] = items[q];
+    for (int j = q; j < n - i - 1; j++) items[j] = items[j + 1];
+  }
+}
+
+TEST(xf_transpose_fast_vs_generic) {
+  er_threadpool *pool2 = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool2));
+  const er_microkernels *tabs[4];
+  int nt = xf_tables(tabs);
+  const int dts[] = {ER_F32, ER_U8, ER_F16, ER_I64, ER_I8, ER_BOOL};
+  struct { int rank; int64_t d[5]; int all; int perm[5]; } cases[] = {
+      {4, {2, 3, 5, 7}, 1, {0}},          {3, {9, 13, 11}, 1, {0}},
+      {4, {1, 32, 56, 56}, 0, {0, 2, 3, 1}}, {4, {1, 56, 56, 32}, 0, {0, 3, 1, 2}},
+      {4, {1, 128, 12, 26}, 0, {0, 2, 1, 3}}, {4, {1, 12, 128, 26}, 0, {0, 2, 1, 3}},
+      {4, {1, 128, 12, 26}, 0, {0, 2, 3, 1}}, {2, {17, 33}, 0, {1, 0}},
+      {2, {1000, 3}, 0, {1, 0}},           {5, {5, 1, 3, 1, 7}, 1, {0}},
+      {4, {2, 1, 1, 9}, 1, {0}},           {3, {1, 1, 1}, 1, {0}},
+      {4, {3, 70, 9, 130}, 0, {0, 3, 1, 2}}, {3, {2, 300, 260}, 0, {0, 2, 1}},
+  };
+  for (int ti = 0; ti < nt; ti++)
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+      for (size_t di = 0; di < sizeof dts / sizeof dts[0]; di++) {
+        int r = cases[k].rank, nperm = 1;
+        if (cases[k].all)
+          for (int i = 2; i <= r; i++) nperm *= i;
+        er_tensor *x = ot_tensor(dts[di], r, cases[k].d, NULL);
+        size_t nb = er_tensor_nbytes(x);
+        uint8_t *xb = (uint8_t *)x->data;
+        for (size_t i = 0; i < nb; i++) xb[i] = (uint8_t)(i * 131u + (i >> 8) * 7u);
+        if (dts[di] == ER_BOOL)
+          for (size_t i = 0; i < nb; i++) xb[i] &= 1;
+        for (int pi = 0; pi < nperm; pi++) {
+          int perm[5];
+          if (cases[k].all) next_perm(perm, r, pi);
+          else memcpy(perm, cases[k].perm, sizeof perm);
+          int64_t p64[5];
+          for (int i = 0; i < r; i++) p64[i] = perm[i];
+          er_attr at[] = {ot_ints("perm", r, p64)};
+          er_tensor *slow[1], *f1[1], *f2[1];
+          er_transpose_fast_disabled = 1;
+          CHECK_OK(ot_run_ex("", "Transpose", 13, at, 1, &x, 1, slow, 1, tabs[ti], NULL));
+          er_transpose_fast_disabled = 0;
+          CHECK_OK(ot_run_ex("", "Transpose", 13, at, 1, &x, 1, f1, 1, tabs[ti], NULL));
+          CHECK_OK(ot_run_ex("", "Transpose", 13, at, 1, &x, 1, f2, 1, tabs[ti], pool2));
+          int same = !memcmp(f1[0]->data, slow[0]->data, nb) && !memcmp(f2[0]->data, slow[0]->data, nb);
+          if (!same)
+            fprintf(stderr, "  %s transpose case %zu dtype %d perm #%d differs\n", tabs[ti]->isa, k,
+                    dts[di], pi);
+          CHECK(same);
+        }
+        ot_free_all();
+      }
+  er_threadpool_destroy(pool2);
+}
+
+TEST(xf_x32_transpose_table) {
+  const er_microkernels *tabs[4];
+  int nt = xf_tables(tabs);
+  const int64_t sizes[] = {0, 1, 3, 7, 8, 9, 15, 16, 17, 33, 64, 100};
+  for (int ti = 0; ti < nt; ti++)
+    for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
+      for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
+        int64_t R = sizes[a], C = sizes[b], lds = C + 3, ldd = R + 5;
+        uint32_t *s = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)(R * lds + 1));
+        uint32_t *d = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)(C * ldd + 1));
+        for (int64_t i = 0; i < R * lds; i++) s[i] = (uint32_t)(i * 2654435761u); /* NaN patterns too */
+        for (int64_t i = 0; i < C * ldd; i++) d[i] = 0xdeadbeefu;
+        tabs[ti]->x32_transpose(s, lds, d, ldd, R, C);
+        int ok = 1;
+        for (int64_t c = 0; c < C; c++)
+          for (int64_t r = 0; r < ldd; r++)
+            ok &= d[c * ldd + r] == (r < R ? s[r * lds + c] : 0xdeadbeefu);
+        if (!ok) fprintf(stderr, "  %s x32_transpose %lldx%lld wrong\n", tabs[ti]->isa, (long long)R, (long long)C);
+        CHECK(ok);
+        free(s), free(d);
+      }
+}

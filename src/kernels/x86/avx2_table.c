@@ -4,6 +4,7 @@
 #include "kernels/x86/f32-gemm.h"
 #include "kernels/x86/f32-conv.h"
 #include "kernels/x86/f32-vmath.h"
+#include "kernels/x86/x32-transpose.h"
 
 static er_microkernels avx2_table = {
     .isa = "avx2",
@@ -19,6 +20,7 @@ static er_microkernels avx2_table = {
     .f32_vunary = er_f32_vunary__avx2,
     .f32_softmax = er_f32_softmax__avx2,
     .f32_layernorm = er_f32_layernorm__avx2,
+    .x32_transpose = er_x32_transpose_8x8__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {
