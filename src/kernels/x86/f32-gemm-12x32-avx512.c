@@ -3,15 +3,17 @@
  * neighbouring panels, so weights packed by the table's f32_gemm_pack_b (shared with AVX2)
  * serve both.
  *
- * Same loop nest as the AVX2 kernel (f32-gemm-6x16-avx2.c): per K block of <= 256 (equal
- * blocks, a function of K only): column blocks of NC columns > row tiles of 12 > 32-column
- * panels; per k the micro-kernel loads two B vectors and broadcasts twelve A values into
- * 24 FMAs. Row-major A is read in place (copied per row tile when several panels reuse
- * it); edges use lane masks. The first K block starts from zero, the bias or C, later ones
- * continue from C, the last one applies the fused activation (all kinds vectorized with the
- * approximations of kernels/vmath.h) before the store. Every element of C sees the same
- * operations for any split of M or of N at multiples of 32, so threads give identical
- * bits. */
+ * Pre-packed B (weights): per K block of <= 256 (equal blocks, a function of K only):
+ * chunks of 144 rows of A (12 row tiles, their slice stays in L2) > panel pairs (32
+ * columns, read sequentially once per chunk while the next pair is prefetched a slice per
+ * row tile: weights usually come from L3 or memory, and this hides most of their latency)
+ * > row tiles. The micro-kernel loads two B vectors per k and broadcasts twelve A values
+ * into 24 FMAs; A is read in place. The on-the-fly path (f32_gemm) packs 64 columns of
+ * op(B) at a time into a stack buffer. Edges use lane masks. The first K block starts from
+ * zero, the bias or C, later ones continue from C, the last one applies the fused
+ * activation (all kinds vectorized with the approximations of kernels/vmath.h) before the
+ * store. Every element of C sees the same operations for any split of M or of N at
+ * multiples of 32, so threads give identical bits. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -22,13 +24,8 @@
 #define MR 12
 #define NR 32 /* tile width: two panels */
 #define PW 16 /* panel width of the packed format */
-#ifndef KC
 #define KC 256
-#endif
-#ifndef NC_PACKED
-#define NC_PACKED 256
-#endif
-//  /* columns per L2 block when B is pre-packed */
+#define MC 144 /* rows per L2 chunk of A when B is pre-packed (12 row tiles) */
 #define NC_UNPACKED 64 /* columns packed at once by the on-the-fly path (stack buffer) */
 
 enum { INIT_ZERO, INIT_BIAS, INIT_C };
@@ -180,14 +177,6 @@ static inline void copy_rows(const float *a, int64_t lda, int64_t mr, int64_t kc
   for (int64_t r = 0; r < mr; r++) memcpy(dst + r * kc, a + r * lda, sizeof(float) * (size_t)kc);
 }
 
-/* Prefetch part `part` of `parts` of the cache lines of rows [0, rows) x [0, kc) of a. */
-static inline void prefetch_rows(const float *a, int64_t lda, int64_t rows, int64_t kc,
-                                 int64_t part, int64_t parts) {
-  const int64_t lpr = (kc + 15) / 16, total = rows * lpr;
-  for (int64_t l = part * total / parts, e = (part + 1) * total / parts; l < e; l++)
-    _mm_prefetch((const char *)(a + (l / lpr) * lda + (l % lpr) * 16), _MM_HINT_T0);
-}
-
 void er_f32_gemm_packed_cols_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A,
                                            int64_t lda, const void *packed, const float *bias,
                                            er_act act, float *C, int64_t ldc, int64_t n0,
@@ -195,7 +184,6 @@ void er_f32_gemm_packed_cols_12x32__avx512(int64_t M, int64_t N, int64_t K, cons
   if (n1 > N) n1 = N;
   if (M <= 0 || n0 >= n1) return;
   const float *P = (const float *)packed;
-  float abuf[MR * KC] __attribute__((aligned(64)));
   const int64_t kcb = k_block(K);
   const er_act *ea = act.kind != ER_ACT_NONE ? &act : NULL;
   if (M <= MR) {
@@ -214,30 +202,30 @@ void er_f32_gemm_packed_cols_12x32__avx512(int64_t M, int64_t N, int64_t K, cons
     }
     return;
   }
+  /* K blocks > chunks of MC rows (their A slice stays in L2) > panel pairs (read once per
+   * chunk, sequentially, the next pair prefetched a slice per row tile) > row tiles */
   int64_t k0 = 0;
   do { /* at least one pass: K == 0 gives act(bias) */
     const int64_t kc = K - k0 < kcb ? K - k0 : kcb;
     const int init = k0 > 0 ? INIT_C : bias ? INIT_BIAS : INIT_ZERO;
     const er_act *a_last = k0 + kc >= K ? ea : NULL;
-    for (int64_t jc = n0; jc < n1; jc += NC_PACKED) {
-      const int64_t jend = jc + NC_PACKED < n1 ? jc + NC_PACKED : n1;
-      for (int64_t i0 = 0; i0 < M; i0 += MR) {
-        const int64_t mr = M - i0 < MR ? M - i0 : MR;
-        const float *ai = A + i0 * lda + k0;
-        int64_t as = lda;
-        if (jend - jc > NR) { /* reused by several panels: copy the rows together */
-          copy_rows(ai, lda, mr, kc, abuf);
-          ai = abuf, as = kc;
-        }
-        float *ci = C + i0 * ldc;
-        const int64_t next_rows = M - i0 - MR < MR ? M - i0 - MR : MR;
-        const int64_t parts = (jend - jc + NR - 1) / NR;
-        for (int64_t j = jc; j < jend; j += NR) {
-          const int64_t nr = jend - j < NR ? jend - j : NR;
-          const float *bp = P + (j / PW) * K * PW + k0 * PW;
-          if (next_rows > 0 && parts > 1)
-            prefetch_rows(A + (i0 + MR) * lda + k0, lda, next_rows, kc, (j - jc) / NR, parts);
-          run_tile(mr, kc, ai, as, bp, K * PW, ci + j, ldc, nr, init, bias ? bias + j : NULL, a_last);
+    for (int64_t ic = 0; ic < M; ic += MC) {
+      const int64_t mc = M - ic < MC ? M - ic : MC, tiles = (mc + MR - 1) / MR;
+      for (int64_t j = n0; j < n1; j += NR) {
+        const int64_t nr = n1 - j < NR ? n1 - j : NR;
+        const float *bp = P + (j / PW) * K * PW + k0 * PW;
+        const int64_t jn = j + NR < n1 ? j + NR : -1;
+        const float *np0 = jn >= 0 ? P + (jn / PW) * K * PW + k0 * PW : NULL;
+        const float *np1 = jn >= 0 && n1 - jn > PW ? np0 + K * PW : NULL;
+        for (int64_t i0 = ic, t = 0; i0 < ic + mc; i0 += MR, t++) {
+          const int64_t mr = ic + mc - i0 < MR ? ic + mc - i0 : MR;
+          if (np0) /* next pair: rows [k0, k0 + kc) of each panel, one line per row */
+            for (int64_t l = t * kc / tiles, le = (t + 1) * kc / tiles; l < le; l++) {
+              _mm_prefetch((const char *)(np0 + l * PW), _MM_HINT_T0);
+              if (np1) _mm_prefetch((const char *)(np1 + l * PW), _MM_HINT_T0);
+            }
+          run_tile(mr, kc, A + i0 * lda + k0, lda, bp, K * PW, C + i0 * ldc + j, ldc, nr, init,
+                   bias ? bias + j : NULL, a_last);
         }
       }
     }
