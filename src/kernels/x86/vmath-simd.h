@@ -140,19 +140,37 @@ static inline vf vm_exp(vf x) {
   p = V_FMA(p, r, V_SET1(ER_VM_EXP_C3));
   p = V_FMA(p, r, V_SET1(ER_VM_EXP_C2));
   p = V_ADD(V_FMA(V_MUL(p, r), r, r), V_SET1(1.0f));
+#if ER_VW == 16
+  return _mm512_scalef_ps(p, n); /* p * 2^n rounded once, subnormal results included */
+#else
   const vi m = VI_ADD(VI_SUB(V_CASTI(t), V_CASTI(V_SET1(ER_VM_ROUND))), VI_SET1(150));
   const vi m1 = VI_AND(VI_SRL(m, 1), VI_SET1(0x1ff));
   const vi m2 = VI_AND(VI_SUB(m, m1), VI_SET1(0x1ff));
   const vf s1 = V_CASTF(VI_SLL(VI_ADD(m1, VI_SET1(52)), 23));
   const vf s2 = V_CASTF(VI_SLL(VI_ADD(m2, VI_SET1(52)), 23));
   return V_MUL(V_MUL(p, s1), s2);
+#endif
 }
 
 /* e^v for softmax: 0 instead of any result below FLT_MIN (v < ER_VM_FTZ_LO), so no
- * subnormal is produced (see kernels/vmath.h); NaN stays NaN. */
+ * subnormal is produced (see kernels/vmath.h); NaN stays NaN. v <= ~0 (an argument
+ * x - max): the clamp keeps 2^n normal, one scaling factor suffices. */
 static inline vf vm_exp_ftz(vf v) {
   const vf lo = V_SET1(ER_VM_FTZ_LO);
-  return V_ZMASK(V_NLT(v, lo), vm_exp(V_MAX(lo, v)));
+  const vf x = V_MAX(lo, v); /* NaN in v: v */
+  const vf t = V_FMA(x, V_SET1(ER_VM_LOG2E), V_SET1(ER_VM_ROUND));
+  const vf n = V_SUB(t, V_SET1(ER_VM_ROUND));
+  vf r = V_FNMA(n, V_SET1(ER_VM_LN2_HI), x);
+  r = V_FNMA(n, V_SET1(ER_VM_LN2_LO), r);
+  vf p = V_SET1(ER_VM_EXP_C6);
+  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C5));
+  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C4));
+  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C3));
+  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C2));
+  p = V_ADD(V_FMA(V_MUL(p, r), r, r), V_SET1(1.0f));
+  /* 2^n from the low bits of t: (n + 127) << 23, n in [-126, 1] */
+  const vf s = V_CASTF(VI_SLL(VI_ADD(V_CASTI(t), VI_SET1(127 - 0x4B400000)), 23));
+  return V_ZMASK(V_NLT(v, lo), V_MUL(p, s));
 }
 
 static inline vf vm_erf_small(vf z) {
