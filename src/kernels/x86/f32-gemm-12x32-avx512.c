@@ -214,13 +214,18 @@ void er_f32_gemm_packed_cols_12x32__avx512(int64_t M, int64_t N, int64_t K, cons
       for (int64_t j = n0; j < n1; j += NR) {
         const int64_t nr = n1 - j < NR ? n1 - j : NR;
         const float *bp = P + (j / PW) * K * PW + k0 * PW;
-        const int64_t jn = j + NR < n1 ? j + NR : -1;
-        const float *np0 = jn >= 0 ? P + (jn / PW) * K * PW + k0 * PW : NULL;
-        const float *np1 = jn >= 0 && n1 - jn > PW ? np0 + K * PW : NULL;
+        /* the pair used next (here, in the next chunk, or in the next K block) */
+        int64_t jn = j + NR, kn = k0, kcn = kc;
+        if (jn >= n1) {
+          jn = n0;
+          if (ic + MC >= M) kn = k0 + kc, kcn = K - kn < kcb ? K - kn : kcb;
+        }
+        const float *np0 = kcn > 0 ? P + (jn / PW) * K * PW + kn * PW : NULL;
+        const float *np1 = np0 && n1 - jn > PW ? np0 + K * PW : NULL;
         for (int64_t i0 = ic, t = 0; i0 < ic + mc; i0 += MR, t++) {
           const int64_t mr = ic + mc - i0 < MR ? ic + mc - i0 : MR;
-          if (np0) /* next pair: rows [k0, k0 + kc) of each panel, one line per row */
-            for (int64_t l = t * kc / tiles, le = (t + 1) * kc / tiles; l < le; l++) {
+          if (np0) /* its rows [kn, kn + kcn), one line per row and panel */
+            for (int64_t l = t * kcn / tiles, le = (t + 1) * kcn / tiles; l < le; l++) {
               _mm_prefetch((const char *)(np0 + l * PW), _MM_HINT_T0);
               if (np1) _mm_prefetch((const char *)(np1 + l * PW), _MM_HINT_T0);
             }
