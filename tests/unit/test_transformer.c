@@ -82,7 +82,7 @@ TEST(xf_layernorm_op_fast_vs_generic) {
   const er_microkernels *tabs[4];
   int nt = xf_tables(tabs);
   struct { int rank; int64_t dims[4]; int axis; int bias; int stats; } cases[] = {
-      {3, {1, 128, 312}, -1, 1, 0}, {2, {7, 5}, 1, 1, 1},   {3, {2, 3, 17}, 1, 0, 1},
+      {3, {1, 128, 312}, -1, 1, 0}, {2, {7, 5}, 1, 1, 1},   {3, {2, 3, 17}, 1, 0, 1}, {2, {1200, 64}, 1, 1, 1},
       {4, {2, 3, 4, 9}, 2, 1, 1},   {2, {300, 64}, -1, 1, 1}, {2, {1, 1}, -1, 1, 0},
   };
   for (int ti = 0; ti < nt; ti++)

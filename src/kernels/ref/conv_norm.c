@@ -328,7 +328,8 @@ static int ln_fast(er_kctx *c, const ln_args *a) {
               (const float *)S->data, B ? (const float *)B->data : NULL,
               (float *)c->out[0]->data, m ? (float *)m->data : NULL,
               is ? (float *)is->data : NULL, a->inner, (float)a->eps};
-  int64_t grain = a->inner >= 8192 ? 1 : 8192 / a->inner;
+  /* ~32K elements per thread chunk: below that, waking a thread costs more than it saves */
+  int64_t grain = a->inner >= 32768 ? 1 : 32768 / a->inner;
   er_parallel_for(c, a->outer, grain, ln_rows_range, &j);
   return 1;
 }

@@ -52,7 +52,7 @@ static er_status sm_infer(er_kctx *ctx) {
  * the block. Work units (row blocks, or (outer, column block) pairs) are split over
  * threads; each element is computed the same way for any split. */
 #define SM_COLS 64
-#define SM_MIN_ELEMS 8192 /* per thread chunk */
+#define SM_MIN_ELEMS 16384 /* per thread chunk */
 
 typedef struct {
   const er_microkernels *mk;
