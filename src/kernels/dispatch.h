@@ -41,7 +41,7 @@ typedef struct er_microkernels {
   void (*f32_dwconv2d)(const float *in, int64_t H, int64_t W, const float *w, int64_t KH,
                        int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
                        int64_t dw, float bias, er_act act, float *out, int64_t OH, int64_t OW);
-  /* f32_gemm_packed restricted to output columns [n0, n1) (n0 a multiple of 64): lets a
+  /* f32_gemm_packed restricted to output columns [n0, n1) (n0 a multiple of 32): lets a
    * caller split one packed product over threads by column blocks. Same bits as the full
    * call for those columns. */
   void (*f32_gemm_packed_cols)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,

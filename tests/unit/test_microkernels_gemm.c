@@ -156,9 +156,9 @@ static void packed_case(int *er_failed_, const er_microkernels *opt, int tb, int
     *er_failed_ = 1;
   }
   if (check_splits) {
-    /* columns [0, 64), [64, 192), [192, N) and rows [0, 7), [7, M) */
-    int64_t cuts[] = {0, 64, 192, N};
-    for (int c = 0; c < 3; c++)
+    /* columns [0, 32), [32, 96), [96, 192), [192, N) and rows [0, 7), [7, M) */
+    int64_t cuts[] = {0, 32, 96, 192, N};
+    for (int c = 0; c < 4; c++)
       if (cuts[c] < N)
         opt->f32_gemm_packed_cols(M, N, K, A, lda, P2, bp, act, C3, ldc, cuts[c],
                                   cuts[c + 1] < N ? cuts[c + 1] : N);

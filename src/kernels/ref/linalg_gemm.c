@@ -178,10 +178,11 @@ static mm_naive_fn mm_naive_for(int dtype) {
  * the table's format; run then calls f32_gemm_packed with the bias (Gemm C per column) and
  * the fused activation (`_act`, `_act_a`, `_act_b` attributes set by graph passes).
  * Work is split over threads by blocks of 12 rows (the last block takes the remainder, so no
- * block has a single row) or of 64 columns; each output element is computed by one call
- * with the same K order, so results are bit-identical for any thread count. */
+ * block has a single row) or of 32 columns (preferred for few rows times packed weights);
+ * each output element is computed by one call with the same K order, so results are
+ * bit-identical for any thread count. */
 #define SPLIT_ROWS 12
-#define SPLIT_COLS 64
+#define SPLIT_COLS 32
 #define MIN_PARALLEL_MACS (1 << 18) /* below ~5 us of work, waking threads costs more */
 
 static const er_microkernels *mk_of(const er_kctx *ctx) {
@@ -290,7 +291,11 @@ static void gemm_job_run(const er_kctx *ctx, gemm_job *j) {
     return;
   }
   int64_t row_units = j->M / SPLIT_ROWS, col_units = (j->N + SPLIT_COLS - 1) / SPLIT_COLS;
-  if (row_units >= 2 * threads || (row_units >= threads && row_units >= col_units)) {
+  if (j->packed && j->M <= 16 * SPLIT_ROWS && col_units >= 2 * threads) {
+    /* few rows times packed weights: splitting the columns lets each thread stream only its
+     * share of the weights (from L3 or memory) instead of all of them */
+    er_parallel_for(ctx, col_units, 1, gemm_job_range, j);
+  } else if (row_units >= 2 * threads || (row_units >= threads && row_units >= col_units)) {
     j->row_units = row_units;
     er_parallel_for(ctx, row_units, 1, gemm_job_range, j);
   } else if (col_units >= 2) {
