@@ -91,7 +91,7 @@ static er_status att_geom_of(const er_kctx *ctx, att_geom *g) {
 /* Query rows per block: scores of one block stay within ~64 KB, a multiple of 12 rows. */
 static int64_t att_rows(const att_geom *g) {
   int64_t rb = g->Sk > 0 ? 16384 / g->Sk / 12 * 12 : 96;
-  return rb < 12 ? 12 : rb > 96 ? 96 : rb;
+  return rb < 12 ? 12 : rb > 128 ? 128 : rb;
 }
 
 static size_t att_slot_bytes(const er_microkernels *mk, const att_geom *g) {

@@ -219,15 +219,34 @@ static inline vf vm_sigmoid(vf x) {
   return V_SEL(V_LT(x, V_ZERO()), V_MUL(e, s), s);
 }
 
+/* 1/x: approximate reciprocal refined by one Newton step (~23 bits) */
+static inline vf vm_rcp(vf x) {
+#if ER_VW == 16
+  const vf y = _mm512_rcp14_ps(x);
+#else
+  const vf y = _mm256_rcp_ps(x);
+#endif
+  return V_FMA(y, V_FNMA(x, y, V_SET1(1.0f)), y);
+}
+
 static inline vf vm_gelu(vf x) {
-  const vf z = V_MUL(vm_abs(x), V_SET1(ER_VM_SQRT1_2));
-  const vf e = vm_erf_small(z);
-  const vf c = V_MUL(vm_exp(V_MUL(V_SET1(-0.5f), V_MUL(x, x))), vm_erfc_r(z));
-  const vmask neg = V_LT(x, V_ZERO());
-  const vf qs = V_ADD(V_SET1(1.0f), vm_signof(x, e));            /* 1 +- erf(z) */
-  const vf ql = V_SEL(neg, c, V_SUB(V_SET1(2.0f), c));            /* erfc or 2 - erfc */
-  const vf q = V_SEL(V_LT(z, V_SET1(ER_VM_ERF_T)), qs, ql);
-  return V_MUL(V_MUL(V_SET1(0.5f), x), q);
+  /* |x| capped so w stays finite for infinite x (NaN passes: the min returns its 2nd operand) */
+  const vf z = V_MIN(V_SET1(1e30f), V_MUL(vm_abs(x), V_SET1(ER_VM_SQRT1_2)));
+  const vf w = vm_rcp(V_FMA(z, V_SET1(0.5f), V_SET1(1.0f)));
+  vf p = V_SET1(ER_VM_GR11);
+  p = V_FMA(p, w, V_SET1(ER_VM_GR10));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR9));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR8));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR7));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR6));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR5));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR4));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR3));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR2));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR1));
+  p = V_FMA(p, w, V_SET1(ER_VM_GR0));
+  const vf h = V_MUL(V_SET1(0.5f), V_MUL(vm_exp(V_MUL(V_SET1(-0.5f), V_MUL(x, x))), p));
+  return V_MUL(x, V_SEL(V_LT(x, V_ZERO()), h, V_SUB(V_SET1(1.0f), h)));
 }
 
 static inline vf vm_gelu_tanh(vf x) {
