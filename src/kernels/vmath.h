@@ -37,6 +37,9 @@
  *              e^(-x^2/2) (an expf-based float kernel has the same term, and
  *              0.5x(1 + erff(x/sqrt2)) loses all digits below x = -5). The vector forms
  *              refine a reciprocal estimate by one Newton step instead of dividing.
+ *              AVX-512 computes Phi on [-3, 3) from 16 degree-6 pieces picked per lane
+ *              (vpermps; relative error 8e-9): 2.4 ulp there, twice as fast; vectors with
+ *              a lane outside take the formula for those lanes.
  *   gelu_tanh  x >= 0: 4 ulp. 15 ulp for x >= -3, 36 for x >= -5, 211 (1.3e-5 relative) for
  *              x >= -10, from the rounding of u likewise
  * Below x = -10 gelu and gelu_tanh are < 1e-22 in magnitude with relative errors up to

@@ -229,7 +229,8 @@ static inline vf vm_rcp(vf x) {
   return V_FMA(y, V_FNMA(x, y, V_SET1(1.0f)), y);
 }
 
-static inline vf vm_gelu(vf x) {
+/* x Phi(x) by the formula of kernels/vmath.h (any x) */
+static inline vf vm_gelu_formula(vf x) {
   /* |x| capped so w stays finite for infinite x (NaN passes: the min returns its 2nd operand) */
   const vf z = V_MIN(V_SET1(1e30f), V_MUL(vm_abs(x), V_SET1(ER_VM_SQRT1_2)));
   const vf w = vm_rcp(V_FMA(z, V_SET1(0.5f), V_SET1(1.0f)));
@@ -248,6 +249,40 @@ static inline vf vm_gelu(vf x) {
   const vf h = V_MUL(V_SET1(0.5f), V_MUL(vm_exp(V_MUL(V_SET1(-0.5f), V_MUL(x, x))), p));
   return V_MUL(x, V_SEL(V_LT(x, V_ZERO()), h, V_SUB(V_SET1(1.0f), h)));
 }
+
+#if ER_VW == 16
+/* AVX-512: Phi on [-3, 3) from 16 pieces of width 0.375, a degree-6 polynomial in
+ * u = x - centre each (relative error <= 8e-9), coefficients picked per lane by vpermps;
+ * vectors with a lane outside (|x| >= 3, NaN) also take the formula for those lanes. */
+static const float k_phi_coef[7][16] __attribute__((aligned(64))) = {
+    {2.457901165e-03f, 7.394607094e-03f, 1.958007877e-02f, 4.575362497e-02f, 9.467574305e-02f, 1.742507119e-01f, 2.868877018e-01f, 4.256343118e-01f,
+     5.743656881e-01f, 7.131122982e-01f, 8.257492881e-01f, 9.053242570e-01f, 9.542463750e-01f, 9.804199212e-01f, 9.926053929e-01f, 9.975420988e-01f},
+    {7.642605154e-03f, 2.045267259e-02f, 4.755389053e-02f, 9.606150219e-02f, 1.685931881e-01f, 2.570739105e-01f, 3.405675936e-01f, 3.919908933e-01f,
+     3.919908933e-01f, 3.405675936e-01f, 2.570739106e-01f, 1.685931882e-01f, 9.606150223e-02f, 4.755389047e-02f, 2.045267248e-02f, 7.642605079e-03f},
+    {1.074741935e-02f, 2.492670492e-02f, 4.903995687e-02f, 8.105188753e-02f, 1.106392625e-01f, 1.205033788e-01f, 9.578463223e-02f, 3.674915526e-02f,
+     -3.674913493e-02f, -9.578462922e-02f, -1.205033938e-01f, -1.106392808e-01f, -8.105189491e-02f, -4.903995185e-02f, -2.492669583e-02f, -1.074741358e-02f},
+    {8.802093212e-03f, 1.684444311e-02f, 2.578949082e-02f, 2.958114238e-02f, 2.030500050e-02f, -5.189077287e-03f, -3.880148381e-02f, -6.303387355e-02f,
+     -6.303387315e-02f, -3.880148638e-02f, -5.189088123e-03f, 2.030498700e-02f, 2.958113761e-02f, 2.578949868e-02f, 1.684445607e-02f, 8.802101761e-03f},
+    {4.397281420e-03f, 6.109301114e-03f, 5.123725602e-03f, -1.028819807e-03f, -1.177597279e-02f, -2.129863455e-02f, -2.142005655e-02f, -9.080138884e-03f,
+     9.078596955e-03f, 2.141982655e-02f, 2.129977737e-02f, 1.177736941e-02f, 1.029381003e-03f, -5.124110922e-03f, -6.109997583e-03f, -4.397724280e-03f},
+    {1.143990133e-03f, 4.355094085e-04f, -1.764806106e-03f, -4.767469488e-03f, -6.090231856e-03f, -3.173141398e-03f, 3.401152910e-03f, 9.050799587e-03f,
+     9.050790547e-03f, 3.401211701e-03f, -3.172894731e-03f, -6.089924512e-03f, -4.767360863e-03f, -1.764985502e-03f, 4.352137957e-04f, 1.143794889e-03f},
+    {-4.119668881e-05f, -6.190748496e-04f, -1.271753527e-03f, -1.203784534e-03f, 2.117713349e-04f, 2.306318010e-03f, 3.151386873e-03f, 1.497680493e-03f,
+     -1.468446952e-03f, -3.147004844e-03f, -2.328016903e-03f, -2.382933875e-04f, 1.193125830e-03f, 1.279110415e-03f, 6.323599808e-04f, 4.965098001e-05f},
+};
+static inline vf vm_gelu(vf x) {
+  const vf t = V_MIN(V_SET1(15.0f), V_MAX(V_ZERO(), V_FMA(x, V_SET1(16.0f / 6.0f), V_SET1(8.0f))));
+  const __m512i i = _mm512_cvttps_epi32(t); /* NaN lanes: any index, replaced below */
+  const vf u = V_SUB(x, V_FMA(_mm512_cvtepi32_ps(i), V_SET1(0.375f), V_SET1(-2.8125f)));
+  vf p = _mm512_permutexvar_ps(i, _mm512_load_ps(k_phi_coef[6]));
+  for (int c = 5; c >= 0; c--) p = V_FMA(p, u, _mm512_permutexvar_ps(i, _mm512_load_ps(k_phi_coef[c])));
+  const vf y = V_MUL(x, p);
+  const __mmask16 far = _mm512_cmp_ps_mask(vm_abs(x), V_SET1(3.0f), _CMP_NLT_UQ);
+  return far ? _mm512_mask_mov_ps(y, far, vm_gelu_formula(x)) : y;
+}
+#else
+static inline vf vm_gelu(vf x) { return vm_gelu_formula(x); }
+#endif
 
 static inline vf vm_gelu_tanh(vf x) {
   const vf k = V_SET1(2.0f * ER_VM_GELU_K), kc = V_SET1(2.0f * ER_VM_GELU_K * ER_VM_GELU_C);
