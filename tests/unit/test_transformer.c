@@ -397,3 +397,34 @@ TEST(xf_x32_transpose_table) {
         free(s), free(d);
       }
 }
+
+/* Batched MatMul with a non-constant B (units of batch x row blocks over threads): 1 vs 2
+ * threads bit-identical, and close to the reference table's product. */
+TEST(xf_matmul_batched_threads) {
+  er_threadpool *pool2 = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool2));
+  const er_microkernels *tabs[4];
+  int nt = xf_tables(tabs);
+  struct { int r; int64_t a[4], b[4]; } cases[] = {
+      {3, {3, 37, 20}, {3, 20, 45}},        {3, {2, 130, 64}, {2, 64, 130}},
+      {4, {1, 12, 128, 26}, {1, 12, 26, 128}}, {4, {1, 12, 128, 128}, {1, 12, 128, 26}},
+      {3, {2, 25, 300}, {2, 300, 33}},      {3, {3, 49, 8}, {1, 8, 70}},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    er_tensor *a = rand_t(cases[k].r, cases[k].a, 1.0f), *b = rand_t(cases[k].r, cases[k].b, 1.0f);
+    er_tensor *in[2] = {a, b}, *ref[1];
+    CHECK_OK(ot_run_ex("", "MatMul", 13, NULL, 0, in, 2, ref, 1, er_microkernels_ref(), NULL));
+    int64_t n = er_tensor_numel(ref[0]);
+    for (int ti = 0; ti < nt; ti++) {
+      er_tensor *y1[1], *y2[1];
+      CHECK_OK(ot_run_ex("", "MatMul", 13, NULL, 0, in, 2, y1, 1, tabs[ti], NULL));
+      CHECK_OK(ot_run_ex("", "MatMul", 13, NULL, 0, in, 2, y2, 1, tabs[ti], pool2));
+      double e = rel_err(y1[0]->data, ref[0]->data, n, 1e-4, 1e-5);
+      if (!(e <= 1)) fprintf(stderr, "  %s batched MatMul case %zu: err %g\n", tabs[ti]->isa, k, e);
+      CHECK(e <= 1);
+      CHECK(memcmp(y1[0]->data, y2[0]->data, sizeof(float) * (size_t)n) == 0);
+    }
+    ot_free_all();
+  }
+  er_threadpool_destroy(pool2);
+}

@@ -3,6 +3,7 @@
 
 #include "kernels/kernel.h"
 #include "kernels/ref/gemm.h"
+#include "kernels/vmath.h"
 
 /* ---- er_f32_gemm_ref ----------------------------------------------------------------
  * Blocking: the N dimension is cut into panels of GEMM_NR columns and K into blocks of
@@ -189,6 +190,15 @@ static const er_microkernels *mk_of(const er_kctx *ctx) {
   return ctx->mk ? ctx->mk : er_microkernels_ref();
 }
 
+/* Apply a fused activation to n floats: the transcendental kinds through the table's
+ * vector functions (the approximations the GEMM epilogues use), the others exactly. */
+static void apply_act(const er_microkernels *mk, float *x, int64_t n, er_act act) {
+  int fn = act.kind == ER_ACT_GELU ? ER_VF_GELU : act.kind == ER_ACT_SIGMOID ? ER_VF_SIGMOID
+         : act.kind == ER_ACT_TANH ? ER_VF_TANH : act.kind == ER_ACT_SILU ? ER_VF_SILU : 0;
+  if (fn) mk->f32_vunary(fn, x, x, n);
+  else er_f32_apply_act(x, n, act);
+}
+
 static er_act act_of(const er_kctx *ctx) {
   er_act a = {(int)er_attr_int(ctx, "_act", ER_ACT_NONE), er_attr_float(ctx, "_act_a", 0.0f),
               er_attr_float(ctx, "_act_b", 0.0f)};
@@ -268,7 +278,7 @@ static void gemm_job_block(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0
   j->mk->f32_gemm(j->ta, j->tb, m, n, j->K, j->alpha, A, j->lda, B, j->ldb,
                   j->accumulate || j->bias ? 1.0f : 0.0f, C + n0, j->ldc);
   if (j->act.kind != ER_ACT_NONE)
-    for (int64_t r = 0; r < m; r++) er_f32_apply_act(C + r * j->ldc + n0, n, j->act);
+    for (int64_t r = 0; r < m; r++) apply_act(j->mk, C + r * j->ldc + n0, n, j->act);
 }
 
 static void gemm_job_range(void *arg, int64_t b, int64_t e) {
@@ -558,13 +568,16 @@ static er_status matmul_prepare(er_kctx *ctx) {
   return 0;
 }
 
-/* Batched products, one whole product per batch index (threads split the batch). */
+/* Batched products: units of (batch index, block of rb rows), each one f32_gemm call on its
+ * rows (the same operations for an element whatever the split, so any thread count gives
+ * the same bits); threads split the units. */
 typedef struct {
   const er_microkernels *mk;
   const mm_shape *s;
   const float *A, *B, *bias;
   float *Y;
   er_act act;
+  int64_t rb, rblocks;
 } mm_batch_job;
 
 static void batch_offsets(const mm_shape *s, int64_t t, int64_t *offa, int64_t *offb) {
@@ -579,16 +592,17 @@ static void batch_offsets(const mm_shape *s, int64_t t, int64_t *offa, int64_t *
 static void mm_batch_range(void *arg, int64_t b, int64_t e) {
   const mm_batch_job *j = (const mm_batch_job *)arg;
   const mm_shape *s = j->s;
-  int64_t MN = s->M * s->N;
-  for (int64_t t = b; t < e; t++) {
+  for (int64_t u = b; u < e; u++) {
+    const int64_t t = u / j->rblocks, blk = u % j->rblocks, r0 = blk * j->rb;
+    const int64_t rows = blk == j->rblocks - 1 ? s->M - r0 : j->rb; /* the last takes the rest */
     int64_t offa, offb;
     batch_offsets(s, t, &offa, &offb);
-    float *Y = j->Y + t * MN;
+    float *Y = j->Y + t * s->M * s->N + r0 * s->N;
     if (j->bias)
-      for (int64_t r = 0; r < s->M; r++) memcpy(Y + r * s->N, j->bias, sizeof(float) * (size_t)s->N);
-    j->mk->f32_gemm(0, 0, s->M, s->N, s->K, 1.0f, j->A + offa, s->K, j->B + offb, s->N,
-                    j->bias ? 1.0f : 0.0f, Y, s->N);
-    if (j->act.kind != ER_ACT_NONE) er_f32_apply_act(Y, MN, j->act);
+      for (int64_t r = 0; r < rows; r++) memcpy(Y + r * s->N, j->bias, sizeof(float) * (size_t)s->N);
+    j->mk->f32_gemm(0, 0, rows, s->N, s->K, 1.0f, j->A + offa + r0 * s->K, s->K, j->B + offb,
+                    s->N, j->bias ? 1.0f : 0.0f, Y, s->N);
+    if (j->act.kind != ER_ACT_NONE) apply_act(j->mk, Y, rows * s->N, j->act);
   }
 }
 
@@ -628,9 +642,19 @@ static er_status matmul_run(er_kctx *ctx) {
       gemm_job j = {mk, packed, bias, act, 0, 0, 0, 1.0f, s.batch * M, N, K, K, N, N,
                     A32, B32, Y32, 0};
       gemm_job_run(ctx, &j);
-    } else if (s.batch >= 2 && er_threadpool_size(ctx->threads) > 1) {
-      mm_batch_job j = {mk, &s, A32, B32, bias, Y32, act};
-      er_parallel_for(ctx, s.batch, 1, mm_batch_range, &j);
+    } else if (s.batch >= 2) {
+      /* whole products per unit when the batch alone gives every thread work; else blocks
+       * of rows (a multiple of 12, at least 24 -- B is packed again for each unit -- the
+       * last block taking the rest, so no block has a single row) */
+      int64_t threads = er_threadpool_size(ctx->threads), rb = M;
+      if (s.batch < 4 * threads && M * N * K * s.batch >= MIN_PARALLEL_MACS) {
+        rb = (M * s.batch + 4 * threads - 1) / (4 * threads);
+        rb = (rb + SPLIT_ROWS - 1) / SPLIT_ROWS * SPLIT_ROWS;
+        if (rb < 2 * SPLIT_ROWS) rb = 2 * SPLIT_ROWS;
+        if (rb > M) rb = M;
+      }
+      mm_batch_job j = {mk, &s, A32, B32, bias, Y32, act, rb, M / rb};
+      er_parallel_for(ctx, s.batch * j.rblocks, 1, mm_batch_range, &j);
     } else {
       for (int64_t t = 0; t < s.batch; t++) {
         int64_t offa, offb;
