@@ -1,8 +1,11 @@
 /* float32 GEMM for AVX2/FMA: 6x16 register tile, B in 16-column panels (see f32-gemm.h).
  *
- * Loop nest (per K block of <= 256): column blocks of NC columns (their B panels, kc x NC,
- * stay in L2) > row tiles of 6 (the 6 x kc slice of A stays in L1) > 16-column panels
- * (micro-kernel: per k, two B vectors, six A broadcasts, twelve FMAs). A is read in place
+ * Pre-packed B (weights), per K block of <= 256: chunks of 120 rows of A (their slice stays
+ * in L2) > 16-column panels (read sequentially once per chunk while the panel used next is
+ * prefetched a slice per row tile; weights usually come from L3 or memory) > row tiles of
+ * 6. On-the-fly B (f32_gemm): column blocks of 64 packed into a stack buffer > row tiles
+ * (the 6 x kc slice of A copied together when several panels reuse it) > panels.
+ * Micro-kernel: per k, two B vectors, six A broadcasts, twelve FMAs. A is read in place
  * through row pointers when it is row-major; a transposed A is packed per row tile into a
  * small stack buffer. The first K block starts from zero, the bias row, or C; later blocks
  * continue from C; the last one applies the fused activation before the store. */
@@ -14,9 +17,9 @@
 #include "kernels/x86/vmath-simd.h"
 
 #define MR 6
+#define MC 120 /* rows per L2 chunk of A when B is pre-packed (20 row tiles) */
 #define NR 16
 #define KC 256
-#define NC_PACKED 256   /* columns per L2 block when B is pre-packed */
 #define NC_UNPACKED 64  /* columns packed at once by the on-the-fly path (stack buffer) */
 
 enum { INIT_ZERO, INIT_BIAS, INIT_C };
@@ -224,7 +227,6 @@ void er_f32_gemm_packed_cols_6x16__avx2(int64_t M, int64_t N, int64_t K, const f
   if (n1 > N) n1 = N;
   if (M <= 0 || n0 >= n1) return;
   const float *P = (const float *)packed;
-  float abuf[MR * KC] __attribute__((aligned(64)));
   const int64_t kcb = k_block(K);
   const er_act *ea = act.kind != ER_ACT_NONE ? &act : NULL;
   if (M <= MR) {
@@ -244,30 +246,33 @@ void er_f32_gemm_packed_cols_6x16__avx2(int64_t M, int64_t N, int64_t K, const f
     }
     return;
   }
+  /* K blocks > chunks of MC rows (their A slice stays in L2) > 16-column panels (read once
+   * per chunk, sequentially, the panel used next prefetched a slice per row tile: weights
+   * usually come from L3 or memory) > row tiles. */
   int64_t k0 = 0;
   do { /* at least one pass: K == 0 gives act(bias) */
     const int64_t kc = K - k0 < kcb ? K - k0 : kcb;
     const int init = k0 > 0 ? INIT_C : bias ? INIT_BIAS : INIT_ZERO;
     const er_act *a_last = k0 + kc >= K ? ea : NULL;
-    for (int64_t jc = n0; jc < n1; jc += NC_PACKED) {
-      const int64_t jend = jc + NC_PACKED < n1 ? jc + NC_PACKED : n1;
-      for (int64_t i0 = 0; i0 < M; i0 += MR) {
-        const int64_t mr = M - i0 < MR ? M - i0 : MR;
-        const float *ai = A + i0 * lda + k0;
-        int64_t as = lda;
-        if (jend - jc > NR) { /* reused by several panels: copy the rows together */
-          copy_rows(ai, lda, mr, kc, abuf);
-          ai = abuf, as = kc;
+    for (int64_t ic = 0; ic < M; ic += MC) {
+      const int64_t mc = M - ic < MC ? M - ic : MC, tiles = (mc + MR - 1) / MR;
+      for (int64_t j = n0; j < n1; j += NR) {
+        const int64_t nr = n1 - j < NR ? n1 - j : NR;
+        const float *bp = P + (j / NR) * K * NR + k0 * NR;
+        /* the panel used next (here, in the next chunk, or in the next K block) */
+        int64_t jn = j + NR, kn = k0, kcn = kc;
+        if (jn >= n1) {
+          jn = n0;
+          if (ic + MC >= M) kn = k0 + kc, kcn = K - kn < kcb ? K - kn : kcb;
         }
-        float *ci = C + i0 * ldc;
-        const int64_t next_rows = M - i0 - MR < MR ? M - i0 - MR : MR;
-        const int64_t parts = (jend - jc + NR - 1) / NR;
-        for (int64_t j = jc; j < jend; j += NR) {
-          const int64_t nr = jend - j < NR ? jend - j : NR;
-          const float *bp = P ? P + (j / NR) * K * NR + k0 * NR : NULL;
-          if (next_rows > 0 && parts > 1)
-            prefetch_rows(A + (i0 + MR) * lda + k0, lda, next_rows, kc, (j - jc) / NR, parts);
-          run_tile(mr, kc, ai, as, bp, ci + j, ldc, nr, init, bias ? bias + j : NULL, a_last);
+        const float *np = kcn > 0 ? P + (jn / NR) * K * NR + kn * NR : NULL;
+        for (int64_t i0 = ic, t = 0; i0 < ic + mc; i0 += MR, t++) {
+          const int64_t mr = ic + mc - i0 < MR ? ic + mc - i0 : MR;
+          if (np) /* its rows [kn, kn + kcn), one line per row */
+            for (int64_t l = t * kcn / tiles, le = (t + 1) * kcn / tiles; l < le; l++)
+              _mm_prefetch((const char *)(np + l * NR), _MM_HINT_T0);
+          run_tile(mr, kc, A + i0 * lda + k0, lda, bp, C + i0 * ldc + j, ldc, nr, init,
+                   bias ? bias + j : NULL, a_last);
         }
       }
     }
