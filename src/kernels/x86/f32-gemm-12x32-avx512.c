@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "kernels/x86/f32-gemm.h"
+#include "kernels/x86/x32-transpose.h"
 #define ER_VW 16
 #include "kernels/x86/vmath-simd.h"
 
@@ -160,6 +161,10 @@ static void pack_panels(int transB, const float *B, int64_t ldb, int64_t k0, int
       const __mmask16 m = mask_n(nr);
       for (int64_t k = 0; k < kc; k++)
         _mm512_storeu_ps(d + k * PW, _mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, B + (k0 + k) * ldb + jj)));
+    } else if (alpha == 1.0f) { /* rows of B become panel columns: 8x8 register transposes */
+      if (nr > 0) er_x32_transpose_8x8__avx2(B + jj * ldb + k0, ldb, d, PW, nr, kc);
+      if (nr < PW)
+        for (int64_t k = 0; k < kc; k++) memset(d + k * PW + nr, 0, sizeof(float) * (size_t)(PW - nr));
     } else {
       for (int64_t c = 0; c < PW; c++) {
         if (c < nr) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/x86/f32-gemm.h"
+#include "kernels/x86/x32-transpose.h"
 #define ER_VW 8
 #include "kernels/x86/vmath-simd.h"
 
@@ -182,6 +183,10 @@ static void pack_panels(int transB, const float *B, int64_t ldb, int64_t k0, int
           for (; c < NR; c++) dk[c] = 0.0f;
         }
       }
+    } else if (alpha == 1.0f) { /* rows of B become panel columns: 8x8 register transposes */
+      er_x32_transpose_8x8__avx2(B + jj * ldb + k0, ldb, d, NR, nr, kc);
+      if (nr < NR)
+        for (int64_t k = 0; k < kc; k++) memset(d + k * NR + nr, 0, sizeof(float) * (size_t)(NR - nr));
     } else {
       for (int64_t c = 0; c < NR; c++) {
         if (c < nr) {
