@@ -5,11 +5,13 @@
  * MatMul(., V), with the head split / merge Transposes around it absorbed into layouts.
  * Never written to files. Kernel: src/kernels/ref/linalg_attention.c.
  *
- *   inputs  Q, K, V (float32, rank 4), mask (optional, float32, broadcastable to
- *           [B, H, Sq, Sk] by numpy rules; an absent mask is "")
+ *   inputs  Q, K, V (float32, all rank 4, or all rank 3: the 4-D view with B = 1 left
+ *           out), mask (optional, float32, broadcastable to [B, H, Sq, Sk] by numpy rules;
+ *           an absent mask is "")
  *   attrs   layouts (INTS, 4 values: the layouts of Q, K, V and the output, codes below)
  *           scale (FLOAT, default 1)
- *   output  float32, [B, H, Sq, Dv] (ER_ATT_BHSD) or [B, Sq, H, Dv] (ER_ATT_BSHD)
+ *   output  float32, [B, H, Sq, Dv] (ER_ATT_BHSD) or [B, Sq, H, Dv] (ER_ATT_BSHD), without B
+ *           for rank 3
  *
  *   out[b,h,i,:] = sum_j p[j] V[b,h,j,:],  p = softmax_j(scale * <Q[b,h,i,:], K[b,h,j,:]>
  *                                                       + mask[b,h,i,j])

@@ -5,9 +5,10 @@
  *   -> O = Attention(Q, K, V[, mask]; layouts, scale = c or 1/c)
  *
  * with Qh, Kt, Vh, O float32 of rank 4 and static shapes: Qh [B,H,Sq,Dk], Kt [B,H,Dk,Sk],
- * Vh [B,H,Sk,Dv] (no broadcasting between them), mask any float32 tensor broadcasting to
- * [B,H,Sq,Sk] without growing it. The head split / merge Transposes around the pattern are
- * absorbed when the pattern is their only reader:
+ * Vh [B,H,Sk,Dv] (no broadcasting between them), or all of rank 3 (the same without B),
+ * mask any float32 tensor broadcasting to the scores without growing them. The head split /
+ * merge Transposes around the pattern (for rank 3 the same perms without the batch axis)
+ * are absorbed when the pattern is their only reader:
  *   Qh = Transpose(Q [B,Sq,H,Dk], perm 0,2,1,3)  -> Q read as BSHD
  *   Kt = Transpose(K [B,Sk,H,Dk], perm 0,2,3,1)  -> K read as BSHD
  *   Kt = Transpose(K [B,H,Sk,Dk], perm 0,1,3,2)  -> K read as BHSD (else Kt itself, BHDS)
@@ -25,25 +26,30 @@ static er_node *only_reader(const opt_ctx *c, int v, const char *op_type) {
   return n && opt_is(n, op_type) ? n : NULL;
 }
 
-static int perm_is(const er_node *t, int p0, int p1, int p2, int p3) {
+/* Does Transpose t have the given 4-D perm (p0 == 0), or for rank 3 its version without
+ * the batch axis? */
+static int perm_is(const er_node *t, int rank, int p0, int p1, int p2, int p3) {
   const er_attr *a = er_node_attr(t, "perm");
-  return a && a->type == ER_ATTR_INTS && a->n == 4 && a->ints[0] == p0 && a->ints[1] == p1 &&
-         a->ints[2] == p2 && a->ints[3] == p3;
+  if (!a || a->type != ER_ATTR_INTS || a->n != rank) return 0;
+  if (rank == 4)
+    return a->ints[0] == p0 && a->ints[1] == p1 && a->ints[2] == p2 && a->ints[3] == p3;
+  return p0 == 0 && a->ints[0] == p1 - 1 && a->ints[1] == p2 - 1 && a->ints[2] == p3 - 1;
 }
 
 /* Transpose producing v with the given perm, read only by the pattern; else NULL. */
-static er_node *split_transpose(const opt_ctx *c, int v, int p0, int p1, int p2, int p3) {
+static er_node *split_transpose(const opt_ctx *c, int v, int rank, int p0, int p1, int p2, int p3) {
   er_node *t = opt_producer(c, v);
-  if (!t || !opt_is(t, "Transpose") || t->n_inputs != 1 || !perm_is(t, p0, p1, p2, p3)) return NULL;
+  if (!t || !opt_is(t, "Transpose") || t->n_inputs != 1 || !perm_is(t, rank, p0, p1, p2, p3)) return NULL;
   return opt_sole_consumer(c, v, NULL) ? t : NULL;
 }
 
-/* Static float32 rank-4 value: its dims, else 0. */
-static int dims4(const opt_ctx *c, int v, int64_t *d) {
-  if (v < 0 || opt_dtype(c, v) != ER_F32 || opt_rank(c, v) != 4) return 0;
-  for (int i = 0; i < 4; i++) {
-    d[i] = c->vi_dims[v][i];
-    if (d[i] < 0) return 0;
+/* Static float32 value of the given rank (4, or 3 seen as [1, ...]): its 4-D dims, else 0. */
+static int dims4(const opt_ctx *c, int v, int rank, int64_t *d) {
+  if (v < 0 || opt_dtype(c, v) != ER_F32 || opt_rank(c, v) != rank) return 0;
+  d[0] = 1;
+  for (int i = 0; i < rank; i++) {
+    d[4 - rank + i] = c->vi_dims[v][i];
+    if (d[4 - rank + i] < 0) return 0;
   }
   return 1;
 }
@@ -64,10 +70,11 @@ static int fuse_at(opt_ctx *c, int si) {
   er_graph *g = c->g;
   er_node *sm = &g->nodes[si];
   if (sm->n_inputs != 1 || sm->n_outputs != 1 || sm->outputs[0] < 0) return 0;
+  const int rank = opt_rank(c, sm->inputs[0]);
   int64_t axis = opt_attr_int(sm, "axis", sm->opset < 13 ? 1 : -1);
-  if (axis != -1 && axis != 3) return 0;
+  if ((rank != 4 && rank != 3) || (axis != -1 && axis != rank - 1)) return 0;
   int64_t sd[4];
-  if (!dims4(c, sm->inputs[0], sd)) return 0;
+  if (!dims4(c, sm->inputs[0], rank, sd)) return 0;
   /* backwards: [Add mask] <- [Mul|Div scale] <- MatMul */
   er_node *chain[4] = {0}; /* mm1, scale, add, softmax */
   int v = sm->inputs[0], mask = -1;
@@ -78,7 +85,7 @@ static int fuse_at(opt_ctx *c, int si) {
       er_node *q = opt_producer(c, p->inputs[side]);
       int64_t qd[4];
       if (q && (opt_is(q, "MatMul") || opt_is(q, "Mul") || opt_is(q, "Div")) &&
-          dims4(c, p->inputs[side], qd) && !memcmp(qd, sd, sizeof qd) &&
+          dims4(c, p->inputs[side], rank, qd) && !memcmp(qd, sd, sizeof qd) &&
           mask_fits(c, p->inputs[1 - side], sd)) {
         mask = p->inputs[1 - side];
         chain[2] = p;
@@ -110,7 +117,9 @@ static int fuse_at(opt_ctx *c, int si) {
     return 0;
   int qh = chain[0]->inputs[0], kt = chain[0]->inputs[1], vh = mm2->inputs[1], o = mm2->outputs[0];
   int64_t qd[4], kd[4], vd[4], od[4];
-  if (!dims4(c, qh, qd) || !dims4(c, kt, kd) || !dims4(c, vh, vd) || !dims4(c, o, od)) return 0;
+  if (!dims4(c, qh, rank, qd) || !dims4(c, kt, rank, kd) || !dims4(c, vh, rank, vd) ||
+      !dims4(c, o, rank, od))
+    return 0;
   /* Qh [B,H,Sq,Dk], Kt [B,H,Dk,Sk], Vh [B,H,Sk,Dv], scores [B,H,Sq,Sk], O [B,H,Sq,Dv] */
   if (qd[0] != kd[0] || qd[0] != vd[0] || qd[1] != kd[1] || qd[1] != vd[1] || qd[3] != kd[2] ||
       kd[3] != vd[2] || sd[0] != qd[0] || sd[1] != qd[1] || sd[2] != qd[2] || sd[3] != kd[3] ||
@@ -119,11 +128,11 @@ static int fuse_at(opt_ctx *c, int si) {
   if (qh == kt || qh == vh || kt == vh) return 0;
   /* layouts: absorb the head transposes */
   int64_t lay[4] = {ER_ATT_BHSD, ER_ATT_BHDS, ER_ATT_BHSD, ER_ATT_BHSD};
-  er_node *tq = split_transpose(c, qh, 0, 2, 1, 3), *tk = split_transpose(c, kt, 0, 2, 3, 1);
-  er_node *tk2 = tk ? NULL : split_transpose(c, kt, 0, 1, 3, 2);
-  er_node *tv = split_transpose(c, vh, 0, 2, 1, 3);
+  er_node *tq = split_transpose(c, qh, rank, 0, 2, 1, 3), *tk = split_transpose(c, kt, rank, 0, 2, 3, 1);
+  er_node *tk2 = tk ? NULL : split_transpose(c, kt, rank, 0, 1, 3, 2);
+  er_node *tv = split_transpose(c, vh, rank, 0, 2, 1, 3);
   er_node *to = only_reader(c, o, "Transpose");
-  if (to && (to->n_outputs != 1 || to->outputs[0] < 0 || !perm_is(to, 0, 2, 1, 3))) to = NULL;
+  if (to && (to->n_outputs != 1 || to->outputs[0] < 0 || !perm_is(to, rank, 0, 2, 1, 3))) to = NULL;
   int ins[4] = {qh, kt, vh, mask};
   if (tq) ins[0] = tq->inputs[0], lay[0] = ER_ATT_BSHD;
   if (tk) ins[1] = tk->inputs[0], lay[1] = ER_ATT_BSHD;

@@ -529,4 +529,13 @@ TEST(opt_attention_pattern) {
   CHECK_NEAR(act_f(a, "scale"), 0.5, 0);
   CHECK(ir_consistent(m.graph));
   er_imported_free(&m);
+
+  /* rank 3 ([B*H, S, D]): K's Transpose and the output's are absorbed */
+  CHECK(opt_and_compare("attention_rank3", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  CHECK(st.attentions == 1 && m.graph->n_nodes == 1);
+  a = &m.graph->nodes[0];
+  lay = er_node_attr(a, "layouts");
+  CHECK(strcmp(a->op_type, "Attention") == 0 && a->n_inputs == 4 && lay && lay->ints[0] == 0 &&
+        lay->ints[1] == 0 && lay->ints[2] == 0 && lay->ints[3] == 1);
+  er_imported_free(&m);
 }

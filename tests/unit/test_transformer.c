@@ -250,6 +250,25 @@ TEST(xf_attention_op_layouts_masks_threads) {
   er_threadpool_destroy(pool2);
 }
 
+/* Rank 3 ([B*H, S, D]) is the 4-D op with a batch of 1 left out. */
+TEST(xf_attention_op_rank3) {
+  int64_t dq[3] = {4, 9, 5}, dk[3] = {4, 11, 5}, dv[3] = {4, 11, 6};
+  er_tensor *q = rand_t(3, dq, 2.0f), *k = rand_t(3, dk, 2.0f), *v = rand_t(3, dv, 1.0f);
+  int64_t lay[4] = {0, 0, 0, 0};
+  er_attr at[] = {ot_ints("layouts", 4, lay), ot_float("scale", 0.4f)};
+  er_tensor *in[3] = {q, k, v}, *y[1];
+  CHECK_OK(ot_run_ex("edgerun", "Attention", 1, at, 2, in, 3, y, 1, er_microkernels_ref(), NULL));
+  CHECK(y[0]->rank == 3 && y[0]->dims[0] == 4 && y[0]->dims[1] == 9 && y[0]->dims[2] == 6);
+  double *ref = (double *)malloc(sizeof(double) * 4 * 9 * 6);
+  int lays[4] = {0, 0, 0, 0};
+  att_reference(lays, 1, 4, 9, 11, 5, 6, 0.4f, q->data, k->data, v->data, NULL, ref);
+  double worst = 0;
+  for (int i = 0; i < 4 * 9 * 6; i++) worst = fmax(worst, fabs(((float *)y[0]->data)[i] - ref[i]));
+  CHECK(worst < 1e-5);
+  free(ref);
+  ot_free_all();
+}
+
 TEST(xf_attention_op_errors) {
   int64_t d[4] = {1, 2, 3, 4}, dv[4] = {1, 2, 5, 4}, dm[2] = {2, 2};
   er_tensor *q = ot_tensor(ER_F32, 4, d, NULL), *v = ot_tensor(ER_F32, 4, dv, NULL);

@@ -23,6 +23,7 @@ typedef struct {
   int64_t ms[4];                      /* mask strides over [B, H, Sq, Sk] (0: broadcast) */
   float scale;
   int has_mask;
+  int rank; /* of Q, K, V and the output: 4, or 3 (a batch of 1 left out) */
 } att_geom;
 
 #define ALIGN64(n) (((n) + 63) & ~(size_t)63)
@@ -46,22 +47,28 @@ static er_status att_geom_of(const er_kctx *ctx, att_geom *g) {
     if (!ok) return ER_ERR(ER_INVALID_ARGUMENT, "layouts[%d] = %lld is not a valid layout", i, (long long)lay[i]);
     g->lay[i] = (int)lay[i];
   }
-  if (q->rank != 4 || k->rank != 4 || v->rank != 4)
-    return ER_ERR(ER_INVALID_ARGUMENT, "Q, K and V must have rank 4 (got %d, %d, %d)", q->rank, k->rank, v->rank);
+  g->rank = q->rank;
+  if ((q->rank != 4 && q->rank != 3) || k->rank != q->rank || v->rank != q->rank)
+    return ER_ERR(ER_INVALID_ARGUMENT, "Q, K and V must all have rank 4 or all rank 3 (got %d, %d, %d)",
+                  q->rank, k->rank, v->rank);
+  /* rank 3 is the 4-D view with a leading batch of 1 */
+  int64_t qd[4] = {1, 1, 1, 1}, kd4[4] = {1, 1, 1, 1}, vd[4] = {1, 1, 1, 1};
+  for (int i = 0; i < q->rank; i++)
+    qd[4 - q->rank + i] = q->dims[i], kd4[4 - q->rank + i] = k->dims[i], vd[4 - q->rank + i] = v->dims[i];
   const int bshd_q = g->lay[0] == ER_ATT_BSHD;
-  g->B = q->dims[0], g->H = q->dims[bshd_q ? 2 : 1], g->Sq = q->dims[bshd_q ? 1 : 2], g->Dk = q->dims[3];
-  int64_t kb = k->dims[0], kh, ksq, kd;
-  if (g->lay[1] == ER_ATT_BSHD) kh = k->dims[2], ksq = k->dims[1], kd = k->dims[3];
-  else if (g->lay[1] == ER_ATT_BHSD) kh = k->dims[1], ksq = k->dims[2], kd = k->dims[3];
-  else kh = k->dims[1], kd = k->dims[2], ksq = k->dims[3];
+  g->B = qd[0], g->H = qd[bshd_q ? 2 : 1], g->Sq = qd[bshd_q ? 1 : 2], g->Dk = qd[3];
+  int64_t kb = kd4[0], kh, ksq, kd;
+  if (g->lay[1] == ER_ATT_BSHD) kh = kd4[2], ksq = kd4[1], kd = kd4[3];
+  else if (g->lay[1] == ER_ATT_BHSD) kh = kd4[1], ksq = kd4[2], kd = kd4[3];
+  else kh = kd4[1], kd = kd4[2], ksq = kd4[3];
   const int bshd_v = g->lay[2] == ER_ATT_BSHD;
-  int64_t vb = v->dims[0], vh = v->dims[bshd_v ? 2 : 1], vsq = v->dims[bshd_v ? 1 : 2];
-  g->Sk = ksq, g->Dv = v->dims[3];
+  int64_t vb = vd[0], vh = vd[bshd_v ? 2 : 1], vsq = vd[bshd_v ? 1 : 2];
+  g->Sk = ksq, g->Dv = vd[3];
   if (kb != g->B || kh != g->H || kd != g->Dk || vb != g->B || vh != g->H || vsq != g->Sk) {
     char b1[64], b2[64], b3[64];
     return ER_ERR(ER_INVALID_ARGUMENT, "Q %s, K %s and V %s do not agree for layouts %d,%d,%d",
-                  er_shape_str(q->dims, 4, b1, sizeof b1), er_shape_str(k->dims, 4, b2, sizeof b2),
-                  er_shape_str(v->dims, 4, b3, sizeof b3), g->lay[0], g->lay[1], g->lay[2]);
+                  er_shape_str(q->dims, q->rank, b1, sizeof b1), er_shape_str(k->dims, k->rank, b2, sizeof b2),
+                  er_shape_str(v->dims, v->rank, b3, sizeof b3), g->lay[0], g->lay[1], g->lay[2]);
   }
   lay_strides(g->lay[0], g->H, g->Sq, g->Dk, g->qs);
   if (g->lay[1] == ER_ATT_BHDS) g->ks[0] = g->H * g->Dk * g->Sk, g->ks[1] = g->Dk * g->Sk, g->ks[2] = 1;
@@ -108,7 +115,7 @@ static er_status att_infer(er_kctx *ctx) {
   ER_RETURN_IF_ERROR(att_geom_of(ctx, &g));
   int64_t d[4] = {g.B, g.H, g.Sq, g.Dv};
   if (g.lay[3] == ER_ATT_BSHD) d[1] = g.Sq, d[2] = g.H;
-  er_tensor_set_shape(ctx->out[0], ER_F32, 4, d);
+  er_tensor_set_shape(ctx->out[0], ER_F32, g.rank, d + 4 - g.rank);
   int slots = er_threadpool_size(ctx->threads);
   ctx->scratch_bytes = (size_t)slots * att_slot_bytes(att_mk(ctx), &g) + 64;
   return 0;

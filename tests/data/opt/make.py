@@ -287,4 +287,16 @@ save("attention_mask", [
     vi("kt2", [2, 3, 4, 5])],
    [vi("y", [2, 3, 5, 6]), vi("y2", [2, 3, 5, 6]), vi("s2", [2, 3, 5, 5]), vi("y3", [2, 3, 5, 6])],
    [init("sqrtd", np.float32(2.0))])
+# attention_rank3: [B*H, S, D] tensors (torch bmm style), K transposed by perm 0,2,1, a mask
+# [S, S]; the output's heads merged by Transpose 1,0,2.
+save("attention_rank3", [
+    N("Transpose", ["k"], ["kt"], name="tk", perm=[0, 2, 1]),
+    N("MatMul", ["q", "kt"], ["s"], name="qk"),
+    N("Mul", ["scale", "s"], ["ss"], name="scale"),
+    N("Add", ["mask", "ss"], ["sm"], name="mask"),
+    N("Softmax", ["sm"], ["p"], name="softmax", axis=2),
+    N("MatMul", ["p", "v"], ["o"], name="pv"),
+    N("Transpose", ["o"], ["y"], name="to", perm=[1, 0, 2]),
+], [vi("q", [6, 5, 4]), vi("k", [6, 7, 4]), vi("v", [6, 7, 3]), vi("mask", [5, 7])],
+   [vi("y", [5, 6, 3])], [init("scale", np.float32(0.3))])
 print("wrote models to", HERE)
