@@ -14,7 +14,9 @@ LDLIBS := -lm -lpthread
 # Device part (freestanding-ready): base, ir, kernels, runtime.  Host part: import, io, api.
 DEVICE_SRC := $(wildcard src/base/*.c src/ir/*.c src/kernels/*.c src/kernels/ref/*.c src/runtime/*.c)
 X86_SRC := $(wildcard src/kernels/x86/*.c)
-ifneq ($(filter x86_64,$(shell uname -m)),)
+# The target machine is the compiler's (cross builds: make CC=aarch64-linux-gnu-gcc ...).
+TARGET_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifneq ($(filter x86_64%,$(TARGET_MACHINE)),)
 DEVICE_SRC += $(X86_SRC)
 endif
 HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/opt/*.c src/io/*.c src/api/*.c \
@@ -22,6 +24,8 @@ HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/opt/*.c src/io/*.c
 LIB_SRC := $(DEVICE_SRC) $(HOST_SRC)
 CLI_SRC := $(wildcard tools/edgerun/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
+# Small programs the tools tests (tests/tools/*.sh) run: $(BUILD)/tests/NAME from tests/tools/NAME.c
+TOOL_TESTS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -37,7 +41,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(LIB): $(call obj,$(LIB_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
 	$(CC) $(ER_CFLAGS) -o $@ $(call obj,$(CLI_SRC)) $(LIB) $(LDLIBS)
@@ -45,17 +49,47 @@ $(CLI): $(call obj,$(CLI_SRC)) $(LIB)
 $(UNIT): $(call obj,$(UNIT_SRC)) $(LIB)
 	$(CC) $(ER_CFLAGS) -Itests/unit -o $@ $(call obj,$(UNIT_SRC)) $(LIB) $(LDLIBS)
 
+$(BUILD)/tests/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ER_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 $(BUILD)/obj/tests/unit/%.o: ER_CFLAGS += -Itests/unit
 # ISA flags per file: only x86/ kernels may use AVX2/FMA; chosen at run time from cpuid.
 $(BUILD)/obj/src/kernels/x86/%.o: ER_CFLAGS += -mavx2 -mfma -mf16c
 # AVX-512F kernels (files named *-avx512.c), chosen from cpuid likewise.
 $(BUILD)/obj/src/kernels/x86/%-avx512.o: ER_CFLAGS += -mavx512f
 
+# The device part alone (runtime + kernels, no importer/CLI) as a static library, and its
+# code size: `make size` (text = code + read-only data, per object and in total).
+DEVICE_LIB := $(BUILD)/libedgerun_device.a
+$(DEVICE_LIB): $(call obj,$(DEVICE_SRC))
+	@rm -f $@
+	@ar rcs $@ $^
+size: $(DEVICE_LIB)
+	@size -t $(DEVICE_LIB) | tail -1 | awk '{printf "device library %s: text %d bytes (%.1f KB), data %d, bss %d\n", "$(DEVICE_LIB)", $$1, $$1/1024, $$2, $$3}'
+
+# aarch64 (Arm64 gateways): the whole library, the unit tests and the CLI cross-built, run
+# under qemu-user: unit tests, then the real models against ONNX Runtime's references
+# (needs `make test`'s set-up once). Installs the cross compiler and qemu from Debian when missing. The portable
+# kernels are what runs there (NEON kernels would plug into the same dispatch table).
+# gcc 12's aarch64 vectorizer crashes on one test file (an internal compiler error), so
+# that file is built without loop vectorization there.
+ARM64_CC := aarch64-linux-gnu-gcc
+cross-test:
+	@command -v $(ARM64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user; }
+	$(MAKE) BUILD=build-arm64 CC=$(ARM64_CC) build-arm64/unit_tests build-arm64/edgerun
+	qemu-aarch64 -L /usr/aarch64-linux-gnu build-arm64/unit_tests
+	@printf '#!/bin/sh\nexec qemu-aarch64 -L /usr/aarch64-linux-gnu "$$(dirname "$$0")/edgerun" "$$@"\n' > build-arm64/edgerun-qemu
+	@chmod +x build-arm64/edgerun-qemu
+	bash tests/run-models.sh build-arm64/edgerun-qemu
+$(filter build-arm64/%,$(BUILD)/obj/tests/unit/test_signal.o): ER_CFLAGS += -fno-tree-loop-vectorize
+
 unit: $(UNIT)
 	$(UNIT)
 
 # Full test suite. scripts/setup-test.sh installs packages and fetches models (pinned).
-test: all $(UNIT)
+test: all $(UNIT) $(TOOL_TESTS)
 	bash scripts/setup-test.sh
 	$(UNIT)
 	bash tests/run-cli.sh $(CLI)
@@ -83,7 +117,24 @@ $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(LIB)
 	$(CC) $(ER_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-arm64
 
-.PHONY: all unit test demo asan fuzz fuzz-bins clean
+.PHONY: all unit test demo asan fuzz fuzz-bins clean size cross-test
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Kernel micro-benchmarks: build/bench_<name> for each bench/kernels/<name>.c (see bench/README.md)
+BENCH_SRC := $(wildcard bench/kernels/*.c)
+bench-kernels: $(patsubst bench/kernels/%.c,$(BUILD)/bench_%,$(BENCH_SRC))
+$(BUILD)/bench_%: bench/kernels/%.c $(LIB)
+	$(CC) $(ER_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+.PHONY: bench-kernels
+# AVX-VNNI kernels (x86/*-avxvnni.c): used only when cpuid reports AVX-VNNI.
+$(BUILD)/obj/src/kernels/x86/%-avxvnni.o: ER_CFLAGS += -mavxvnni
+
+# Integer execution vs ONNX Runtime on real models quantized by its quantize_static
+# (scripts/make-qdq-models.py, tests/run-qdq.sh); part of `make test`.
+test: test-qdq
+test-qdq: all
+	bash scripts/setup-test.sh
+	bash tests/run-qdq.sh $(CLI)
+.PHONY: test-qdq

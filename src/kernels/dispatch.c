@@ -5,6 +5,9 @@
 
 #include "base/cpu.h"
 #include "kernels/ref/gemm.h"
+#include "kernels/ref/nhwc_mk.h"
+#include "kernels/ref/rnn_cell.h"
+#include "kernels/q8.h"
 #include "kernels/vmath.h"
 
 void er_x32_transpose_ref(const void *src, int64_t lds, void *dst, int64_t ldd, int64_t rows,
@@ -124,6 +127,38 @@ static const er_microkernels ref_table = {
     .f32_gemm_pack_a_size = ref_pack_a_size,
     .f32_gemm_pack_a = ref_pack_a,
     .f32_gemm_packed_a = ref_gemm_packed_a,
+    .f32_nhwc_pack_size = er_f32_nhwc_pack_size__ref,
+    .f32_nhwc_pack = er_f32_nhwc_pack__ref,
+    .f32_nhwc_gemm = er_f32_nhwc_gemm__ref,
+    .f32_nhwc_dwconv = er_f32_nhwc_dwconv__ref,
+    .f32_nhwc_pool = er_f32_nhwc_pool__ref,
+    .f32_nhwc_gpool = er_f32_nhwc_gpool__ref,
+    .f32_nhwc_wino_in = er_f32_nhwc_wino_in__ref,
+    .f32_nhwc_wino_out = er_f32_nhwc_wino_out__ref,
+    .f32_gemv_packed_size = er_f32_gemv_packed_size_ref,
+    .f32_gemv_pack = er_f32_gemv_pack_ref,
+    .f32_gemv_packed = er_f32_gemv_packed_ref,
+    .f32_sigmoid = er_f32_sigmoid_ref,
+    .f32_tanh = er_f32_tanh_ref,
+    .f32_lstm_packed_size = er_f32_lstm_packed_size_ref,
+    .f32_lstm_pack = er_f32_lstm_pack_ref,
+    .f32_lstm_step = er_f32_lstm_step_ref,
+    .q8_pack_left_size = er_q8_pack_left_size_ref,
+    .q8_pack_left = er_q8_pack_left_ref,
+    .q8_pack_right_size = er_q8_pack_right_size_ref,
+    .q8_pack_right = er_q8_pack_right_ref,
+    .q8_gemm = er_q8_gemm_ref,
+    .q8_dwconv2d = er_q8_dwconv2d_ref,
+    .q8_dw_pack_size = er_q8_dw_pack_size_ref,
+    .q8_dw_pack = er_q8_dw_pack_ref,
+    .q8_dw_work_size = er_q8_dw_work_size_ref,
+    .q8_dwconv_nhwc = er_q8_dwconv_nhwc_ref,
+    .q8_quantize = er_q8_quantize_ref,
+    .q8_dequantize = er_q8_dequantize_ref,
+    .q8_add = er_q8_add_ref,
+    .f32_minmax = er_f32_minmax_ref,
+    .u8_transpose = er_u8_transpose_ref,
+    .f32_q4_gemm = er_f32_q4_gemm_ref,
     .f32_vunary = er_f32_vunary_ref,
     .f32_softmax = er_f32_softmax_ref,
     .f32_layernorm = er_f32_layernorm_ref,

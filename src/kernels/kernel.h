@@ -29,9 +29,12 @@ enum {
   ER_OP_SHAPE_ONLY = 1u << 0,   /* output values depend only on input shapes (Shape, Size) */
   ER_OP_NO_FOLD = 1u << 1,      /* never constant-fold (random ops) */
   ER_OP_CONTROL_FLOW = 1u << 2, /* runs subgraphs through ctx->exec (If, Loop, Scan) */
-  ER_OP_INPLACE = 1u << 3       /* output 0 may share memory with input 0 when they have the
+  ER_OP_INPLACE = 1u << 3,      /* output 0 may share memory with input 0 when they have the
                                    same byte size: the kernel reads element i of input 0
                                    before writing element i of output 0, and nothing else */
+  ER_OP_VIEW = 1u << 4          /* when output 0 has input 0's dtype and byte size, it holds
+                                   exactly input 0's bytes (Reshape, Squeeze, Identity...):
+                                   the planner may give it input 0's memory and skip the run */
 };
 
 typedef struct er_op_def {
@@ -63,6 +66,10 @@ struct er_kctx {
   const er_microkernels *mk; /* inner loops for this CPU (never NULL at run) */
   size_t state_bytes;   /* infer: persistent per-node memory request (see prepare) */
   void *state;          /* prepare and run: that memory */
+  unsigned consumed;    /* prepare: set bit k when run() will not read input k's data again
+                           (its values now live in state, e.g. packed weights); the host may
+                           then drop the pages of a constant no other node reads. Zeroed
+                           before each prepare; inputs >= 32 cannot be marked. */
 };
 
 /* Split [0, n) over the session's threads in contiguous chunks of >= grain indices; each
@@ -113,4 +120,5 @@ extern const er_op_def er_ops_signal[];   /* DFT, STFT, windows, mel, NMS and mi
 extern const er_op_def er_ops_sequence[]; /* sequences and optionals */
 extern const er_op_def er_ops_control[];  /* If, Loop, Scan (runtime/) */
 extern const er_op_def er_ops_ml[];      /* TfIdfVectorizer and ai.onnx.ml ops */
+extern const er_op_def er_ops_nhwc[];    /* channels-last conv and pooling (kernels/nhwc.h) */
 #endif

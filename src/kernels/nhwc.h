@@ -17,6 +17,9 @@
  *               attrs:  exactly Conv's: auto_pad, dilations, group, kernel_shape, pads,
  *                       strides; plus the fused activation _act/_act_a/_act_b (ER_ACT_*,
  *                       applied in the epilogue)
+ *               _algo (optional, for tests and benchmarks): 0 (default) the kernel's choice,
+ *                       1 the gathered-rows GEMM for any non-depthwise conv, 2 Winograd
+ *                       (2-D 3x3 stride-1 dilation-1 group-1 convs only)
  *               output: Y [N, OH, OW, M] (or [N, OW, M]); OH/OW as ONNX Conv computes them.
  *               Equal (within float rounding) to Transpose(Conv(Transpose(X, to NCHW)),
  *               to NHWC) with the activation applied.
@@ -32,10 +35,16 @@
  */
 #ifndef ER_KERNELS_NHWC_H
 #define ER_KERNELS_NHWC_H
+#include "kernels/kernel.h"
 #include "kernels/qops.h"
 #define ER_OP_NHWC_CONV "NhwcConv"
 #define ER_OP_NHWC_MAXPOOL "NhwcMaxPool"
 #define ER_OP_NHWC_AVGPOOL "NhwcAveragePool"
 #define ER_OP_NHWC_GAVGPOOL "NhwcGlobalAveragePool"
 #define ER_OP_NHWC_GMAXPOOL "NhwcGlobalMaxPool"
+
+/* The algorithm NhwcConv runs for the node and inputs of c (for tests, benchmarks and
+ * profiles): "pointwise" (1x1 GEMM on the input rows), "gemm" (gathered rows), "depthwise",
+ * "depthwise-multiplier" (portable loop), "winograd"; NULL when the node is invalid. */
+const char *er_nhwc_conv_path(const er_kctx *c);
 #endif

@@ -13,6 +13,7 @@ static int domain_eq(const char *a, const char *b) {
 static const er_op_def *const families[] = {
     er_ops_elementwise, er_ops_conv, er_ops_linalg, er_ops_shape, er_ops_rnn,
     er_ops_quant,       er_ops_signal, er_ops_sequence, er_ops_control, er_ops_ml,
+    er_ops_nhwc,
 };
 
 const er_op_def *er_op_at(int index) {

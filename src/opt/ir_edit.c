@@ -374,7 +374,8 @@ er_node *opt_sole_consumer(const opt_ctx *c, int v, int *out_slot) {
 
 int opt_consumers(const opt_ctx *c, int v, er_node **out, int cap) {
   const er_graph *g = c->g;
-  int start = g->values[v].kind == ER_VALUE_NODE && g->values[v].producer >= 0
+  /* readers come after the producer, unless opt_add_node appended nodes out of order */
+  int start = !c->needs_sort && g->values[v].kind == ER_VALUE_NODE && g->values[v].producer >= 0
                   ? g->values[v].producer + 1
                   : 0;
   int k = 0;

@@ -52,11 +52,12 @@ static er_status optimize_graph(er_pool *pool, er_graph *g, unsigned passes, uns
   c.act_ops = act_ops(flags);
   if (!top) passes &= ~(unsigned)ER_OPT_DCE;
   /* Shapes and types from the planner (only some passes need them). */
-  if (top && (passes & (ER_OPT_RESHAPE | ER_OPT_PATTERNS | ER_OPT_MATMUL_ADD | ER_OPT_ACT_FUSE)))
+  if (top && (passes & (ER_OPT_RESHAPE | ER_OPT_PATTERNS | ER_OPT_MATMUL_ADD | ER_OPT_ACT_FUSE | ER_OPT_LAYOUT)))
     opt_infer_facts(&c);
   if (!s && (passes & ER_OPT_DCE)) s = run_pass(&c, opt_pass_dce, &st->removed_dead, "dce");
   if (!s && (passes & ER_OPT_CONSTANTS)) s = run_pass(&c, opt_pass_constants, &st->constants, "constants");
   if (!s && (passes & ER_OPT_IDENTITY)) s = run_pass(&c, opt_pass_identity, &st->removed_identity, "identity");
+  if (!s && (passes & ER_OPT_QDQ)) s = run_pass(&c, opt_pass_qdq, &st->qdq, "qdq");
   if (!s && (passes & ER_OPT_RESHAPE)) s = run_pass(&c, opt_pass_reshape, &st->reshapes, "reshape");
   if (!s && (passes & ER_OPT_PATTERNS)) s = run_pass(&c, opt_pass_layernorm, &st->layernorms, "layernorm");
   if (!s && (passes & ER_OPT_PATTERNS)) s = run_pass(&c, opt_pass_gelu, &st->gelus, "gelu");
@@ -64,8 +65,12 @@ static er_status optimize_graph(er_pool *pool, er_graph *g, unsigned passes, uns
   if (!s && (passes & ER_OPT_PATTERNS)) s = run_pass(&c, opt_pass_attention, &st->attentions, "attention");
   if (!s && (passes & ER_OPT_BN_FOLD)) s = run_pass(&c, opt_pass_bn_fold, &st->folded_bn, "bn_fold");
   if (!s && (passes & ER_OPT_CONV_ADD)) s = run_pass(&c, opt_pass_conv_add, &st->folded_conv_add, "conv_add");
+  /* a bias Add folded just now may have hidden a BatchNormalization from the first try */
+  if (!s && (passes & ER_OPT_BN_FOLD) && (passes & ER_OPT_CONV_ADD))
+    s = run_pass(&c, opt_pass_bn_fold, &st->folded_bn, "bn_fold");
   if (!s && (passes & ER_OPT_MATMUL_ADD)) s = run_pass(&c, opt_pass_matmul_add, &st->matmul_gemm, "matmul_add");
   if (!s && (passes & ER_OPT_ACT_FUSE)) s = run_pass(&c, opt_pass_act_fuse, &st->fused_act, "act_fuse");
+  if (!s && (passes & ER_OPT_LAYOUT)) s = run_pass(&c, opt_pass_layout, &st->layouts, "layout");
   if (!s && (passes & ER_OPT_DCE)) s = run_pass(&c, opt_pass_dce, &st->removed_dead, "dce");
   if (!s) s = opt_compact_values(&c);
   opt_ctx_free(&c);

@@ -15,6 +15,11 @@
  *   act_fuse.c    Conv/ConvTranspose/Gemm/MatMul + activation -> attributes _act, _act_a,
  *                 _act_b (ER_ACT_* of kernels/dispatch.h) on the producer
  *   reshape.c     Transpose∘Transpose, Reshape∘Reshape, no-op Reshape elimination
+ *   layout.c      float Conv / pooling -> channels-last internal ops (kernels/nhwc.h) with
+ *                 Transposes pushed through layout-agnostic ops and cancelled
+ *                 (ER_LAYOUT=0 in the environment skips it)
+ *   qdq.c         QDQ patterns (DequantizeLinear -> Conv/MatMul/Gemm/Add/... -> QuantizeLinear)
+ *                 -> integer ops (QLinearConv, QGemm, QLinearAdd, ...; kernels/qops.h)
  *   attention.c   MatMul -> scale -> [mask] -> Softmax -> MatMul (and the head Transposes
  *                 around it) -> one edgerun Attention op (kernels/attention.h); part of
  *                 ER_OPT_PATTERNS
@@ -37,7 +42,9 @@ enum {
   ER_OPT_ACT_FUSE = 1u << 6,
   ER_OPT_RESHAPE = 1u << 7,
   ER_OPT_CONSTANTS = 1u << 8,
-  ER_OPT_ALL = 0x1ffu
+  ER_OPT_LAYOUT = 1u << 9,
+  ER_OPT_QDQ = 1u << 10,
+  ER_OPT_ALL = 0x7ffu
 };
 
 /* Flags for er_optimize_ex. */
@@ -49,7 +56,8 @@ enum {
 typedef struct er_opt_stats {
   int nodes_before, nodes_after;
   int removed_dead, constants, removed_identity, folded_bn, folded_conv_add, layernorms, gelus, hardswishes,
-      matmul_gemm, fused_act, reshapes;
+      matmul_gemm, fused_act, reshapes, layouts;
+  int qdq; /* QDQ patterns rewritten to integer ops */
   int attentions; /* attention.c (with ER_OPT_PATTERNS) */
 } er_opt_stats;
 

@@ -1,6 +1,7 @@
 /* Control flow: If, Loop, Scan. They run subgraphs through the executor (runtime/exec.h),
  * so they live in runtime/, not kernels/. Their output shapes are only known by running,
- * so a graph that contains them is planned in dynamic mode. */
+ * so a graph that contains them is planned in dynamic mode -- except an If whose branches
+ * plan statically to the same shapes (or whose condition is a known constant). */
 #include <string.h>
 
 #include "kernels/kernel.h"
@@ -65,6 +66,57 @@ static er_status if_run(er_kctx *c) {
   ER_RETURN_IF_ERROR(er_exec_child(c, g, &ch));
   ER_RETURN_IF_ERROR(er_exec_run(ch));
   for (int k = 0; k < c->n_out; k++) ER_RETURN_IF_ERROR(emit(c, k, er_exec_output(ch, k)));
+  return NULL;
+}
+
+/* Plan-time shapes of an If: when the condition is a known constant, the taken branch is
+ * planned; otherwise both are. If the branches that plan are all static and agree on their
+ * output types and shapes, the node's outputs get those shapes, so the enclosing graph can
+ * be planned statically and the If runs without allocating. A branch whose plan fails (a
+ * shape error: it cannot run with these shapes) does not count: if it is taken, running it
+ * plans it again and reports that error (a known condition's branch reports it now).
+ * Anything else (a dynamic branch, branches that
+ * disagree, no branch that plans) leaves the node to dynamic mode. */
+static er_status if_infer(er_kctx *c) {
+  if (c->n_in != 1 || !c->in[0] || er_tensor_numel(c->in[0]) != 1) return er_needs_data(c);
+  const er_graph *br[2] = {graph_attr(c, "then_branch"), graph_attr(c, "else_branch")};
+  if (!br[0] || !br[1]) return er_needs_data(c);
+  int lo = 0, hi = 2;
+  if (c->in[0]->data) {
+    lo = truthy(c->in[0]) ? 0 : 1;
+    hi = lo + 1;
+  }
+  er_exec *first = NULL;
+  for (int b = lo; b < hi; b++) {
+    if (br[b]->n_outputs != c->n_out) return er_needs_data(c);
+    er_exec *ch;
+    er_status s = er_exec_child(c, br[b], &ch);
+    if (!s) s = er_exec_plan(ch);
+    if (s) {
+      int code = er_status_code(s);
+      if (hi - lo == 1 && code != ER_OUT_OF_MEMORY && code != ER_NEEDS_DATA)
+        return s; /* the condition is known: this branch will run and fail */
+      er_status_free(s);
+      if (code == ER_OUT_OF_MEMORY || code == ER_NEEDS_DATA) return er_needs_data(c);
+      continue;
+    }
+    if (er_exec_is_dynamic(ch)) return er_needs_data(c);
+    for (int k = 0; first && k < c->n_out; k++) {
+      const er_tensor *x = er_exec_output(first, k), *y = er_exec_output(ch, k);
+      int same = x->dtype == y->dtype && x->rank == y->rank;
+      for (int d = 0; same && d < x->rank; d++) same = x->dims[d] == y->dims[d];
+      if (!same) return er_needs_data(c);
+    }
+    if (!first) first = ch;
+  }
+  if (!first) return er_needs_data(c);
+  for (int k = 0; k < c->n_out; k++) {
+    er_tensor *o = er_out(c, k);
+    const er_tensor *t = er_exec_output(first, k);
+    if (!o) continue;
+    if (!t->dtype || !er_dtype_size(t->dtype)) return er_needs_data(c);
+    er_tensor_set_shape(o, t->dtype, t->rank, t->dims);
+  }
   return NULL;
 }
 
@@ -416,7 +468,7 @@ static er_status scan8_run(er_kctx *c) {
 }
 
 const er_op_def er_ops_control[] = {
-    {"If", "", 1, 0, cf_infer, if_run, ER_OP_CONTROL_FLOW},
+    {"If", "", 1, 0, if_infer, if_run, ER_OP_CONTROL_FLOW},
     {"Loop", "", 1, 0, cf_infer, loop_run, ER_OP_CONTROL_FLOW},
     {"Scan", "", 8, 8, cf_infer, scan8_run, ER_OP_CONTROL_FLOW},
     {"Scan", "", 9, 0, cf_infer, scan_run, ER_OP_CONTROL_FLOW},

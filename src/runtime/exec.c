@@ -38,6 +38,9 @@ struct er_exec {
   int **implicit;        /* per node: list of implicit (outer-scope) uses, -1 terminated */
   unsigned char *folded; /* per node */
   unsigned char *dyn;    /* per node: shape unknown at plan time */
+  unsigned char *skip;   /* per node: a view whose output got its input's memory (no run) */
+  int *outer_ids;        /* subgraphs: indices of the outer-scope values */
+  int n_outer;
   int64_t *scratch_off;  /* per node */
   input_rec *inputs;     /* per graph input */
   int planned, dynamic;
@@ -58,7 +61,47 @@ struct er_exec {
   const er_microkernels *mk;
   er_tensor *outer_plan; /* subgraphs: shapes of outer-scope values the plan was made for */
   int infer_only;
+  er_release_fn release; /* see er_exec_set_release */
+  void *release_user;
+  int *readers_left;     /* per value: node reads not yet consumed in this plan (-1: keep) */
 };
+
+void er_exec_set_release(er_exec *e, er_release_fn fn, void *user) {
+  e->release = e->parent ? NULL : fn;
+  e->release_user = user;
+}
+
+/* At plan start: how many node inputs read each initializer; -1 for values that must stay
+ * (read by a subgraph or a graph output, or not an initializer). */
+static void count_readers(er_exec *e) {
+  const er_graph *g = e->g;
+  for (int v = 0; v < g->n_values; v++)
+    e->readers_left[v] = g->values[v].kind == ER_VALUE_INITIALIZER && g->values[v].data ? 0 : -1;
+  for (int k = 0; k < g->n_outputs; k++) e->readers_left[g->outputs[k]] = -1;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    for (int *p = e->implicit[i]; p && *p >= 0; p++) e->readers_left[*p] = -1;
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0 && e->readers_left[n->inputs[k]] >= 0) e->readers_left[n->inputs[k]]++;
+  }
+}
+
+/* After node i's prepare: count its consumed constant inputs; report those now unread. */
+static void note_consumed(er_exec *e, int i) {
+  const er_kctx *c = &e->ctx[i];
+  const er_node *n = c->node;
+  if (!e->release || !e->readers_left || e->dynamic) return;
+  for (int k = 0; k < n->n_inputs && k < 32; k++) {
+    int v = n->inputs[k];
+    if (v < 0 || !(c->consumed >> k & 1u) || e->readers_left[v] <= 0) continue;
+    if (--e->readers_left[v] == 0) {
+      const er_value *val = &e->g->values[v];
+      e->release(e->release_user, val->data,
+                 (size_t)er_shape_numel(val->dims, val->rank) * er_dtype_size(val->dtype));
+      e->readers_left[v] = -1;
+    }
+  }
+}
 
 void er_exec_set_infer_only(er_exec *e, int on) {
   e->infer_only = on;
@@ -141,11 +184,16 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
   e->implicit = (int **)xalloc(e, sizeof(int *) * (size_t)g->n_nodes);
   e->folded = (unsigned char *)xalloc(e, (size_t)g->n_nodes);
   e->dyn = (unsigned char *)xalloc(e, (size_t)g->n_nodes);
+  e->skip = (unsigned char *)xalloc(e, (size_t)g->n_nodes);
+  for (int i = 0; i < g->n_values; i++) e->n_outer += g->values[i].kind == ER_VALUE_OUTER;
+  e->outer_ids = (int *)xalloc(e, sizeof(int) * (size_t)(e->n_outer + 1));
+  for (int i = 0, k = 0; i < g->n_values && e->outer_ids; i++)
+    if (g->values[i].kind == ER_VALUE_OUTER) e->outer_ids[k++] = i;
   e->scratch_off = (int64_t *)xalloc(e, sizeof(int64_t) * (size_t)g->n_nodes);
   e->inputs = (input_rec *)xalloc(e, sizeof(input_rec) * (size_t)g->n_inputs);
   e->state = (void **)xalloc(e, sizeof(void *) * (size_t)g->n_nodes);
   if (parent) e->outer_plan = (er_tensor *)xalloc(e, sizeof(er_tensor) * (size_t)g->n_values);
-  if (!e->v || !e->ctx || !e->ins || !e->outs || !e->implicit || !e->folded || !e->dyn ||
+  if (!e->v || !e->ctx || !e->ins || !e->outs || !e->implicit || !e->folded || !e->dyn || !e->skip || !e->outer_ids ||
       !e->scratch_off || !e->inputs || !e->state || (parent && !e->outer_plan)) {
     er_exec_destroy(e);
     return ER_ERR(ER_OUT_OF_MEMORY, "out of memory creating executor");
@@ -208,12 +256,15 @@ void er_exec_destroy(er_exec *e) {
     for (int i = 0; i < e->g->n_inputs; i++) xfree(e, e->inputs[i].store);
   if (e->arena_owned) xfree(e, e->arena);
   xfree(e, e->v);
+  xfree(e, e->readers_left);
   xfree(e, e->ctx);
   xfree(e, e->ins);
   xfree(e, e->outs);
   xfree(e, e->implicit);
   xfree(e, e->folded);
   xfree(e, e->dyn);
+  xfree(e, e->skip);
+  xfree(e, e->outer_ids);
   xfree(e, e->scratch_off);
   xfree(e, e->inputs);
   xfree(e, e->state);
@@ -342,7 +393,11 @@ static er_status prepare_node(er_exec *e, int i) {
                     c->state_bytes);
     c->state = e->state[i];
   }
-  if (c->node->op->prepare) return node_error(c->node, c->node->op->prepare(c));
+  c->consumed = 0;
+  if (!c->node->op->prepare) return NULL;
+  er_status s = c->node->op->prepare(c);
+  if (s) return node_error(c->node, s);
+  note_consumed(e, i);
   return NULL;
 }
 
@@ -400,6 +455,7 @@ static void reset_values(er_exec *e) {
   }
   memset(e->folded, 0, (size_t)g->n_nodes);
   memset(e->dyn, 0, (size_t)g->n_nodes);
+  memset(e->skip, 0, (size_t)g->n_nodes);
 }
 
 static int is_foldable(const er_exec *e, const er_kctx *c) {
@@ -471,21 +527,44 @@ static er_status plan_arena(er_exec *e) {
     const er_node *n = &g->nodes[i];
     for (int k = 0; k < n->n_inputs; k++)
       if (n->inputs[k] >= 0 && e->v[n->inputs[k]].first >= 0) e->v[n->inputs[k]].last = i;
+    for (int *p = e->implicit[i]; p && *p >= 0; p++) /* read by a subgraph of node i */
+      if (e->v[*p].first >= 0) e->v[*p].last = i;
   }
   for (int k = 0; k < g->n_outputs; k++)
     if (e->v[g->outputs[k]].first >= 0) e->v[g->outputs[k]].last = n_nodes;
-  /* In place: output 0 of an ER_OP_INPLACE node takes input 0's buffer when input 0 dies
-   * there and has the same byte size. alias[v] = the value whose buffer v uses. */
+  /* Shared buffers. alias[v] = the value whose buffer v uses; that root's lifetime covers
+   * every value sharing it.
+   * View: output 0 of an ER_OP_VIEW node with input 0's dtype and byte size is input 0's
+   * bytes: it takes input 0's buffer (input 0 an arena value) and the node does not run.
+   * In place: output 0 of an ER_OP_INPLACE node takes input 0's buffer when that buffer
+   * dies there (no value sharing it is read later), the byte size is the same, and any
+   * other input in that buffer has output 0's shape (read element by element too). */
   int *alias = (int *)xalloc(e, sizeof(int) * (size_t)g->n_values);
   if (!alias) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory planning the arena");
   for (int i = 0; i < g->n_values; i++) alias[i] = -1;
   for (int i = 0; i < n_nodes; i++) {
     const er_node *n = &g->nodes[i];
-    if (e->folded[i] || !(n->op->flags & ER_OP_INPLACE) || n->n_inputs < 1 || n->n_outputs < 1) continue;
+    unsigned fl = n->op->flags;
+    if (e->folded[i] || !(fl & (ER_OP_INPLACE | ER_OP_VIEW)) || n->n_inputs < 1 || n->n_outputs < 1) continue;
     int in0 = n->inputs[0], out0 = n->outputs[0];
-    if (in0 < 0 || out0 < 0 || e->v[in0].first < 0 || e->v[in0].last != i) continue;
+    if (in0 < 0 || out0 < 0 || e->v[in0].first < 0) continue;
     if (er_tensor_nbytes(&e->v[in0].t) != er_tensor_nbytes(&e->v[out0].t)) continue;
     int root = alias[in0] >= 0 ? alias[in0] : in0;
+    if (fl & ER_OP_VIEW) {
+      if (e->v[in0].t.dtype != e->v[out0].t.dtype) continue;
+      e->skip[i] = 1;
+    } else {
+      if (e->v[root].last != i) continue;
+      int shared = 0; /* another input in this buffer, read other than element by element */
+      for (int k = 1; k < n->n_inputs; k++) {
+        int id = n->inputs[k];
+        if (id < 0 || (id != root && alias[id] != root)) continue;
+        const er_tensor *t = &e->v[id].t, *o = &e->v[out0].t;
+        shared |= t->rank != o->rank || er_dtype_size(t->dtype) != er_dtype_size(o->dtype) ||
+                  memcmp(t->dims, o->dims, sizeof(int64_t) * (size_t)t->rank) != 0;
+      }
+      if (shared) continue;
+    }
     alias[out0] = root;
     if (e->v[out0].last > e->v[root].last) e->v[root].last = e->v[out0].last;
   }
@@ -557,9 +636,8 @@ static void bind_input_data(er_exec *e) {
 static void refresh_outer(er_exec *e) {
   if (!e->parent) return;
   const er_graph *g = e->g;
-  for (int i = 0; i < g->n_values; i++) {
-    if (g->values[i].kind != ER_VALUE_OUTER) continue;
-    int o = g->values[i].outer;
+  for (int k = 0; k < e->n_outer; k++) {
+    int i = e->outer_ids[k], o = g->values[i].outer;
     e->v[i].t = (o >= 0 && o < e->parent->g->n_values) ? e->parent->v[o].t : (er_tensor){0};
   }
 }
@@ -577,13 +655,24 @@ er_status er_exec_plan(er_exec *e) {
   }
   if (!e->parent) ER_RETURN_IF_ERROR(check_symbolic(e));
   reset_values(e);
+  if (e->release && !e->infer_only) {
+    if (!e->readers_left) e->readers_left = (int *)xalloc(e, sizeof(int) * ((size_t)g->n_values + 1));
+    if (e->readers_left) count_readers(e);
+  }
   for (int i = 0; i < g->n_nodes; i++) {
     er_kctx *c = &e->ctx[i];
     const er_node *n = c->node;
     int unknown = 0;
     for (int k = 0; k < n->n_inputs; k++)
       if (n->inputs[k] >= 0 && e->v[n->inputs[k]].state == V_UNKNOWN) unknown = 1;
-    if (e->implicit[i] || (n->op->flags & ER_OP_CONTROL_FLOW)) unknown = 1;
+    /* Control flow: its infer may plan the bodies (If with statically plannable branches)
+     * when every outer-scope value it reads has a known shape. */
+    for (int *p = e->implicit[i]; p && *p >= 0; p++)
+      if (e->v[*p].state == V_UNKNOWN) unknown = 1;
+    /* Shape facts for graph passes (infer_only) must hold whichever branch runs: there,
+     * control flow stays unknown. */
+    int cf = (n->op->flags & ER_OP_CONTROL_FLOW) != 0;
+    if ((cf && e->infer_only) || (e->implicit[i] && !cf)) unknown = 1;
     if (!unknown) {
       c->scratch_bytes = 0;
       c->state_bytes = 0;
@@ -710,9 +799,8 @@ static er_status run_dynamic(er_exec *e) {
 /* Did an outer-scope value change shape or type since the subgraph was planned? */
 static int outer_changed(const er_exec *e) {
   const er_graph *g = e->g;
-  for (int i = 0; i < g->n_values; i++) {
-    if (g->values[i].kind != ER_VALUE_OUTER) continue;
-    int o = g->values[i].outer;
+  for (int k = 0; k < e->n_outer; k++) {
+    int i = e->outer_ids[k], o = g->values[i].outer;
     if (o < 0 || o >= e->parent->g->n_values) continue;
     const er_tensor *now = &e->parent->v[o].t, *then = &e->outer_plan[i];
     if (now->dtype != then->dtype || now->rank != then->rank) return 1;
@@ -726,8 +814,9 @@ er_status er_exec_run(er_exec *e) {
   if (e->infer_only) return ER_ERR(ER_INTERNAL, "executor was planned for shapes only");
   if (e->parent) {
     /* Subgraph: planned like a graph of its own (static when shapes allow), and planned
-     * again when an input or outer-scope value changes shape. */
-    if (e->planned && outer_changed(e)) e->planned = 0;
+     * again when an input or outer-scope value changes shape (which a statically planned
+     * parent rules out: planning it again resets its children). */
+    if (e->planned && e->parent->dynamic && outer_changed(e)) e->planned = 0;
     if (!e->planned) ER_RETURN_IF_ERROR(er_exec_plan(e));
     refresh_outer(e);
   } else if (!e->planned) {
@@ -740,7 +829,7 @@ er_status er_exec_run(er_exec *e) {
     if (e->folded[i]) continue;
     er_kctx *c = &e->ctx[i];
     uint64_t t0 = e->observe ? e->now() : 0;
-    er_status s = c->node->op->run(c);
+    er_status s = e->skip[i] ? NULL : c->node->op->run(c);
     if (s) return node_error(c->node, s);
     if (e->observe) e->observe(e->observe_user, c, t0, e->now(), e->depth);
   }
@@ -752,7 +841,15 @@ const er_tensor *er_exec_output(const er_exec *e, int index) {
   return &e->v[e->g->outputs[index]].t;
 }
 
-size_t er_exec_arena_bytes(const er_exec *e) { return e->dynamic ? 0 : e->arena_bytes; }
+size_t er_exec_arena_bytes(const er_exec *e) {
+  if (e->dynamic) return 0;
+  size_t n = e->arena_bytes;
+  for (int i = 0; i < e->n_children; i++) { /* statically planned subgraphs have their own */
+    const er_exec *ch = e->children[i].e;
+    if (ch->planned && !ch->dynamic) n += er_exec_arena_bytes(ch);
+  }
+  return n;
+}
 int er_exec_is_dynamic(const er_exec *e) { return e->dynamic; }
 
 /* ---------------------------------------------------------------- control flow support */
@@ -762,6 +859,20 @@ er_status er_exec_alloc_output(er_kctx *ctx, int i, int dtype, int rank, const i
   const er_node *n = ctx->node;
   if (i < 0 || i >= n->n_outputs || n->outputs[i] < 0) return NULL; /* absent output: nothing to do */
   rt_val *v = &e->v[n->outputs[i]];
+  int node = (int)(ctx - e->ctx);
+  if (!e->dynamic && !e->dyn[node]) {
+    /* planned statically (If with same-shaped or chosen branches): the output lives in the
+     * arena with the planned shape */
+    int same = v->t.dtype == dtype && v->t.rank == rank && v->t.data;
+    for (int d = 0; same && d < rank; d++) same = v->t.dims[d] == dims[d];
+    if (!same) {
+      char b1[160], b2[160];
+      return ER_ERR(ER_INTERNAL, "output %d has shape %s at run time but %s was planned", i,
+                    er_shape_str(dims, rank, b1, sizeof b1),
+                    er_shape_str(v->t.dims, v->t.rank, b2, sizeof b2));
+    }
+    return NULL;
+  }
   ER_RETURN_IF_ERROR(er_shape_check(dims, rank, dtype, ER_SIZE_LIMIT));
   er_tensor_set_shape(&v->t, dtype, rank, dims);
   xfree(e, v->owned);

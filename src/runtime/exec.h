@@ -49,11 +49,23 @@ void er_exec_set_observer(er_exec *e, uint64_t (*now)(void), er_node_observer fn
 /* The context of node i (inputs/outputs with shapes after a run), for tools. */
 const er_kctx *er_exec_node(const er_exec *e, int i);
 
+/* Constants whose bytes no kernel reads after prepare: once every node reading initializer
+ * v has marked it consumed (er_kctx.consumed) in a static plan, fn(user, data, bytes) is
+ * called for it, right after the last of those prepares (so pages can be dropped as planning
+ * goes: peak memory ~ packed weights, not packed + original). The data must stay readable
+ * (a later re-plan prepares again): on the host, file pages dropped with
+ * madvise(MADV_DONTNEED) are read back from the file. Top-level graphs only; values that a
+ * subgraph or a graph output reads are never reported. fn NULL turns it off. */
+typedef void (*er_release_fn)(void *user, const void *data, size_t bytes);
+void er_exec_set_release(er_exec *e, er_release_fn fn, void *user);
+
 /* Plan for the bound input shapes (done automatically by run when shapes changed). */
 er_status er_exec_plan(er_exec *e);
 er_status er_exec_run(er_exec *e);
 /* Graph output `index`, valid until the next run. */
 const er_tensor *er_exec_output(const er_exec *e, int index);
+/* Bytes of this graph's arena plus those of its statically planned subgraphs (0 when the
+ * graph is planned in dynamic mode). */
 size_t er_exec_arena_bytes(const er_exec *e);
 int er_exec_is_dynamic(const er_exec *e);
 

@@ -37,9 +37,22 @@ er_attr ot_floats(const char *name, int n, const float *v) {
   return (er_attr){.name = name, .type = ER_ATTR_FLOATS, .n = n, .floats = v};
 }
 
-er_status ot_run_ex(const char *domain, const char *op_type, int opset, const er_attr *attrs,
-                    int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out,
-                    const er_microkernels *mk, er_threadpool *pool) {
+static const er_microkernels *ot_mk;
+static er_threadpool *ot_pool;
+
+void ot_set_microkernels(const er_microkernels *mk) { ot_mk = mk; }
+
+void ot_set_threads(int n) {
+  er_threadpool_destroy(ot_pool);
+  ot_pool = NULL;
+  if (n > 1) {
+    er_status s = er_threadpool_create(n, &ot_pool);
+    if (s) er_status_free(s), ot_pool = NULL;
+  }
+}
+
+er_status ot_run_domain(const char *domain, const char *op_type, int opset, const er_attr *attrs,
+                        int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out) {
   const er_op_def *op = er_op_find(domain, op_type, opset);
   if (!op) return ER_ERR(ER_UNSUPPORTED, "unsupported operator %s (opset %d)", op_type, opset);
   er_node node = {.name = "test", .op_type = op_type, .domain = domain, .opset = opset,
@@ -50,26 +63,30 @@ er_status ot_run_ex(const char *domain, const char *op_type, int opset, const er
     outs[i] = (er_tensor *)track(calloc(1, sizeof(er_tensor)));
     out[i] = outs[i];
   }
-  er_kctx c = {.node = &node, .opset = opset, .n_in = n_in, .n_out = n_out, .in = in,
-               .out = outs, .threads = pool, .mk = mk};
+  er_kctx c = {.node = &node, .opset = opset, .n_in = n_in, .n_out = n_out, .in = in, .out = outs,
+               .threads = ot_pool, .mk = ot_mk};
   ER_RETURN_IF_ERROR(op->infer(&c));
   for (int i = 0; i < n_out; i++) {
     size_t nb = er_tensor_nbytes(outs[i]);
     outs[i]->data = track(calloc(1, nb ? nb : 1));
   }
-  c.scratch = c.scratch_bytes ? track(calloc(1, c.scratch_bytes)) : NULL;
-  if (mk) { /* like the executor: persistent state filled once by prepare */
+  if (ot_mk) { /* as a session does: persistent state, then prepare */
     c.state = c.state_bytes ? track(calloc(1, c.state_bytes)) : NULL;
-    if (op->prepare && c.state) ER_RETURN_IF_ERROR(op->prepare(&c));
-  } else {
-    c.state_bytes = 0;
+    if (op->prepare) ER_RETURN_IF_ERROR(op->prepare(&c));
   }
+  c.scratch = c.scratch_bytes ? track(calloc(1, c.scratch_bytes)) : NULL;
   return op->run(&c);
 }
 
-er_status ot_run_domain(const char *domain, const char *op_type, int opset, const er_attr *attrs,
-                        int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out) {
-  return ot_run_ex(domain, op_type, opset, attrs, n_attrs, in, n_in, out, n_out, NULL, NULL);
+er_status ot_run_ex(const char *domain, const char *op_type, int opset, const er_attr *attrs,
+                    int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out,
+                    const er_microkernels *mk, er_threadpool *pool) {
+  const er_microkernels *mk0 = ot_mk;
+  er_threadpool *pool0 = ot_pool;
+  ot_mk = mk, ot_pool = pool;
+  er_status s = ot_run_domain(domain, op_type, opset, attrs, n_attrs, in, n_in, out, n_out);
+  ot_mk = mk0, ot_pool = pool0;
+  return s;
 }
 
 er_status ot_run(const char *op_type, int opset, const er_attr *attrs, int n_attrs, er_tensor **in,

@@ -27,12 +27,19 @@ er_status ot_run(const char *op_type, int opset, const er_attr *attrs, int n_att
 /* Same, for a non-default domain. */
 er_status ot_run_domain(const char *domain, const char *op_type, int opset, const er_attr *attrs,
                         int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out);
-/* Same, on micro-kernel table mk with thread pool `pool` (may be NULL); with mk set, the
- * op's persistent state is allocated and prepare runs first, as in the executor. */
+/* ot_run_domain with table mk and thread pool `pool` (may be NULL) for this call only
+ * (see ot_set_microkernels for what a table changes). */
 er_status ot_run_ex(const char *domain, const char *op_type, int opset, const er_attr *attrs,
                     int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out,
                     const er_microkernels *mk, er_threadpool *pool);
 void ot_free_all(void);
+/* Micro-kernel table given to ops as ctx->mk and the session thread count (<= 1: no pool).
+ * They stay set until changed. With a table set, ot_run also does what a session does
+ * before run: allocates ctx->state when infer asks for state_bytes and calls the op's
+ * prepare (all inputs known, as in dynamic mode). The default (NULL table) runs ops with
+ * ctx->mk NULL and without state or prepare, as before. */
+void ot_set_microkernels(const er_microkernels *mk);
+void ot_set_threads(int n);
 /* Max |a-b| over float32 tensors' elements (inf if shapes differ). */
 double ot_max_abs_diff_f32(const er_tensor *a, const float *expect, int64_t n);
 #endif

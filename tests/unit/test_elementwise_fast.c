@@ -85,6 +85,8 @@ static void unary_cases(int *er_failed_, er_threadpool *pool) {
       {"HardSwish", 14, {{0}}, 0, 1e-6},
       {"Neg", 13, {{0}}, 0, 0},
       {"Abs", 13, {{0}}, 0, 0},
+      {"Sqrt", 13, {{0}}, 0, 0},
+      {"Reciprocal", 13, {{0}}, 0, 0},
       {"Sigmoid", 13, {{0}}, 0, 1e-6},
       {"Tanh", 13, {{0}}, 0, 1e-6},
       {"Exp", 13, {{0}}, 0, 1e-6},
@@ -290,4 +292,41 @@ TEST(ew_fast_sigmoid_nan_and_extremes) {
   CHECK(o[5] >= 0.0f && o[5] < 1e-30f);
   CHECK(o[6] == 0.5f);
   ot_free_all();
+}
+
+/* Pow by a scalar 1, 2, 3, 0.5 or -1 takes the fast path and must equal the generic
+ * (float)pow((double)x, e) bit for bit: random floats of every magnitude, signed zeros,
+ * infinities, NaN, subnormals, values whose cube overflows or underflows; also the scalar
+ * as a [1] tensor and an exponent the fast path does not take (2.5). */
+TEST(ew_fast_pow_scalar_exact) {
+  enum { N = 20000 };
+  static float xs[N];
+  for (int i = 0; i < N; i++) {
+    rng = rng * 1664525u + 1013904223u;
+    uint32_t bits = rng ^ (rng >> 13) << 7;
+    memcpy(&xs[i], &bits, sizeof bits); /* any float, NaN included */
+  }
+  static const float sp[] = {0.0f, -0.0f, INFINITY, -INFINITY, 1.0f, -1.0f, 1e-45f, -1e-45f,
+                             3e38f, -3e38f, 1e13f, -1e13f, 1e-13f, 2.0f, 0.5f};
+  memcpy(xs, sp, sizeof sp);
+  static const float exps[] = {1.0f, 2.0f, 3.0f, 0.5f, -1.0f, 2.5f};
+  int64_t xd[1] = {N}, ed[1] = {1};
+  for (unsigned k = 0; k < sizeof exps / sizeof exps[0]; k++)
+    for (int rank = 0; rank < 2; rank++) {
+      er_tensor *in[2] = {ot_tensor(ER_F32, 1, xd, xs), ot_tensor(ER_F32, rank, ed, &exps[k])};
+      er_tensor *fast[1], *slow[1];
+      er_ew_f32_fast_disabled = 1;
+      CHECK_OK(ot_run("Pow", 15, NULL, 0, in, 2, slow, 1));
+      er_ew_f32_fast_disabled = 0;
+      CHECK_OK(ot_run("Pow", 15, NULL, 0, in, 2, fast, 1));
+      int ok = 1;
+      for (int i = 0; i < N; i++) {
+        float a = ((float *)fast[0]->data)[i], b = ((float *)slow[0]->data)[i];
+        int same = isnan(a) ? isnan(b) : memcmp(&a, &b, sizeof a) == 0;
+        if (!same && ok) fprintf(stderr, "  pow(%.9g, %g) = %.9g, generic %.9g\n", xs[i], exps[k], a, b);
+        ok &= same;
+      }
+      CHECK(ok);
+      ot_free_all();
+    }
 }

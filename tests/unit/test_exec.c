@@ -1,9 +1,11 @@
 /* runtime/exec: static plan with arena reuse, caller arena, re-plan on shape change,
- * dynamic mode, constant folding, error prefixing. Graphs are built by hand. */
+ * dynamic mode, constant folding, error prefixing. Graphs are built by hand; the If
+ * planning tests load the models in tests/data/exec (made by tests/data/exec/make.py). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "import/onnx/onnx.h"
 #include "runtime/exec.h"
 #include "test.h"
 
@@ -194,5 +196,238 @@ TEST(exec_kernel_error_names_node) {
   er_status s = er_exec_run(e);
   CHECK(s && strstr(er_status_message(s), "node 'adder' (Add)"));
   er_status_free(s);
+  er_exec_destroy(e);
+}
+
+/* Views: Identity's output takes its input's buffer (no copy), and an in-place op on that
+ * input must then not overwrite it while the view is still read:
+ * a = Relu(x); b = Identity(a); c = Neg(a) (a dies here, b does not); y = Add(b, c). */
+TEST(exec_view_shares_buffer_and_blocks_in_place) {
+  gb b;
+  gb_init(&b);
+  int x = gb_value(&b, "x", ER_VALUE_INPUT), a = gb_value(&b, "a", ER_VALUE_NODE),
+      v = gb_value(&b, "b", ER_VALUE_NODE), c = gb_value(&b, "c", ER_VALUE_NODE),
+      y = gb_value(&b, "y", ER_VALUE_NODE);
+  b.v[x].is_graph_input = 1;
+  b.v[x].dtype = ER_F32;
+  b.gin[b.g.n_inputs++] = x;
+  b.gout[b.g.n_outputs++] = y;
+  b.gout[b.g.n_outputs++] = v;
+  gb_node(&b, "Relu", 1, (int[]){x}, a, 14);
+  gb_node(&b, "Identity", 1, (int[]){a}, v, 14);
+  gb_node(&b, "Neg", 1, (int[]){a}, c, 13);
+  gb_node(&b, "Add", 2, (int[]){v, c}, y, 14);
+  for (int i = 0; i < 4; i++)
+    if (!b.n[i].op) { CHECK(!"op not registered"); return; }
+  er_exec *e;
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
+  float xs[6] = {1, 2, -3, 4, 5, 6};
+  er_tensor xt = {.dtype = ER_F32, .rank = 1, .dims = {6}, .data = xs};
+  CHECK_OK(er_exec_set_input(e, 0, &xt));
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  CHECK(er_exec_node(e, 1)->out[0]->data == er_exec_node(e, 0)->out[0]->data); /* b is a */
+  CHECK(er_exec_node(e, 2)->out[0]->data != er_exec_node(e, 0)->out[0]->data); /* Neg not in a */
+  const float *yv = (const float *)er_exec_output(e, 0)->data, *bv = (const float *)er_exec_output(e, 1)->data;
+  int ok = 1;
+  for (int i = 0; i < 6; i++) ok &= yv[i] == 0.0f && bv[i] == (xs[i] > 0 ? xs[i] : 0);
+  CHECK(ok);
+  er_exec_destroy(e);
+}
+
+/* ---- If planning (tests/data/exec) ---- */
+
+static er_status load_exec_model(const char *name, er_imported *m, er_exec **e) {
+  char path[256];
+  snprintf(path, sizeof path, "tests/data/exec/%s.onnx", name);
+  memset(m, 0, sizeof *m);
+  *e = NULL;
+  const void *data;
+  size_t size;
+  ER_RETURN_IF_ERROR(er_map_file(path, &m->mappings, &data, &size));
+  ER_RETURN_IF_ERROR(er_onnx_import(data, size, NULL, path, m));
+  return er_exec_create(m->graph, NULL, er_host_allocator(), e);
+}
+
+/* Bind x (n floats: i - 1.5) and, when the graph has a second input, the bool c. */
+static er_status bind_xc(er_exec *e, int64_t n, int c) {
+  float xs[16];
+  for (int i = 0; i < 16; i++) xs[i] = (float)i - 1.5f;
+  er_tensor x = {.dtype = ER_F32, .rank = 1, .dims = {n}, .data = xs};
+  ER_RETURN_IF_ERROR(er_exec_set_input(e, 0, &x));
+  uint8_t cv = (uint8_t)c;
+  er_tensor ct = {.dtype = ER_BOOL, .rank = 0, .data = &cv};
+  return c >= 0 ? er_exec_set_input(e, 1, &ct) : NULL;
+}
+
+static float relu1(int i) { return i - 1.5f > 0 ? i - 1.5f : 0; }
+
+TEST(exec_if_same_shapes_static) {
+  er_imported m;
+  er_exec *e;
+  CHECK_OK(load_exec_model("if_same", &m, &e));
+  if (!e) return;
+  for (int round = 0; round < 4; round++) { /* alternate the branches: no re-plan */
+    int c = round & 1;
+    CHECK_OK(bind_xc(e, 4, c));
+    CHECK_OK(er_exec_run(e));
+    CHECK(!er_exec_is_dynamic(e) && er_exec_arena_bytes(e) > 0);
+    const er_tensor *y = er_exec_output(e, 0), *b = er_exec_output(e, 1);
+    int ok = y->rank == 1 && y->dims[0] == 4 && b->dims[0] == 4;
+    for (int i = 0; ok && i < 4; i++) {
+      float a = relu1(i);
+      ok &= ((float *)y->data)[i] == (c ? a + a : a * a);
+      ok &= ((float *)b->data)[i] == -((float)i - 1.5f); /* b did not overwrite a */
+    }
+    CHECK(ok);
+  }
+  er_exec_destroy(e);
+  er_imported_free(&m);
+}
+
+TEST(exec_if_different_shapes_dynamic) {
+  er_imported m;
+  er_exec *e;
+  CHECK_OK(load_exec_model("if_diff", &m, &e));
+  if (!e) return;
+  for (int c = 1; c >= 0; c--) {
+    CHECK_OK(bind_xc(e, 4, c));
+    CHECK_OK(er_exec_run(e));
+    CHECK(er_exec_is_dynamic(e));
+    const er_tensor *y = er_exec_output(e, 0);
+    CHECK(y->rank == 1 && y->dims[0] == (c ? 4 : 8));
+    int ok = y->dims[0] == (c ? 4 : 8);
+    for (int i = 0; ok && i < y->dims[0]; i++)
+      ok &= ((float *)y->data)[i] == (c ? 2 * relu1(i) : relu1(i % 4));
+    CHECK(ok);
+  }
+  er_exec_destroy(e);
+  er_imported_free(&m);
+}
+
+TEST(exec_if_failing_branch_reports_when_taken) {
+  er_imported m;
+  er_exec *e;
+  CHECK_OK(load_exec_model("if_fails", &m, &e));
+  if (!e) return;
+  /* 4 elements: the else branch's Reshape to [3,-1] cannot plan; the If is static */
+  CHECK_OK(bind_xc(e, 4, 1));
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  CHECK(er_exec_output(e, 0)->dims[0] == 4 && ((float *)er_exec_output(e, 0)->data)[3] == 3.0f);
+  CHECK_OK(bind_xc(e, 4, 0));
+  er_status s = er_exec_run(e);
+  CHECK(s && strstr(er_status_message(s), "node 'if' (If)") &&
+        strstr(er_status_message(s), "node 'else_reshape' (Reshape)"));
+  er_status_free(s);
+  /* 6 elements: both branches plan, to different shapes ([6] and [3,2]): dynamic */
+  CHECK_OK(bind_xc(e, 6, 0));
+  CHECK_OK(er_exec_run(e));
+  CHECK(er_exec_is_dynamic(e));
+  const er_tensor *y = er_exec_output(e, 0);
+  CHECK(y->rank == 2 && y->dims[0] == 3 && y->dims[1] == 2 && ((float *)y->data)[5] == 3.5f);
+  er_exec_destroy(e);
+  er_imported_free(&m);
+}
+
+TEST(exec_if_known_condition_plans_taken_branch) {
+  er_imported m;
+  er_exec *e;
+  CHECK_OK(load_exec_model("if_const", &m, &e));
+  if (!e) return;
+  CHECK_OK(bind_xc(e, 4, -1)); /* Shape(x) == 4: then (Neg) */
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  const er_tensor *y = er_exec_output(e, 0);
+  CHECK(y->rank == 1 && y->dims[0] == 4 && ((float *)y->data)[0] == 1.5f);
+  CHECK_OK(bind_xc(e, 6, -1)); /* else: Reshape to [3, 2] */
+  CHECK_OK(er_exec_run(e));
+  CHECK(!er_exec_is_dynamic(e));
+  y = er_exec_output(e, 0);
+  CHECK(y->rank == 2 && y->dims[0] == 3 && y->dims[1] == 2 && ((float *)y->data)[1] == -0.5f);
+  CHECK_OK(bind_xc(e, 5, -1)); /* else with 5 elements: certain to fail, so planning does */
+  er_status s = er_exec_plan(e);
+  CHECK(s && strstr(er_status_message(s), "else_reshape"));
+  er_status_free(s);
+  er_exec_destroy(e);
+  er_imported_free(&m);
+}
+
+/* er_exec_set_release: after planning, constants packed into a kernel's state (LSTM W and R)
+ * are reported once, with their own bytes; a constant also read elsewhere (B, read by the
+ * LSTM and by a Relu) and graph inputs never are. A re-plan prepares again (the data is
+ * still readable) and reports again. */
+typedef struct rel_log {
+  int n;
+  const void *p[8];
+  size_t bytes[8];
+} rel_log;
+static void rel_cb(void *user, const void *data, size_t bytes) {
+  rel_log *l = (rel_log *)user;
+  if (l->n < 8) l->p[l->n] = data, l->bytes[l->n] = bytes;
+  l->n++;
+}
+TEST(exec_release_packed_constants) {
+  enum { T = 3, I = 4, H = 8 };
+  static float W[4 * H * I], R[4 * H * H], Bv[8 * H], X[T * I];
+  for (int k = 0; k < 4 * H * I; k++) W[k] = 0.01f * (float)(k % 17) - 0.08f;
+  for (int k = 0; k < 4 * H * H; k++) R[k] = 0.02f * (float)(k % 13) - 0.12f;
+  for (int k = 0; k < 8 * H; k++) Bv[k] = 0.05f * (float)(k % 5) - 0.1f;
+  for (int k = 0; k < T * I; k++) X[k] = 0.3f * (float)k - 1.0f;
+  gb b;
+  gb_init(&b);
+  int x = gb_value(&b, "x", ER_VALUE_INPUT), w = gb_value(&b, "W", ER_VALUE_INITIALIZER),
+      r = gb_value(&b, "R", ER_VALUE_INITIALIZER), bb = gb_value(&b, "B", ER_VALUE_INITIALIZER),
+      y = gb_value(&b, "y", ER_VALUE_NODE), z = gb_value(&b, "z", ER_VALUE_NODE);
+  int64_t dx[3] = {T, 1, I}, dw[3] = {1, 4 * H, I}, dr[3] = {1, 4 * H, H}, db[2] = {1, 8 * H};
+  b.v[x].is_graph_input = 1;
+  b.v[x].dtype = ER_F32, b.v[x].rank = 3;
+  memcpy(b.v[x].dims, dx, sizeof dx);
+  b.v[x].dims[0] = -1; /* symbolic sequence length */
+  b.v[x].dim_params[0] = "T";
+  b.v[w].dtype = ER_F32, b.v[w].rank = 3, b.v[w].data = W;
+  memcpy(b.v[w].dims, dw, sizeof dw);
+  b.v[r].dtype = ER_F32, b.v[r].rank = 3, b.v[r].data = R;
+  memcpy(b.v[r].dims, dr, sizeof dr);
+  b.v[bb].dtype = ER_F32, b.v[bb].rank = 2, b.v[bb].data = Bv;
+  memcpy(b.v[bb].dims, db, sizeof db);
+  b.gin[b.g.n_inputs++] = x;
+  static er_attr hs;
+  hs = (er_attr){.name = "hidden_size", .type = ER_ATTR_INT, .i = H};
+  gb_node(&b, "LSTM", 4, (int[]){x, w, r, bb}, y, 14);
+  b.n[0].n_attrs = 1;
+  b.n[0].attrs = &hs;
+  gb_node(&b, "Relu", 1, (int[]){bb}, z, 14);
+  b.gout[b.g.n_outputs++] = y;
+  b.gout[b.g.n_outputs++] = z;
+  er_exec *e = NULL;
+  CHECK_OK(er_exec_create(&b.g, NULL, er_host_allocator(), &e));
+  if (!e) return;
+  rel_log log = {0};
+  er_exec_set_release(e, rel_cb, &log);
+  er_tensor t = {0};
+  er_tensor_set_shape(&t, ER_F32, 3, dx);
+  t.data = X;
+  CHECK_OK(er_exec_set_input(e, 0, &t));
+  CHECK_OK(er_exec_run(e));
+  CHECK(log.n == 2);
+  int seen_w = 0, seen_r = 0;
+  for (int k = 0; k < log.n && k < 8; k++) {
+    seen_w += log.p[k] == (const void *)W && log.bytes[k] == sizeof W;
+    seen_r += log.p[k] == (const void *)R && log.bytes[k] == sizeof R;
+  }
+  CHECK(seen_w == 1 && seen_r == 1);
+  /* the result does not depend on the weights being released (they are re-read) */
+  const er_tensor *out = er_exec_output(e, 0);
+  float first[T * H];
+  CHECK(out && er_tensor_numel(out) == T * H);
+  if (out) memcpy(first, out->data, sizeof first);
+  int64_t dx2[3] = {T - 1, 1, I};
+  er_tensor_set_shape(&t, ER_F32, 3, dx2);
+  CHECK_OK(er_exec_set_input(e, 0, &t));
+  CHECK_OK(er_exec_run(e)); /* new shape: planned and prepared again */
+  CHECK(log.n == 4);
+  out = er_exec_output(e, 0);
+  CHECK(out && er_tensor_numel(out) == (T - 1) * H && !memcmp(out->data, first, sizeof(float) * (T - 1) * H));
   er_exec_destroy(e);
 }

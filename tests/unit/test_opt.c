@@ -239,7 +239,7 @@ TEST(opt_bn_fold_gemm_transb_beta) {
 
 TEST(opt_bn_not_folded_when_conv_output_shared) {
   er_imported m;
-  CHECK(opt_and_compare("bn_shared", ER_OPT_ALL, ER_OPT_F_FORCE_ACT, &m, NULL) == 0);
+  CHECK(opt_and_compare("bn_shared", ER_OPT_ALL & ~(unsigned)ER_OPT_LAYOUT, ER_OPT_F_FORCE_ACT, &m, NULL) == 0);
   CHECK(count_op(m.graph, "BatchNormalization") == 1);
   CHECK(count_op(m.graph, "Relu") == 1); /* shared output: no activation fusion either */
   er_imported_free(&m);
@@ -275,7 +275,7 @@ TEST(opt_act_fusion_structure) {
   er_imported m;
   er_opt_stats st;
   CHECK_OK(load("act_conv", &m));
-  CHECK_OK(er_optimize_ex(&m, ER_OPT_ALL, ER_OPT_F_FORCE_ACT, &st));
+  CHECK_OK(er_optimize_ex(&m, ER_OPT_ALL & ~(unsigned)ER_OPT_LAYOUT, ER_OPT_F_FORCE_ACT, &st));
   const er_graph *g = m.graph;
   CHECK(st.fused_act == 8);
   CHECK(g->n_nodes == 11); /* 9 Conv + Relu + Sigmoid of the shared last Conv */
@@ -369,11 +369,11 @@ TEST(opt_gelu_patterns) {
 TEST(opt_hardswish_pattern) {
   er_imported m;
   er_opt_stats st;
-  CHECK(opt_and_compare("hardswish", ER_OPT_ALL & ~(unsigned)ER_OPT_ACT_FUSE, 0, &m, &st) < 1e-5);
+  CHECK(opt_and_compare("hardswish", ER_OPT_ALL & ~(unsigned)(ER_OPT_ACT_FUSE | ER_OPT_LAYOUT), 0, &m, &st) < 1e-5);
   CHECK(st.hardswishes == 2 && count_op(m.graph, "HardSwish") == 2);
   CHECK(count_op(m.graph, "Conv") == 2 && m.graph->n_nodes == 4); /* bias Add folded */
   er_imported_free(&m);
-  CHECK(opt_and_compare("hardswish", ER_OPT_ALL, ER_OPT_F_FORCE_ACT, &m, &st) < 1e-5);
+  CHECK(opt_and_compare("hardswish", ER_OPT_ALL & ~(unsigned)ER_OPT_LAYOUT, ER_OPT_F_FORCE_ACT, &m, &st) < 1e-5);
   CHECK(m.graph->n_nodes == 2);
   CHECK(act_of(find_node(m.graph, "conv1+bias1+hs1")) == ER_ACT_HARDSWISH);
   CHECK(act_of(find_node(m.graph, "conv2+hs2")) == ER_ACT_HARDSWISH);
@@ -497,6 +497,70 @@ TEST(opt_add_node_resorts) {
   outs_free(&b);
   er_imported_free(&m);
   er_imported_free(&ref);
+}
+
+/* Channels-last layout pass (src/opt/layout.c). Every case is compared numerically with the
+ * unoptimized model (run through the executor) and checked for the Transposes left. */
+static int count_domain_op(const er_graph *g, const char *op) {
+  int k = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    k += !strcmp(g->nodes[i].op_type, op) && !strcmp(g->nodes[i].domain, "edgerun");
+  return k;
+}
+
+TEST(opt_layout_cnn) {
+  er_imported m;
+  er_opt_stats st;
+  CHECK(opt_and_compare("layout_cnn", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  const er_graph *g = m.graph;
+  CHECK(count_op(g, "Conv") == 0 && count_domain_op(g, "NhwcConv") == 6);
+  CHECK(count_domain_op(g, "NhwcMaxPool") == 1 && count_domain_op(g, "NhwcAveragePool") == 1);
+  CHECK(count_domain_op(g, "NhwcGlobalAveragePool") == 1);
+  /* one at the input, one that yields output z (also read by the pooling after it) and one
+   * before Flatten: every other Transpose cancelled */
+  CHECK(count_op(g, "Transpose") == 3);
+  CHECK(st.layouts == 9);
+  CHECK(!strcmp(output_name(g, 0), "y") && !strcmp(output_name(g, 1), "z"));
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
+TEST(opt_layout_shuffle_split) {
+  er_imported m;
+  CHECK(opt_and_compare("layout_shuffle", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
+  const er_graph *g = m.graph;
+  CHECK(count_domain_op(g, "NhwcConv") == 2);
+  /* input, output, and the shuffle's own (now channels-last) 5-D Transpose */
+  CHECK(count_op(g, "Transpose") == 3);
+  int five_d = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_attr *a = er_node_attr(&g->nodes[i], "perm");
+    if (opt_is(&g->nodes[i], "Transpose") && a && a->n == 5)
+      five_d += a->ints[3] == 4 && a->ints[4] == 3;
+  }
+  CHECK(five_d == 1);
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
+TEST(opt_layout_conv1d_and_dynamic_weights) {
+  er_imported m;
+  CHECK(opt_and_compare("layout_conv1d", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
+  const er_graph *g = m.graph;
+  CHECK(count_domain_op(g, "NhwcConv") == 2 && count_domain_op(g, "NhwcMaxPool") == 1);
+  CHECK(count_op(g, "Conv") == 1); /* weights from a graph input: stays channels-first */
+  CHECK(count_op(g, "Transpose") == 2);
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
+TEST(opt_layout_env_off) {
+  er_imported m;
+  setenv("ER_LAYOUT", "0", 1);
+  CHECK(opt_and_compare("layout_cnn", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
+  unsetenv("ER_LAYOUT");
+  CHECK(count_op(m.graph, "Conv") == 6 && count_op(m.graph, "Transpose") == 0);
+  er_imported_free(&m);
 }
 
 /* Attention pass (src/opt/attention.c): the BERT export pattern with its head Transposes

@@ -82,6 +82,9 @@ TEST(threads_repeated_and_sleeping) {
   }
   CHECK(bad == 0);
   sleep_us(2000); /* idle: workers asleep */
+  int sl = er_threadpool_sleeping(p); /* a hint: any count of the 2 workers */
+  CHECK(sl >= 0 && sl <= 2);
+  CHECK(er_threadpool_sleeping(NULL) == 0);
   er_threadpool_destroy(p);
   /* destroy right after a job and right after creation */
   CHECK_OK(er_threadpool_create(2, &p));

@@ -25,12 +25,6 @@ static const char *usage =
     "  --profile FILE  per-node timings of the timed runs as a Chrome trace (Perfetto)\n"
     "  --per-op        table of time, share and GFLOP/s by op type\n";
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -43,44 +37,11 @@ static double pct(const double *sorted, int n, double p) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (r - lo);
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (*s == 0 || *end || v < lo || v > hi) return 0;
-  *out = (int)v;
-  return 1;
-}
-
-/* Deterministic xorshift for random inputs. */
-static uint64_t rng_next(uint64_t *s) {
-  *s ^= *s << 13;
-  *s ^= *s >> 7;
-  *s ^= *s << 17;
-  return *s;
-}
-
-static er_status random_input(er_session *s, const er_tensor_info *info, size_t k, uint64_t *seed) {
-  er_tensor t = {0};
-  int rank = info->rank < 0 ? 0 : info->rank;
-  int64_t dims[ER_MAX_RANK];
-  for (int d = 0; d < rank; d++) dims[d] = info->dims[d] < 0 ? 1 : info->dims[d];
-  er_tensor_set_shape(&t, info->dtype, rank, dims);
-  size_t nb = er_tensor_nbytes(&t), es = er_dtype_size(info->dtype);
-  if (!es) return ER_ERR(ER_UNSUPPORTED, "input '%s' has type %s: give it with -i", info->name, er_dtype_name(info->dtype));
-  void *buf = malloc(nb ? nb : 1);
-  if (!buf) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory for input '%s'", info->name);
-  int64_t n = er_tensor_numel(&t);
-  for (int64_t i = 0; i < n; i++) {
-    if (er_dtype_is_float(info->dtype)) {
-      double v = (double)(rng_next(seed) >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-      er_store_f64(buf, info->dtype, (size_t)i, v);
-    } else {
-      er_store_i64(buf, info->dtype, (size_t)i, 1);
-    }
-  }
-  er_status st = er_session_set_input(s, k, info->dtype, dims, rank, buf, nb);
-  free(buf);
-  return st;
+static er_status random_input(er_session *s, const er_tensor_info *info, size_t k, uint64_t *seed,
+                              er_pool *pool) {
+  er_tensor t;
+  ER_RETURN_IF_ERROR(cli_random_tensor(info, seed, pool, &t));
+  return er_session_set_input(s, k, info->dtype, t.dims, t.rank, t.data, er_tensor_nbytes(&t));
 }
 
 static double node_flops(const er_kctx *c) {
@@ -163,7 +124,7 @@ int cmd_bench(int argc, char **argv) {
     } else if ((!strcmp(a, "--runs") || !strcmp(a, "--warmup") || !strcmp(a, "--threads")) && has_val) {
       int *dst = a[2] == 'r' ? &runs : a[2] == 'w' ? &warmup : &threads;
       int lo = a[2] == 'r' ? 1 : 0;
-      if (!parse_int(argv[++i], lo, 1000000, dst)) {
+      if (!cli_parse_int(argv[++i], lo, 1000000, dst)) {
         fprintf(stderr, "edgerun: %s needs a whole number >= %d, got '%s'\n", a, lo, argv[i]);
         free(inputs);
         return EXIT_USAGE;
@@ -190,7 +151,7 @@ int cmd_bench(int argc, char **argv) {
   double *times = (double *)calloc((size_t)runs, sizeof(double));
   op_stat *stats = NULL;
   FILE *trace = NULL;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = cli_now_ns();
   er_status st = er_model_load_file(model_path, &m);
   if (st) {
     rc = cli_fail(st, EXIT_MODEL);
@@ -216,25 +177,25 @@ int cmd_bench(int argc, char **argv) {
     if (!st && n_inputs) {
       st = cli_bind_input_file(m, s, k, inputs[k], &pool);
     } else if (!st) {
-      st = random_input(s, &info, k, &seed);
+      st = random_input(s, &info, k, &seed, &pool);
     }
     if (st) {
       rc = cli_fail(st, EXIT_INPUT);
       goto done;
     }
   }
-  uint64_t t1 = now_ns();
+  uint64_t t1 = cli_now_ns();
   st = er_session_run(s);
-  uint64_t t2 = now_ns();
+  uint64_t t2 = cli_now_ns();
   if (st) {
     rc = cli_fail(st, EXIT_FAIL);
     goto done;
   }
   for (int i = 0; i < warmup && !st; i++) st = er_session_run(s);
   for (int i = 0; i < runs && !st; i++) {
-    uint64_t a = now_ns();
+    uint64_t a = cli_now_ns();
     st = er_session_run(s);
-    times[i] = (double)(now_ns() - a) / 1e6;
+    times[i] = (double)(cli_now_ns() - a) / 1e6;
   }
   if (st) {
     rc = cli_fail(st, EXIT_FAIL);
@@ -258,9 +219,9 @@ int cmd_bench(int argc, char **argv) {
     }
     pc.trace = trace;
     pc.first_event = 1;
-    pc.base = now_ns();
+    pc.base = cli_now_ns();
     if (trace) fprintf(trace, "{\"traceEvents\":[");
-    er_exec_set_observer(e, now_ns, observe_node, &pc);
+    er_exec_set_observer(e, cli_now_ns, observe_node, &pc);
     for (int r = 0; r < runs && !st; r++) st = er_session_run(s);
     er_exec_set_observer(e, NULL, NULL, NULL);
     if (trace) fprintf(trace, "],\"displayTimeUnit\":\"ms\"}\n");

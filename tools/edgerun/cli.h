@@ -1,5 +1,6 @@
 #ifndef ER_CLI_H
 #define ER_CLI_H
+#include <stdio.h>
 #include "edgerun.h"
 
 int cmd_run(int argc, char **argv);
@@ -22,4 +23,25 @@ int cli_usage(const char *msg, const char *usage);
 struct er_pool;
 er_status cli_bind_input_file(er_model *m, er_session *s, size_t k, const char *path,
                               struct er_pool *pool);
+
+/* ---- helpers shared by the subcommands (input.c) ---- */
+struct er_tensor;
+/* Bind an in-memory tensor to model input k (bit patterns accepted as for files). */
+er_status cli_bind_input_tensor(er_model *m, er_session *s, size_t k, struct er_tensor *t);
+/* Seeded random data for an input (floats in [-1,1), integers 1; symbolic dims = 1) in pool
+ * memory. */
+er_status cli_random_tensor(const er_tensor_info *info, uint64_t *seed, struct er_pool *pool,
+                            struct er_tensor *out);
+/* Parse a whole number / a number in [lo, hi]; 1 on success. */
+int cli_parse_int(const char *s, int lo, int hi, int *out);
+int cli_parse_double(const char *s, double lo, double hi, double *out);
+uint64_t cli_now_ns(void); /* monotonic clock */
+/* "what [####......] done/total" on stderr when it is a terminal (cleared at done >= total);
+ * nothing otherwise. */
+void cli_progress(const char *what, int done, int total);
+/* Load a model a tool wrote and plan it (static shapes); on failure remove the file and
+ * say so (the tool made a model edgerun cannot run: a bug). */
+er_status cli_check_written(const char *path);
+/* s as a JSON string literal (quoted, escaped). */
+void cli_json_str(FILE *f, const char *s);
 #endif

@@ -1,4 +1,4 @@
-/* edgerun inspect MODEL [--json] */
+/* edgerun inspect MODEL [--json] [--optimized] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +10,10 @@
 #include "cli.h"
 
 static const char *usage =
-    "usage: edgerun inspect MODEL [--json]\n"
-    "  prints inputs, outputs (with symbolic dimensions), op counts, parameter bytes, opsets\n";
+    "usage: edgerun inspect MODEL [--json] [--optimized]\n"
+    "  prints inputs, outputs (with symbolic dimensions), op counts, parameter bytes, opsets\n"
+    "  --optimized  also list the graph as edgerun runs it (after its graph passes), node by\n"
+    "               node: op, name, inputs -> outputs (text output only)\n";
 
 typedef struct op_count {
   const char *op;
@@ -106,28 +108,58 @@ static void find_unsupported(const er_graph *g, unsup *u, int *n_u, int cap) {
   }
 }
 
-static char *dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  if (!slash) return strdup(".");
-  if (slash == path) return strdup("/");
-  return strndup(path, (size_t)(slash - path));
-}
-
 static int cmp_oc(const void *a, const void *b) {
   const op_count *x = (const op_count *)a, *y = (const op_count *)b;
   if (x->n != y->n) return y->n - x->n;
   return strcmp(x->op, y->op);
 }
 
+static void print_node_list(const er_graph *g, int depth) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    printf("%*s%s%s%s %s (", 2 + 2 * depth, "", n->domain[0] ? n->domain : "", n->domain[0] ? ":" : "", n->op_type,
+           n->name);
+    for (int k = 0; k < n->n_inputs; k++)
+      printf("%s%s", k ? ", " : "", n->inputs[k] >= 0 ? g->values[n->inputs[k]].name : "");
+    printf(") -> (");
+    for (int k = 0; k < n->n_outputs; k++)
+      printf("%s%s", k ? ", " : "", n->outputs[k] >= 0 ? g->values[n->outputs[k]].name : "");
+    printf(")\n");
+    for (int a = 0; a < n->n_attrs; a++) {
+      const er_attr *at = &n->attrs[a];
+      int ng = at->type == ER_ATTR_GRAPH ? 1 : at->type == ER_ATTR_GRAPHS ? at->n : 0;
+      for (int k = 0; k < ng; k++) {
+        const er_graph *sg = at->type == ER_ATTR_GRAPH ? at->g : at->graphs[k];
+        if (!sg) continue;
+        printf("%*s%s:\n", 4 + 2 * depth, "", at->name);
+        print_node_list(sg, depth + 2);
+      }
+    }
+  }
+}
+
+static void print_optimized(const er_graph *g) {
+  op_count oc[512];
+  int n_oc = 0;
+  count_ops(g, oc, &n_oc, 512);
+  qsort(oc, (size_t)n_oc, sizeof oc[0], cmp_oc);
+  printf("optimized graph (as run)\n");
+  for (int i = 0; i < n_oc; i++) printf("  %-28s %d\n", oc[i].op, oc[i].n);
+  printf("nodes in order\n");
+  print_node_list(g, 0);
+}
+
 int cmd_inspect(int argc, char **argv) {
   const char *path = NULL;
-  int json = 0;
+  int json = 0, optimized = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(usage, stdout);
       return EXIT_OK;
     } else if (!strcmp(argv[i], "--json")) {
       json = 1;
+    } else if (!strcmp(argv[i], "--optimized")) {
+      optimized = 1;
     } else if (argv[i][0] == '-') {
       fprintf(stderr, "edgerun: unknown option '%s'\n", argv[i]);
       return EXIT_USAGE;
@@ -138,17 +170,11 @@ int cmd_inspect(int argc, char **argv) {
     }
   }
   if (!path) return cli_usage("no model given", usage);
+  if (json && optimized) return cli_usage("--optimized prints text only", usage);
   /* The file as written (no optimization), imported without resolving ops so that every
    * unsupported op can be listed. */
   er_imported imp;
-  memset(&imp, 0, sizeof imp);
-  er_pool_init(&imp.pool);
-  const void *data;
-  size_t size;
-  er_status st = er_map_file(path, &imp.mappings, &data, &size);
-  char *dir = st ? NULL : dir_of(path);
-  if (!st) st = er_onnx_import_ex(data, size, dir, path, &imp, ER_ONNX_NO_OP_RESOLVE);
-  free(dir);
+  er_status st = er_onnx_import_file(path, ER_ONNX_NO_OP_RESOLVE, &imp);
   if (st) {
     er_imported_free(&imp);
     return cli_fail(st, EXIT_MODEL);
@@ -168,6 +194,7 @@ int cmd_inspect(int argc, char **argv) {
     er_session_options so = {0};
     so.threads = 1;
     plan_st = er_model_load_file(path, &m);
+    if (!plan_st && optimized) print_optimized(er_model_ir(m)->graph);
     if (!plan_st) plan_st = er_session_create(m, &so, &sess);
     if (!plan_st && er_session_arena_bytes(sess)) arena = (long long)er_session_arena_bytes(sess);
     if (plan_st) plan_error = er_status_message(plan_st);

@@ -14,6 +14,11 @@
 er_status er_onnx_import(const void *data, size_t size, const char *base_dir, const char *what,
                          er_imported *m);
 
+/* Map the file `path` and import it (er_onnx_import_ex with `flags`, ER_ONNX_* of
+ * onnx_internal.h, 0 normally); external data resolves next to the file. No graph passes
+ * run: the IR is the model as written. On error call er_imported_free(m). */
+er_status er_onnx_import_file(const char *path, unsigned flags, er_imported *m);
+
 /* Parse a serialized TensorProto (a .pb test-data file). Data is copied into pool memory.
  * *out_name receives the tensor's name ("" if none). */
 er_status er_onnx_parse_tensor(const void *data, size_t size, er_pool *pool, er_tensor *out,

@@ -1,6 +1,7 @@
 /* px graph -> IR graph: values by name (hash map), outer-scope references for subgraphs,
  * stable topological sort, op resolution against the kernel registry. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "import/onnx/onnx_internal.h"
@@ -397,4 +398,19 @@ er_status er_onnx_import_ex(const void *data, size_t size, const char *base_dir,
 er_status er_onnx_import(const void *data, size_t size, const char *base_dir, const char *what,
                          er_imported *m) {
   return er_onnx_import_ex(data, size, base_dir, what, m, 0);
+}
+
+er_status er_onnx_import_file(const char *path, unsigned flags, er_imported *m) {
+  memset(m, 0, sizeof *m);
+  er_pool_init(&m->pool);
+  if (!path) return ER_ERR(ER_INVALID_ARGUMENT, "NULL path");
+  const void *data;
+  size_t size;
+  ER_RETURN_IF_ERROR(er_map_file(path, &m->mappings, &data, &size));
+  const char *slash = strrchr(path, '/'); /* external data lives next to the model */
+  char *dir = !slash ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+  if (!dir) return OOM();
+  er_status s = er_onnx_import_ex(data, size, dir, path, m, flags);
+  free(dir);
+  return s;
 }

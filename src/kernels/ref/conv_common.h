@@ -13,6 +13,7 @@
  */
 #ifndef ER_KERNELS_REF_CONV_COMMON_H
 #define ER_KERNELS_REF_CONV_COMMON_H
+#include <math.h>
 #include <string.h>
 #include "kernels/kernel.h"
 
@@ -97,6 +98,33 @@ static inline int cv_streq(const char *a, const char *b) { return strcmp(a, b) =
 
 /* Float dtypes accepted by most ops of this family. */
 extern const int cv_float_types[];
+
+/* Fused activation attributes _act, _act_a, _act_b (set by the graph optimizer). */
+static inline er_status cv_act_attr(const er_kctx *c, er_act *a) {
+  a->kind = (int)er_attr_int(c, "_act", ER_ACT_NONE);
+  if (a->kind < ER_ACT_NONE || a->kind > ER_ACT_LEAKYRELU)
+    return ER_ERR(ER_UNSUPPORTED, "fused activation _act=%d is unknown", a->kind);
+  const float lo = a->kind == ER_ACT_CLIP ? -INFINITY : a->kind == ER_ACT_HARDSIGMOID ? 0.2f
+                 : a->kind == ER_ACT_LEAKYRELU ? 0.01f : 0.0f;
+  const float hi = a->kind == ER_ACT_CLIP ? INFINITY : a->kind == ER_ACT_HARDSIGMOID ? 0.5f : 0.0f;
+  a->a = er_attr_float(c, "_act_a", lo);
+  a->b = er_attr_float(c, "_act_b", hi);
+  return 0;
+}
+
+/* Kernel extents k[0..nsp) of conv weights W (dims 2..), checked against kernel_shape. */
+static inline er_status cv_w_kernel(const er_kctx *c, const er_tensor *W, int nsp, int64_t *k) {
+  const int64_t *ks;
+  const int n = er_attr_ints(c, "kernel_shape", &ks);
+  if (n >= 0 && n != nsp) return ER_ERR(ER_INVALID_ARGUMENT, "kernel_shape has %d values, expected %d", n, nsp);
+  for (int i = 0; i < nsp; i++) {
+    k[i] = W->dims[2 + i];
+    if (n >= 0 && ks[i] != k[i])
+      return ER_ERR(ER_INVALID_ARGUMENT, "kernel_shape[%d]=%lld does not match W dim %lld", i, (long long)ks[i],
+                    (long long)k[i]);
+  }
+  return 0;
+}
 
 /* ---- op entry points defined in conv_pool.c and conv_norm.c ---- */
 #define CV_DECL(name) er_status name##_infer(er_kctx *c); er_status name##_run(er_kctx *c);

@@ -31,9 +31,10 @@ int er_ew_f32_fast_disabled;
 
 enum {
   U_RELU = 1, U_LEAKY, U_HSIGMOID, U_HSWISH, U_NEG, U_ABS, U_SIGMOID, U_TANH, U_EXP, U_ERF,
-  U_GELU, U_GELU_TANH, U_CLIP
+  U_GELU, U_GELU_TANH, U_CLIP, U_SQRT, U_RECIP
 };
-enum { B_ADD = 1, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN };
+enum { B_ADD = 1, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN,
+       B_POW1, B_POW2, B_POW3, B_POW_HALF, B_POW_M1 }; /* Pow by a scalar 1, 2, 3, 0.5, -1 */
 
 /* Elements per thread chunk, and below which an op stays on one thread: waking a second
  * thread costs ~10-50 us, more than a short memory-bound loop. Transcendental unary ops
@@ -114,6 +115,13 @@ static void unary_range(void *arg, int64_t begin, int64_t end) {
     case U_ABS:
       for (int64_t i = 0; i < n; i++) y[i] = fabsf(x[i]);
       break;
+    /* correctly rounded in float, so equal to the generic (float)sqrt((double)x), 1.0 / x */
+    case U_SQRT:
+      for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
+      break;
+    case U_RECIP:
+      for (int64_t i = 0; i < n; i++) y[i] = 1.0f / x[i];
+      break;
     default:
       break;
   }
@@ -131,7 +139,7 @@ static void run_unary(er_kctx *c, int kind, float a, float b) {
 static int unary_kind(const char *op, int gelu_tanh) {
   static const struct { const char *name; int kind; } map[] = {
       {"Relu", U_RELU}, {"LeakyRelu", U_LEAKY}, {"HardSigmoid", U_HSIGMOID},
-      {"HardSwish", U_HSWISH}, {"Neg", U_NEG}, {"Abs", U_ABS}, {"Sigmoid", U_SIGMOID},
+      {"HardSwish", U_HSWISH}, {"Neg", U_NEG}, {"Abs", U_ABS}, {"Sigmoid", U_SIGMOID}, {"Sqrt", U_SQRT}, {"Reciprocal", U_RECIP},
       {"Tanh", U_TANH}, {"Exp", U_EXP}, {"Erf", U_ERF}, {"Gelu", U_GELU},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -191,6 +199,15 @@ static void bin_row(int op, float *o, const float *a, int pa, const float *b, in
     /* NaN propagates like numpy.maximum/minimum (same expression as the generic path) */
     case B_MAX: BIN_LOOPS((x != x || x > y) ? x : y) break;
     case B_MIN: BIN_LOOPS((x != x || x < y) ? x : y) break;
+    /* Pow by these exponents, bit for bit as the generic path's (float)pow((double)x, y):
+     * x*x and 1/x are exact or correctly rounded either way, x*x*x in double has one
+     * rounding like pow, and float sqrt is the rounded double sqrt (pow(-0, 0.5) = +0 and
+     * pow(-inf, 0.5) = +inf, where sqrt differs). */
+    case B_POW1: BIN_LOOPS(((void)y, x)) break;
+    case B_POW2: BIN_LOOPS(((void)y, x * x)) break;
+    case B_POW3: BIN_LOOPS(((void)y, (float)((double)x * x * x))) break;
+    case B_POW_HALF: BIN_LOOPS(((void)y, x == -INFINITY ? INFINITY : sqrtf(x) + 0.0f)) break;
+    case B_POW_M1: BIN_LOOPS(((void)y, 1.0f / x)) break;
     default: break;
   }
 }
@@ -238,6 +255,10 @@ int er_ew_f32_binary_fast(er_kctx *c, const er_tensor *A, const er_tensor *B, er
   if (er_ew_f32_fast_disabled || A->dtype != ER_F32 || B->dtype != ER_F32 || out->dtype != ER_F32)
     return 0;
   int op = binary_kind(c->node->op_type);
+  if (!op && strcmp(c->node->op_type, "Pow") == 0 && er_tensor_numel(B) == 1) {
+    float e = *(const float *)B->data;
+    op = e == 1.0f ? B_POW1 : e == 2.0f ? B_POW2 : e == 3.0f ? B_POW3 : e == 0.5f ? B_POW_HALF : e == -1.0f ? B_POW_M1 : 0;
+  }
   if (!op) return 0;
   int64_t numel = er_tensor_numel(out);
   if (numel == 0) return 1;

@@ -683,6 +683,13 @@ static er_status matmul_run(er_kctx *ctx) {
   return 0;
 }
 
+void er_f32_gemm_packed_mt(const er_kctx *ctx, int64_t M, int64_t N, int64_t K, const float *A,
+                           int64_t lda, const void *packed, const float *bias, er_act act, float *C,
+                           int64_t ldc) {
+  gemm_job j = {mk_of(ctx), packed, bias, act, 0, 0, 0, 1.0f, M, N, K, lda, 0, ldc, A, 0, C, 0};
+  gemm_job_run(ctx, &j);
+}
+
 /* exported to ops_linalg.c */
 er_status er_linalg_gemm_infer(er_kctx *ctx) { return gemm_infer(ctx); }
 er_status er_linalg_gemm_run(er_kctx *ctx) { return gemm_run(ctx); }

@@ -557,6 +557,7 @@ static er_status conv_prepare(er_kctx *c) {
   st->kind = kind;
   st->mk = c->mk;
   st->magic = CVF_MAGIC;
+  c->consumed |= 1u << 1; /* W lives packed in the state now */
   return 0;
 }
 

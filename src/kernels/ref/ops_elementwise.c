@@ -52,9 +52,9 @@ const er_op_def er_ops_elementwise[] = {
     VARIADIC("Sum"), VARIADIC("Mean"), VARIADIC("Max"), VARIADIC("Min"),
     {"Where", "", 9, 0, er_ew_where_infer, er_ew_where_run, 0},
     /* conversion and pass-through */
-    {"Cast", "", 1, 0, er_ew_cast_infer, er_ew_cast_run, 0},
+    {"Cast", "", 1, 0, er_ew_cast_infer, er_ew_cast_run, ER_OP_VIEW},
     {"CastLike", "", 15, 0, er_ew_castlike_infer, er_ew_cast_run, 0},
-    {"Identity", "", 1, 0, er_ew_identity_infer, er_ew_identity_run, 0},
+    {"Identity", "", 1, 0, er_ew_identity_infer, er_ew_identity_run, ER_OP_VIEW},
     {"Dropout", "", 1, 0, er_ew_dropout_infer, er_ew_dropout_run, 0},
     {0},
 };

@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels/kernel.h"
+#include "kernels/ref/quant_common.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -37,12 +37,7 @@ static int int_range(int t, double *lo, double *hi) {
 
 static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* Integer element i of an 8-bit (or any integer) tensor. */
-static inline int32_t ld_int(const void *p, int t, size_t i) {
-  if (t == ER_U8) return ((const uint8_t *)p)[i];
-  if (t == ER_I8) return ((const int8_t *)p)[i];
-  return (int32_t)er_load_i64(p, t, i);
-}
+#define ld_int er_q_ld
 
 /* Value of a zero point element as a real number (float8 zero points decode). */
 static double zp_value(const er_tensor *zp, size_t i) {
@@ -147,6 +142,20 @@ static er_status quantize_run(er_kctx *c) {
   ER_RETURN_IF_ERROR(q_granularity(c, x, s, zp, &g));
   int out = y->dtype, sat = c->opset >= 19 ? (int)er_attr_int(c, "saturate", 1) : 1;
   int64_t n = er_tensor_numel(x);
+  if (c->mk && c->mk->q8_quantize && x->dtype == ER_F32 && s->dtype == ER_F32 && (out == ER_U8 || out == ER_I8) &&
+      g.mode != 2) {
+    /* runs of `inner` elements share a scale and zero point (the whole tensor if per-tensor) */
+    int32_t lo, hi;
+    er_q8_range(out, &lo, &hi);
+    int64_t run = g.mode ? g.inner : n, runs = run ? n / run : 0;
+    for (int64_t r = 0; r < runs; r++) {
+      size_t k = q_index(&g, r * run);
+      int32_t z = zp ? ld_int(zp->data, zp->dtype, k) : 0;
+      c->mk->q8_quantize(run, (const float *)x->data + r * run, ((const float *)s->data)[k], z, lo, hi, out,
+                         (char *)y->data + r * run);
+    }
+    return 0;
+  }
   double lo, hi;
   int is_int = int_range(out, &lo, &hi);
   for (int64_t i = 0; i < n; i++) {
@@ -202,6 +211,17 @@ static er_status dequantize_run(er_kctx *c) {
   ER_RETURN_IF_ERROR(q_granularity(c, x, s, zp, &g));
   int64_t n = er_tensor_numel(x);
   int xf = er_dtype_is_float(x->dtype);
+  if (c->mk && c->mk->q8_dequantize && (x->dtype == ER_U8 || x->dtype == ER_I8) && s->dtype == ER_F32 &&
+      y->dtype == ER_F32 && g.mode != 2) {
+    int64_t run = g.mode ? g.inner : n, runs = run ? n / run : 0;
+    for (int64_t r = 0; r < runs; r++) {
+      size_t k = q_index(&g, r * run);
+      int32_t z = zp ? ld_int(zp->data, zp->dtype, k) : 0;
+      c->mk->q8_dequantize(run, (const char *)x->data + r * run, x->dtype == ER_I8, z, ((const float *)s->data)[k],
+                           (float *)y->data + r * run);
+    }
+    return 0;
+  }
   for (int64_t i = 0; i < n; i++) {
     size_t k = q_index(&g, i);
     float d;
@@ -236,9 +256,13 @@ static er_status dynq_run(er_kctx *c) {
   const float *xp = (const float *)x->data;
   int64_t n = er_tensor_numel(x);
   float mn = 0, mx = 0; /* the range always includes 0 */
-  for (int64_t i = 0; i < n; i++) {
-    if (xp[i] < mn) mn = xp[i];
-    if (xp[i] > mx) mx = xp[i];
+  if (c->mk && c->mk->f32_minmax) {
+    c->mk->f32_minmax(n, xp, &mn, &mx);
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      if (xp[i] < mn) mn = xp[i];
+      if (xp[i] > mx) mx = xp[i];
+    }
   }
   /* an all-zero input gets scale 1 (as onnxruntime; any scale gives y = 0, zp = 0) */
   float scale = mx == mn ? 1.0f : (mx - mn) / 255.0f;
@@ -246,10 +270,14 @@ static er_status dynq_run(er_kctx *c) {
   zpf = zpf < 0 ? 0 : zpf > 255 ? 255 : zpf;
   float zp = rintf(zpf);
   uint8_t *y = (uint8_t *)c->out[0]->data;
-  for (int64_t i = 0; i < n; i++) {
-    float v = rintf(xp[i] / scale) + zp;
-    if (isnan(v)) v = 0;
-    y[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+  if (c->mk && c->mk->q8_quantize) {
+    c->mk->q8_quantize(n, xp, scale, (int32_t)zp, 0, 255, ER_U8, y);
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      float v = rintf(xp[i] / scale) + zp;
+      if (isnan(v)) v = 0;
+      y[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
   }
   if (er_out(c, 1)) *(float *)c->out[1]->data = scale;
   if (er_out(c, 2)) *(uint8_t *)c->out[2]->data = (uint8_t)zp;
@@ -353,11 +381,11 @@ static void mm_int(const mm_geom *g, const mm_args *p, mm_sink sink, void *ctx) 
       int32_t za = p->azp ? ld_int(p->azp->data, p->azp->dtype, qv_index(&p->qa, amat, m, g->M)) : 0;
       for (int64_t n = 0; n < g->N; n++) {
         int32_t zb = p->bzp ? ld_int(p->bzp->data, p->bzp->dtype, qv_index(&p->qb, bmat, n, g->N)) : 0;
-        int32_t acc = 0;
+        uint32_t acc = 0; /* int32 arithmetic wraps, as in the vector kernels */
         for (int64_t k = 0; k < g->K; k++)
-          acc += (ld_int(p->a->data, at, aoff + (size_t)(m * g->K + k)) - za) *
-                 (ld_int(p->b->data, bt, boff + (size_t)(k * g->N + n)) - zb);
-        sink(ctx, o++, acc, m, n, amat, bmat);
+          acc += (uint32_t)((ld_int(p->a->data, at, aoff + (size_t)(m * g->K + k)) - za) *
+                            (ld_int(p->b->data, bt, boff + (size_t)(k * g->N + n)) - zb));
+        sink(ctx, o++, (int32_t)acc, m, n, amat, bmat);
       }
     }
   }
@@ -381,13 +409,18 @@ static er_status mmi_check(er_kctx *c, mm_geom *g, mm_args *p) {
   return 0;
 }
 
+static const er_qmm_io mmi_io = {0, -1, 2, 1, -1, 3, -1, -1, -1};
+
 static er_status mmi_infer(er_kctx *c) {
   mm_geom g;
   mm_args p;
   ER_RETURN_IF_ERROR(mmi_check(c, &g, &p));
   er_tensor_set_shape(c->out[0], ER_I32, g.out_rank, g.out_dims);
+  er_qmm_fast_infer(c, &mmi_io);
   return 0;
 }
+
+static er_status mmi_prepare(er_kctx *c) { return er_qmm_fast_prepare(c, &mmi_io); }
 
 static void sink_i32(void *ctx, size_t o, int32_t acc, int64_t m, int64_t n, int64_t am, int64_t bm) {
   ((int32_t *)ctx)[o] = acc;
@@ -397,6 +430,7 @@ static er_status mmi_run(er_kctx *c) {
   mm_geom g;
   mm_args p;
   ER_RETURN_IF_ERROR(mmi_check(c, &g, &p));
+  if (er_qmm_fast_run(c, &mmi_io, 0, 0)) return 0;
   mm_int(&g, &p, sink_i32, c->out[0]->data);
   return 0;
 }
@@ -407,7 +441,8 @@ typedef struct {
   const er_tensor *as, *bs, *ys, *yzp;
   qvec qa, qb;
   int64_t M, N;
-  double ys_v, yzp_v;
+  float ys_v;
+  int32_t yzp_v;
   void *out;
   int out_t;
 } qmm_sink_ctx;
@@ -416,8 +451,10 @@ static void sink_qmm(void *vctx, size_t o, int32_t acc, int64_t m, int64_t n, in
   qmm_sink_ctx *q = (qmm_sink_ctx *)vctx;
   float sa = (float)er_load_f64(q->as->data, q->as->dtype, qv_index(&q->qa, am, m, q->M));
   float sb = (float)er_load_f64(q->bs->data, q->bs->dtype, qv_index(&q->qb, bm, n, q->N));
-  float mult = sa * sb / (float)q->ys_v;
-  er_store_i64(q->out, q->out_t, o, (int64_t)sat_round((double)acc * mult, q->yzp_v, q->out_t));
+  float mult = sa * sb / q->ys_v;
+  int32_t lo, hi;
+  er_q8_range(q->out_t, &lo, &hi);
+  er_store_i64(q->out, q->out_t, o, er_q8_requant(acc, mult, q->yzp_v, lo, hi));
 }
 
 static er_status qmm_check(er_kctx *c, mm_geom *g, mm_args *p, qmm_sink_ctx *q) {
@@ -453,22 +490,30 @@ static er_status qmm_check(er_kctx *c, mm_geom *g, mm_args *p, qmm_sink_ctx *q) 
   return 0;
 }
 
+static const er_qmm_io qmm_io = {0, 1, 2, 3, 4, 5, -1, 6, 7};
+
 static er_status qmm_infer(er_kctx *c) {
   mm_geom g;
   mm_args p;
   qmm_sink_ctx q;
   ER_RETURN_IF_ERROR(qmm_check(c, &g, &p, &q));
   er_tensor_set_shape(c->out[0], q.yzp->dtype, g.out_rank, g.out_dims);
+  er_qmm_fast_infer(c, &qmm_io);
   return 0;
 }
+
+static er_status qmm_prepare(er_kctx *c) { return er_qmm_fast_prepare(c, &qmm_io); }
 
 static er_status qmm_run(er_kctx *c) {
   mm_geom g;
   mm_args p;
   qmm_sink_ctx q;
   ER_RETURN_IF_ERROR(qmm_check(c, &g, &p, &q));
-  q.ys_v = er_load_f64(q.ys->data, q.ys->dtype, 0);
-  q.yzp_v = er_load_f64(q.yzp->data, q.yzp->dtype, 0);
+  int32_t lo, hi;
+  er_q8_range(c->out[0]->dtype, &lo, &hi);
+  if (er_qmm_fast_run(c, &qmm_io, lo, hi)) return 0;
+  q.ys_v = (float)er_load_f64(q.ys->data, q.ys->dtype, 0);
+  q.yzp_v = ld_int(q.yzp->data, q.yzp->dtype, 0);
   q.out = c->out[0]->data;
   q.out_t = c->out[0]->dtype;
   mm_int(&g, &p, sink_qmm, &q);
@@ -477,19 +522,13 @@ static er_status qmm_run(er_kctx *c) {
 
 /* ------------------------------------------------------- integer convolution */
 
-typedef struct {
-  int r;                         /* spatial rank */
-  int64_t N, C, M, group, ksize, isize, osize;
-  int64_t in[ER_MAX_RANK], k[ER_MAX_RANK], out[ER_MAX_RANK];
-  int64_t stride[ER_MAX_RANK], dil[ER_MAX_RANK], pad[ER_MAX_RANK]; /* pad = begin pads */
-} conv_geom;
-
-static er_status conv_geometry(const er_kctx *c, const er_tensor *x, const er_tensor *w, conv_geom *g) {
+er_status er_qconv_geometry(const er_kctx *c, const er_tensor *x, const er_tensor *w, int channels_last,
+                            er_qconv_geom *g) {
   memset(g, 0, sizeof *g);
   if (x->rank < 3) return ER_ERR(ER_INVALID_ARGUMENT, "x must have rank >= 3, got %d", x->rank);
   if (w->rank != x->rank) return ER_ERR(ER_INVALID_ARGUMENT, "w rank %d differs from x rank %d", w->rank, x->rank);
   int r = g->r = x->rank - 2;
-  g->N = x->dims[0], g->C = x->dims[1], g->M = w->dims[0];
+  g->N = x->dims[0], g->C = channels_last ? x->dims[x->rank - 1] : x->dims[1], g->M = w->dims[0];
   g->group = er_attr_int(c, "group", 1);
   if (g->group <= 0 || g->C % g->group || g->M % g->group)
     return ER_ERR(ER_INVALID_ARGUMENT, "group %lld does not divide channels %lld / filters %lld",
@@ -509,7 +548,7 @@ static er_status conv_geometry(const er_kctx *c, const er_tensor *x, const er_te
   if (mode < 0) return ER_ERR(ER_INVALID_ARGUMENT, "bad auto_pad '%s'", ap);
   g->isize = g->ksize = g->osize = 1;
   for (int d = 0; d < r; d++) {
-    g->in[d] = x->dims[2 + d];
+    g->in[d] = x->dims[(channels_last ? 1 : 2) + d];
     g->k[d] = w->dims[2 + d];
     if (nks >= 0 && ks[d] != g->k[d])
       return ER_ERR(ER_INVALID_ARGUMENT, "kernel_shape does not match w");
@@ -536,16 +575,17 @@ static er_status conv_geometry(const er_kctx *c, const er_tensor *x, const er_te
   return 0;
 }
 
-static void conv_out_dims(const conv_geom *g, int64_t *dims) {
-  dims[0] = g->N, dims[1] = g->M;
-  for (int d = 0; d < g->r; d++) dims[2 + d] = g->out[d];
+void er_qconv_out_dims(const er_qconv_geom *g, int channels_last, int64_t *dims) {
+  dims[0] = g->N;
+  dims[channels_last ? g->r + 1 : 1] = g->M;
+  for (int d = 0; d < g->r; d++) dims[(channels_last ? 1 : 2) + d] = g->out[d];
 }
 
 /* Integer convolution; sink(ctx, out_index, acc, m) per output element. The kernel offset
- * table koff (ksize * r int64) comes from scratch. */
+ * table koff (ksize * r int64) comes from scratch. cl: channels-last x and output. */
 typedef void (*conv_sink)(void *ctx, size_t o, int32_t acc, int64_t m);
 
-static void conv_int(const conv_geom *g, const er_tensor *x, int32_t xzp, const er_tensor *w,
+static void conv_int(const er_qconv_geom *g, int cl, const er_tensor *x, int32_t xzp, const er_tensor *w,
                      const er_tensor *wzp, int64_t *koff, conv_sink sink, void *ctx) {
   const int r = g->r;
   const int64_t Cg = g->C / g->group, Mg = g->M / g->group;
@@ -554,16 +594,15 @@ static void conv_int(const conv_geom *g, const er_tensor *x, int32_t xzp, const 
     for (int d = r - 1; d >= 0; d--) koff[kk * r + d] = (rem % g->k[d]) * g->dil[d], rem /= g->k[d];
   }
   int wzp_per_m = wzp && er_tensor_numel(wzp) > 1;
-  size_t o = 0;
   for (int64_t n = 0; n < g->N; n++)
     for (int64_t m = 0; m < g->M; m++) {
       int64_t grp = m / Mg;
       int32_t zw = wzp ? ld_int(wzp->data, wzp->dtype, wzp_per_m ? (size_t)m : 0) : 0;
       int64_t oc[ER_MAX_RANK] = {0};
-      for (int64_t op = 0; op < g->osize; op++, o++) {
+      for (int64_t op = 0; op < g->osize; op++) {
         int64_t base[ER_MAX_RANK];
         for (int d = 0; d < r; d++) base[d] = oc[d] * g->stride[d] - g->pad[d];
-        int32_t acc = 0;
+        uint32_t acc = 0; /* int32 arithmetic wraps, as in the vector kernels */
         for (int64_t kk = 0; kk < g->ksize; kk++) {
           int64_t xi = 0, ok = 1;
           for (int d = 0; d < r; d++) {
@@ -573,12 +612,14 @@ static void conv_int(const conv_geom *g, const er_tensor *x, int32_t xzp, const 
           }
           if (!ok) continue; /* padding holds the zero point: contributes 0 */
           for (int64_t cc = 0; cc < Cg; cc++) {
-            size_t xo = (size_t)((n * g->C + grp * Cg + cc) * g->isize + xi);
+            int64_t ch = grp * Cg + cc;
+            size_t xo = (size_t)(cl ? (n * g->isize + xi) * g->C + ch : (n * g->C + ch) * g->isize + xi);
             size_t wo = (size_t)((m * Cg + cc) * g->ksize + kk);
-            acc += (ld_int(x->data, x->dtype, xo) - xzp) * (ld_int(w->data, w->dtype, wo) - zw);
+            acc += (uint32_t)((ld_int(x->data, x->dtype, xo) - xzp) * (ld_int(w->data, w->dtype, wo) - zw));
           }
         }
-        sink(ctx, o, acc, m);
+        size_t o = (size_t)(cl ? (n * g->osize + op) * g->M + m : (n * g->M + m) * g->osize + op);
+        sink(ctx, o, (int32_t)acc, m);
         for (int d = r - 1; d >= 0; d--) { /* next output position */
           if (++oc[d] < g->out[d]) break;
           oc[d] = 0;
@@ -595,8 +636,10 @@ static er_status check_zp_channels(const er_tensor *wzp, int64_t M, const char *
   return 0;
 }
 
+static size_t conv_ref_scratch(const er_qconv_geom *g) { return (size_t)(g->ksize * g->r) * sizeof(int64_t); }
+
 /* ConvInteger: x, w, x_zero_point?, w_zero_point? -> int32 */
-static er_status convi_check(er_kctx *c, conv_geom *g) {
+static er_status convi_check(er_kctx *c, er_qconv_geom *g) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 2, 4));
   ER_RETURN_IF_ERROR(er_check_type(c, 0, k_i8u8));
   ER_RETURN_IF_ERROR(er_check_type(c, 1, k_i8u8));
@@ -605,51 +648,81 @@ static er_status convi_check(er_kctx *c, conv_geom *g) {
     return ER_ERR(ER_INVALID_ARGUMENT, "x_zero_point must be a scalar of x's type");
   if (wzp && wzp->dtype != c->in[1]->dtype)
     return ER_ERR(ER_INVALID_ARGUMENT, "w_zero_point must have w's type");
-  ER_RETURN_IF_ERROR(conv_geometry(c, c->in[0], c->in[1], g));
+  ER_RETURN_IF_ERROR(er_qconv_geometry(c, c->in[0], c->in[1], 0, g));
   return check_zp_channels(wzp, g->M, "w_zero_point");
 }
 
 static er_status convi_infer(er_kctx *c) {
-  conv_geom g;
+  er_qconv_geom g;
   ER_RETURN_IF_ERROR(convi_check(c, &g));
   int64_t dims[ER_MAX_RANK];
-  conv_out_dims(&g, dims);
+  er_qconv_out_dims(&g, 0, dims);
   er_tensor_set_shape(c->out[0], ER_I32, g.r + 2, dims);
-  c->scratch_bytes = (size_t)(g.ksize * g.r) * sizeof(int64_t);
+  c->scratch_bytes = conv_ref_scratch(&g);
+  er_qconv_fast_infer(c, &g, 0, 1);
   return 0;
 }
+
+static er_status convi_prepare(er_kctx *c) { return er_qconv_fast_prepare(c, 0, 1, 3); }
 
 static void sink_conv_i32(void *ctx, size_t o, int32_t acc, int64_t m) { ((int32_t *)ctx)[o] = acc; }
 
 static er_status convi_run(er_kctx *c) {
-  conv_geom g;
+  er_qconv_geom g;
   ER_RETURN_IF_ERROR(convi_check(c, &g));
   const er_tensor *xzp = er_in(c, 2);
   int32_t zx = xzp ? ld_int(xzp->data, xzp->dtype, 0) : 0;
-  conv_int(&g, c->in[0], zx, c->in[1], er_in(c, 3), (int64_t *)c->scratch, sink_conv_i32,
+  er_qconv_io io = {1, 3, zx};
+  if (er_qconv_fast_run(c, &g, 0, &io)) return 0;
+  if (c->scratch_bytes < conv_ref_scratch(&g)) return ER_ERR(ER_INTERNAL, "ConvInteger scratch too small");
+  conv_int(&g, 0, c->in[0], zx, c->in[1], er_in(c, 3), (int64_t *)c->scratch, sink_conv_i32,
            c->out[0]->data);
   return 0;
 }
 
-/* QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B? */
+er_status er_q8_act_bounds(const er_kctx *c, int type, float ys, int32_t zp, int32_t *lo, int32_t *hi) {
+  er_q8_range(type, lo, hi);
+  int act = (int)er_attr_int(c, "_act", ER_ACT_NONE);
+  if (act == ER_ACT_NONE) return 0;
+  float a = 0, b = INFINITY;
+  if (act == ER_ACT_CLIP) {
+    a = er_attr_float(c, "_act_a", -INFINITY);
+    b = er_attr_float(c, "_act_b", INFINITY);
+  } else if (act != ER_ACT_RELU) {
+    return ER_ERR(ER_UNSUPPORTED, "fused activation _act=%d on a quantized op (Relu and Clip only)", act);
+  }
+  /* q = rint(v / ys) + zp is monotonic in v, so clamping v to [a, b] clamps q to these */
+  double qa = isnan(a) ? -INFINITY : rint((double)(a / ys)) + zp, qb = isnan(b) ? INFINITY : rint((double)(b / ys)) + zp;
+  if (qa > *lo) *lo = qa > *hi ? *hi : (int32_t)qa;
+  if (qb < *hi) *hi = qb < *lo ? *lo : (int32_t)qb;
+  return 0;
+}
+
+/* QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?  (NhwcQLinearConv: the
+ * same with channels-last x and y) */
 typedef struct {
-  const er_tensor *ws, *bias;
+  const er_tensor *ws;
+  const int32_t *bias;
   float xs, ys;
   int ws_per_m;
-  double yzp;
+  int32_t yzp, lo, hi;
   void *out;
   int out_t;
 } qconv_sink_ctx;
 
 static void sink_qconv(void *vctx, size_t o, int32_t acc, int64_t m) {
   qconv_sink_ctx *q = (qconv_sink_ctx *)vctx;
-  if (q->bias) acc += ((const int32_t *)q->bias->data)[m];
+  if (q->bias) acc = er_q8_add_wrap(acc, q->bias[m]);
   float wsc = (float)er_load_f64(q->ws->data, q->ws->dtype, q->ws_per_m ? (size_t)m : 0);
   float mult = q->xs * wsc / q->ys;
-  er_store_i64(q->out, q->out_t, o, (int64_t)sat_round((double)acc * mult, q->yzp, q->out_t));
+  int32_t y = er_q8_requant(acc, mult, q->yzp, q->lo, q->hi);
+  if (q->out_t == ER_U8) ((uint8_t *)q->out)[o] = (uint8_t)y;
+  else ((int8_t *)q->out)[o] = (int8_t)y;
 }
 
-static er_status qconv_check(er_kctx *c, conv_geom *g) {
+static int is_cl(const er_kctx *c) { return c->node && c->node->domain && !strcmp(c->node->domain, ER_DOMAIN_EDGERUN); }
+
+static er_status qconv_check(er_kctx *c, er_qconv_geom *g) {
   ER_RETURN_IF_ERROR(er_check_inputs(c, 8, 9));
   static const int st[] = {ER_F32, 0};
   static const int bt[] = {ER_I32, 0};
@@ -666,7 +739,10 @@ static er_status qconv_check(er_kctx *c, conv_geom *g) {
     return ER_ERR(ER_INVALID_ARGUMENT, "x_scale and x_zero_point must be scalars");
   if (er_tensor_numel(c->in[6]) != 1 || er_tensor_numel(c->in[7]) != 1)
     return ER_ERR(ER_INVALID_ARGUMENT, "y_scale and y_zero_point must be scalars");
-  ER_RETURN_IF_ERROR(conv_geometry(c, c->in[0], c->in[3], g));
+  int cl = is_cl(c);
+  if (cl && (c->in[0]->rank < 3 || c->in[0]->rank > 4))
+    return ER_ERR(ER_INVALID_ARGUMENT, "channels-last x must have rank 3 or 4, got %d", c->in[0]->rank);
+  ER_RETURN_IF_ERROR(er_qconv_geometry(c, c->in[0], c->in[3], cl, g));
   ER_RETURN_IF_ERROR(check_zp_channels(c->in[4], g->M, "w_scale"));
   ER_RETURN_IF_ERROR(check_zp_channels(wzp, g->M, "w_zero_point"));
   const er_tensor *B = er_in(c, 8);
@@ -679,25 +755,40 @@ static er_status qconv_check(er_kctx *c, conv_geom *g) {
 }
 
 static er_status qconv_infer(er_kctx *c) {
-  conv_geom g;
+  er_qconv_geom g;
   ER_RETURN_IF_ERROR(qconv_check(c, &g));
+  int cl = is_cl(c);
   int64_t dims[ER_MAX_RANK];
-  conv_out_dims(&g, dims);
+  er_qconv_out_dims(&g, cl, dims);
   er_tensor_set_shape(c->out[0], c->in[7]->dtype, g.r + 2, dims);
-  c->scratch_bytes = (size_t)(g.ksize * g.r) * sizeof(int64_t);
+  int32_t lo, hi;
+  if (er_in_known(c, 6) && er_in_known(c, 7))
+    ER_RETURN_IF_ERROR(er_q8_act_bounds(c, c->in[7]->dtype, ((const float *)c->in[6]->data)[0],
+                                        ld_int(c->in[7]->data, c->in[7]->dtype, 0), &lo, &hi));
+  c->scratch_bytes = conv_ref_scratch(&g);
+  er_qconv_fast_infer(c, &g, cl, 3);
   return 0;
 }
 
+static er_status qconv_prepare(er_kctx *c) { return er_qconv_fast_prepare(c, is_cl(c), 3, 5); }
+
 static er_status qconv_run(er_kctx *c) {
-  conv_geom g;
+  er_qconv_geom g;
   ER_RETURN_IF_ERROR(qconv_check(c, &g));
-  qconv_sink_ctx q = {c->in[4], er_in(c, 8), 0, 0, er_tensor_numel(c->in[4]) > 1, 0, c->out[0]->data,
-                      c->out[0]->dtype};
-  q.xs = ((const float *)c->in[1]->data)[0];
-  q.ys = ((const float *)c->in[6]->data)[0];
-  q.yzp = ld_int(c->in[7]->data, c->in[7]->dtype, 0);
-  int32_t zx = ld_int(c->in[2]->data, c->in[2]->dtype, 0);
-  conv_int(&g, c->in[0], zx, c->in[3], c->in[5], (int64_t *)c->scratch, sink_qconv, &q);
+  int cl = is_cl(c);
+  er_qconv_io io = {3, 5};
+  io.xzp = ld_int(c->in[2]->data, c->in[2]->dtype, 0);
+  io.bias = er_in(c, 8) ? (const int32_t *)c->in[8]->data : NULL;
+  io.ws = c->in[4];
+  io.xs = ((const float *)c->in[1]->data)[0];
+  io.ys = ((const float *)c->in[6]->data)[0];
+  io.yzp = ld_int(c->in[7]->data, c->in[7]->dtype, 0);
+  ER_RETURN_IF_ERROR(er_q8_act_bounds(c, c->out[0]->dtype, io.ys, io.yzp, &io.lo, &io.hi));
+  if (er_qconv_fast_run(c, &g, cl, &io)) return 0;
+  if (c->scratch_bytes < conv_ref_scratch(&g)) return ER_ERR(ER_INTERNAL, "QLinearConv scratch too small");
+  qconv_sink_ctx q = {io.ws, io.bias, io.xs, io.ys, er_tensor_numel(io.ws) > 1, io.yzp, io.lo, io.hi,
+                      c->out[0]->data, c->out[0]->dtype};
+  conv_int(&g, cl, c->in[0], io.xzp, c->in[3], c->in[5], (int64_t *)c->scratch, sink_qconv, &q);
   return 0;
 }
 
@@ -705,9 +796,19 @@ const er_op_def er_ops_quant[] = {
     {"QuantizeLinear", "", 10, 0, quantize_infer, quantize_run, 0},
     {"DequantizeLinear", "", 10, 0, dequantize_infer, dequantize_run, 0},
     {"DynamicQuantizeLinear", "", 11, 0, dynq_infer, dynq_run, 0},
-    {"MatMulInteger", "", 10, 0, mmi_infer, mmi_run, 0},
-    {"QLinearMatMul", "", 10, 0, qmm_infer, qmm_run, 0},
-    {"ConvInteger", "", 10, 0, convi_infer, convi_run, 0},
-    {"QLinearConv", "", 10, 0, qconv_infer, qconv_run, 0},
+    {"MatMulInteger", "", 10, 0, mmi_infer, mmi_run, 0, mmi_prepare},
+    {"QLinearMatMul", "", 10, 0, qmm_infer, qmm_run, 0, qmm_prepare},
+    {"ConvInteger", "", 10, 0, convi_infer, convi_run, 0, convi_prepare},
+    {"QLinearConv", "", 10, 0, qconv_infer, qconv_run, 0, qconv_prepare},
+    {ER_OP_NHWC_QLINEARCONV, ER_DOMAIN_EDGERUN, 1, 0, qconv_infer, qconv_run, 0, qconv_prepare},
+    {ER_OP_QGEMM, ER_DOMAIN_EDGERUN, 1, 0, er_qgemm_infer, er_qgemm_run, 0, er_qgemm_prepare},
+    {"QLinearAdd", ER_DOMAIN_EDGERUN, 1, 0, er_qadd_infer, er_qadd_run, 0},
+    {"QLinearAdd", "com.microsoft", 1, 0, er_qadd_infer, er_qadd_run, 0},
+    {"QLinearGlobalAveragePool", ER_DOMAIN_EDGERUN, 1, 0, er_qgap_infer, er_qgap_run, 0},
+    {"QLinearGlobalAveragePool", "com.microsoft", 1, 0, er_qgap_infer, er_qgap_run, 0},
+    {"NhwcMaxPool", "com.microsoft", 1, 0, er_nhwc_maxpool_infer, er_nhwc_maxpool_run, 0},
+    {"QLinearConcat", ER_DOMAIN_EDGERUN, 1, 0, er_qcat_infer, er_qcat_run, 0},
+    {"QLinearConcat", "com.microsoft", 1, 0, er_qcat_infer, er_qcat_run, 0},
+    {ER_OP_MATMULQ4, ER_DOMAIN_EDGERUN, 1, 0, er_matmulq4_infer, er_matmulq4_run, 0},
     {0},
 };

@@ -14,16 +14,24 @@
  * Positions of Y past a batch item's sequence length are zero; Y_h/Y_c hold the state
  * after the last valid step.
  *
- * Fast path (float32, default activations, no clip/peepholes/input_forget/sequence_lens):
- * the input projection of all timesteps is one GEMM (ctx->mk->f32_gemm), the recurrent
- * projection one small GEMM (or, for batch <= FAST_GEMV_MAX_BATCH, dot products over R's
- * rows) per step, and the gates are evaluated in float.
+ * Fast path (float32, default activations, no clip/peepholes/input_forget/sequence_lens,
+ * batch <= MAX_FAST_BATCH): the input projection of all timesteps (bias included) is one
+ * GEMM, the recurrent product one GEMV per batch row and step written over the projection
+ * row, and the gates are evaluated by the table's vector sigmoid/tanh/LSTM cell. When W, R
+ * and B are constants, prepare packs them once (ctx->state): W for the packed GEMM (split
+ * over threads when big) or, with at most PROJ_GEMV_MAX_ROWS (t, b) rows, for the GEMV; R
+ * for the GEMV. Otherwise W goes through the plain GEMM and R's rows through the reference
+ * GEMV (its packed format is row-major). The recurrence itself is sequential; with 2+
+ * threads and a long sequence, one thread projects chunks of timesteps while another runs
+ * the recurrence over the chunks already projected (rnn_pipe).
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/dispatch.h"
 #include "kernels/kernel.h"
+#include "kernels/ref/gemm.h"
 
 enum { CELL_RNN, CELL_GRU, CELL_LSTM };
 
@@ -198,157 +206,343 @@ static er_status rnn_config(er_kctx *c, int cell, rnn_cfg *g) {
 
 /* ---- float32 fast path ---- */
 
-#define FAST_GEMV_MAX_BATCH 4
+#define PROJ_GEMV_MAX_ROWS 4 /* input projection row by row (GEMV) up to this many (t, b) rows */
+#define PREP_HDR 64
+#define MAX_FAST_BATCH 64    /* batch rows per step (pointer tables on the stack) */
+/* The input projection runs right after a long single-threaded recurrence (this node's
+ * previous direction or the layer before), when the pool's workers have gone to sleep:
+ * waking them costs tens of microseconds, so only products far longer than that are split
+ * (~100 us and up; smaller ones would make 2 threads slower than 1). */
+#define PROJ_PARALLEL_MACS ((int64_t)1 << 23)
+/* With 2+ threads a long sequence overlaps its projection with the recurrence (rnn_pipe):
+ * chunks of at least PIPE_STEPS timesteps, when the projection is at least PIPE_MIN_MACS. */
+#define PIPE_STEPS 16
+#define PIPE_MIN_MACS ((int64_t)1 << 18)
 
 /* Default activations only: RNN tanh; GRU sigmoid, tanh; LSTM sigmoid, tanh, tanh. */
 static int fast_ok(const er_kctx *c, const rnn_cfg *g) {
   static const int defs[3][3] = {{ACT_TANH}, {ACT_SIGMOID, ACT_TANH}, {ACT_SIGMOID, ACT_TANH, ACT_TANH}};
   if (c->in[0]->dtype != ER_F32 || g->has_clip || g->input_forget) return 0;
   if (er_in(c, 4)) return 0;                              /* sequence_lens */
+  if (g->batch > MAX_FAST_BATCH) return 0;
   if (g->cell == CELL_LSTM && er_in(c, 7)) return 0;      /* peepholes */
   for (int k = 0; k < g->nact * g->dirs; k++)
     if (g->act[k].kind != defs[g->cell][k % g->nact]) return 0;
   return 1;
 }
 
-/* XW [T*N, G*H], HR [N, G*H], h, cs, rh [N, H] */
+/* XW [T*N, G*H], HR [N, G*H], h, cs, rh [N, H], bias row [G*H] (unprepared weights) */
 static size_t fast_scratch_floats(const rnn_cfg *g) {
   size_t gh = (size_t)(g->ngates * g->hid), n = (size_t)g->batch, h = (size_t)g->hid;
-  return (size_t)g->seq * n * gh + n * gh + 3 * n * h;
+  return (size_t)g->seq * n * gh + n * gh + 3 * n * h + gh;
 }
 
-static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* Prepared weights (ctx->state), made once when W, R and B are constants. Per direction:
+ * W packed for the table's GEMM (or its GEMV when there are few (t, b) rows), R packed for
+ * its GEMV (GRU without linear_before_reset: R's z/r rows and h rows apart, as r scales h
+ * before the h rows), and the bias row added to the input projection. */
+typedef struct {
+  int ready, proj_gemv;
+  int64_t T, N;                            /* shapes the state was made for */
+  size_t w_bytes, r_bytes, rh_bytes, dir_bytes;
+} rnn_prep;
 
-/* tanh through one expf (libm's tanhf is several times slower): an odd Taylor polynomial
- * near 0, where 1 - 2/(e^2x + 1) would cancel; relative error ~1e-6 elsewhere. */
-static inline float tanhf_(float x) {
-  float ax = fabsf(x);
-  if (ax < 0.0625f) {
-    float x2 = x * x;
-    return x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f)));
-  }
-  float t = 1.0f - 2.0f / (expf(2.0f * ax) + 1.0f);
-  return x < 0 ? -t : t;
+static size_t up64(size_t n) { return (n + 63) & ~(size_t)63; }
+static const er_microkernels *mk_of(const er_kctx *c) { return c->mk ? c->mk : er_microkernels_ref(); }
+static int gru_split(const rnn_cfg *g) { return g->cell == CELL_GRU && !g->lbr; }
+
+static void prep_layout(const er_microkernels *mk, const rnn_cfg *g, rnn_prep *p) {
+  int64_t H = g->hid, GH = g->ngates * H;
+  memset(p, 0, sizeof *p);
+  p->T = g->seq;
+  p->N = g->batch;
+  p->proj_gemv = g->seq * g->batch <= PROJ_GEMV_MAX_ROWS;
+  p->w_bytes = up64(p->proj_gemv ? mk->f32_gemv_packed_size(GH, g->in) : mk->f32_gemm_packed_size(g->in, GH));
+  p->r_bytes = up64(g->cell == CELL_LSTM ? mk->f32_lstm_packed_size(H)
+                                         : mk->f32_gemv_packed_size(gru_split(g) ? 2 * H : GH, H));
+  p->rh_bytes = gru_split(g) ? up64(mk->f32_gemv_packed_size(H, H)) : 0;
+  p->dir_bytes = p->w_bytes + p->r_bytes + p->rh_bytes + up64((size_t)GH * sizeof(float));
 }
 
-/* C[m][0:ncols] = A[m] . Rrows[0:ncols]^T  (Rrows row-major [ncols, K]): dot products over
- * R's contiguous rows for a few rows of A (a GEMV: packing B per step would cost as much as
- * the product), the GEMM micro-kernel for more. */
-static void fast_rec(const er_microkernels *mk, int64_t M, int64_t ncols, int64_t K,
-                     const float *A, int64_t lda, const float *Rrows, float *C, int64_t ldc) {
-  if (M > FAST_GEMV_MAX_BATCH) {
-    mk->f32_gemm(0, 1, M, ncols, K, 1.0f, A, lda, Rrows, K, 0.0f, C, ldc);
-    return;
+/* The weights can be prepared when they are all constants (values known in infer/prepare). */
+static int prep_possible(const er_kctx *c, const rnn_cfg *g) {
+  const er_tensor *B = er_in(c, 3);
+  return fast_ok(c, g) && er_in_known(c, 1) && er_in_known(c, 2) && (!B || B->data);
+}
+
+/* Bias row of the input projection for direction d: Wb + Rb, except GRU's h-gate Rb with
+ * linear_before_reset (it goes inside r * (...)); zeros without B. */
+static void bias_row(const er_kctx *c, const rnn_cfg *g, int d, float *out) {
+  const er_tensor *B = er_in(c, 3);
+  int64_t GH = g->ngates * g->hid, nb = g->cell == CELL_GRU && g->lbr ? 2 * g->hid : GH;
+  const float *Wb = B ? (const float *)B->data + (size_t)d * 2 * GH : 0;
+  for (int64_t r = 0; r < GH; r++) out[r] = Wb ? Wb[r] + (r < nb ? Wb[GH + r] : 0.0f) : 0.0f;
+}
+
+static er_status rnn_prepare(er_kctx *c, int cell) {
+  rnn_cfg g;
+  rnn_prep *p = (rnn_prep *)c->state;
+  if (!p || rnn_config(c, cell, &g) || !prep_possible(c, &g)) return 0; /* run checks again */
+  const er_microkernels *mk = mk_of(c);
+  prep_layout(mk, &g, p);
+  if (c->state_bytes < PREP_HDR + (size_t)g.dirs * p->dir_bytes) {
+    p->ready = 0;
+    return 0;
   }
-  for (int64_t m = 0; m < M; m++) {
-    const float *a = A + m * lda;
-    for (int64_t r = 0; r < ncols; r++) {
-      const float *w = Rrows + r * K;
-      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int64_t k = 0;
-      for (; k + 8 <= K; k += 8)
-        for (int u = 0; u < 8; u++) acc[u] += a[k + u] * w[k + u];
-      float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-      for (; k < K; k++) sum += a[k] * w[k];
-      C[m * ldc + r] = sum;
+  int64_t H = g.hid, I = g.in, GH = g.ngates * H;
+  for (int d = 0; d < g.dirs; d++) {
+    unsigned char *base = (unsigned char *)c->state + PREP_HDR + (size_t)d * p->dir_bytes;
+    const float *W = (const float *)c->in[1]->data + (size_t)d * GH * I;
+    const float *R = (const float *)c->in[2]->data + (size_t)d * GH * H;
+    if (p->proj_gemv) mk->f32_gemv_pack(GH, I, W, I, base);
+    else mk->f32_gemm_pack_b(1, I, GH, W, I, base);
+    base += p->w_bytes;
+    if (cell == CELL_LSTM) mk->f32_lstm_pack(H, R, base);
+    else mk->f32_gemv_pack(gru_split(&g) ? 2 * H : GH, H, R, H, base);
+    base += p->r_bytes;
+    if (gru_split(&g)) mk->f32_gemv_pack(H, H, R + 2 * H * H, H, base);
+    bias_row(c, &g, d, (float *)(base + p->rh_bytes));
+  }
+  p->ready = 1;
+  c->consumed |= 1u << 1 | 1u << 2; /* W and R live packed in the state now */
+  return 0;
+}
+
+/* One direction's recurrent weights as the step loop uses them: packed (prepared) or raw.
+ * Raw R is the reference table's packed format (row-major), so raw products go through it. */
+typedef struct {
+  const er_microkernels *gv; /* table whose packed formats Rp/Rhp are in */
+  const void *Rp, *Rhp;
+} rnn_rec;
+
+/* out_b = (add_b) + h_b R^T over `ncols` rows of R, for each batch row b. */
+static void rec_rows(const rnn_rec *r, const void *Rpart, int64_t N, int64_t ncols, int64_t H,
+                     const float *h, float *const *add, float *const *out) {
+  for (int64_t b = 0; b < N; b++) r->gv->f32_gemv_packed(ncols, H, h + b * H, Rpart, add[b], out[b]);
+}
+
+/* One direction of the fast path: what the projection and the recurrence share. */
+typedef struct {
+  er_kctx *c;
+  const rnn_cfg *g;
+  const er_microkernels *mk;
+  const rnn_prep *p;   /* prepared weights, or NULL */
+  int d, rev;
+  const unsigned char *base; /* prepared: this direction's packed W */
+  const float *bias;         /* bias row (prepared, or made in scratch) */
+  const float *Rb;           /* recurrent bias (GRU h gate) or NULL */
+  rnn_rec rec;
+  const float *x;
+  float *XW, *HR, *h, *hn, *cs, *rh, *y;
+} rnn_dir;
+
+/* Input projection + bias of the rows that steps [s0, s1) read: those timesteps' rows when
+ * they are contiguous in X's order (layout 0, or one batch row), else every row. */
+static void dir_project(const rnn_dir *r, int64_t s0, int64_t s1) {
+  const rnn_cfg *g = r->g;
+  const int64_t T = g->seq, N = g->batch, I = g->in, GH = g->ngates * g->hid;
+  int64_t r0 = 0, r1 = T * N;
+  if (g->layout == 0 || N == 1) {
+    int64_t t0 = r->rev ? T - s1 : s0, t1 = r->rev ? T - s0 : s1;
+    r0 = t0 * N, r1 = t1 * N;
+  }
+  if (r1 <= r0) return;
+  const float *x = r->x + r0 * I;
+  float *xw = r->XW + r0 * GH;
+  const er_act none = {ER_ACT_NONE, 0, 0};
+  if (r->p && r->p->proj_gemv) {
+    for (int64_t row = 0; row < r1 - r0; row++) r->mk->f32_gemv_packed(GH, I, x + row * I, r->base, r->bias, xw + row * GH);
+  } else if (r->p) {
+    if ((r1 - r0) * GH * I >= PROJ_PARALLEL_MACS)
+      er_f32_gemm_packed_mt(r->c, r1 - r0, GH, I, x, I, r->base, r->bias, none, xw, GH);
+    else
+      r->mk->f32_gemm_packed(r1 - r0, GH, I, x, I, r->base, r->bias, none, xw, GH);
+  } else {
+    const float *W = (const float *)r->c->in[1]->data + (size_t)r->d * GH * I;
+    r->mk->f32_gemm(0, 1, r1 - r0, GH, I, 1.0f, x, I, W, I, 0.0f, xw, GH);
+    for (int64_t row = 0; row < r1 - r0; row++)
+      for (int64_t k = 0; k < GH; k++) xw[row * GH + k] += r->bias[k];
+  }
+}
+
+/* Recurrence steps [s0, s1) (step s is timestep s, or T-1-s in reverse). */
+static void dir_recur(rnn_dir *r, int64_t s0, int64_t s1) {
+  const rnn_cfg *g = r->g;
+  const er_microkernels *mk = r->mk;
+  const int cell = g->cell;
+  const int64_t H = g->hid, GH = g->ngates * H, T = g->seq, N = g->batch;
+  const int D = g->dirs;
+  const float *Rb = r->Rb;
+  const rnn_rec *rec = &r->rec;
+  float *xw[MAX_FAST_BATCH], *hr[MAX_FAST_BATCH], *xh[MAX_FAST_BATCH], *rhb[MAX_FAST_BATCH];
+  for (int64_t s = s0; s < s1; s++) {
+    const int64_t t = r->rev ? T - 1 - s : s;
+    float *h = r->h;
+    for (int64_t b = 0; b < N; b++) {
+      xw[b] = r->XW + (g->layout ? b * T + t : t * N + b) * GH;
+      hr[b] = r->HR + b * GH;
+      xh[b] = xw[b] + 2 * H;
+      rhb[b] = r->rh + b * H;
+    }
+    if (cell == CELL_LSTM) { /* reads h, writes hn: then swap */
+      for (int64_t b = 0; b < N; b++)
+        rec->gv->f32_lstm_step(H, h + b * H, rec->Rp, xw[b], r->cs + b * H, r->hn + b * H, (int)(s & 1));
+      r->h = r->hn;
+      r->hn = h;
+      h = r->h;
+    } else if (cell == CELL_RNN) {
+      rec_rows(rec, rec->Rp, N, H, H, h, xw, xw);
+      for (int64_t b = 0; b < N; b++) mk->f32_tanh(H, xw[b], h + b * H);
+    } else if (g->lbr) { /* GRU: h~ = tanh(xw_h + r * (h R_h^T + Rb_h)) */
+      float *const none[MAX_FAST_BATCH] = {0};
+      rec_rows(rec, rec->Rp, N, GH, H, h, none, hr);
+      for (int64_t b = 0; b < N; b++) {
+        float *a = hr[b], *hb = h + b * H;
+        const float *v = xw[b];
+        for (int64_t j = 0; j < 2 * H; j++) a[j] += v[j];
+        mk->f32_sigmoid(2 * H, a, a); /* z, r */
+        for (int64_t j = 0; j < H; j++) a[2 * H + j] = v[2 * H + j] + a[H + j] * (a[2 * H + j] + (Rb ? Rb[2 * H + j] : 0.0f));
+        mk->f32_tanh(H, a + 2 * H, a + 2 * H);
+        for (int64_t j = 0; j < H; j++) hb[j] = (1.0f - a[j]) * a[2 * H + j] + a[j] * hb[j];
+      }
+    } else { /* GRU: z, r first; h~ = tanh(xw_h + (r * h) R_h^T) (Rb_h is in xw_h) */
+      rec_rows(rec, rec->Rp, N, 2 * H, H, h, xw, xw);
+      for (int64_t b = 0; b < N; b++) {
+        mk->f32_sigmoid(2 * H, xw[b], xw[b]);
+        for (int64_t j = 0; j < H; j++) rhb[b][j] = xw[b][H + j] * h[b * H + j];
+      }
+      rec_rows(rec, rec->Rhp, N, H, H, r->rh, xh, xh);
+      for (int64_t b = 0; b < N; b++) {
+        float *hb = h + b * H;
+        const float *z = xw[b];
+        mk->f32_tanh(H, xh[b], xh[b]);
+        for (int64_t j = 0; j < H; j++) hb[j] = (1.0f - z[j]) * xh[b][j] + z[j] * hb[j];
+      }
+    }
+    if (r->y)
+      for (int64_t b = 0; b < N; b++) {
+        size_t y_off = (size_t)((g->layout ? (b * T + t) * D + r->d : (t * D + r->d) * N + b) * H);
+        memcpy(r->y + y_off, h + b * H, (size_t)H * sizeof(float));
+      }
+  }
+}
+
+/* Two threads: one projects chunks of timesteps in the order the other's recurrence reads
+ * them; the recurrence only waits for a chunk that the other thread is projecting, and
+ * projects an unclaimed chunk itself (so a worker that is slow to wake, or busy, costs
+ * nothing). One thread alone runs index 0 (all projections) then index 1. Each chunk is
+ * projected the same way whichever thread does it: same bits for any thread count. */
+#define PIPE_MAX_CHUNKS 256
+typedef struct {
+  rnn_dir *r;
+  int64_t chunk, T;
+  int n;
+  atomic_int next;                     /* next chunk to project */
+  atomic_uchar done[PIPE_MAX_CHUNKS];  /* chunk projected */
+} rnn_pipe;
+
+static void cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static void pipe_bounds(const rnn_pipe *j, int k, int64_t *s0, int64_t *s1) {
+  *s0 = k * j->chunk;
+  *s1 = *s0 + j->chunk < j->T ? *s0 + j->chunk : j->T;
+}
+
+static void pipe_project(rnn_pipe *j, int k) {
+  int64_t s0, s1;
+  pipe_bounds(j, k, &s0, &s1);
+  dir_project(j->r, s0, s1);
+  atomic_store_explicit(&j->done[k], 1, memory_order_release);
+}
+
+static void pipe_task(void *arg, int64_t b, int64_t e) {
+  rnn_pipe *j = (rnn_pipe *)arg;
+  for (int64_t i = b; i < e; i++) {
+    if (i == 0) {
+      for (int k; (k = atomic_fetch_add(&j->next, 1)) < j->n;) pipe_project(j, k);
+      continue;
+    }
+    for (int k = 0; k < j->n; k++) {
+      while (!atomic_load_explicit(&j->done[k], memory_order_acquire)) {
+        int nx = k; /* chunks before k are done, so k is the next unless it is claimed */
+        if (atomic_compare_exchange_strong(&j->next, &nx, k + 1)) pipe_project(j, k);
+        else cpu_pause();
+      }
+      int64_t s0, s1;
+      pipe_bounds(j, k, &s0, &s1);
+      dir_recur(j->r, s0, s1);
     }
   }
 }
 
 static er_status rnn_run_fast(er_kctx *c, const rnn_cfg *g) {
-  const er_microkernels *mk = c->mk ? c->mk : er_microkernels_ref();
   const int cell = g->cell;
-  const er_tensor *X = c->in[0], *W = c->in[1], *R = c->in[2];
-  const er_tensor *B = er_in(c, 3), *H0 = er_in(c, 5);
+  const er_tensor *R = c->in[2], *B = er_in(c, 3), *H0 = er_in(c, 5);
   const er_tensor *C0 = cell == CELL_LSTM ? er_in(c, 6) : 0;
   er_tensor *Y = er_out(c, 0), *Yh = er_out(c, 1), *Yc = cell == CELL_LSTM ? er_out(c, 2) : 0;
   const int64_t H = g->hid, I = g->in, GH = g->ngates * g->hid, T = g->seq, N = g->batch;
   const int D = g->dirs;
-  float *XW = (float *)c->scratch;
-  float *HR = XW + T * N * GH, *h = HR + N * GH, *cs = h + N * H, *rh = cs + N * H;
-  const float *x = (const float *)X->data;
-  float *y = Y ? (float *)Y->data : 0;
+  const rnn_prep *p = (const rnn_prep *)c->state;
+  int prepared = p && c->state_bytes >= PREP_HDR && p->ready && p->T == T && p->N == N;
+  rnn_dir r = {.c = c, .g = g, .mk = mk_of(c), .p = prepared ? p : NULL, .x = (const float *)c->in[0]->data,
+               .y = Y ? (float *)Y->data : 0};
+  r.XW = (float *)c->scratch;
+  r.HR = r.XW + T * N * GH;
+  r.h = r.HR + N * GH;
+  r.cs = r.h + N * H;
+  r.rh = r.cs + N * H;
+  r.hn = r.HR; /* LSTM: the next h (HR is not used then) */
+  const int pipelined = er_threadpool_size(c->threads) > 1 && (g->layout == 0 || N == 1) &&
+                        T >= 2 * PIPE_STEPS && T * N * GH * I >= PIPE_MIN_MACS &&
+                        !(prepared && p->proj_gemv);
 
   for (int d = 0; d < D; d++) {
-    const int rev = D == 2 ? d == 1 : g->reverse;
-    const float *Wd = (const float *)W->data + (size_t)d * GH * I;
+    r.d = d;
+    r.rev = D == 2 ? d == 1 : g->reverse;
     const float *Rd = (const float *)R->data + (size_t)d * GH * H;
-    const float *Wb = B ? (const float *)B->data + (size_t)d * 2 * GH : 0;
-    const float *Rb = Wb ? Wb + GH : 0;
-    /* input projection for every (t, b) row, in X's memory order */
-    if (T * N > 0) mk->f32_gemm(0, 1, T * N, GH, I, 1.0f, x, I, Wd, I, 0.0f, XW, GH);
-    if (Wb) {
-      int64_t nb = cell == CELL_GRU ? 2 * H : GH; /* GRU's h-gate Rb goes inside r * (...) */
-      for (int64_t row = 0; row < T * N; row++) {
-        float *p = XW + row * GH;
-        for (int64_t r = 0; r < GH; r++) p[r] += Wb[r] + (r < nb ? Rb[r] : 0.0f);
-      }
+    r.Rb = B ? (const float *)B->data + (size_t)d * 2 * GH + GH : 0;
+    r.rec = (rnn_rec){er_microkernels_ref(), Rd, Rd + 2 * H * H};
+    if (prepared) {
+      r.base = (const unsigned char *)c->state + PREP_HDR + (size_t)d * p->dir_bytes;
+      r.bias = (const float *)(r.base + p->w_bytes + p->r_bytes + p->rh_bytes);
+      r.rec = (rnn_rec){r.mk, r.base + p->w_bytes, r.base + p->w_bytes + p->r_bytes};
+    } else {
+      float *b = r.rh + N * H;
+      bias_row(c, g, d, b);
+      r.bias = b;
     }
+    if (!pipelined) dir_project(&r, 0, T);
     for (int64_t b = 0; b < N; b++) {
       size_t st_off = (size_t)((g->layout ? b * D + d : d * N + b) * H);
       for (int64_t j = 0; j < H; j++) {
-        h[b * H + j] = H0 ? ((const float *)H0->data)[st_off + j] : 0.0f;
-        cs[b * H + j] = C0 ? ((const float *)C0->data)[st_off + j] : 0.0f;
+        r.h[b * H + j] = H0 ? ((const float *)H0->data)[st_off + j] : 0.0f;
+        r.cs[b * H + j] = C0 ? ((const float *)C0->data)[st_off + j] : 0.0f;
       }
     }
-    const int gru_split = cell == CELL_GRU && !g->lbr;
-    for (int64_t s = 0; s < T; s++) {
-      const int64_t t = rev ? T - 1 - s : s;
-      fast_rec(mk, N, gru_split ? 2 * H : GH, H, h, H, Rd, HR, GH);
-      for (int64_t b = 0; b < N; b++) {
-        const float *xw = XW + (g->layout ? b * T + t : t * N + b) * GH;
-        float *hr = HR + b * GH, *hb = h + b * H, *cb = cs + b * H;
-        if (cell == CELL_RNN) {
-          for (int64_t j = 0; j < H; j++) hb[j] = tanhf_(xw[j] + hr[j]);
-        } else if (cell == CELL_LSTM) {
-          for (int64_t j = 0; j < H; j++) {
-            float it = sigmoidf_(xw[j] + hr[j]);
-            float ot = sigmoidf_(xw[H + j] + hr[H + j]);
-            float ft = sigmoidf_(xw[2 * H + j] + hr[2 * H + j]);
-            float ct = tanhf_(xw[3 * H + j] + hr[3 * H + j]);
-            float cn = ft * cb[j] + it * ct;
-            cb[j] = cn;
-            hb[j] = ot * tanhf_(cn);
-          }
-        } else if (!gru_split) { /* GRU, linear_before_reset = 1 */
-          for (int64_t j = 0; j < H; j++) {
-            float z = sigmoidf_(xw[j] + hr[j]);
-            float r = sigmoidf_(xw[H + j] + hr[H + j]);
-            float hh = tanhf_(xw[2 * H + j] + r * (hr[2 * H + j] + (Rb ? Rb[2 * H + j] : 0.0f)));
-            hb[j] = (1.0f - z) * hh + z * hb[j];
-          }
-        } else { /* GRU, linear_before_reset = 0: z, r now; h gate after (r*h) R_h^T */
-          for (int64_t j = 0; j < H; j++) {
-            hr[j] = sigmoidf_(xw[j] + hr[j]);
-            float r = sigmoidf_(xw[H + j] + hr[H + j]);
-            rh[b * H + j] = r * hb[j];
-          }
-        }
-      }
-      if (gru_split) {
-        fast_rec(mk, N, H, H, rh, H, Rd + 2 * H * H, HR + 2 * H, GH);
-        for (int64_t b = 0; b < N; b++) {
-          const float *xw = XW + (g->layout ? b * T + t : t * N + b) * GH;
-          const float *hr = HR + b * GH;
-          float *hb = h + b * H;
-          for (int64_t j = 0; j < H; j++) {
-            float hh = tanhf_(xw[2 * H + j] + hr[2 * H + j] + (Rb ? Rb[2 * H + j] : 0.0f));
-            float z = hr[j];
-            hb[j] = (1.0f - z) * hh + z * hb[j];
-          }
-        }
-      }
-      if (y)
-        for (int64_t b = 0; b < N; b++) {
-          size_t y_off = (size_t)((g->layout ? (b * T + t) * D + d : (t * D + d) * N + b) * H);
-          memcpy(y + y_off, h + b * H, (size_t)H * sizeof(float));
-        }
+    if (pipelined) {
+      rnn_pipe j;
+      j.r = &r;
+      j.T = T;
+      j.chunk = (T + PIPE_MAX_CHUNKS - 1) / PIPE_MAX_CHUNKS;
+      if (j.chunk < PIPE_STEPS) j.chunk = PIPE_STEPS;
+      j.n = (int)((T + j.chunk - 1) / j.chunk);
+      atomic_init(&j.next, 0);
+      for (int k = 0; k < j.n; k++) atomic_init(&j.done[k], 0);
+      er_parallel_for(c, 2, 1, pipe_task, &j);
+    } else {
+      dir_recur(&r, 0, T);
     }
     for (int64_t b = 0; b < N; b++) { /* an empty sequence yields zero states */
       size_t st_off = (size_t)((g->layout ? b * D + d : d * N + b) * H);
       for (int64_t j = 0; j < H; j++) {
-        if (Yh) ((float *)Yh->data)[st_off + j] = T ? h[b * H + j] : 0.0f;
-        if (Yc) ((float *)Yc->data)[st_off + j] = T ? cs[b * H + j] : 0.0f;
+        if (Yh) ((float *)Yh->data)[st_off + j] = T ? r.h[b * H + j] : 0.0f;
+        if (Yc) ((float *)Yc->data)[st_off + j] = T ? r.cs[b * H + j] : 0.0f;
       }
     }
   }
@@ -377,6 +571,11 @@ static er_status rnn_infer(er_kctx *c, int cell) {
   if (fast_ok(c, &g)) {
     size_t fb = fast_scratch_floats(&g) * sizeof(float);
     if (fb > c->scratch_bytes) c->scratch_bytes = fb;
+    if (prep_possible(c, &g)) {
+      rnn_prep p;
+      prep_layout(mk_of(c), &g, &p);
+      c->state_bytes = PREP_HDR + (size_t)g.dirs * p.dir_bytes;
+    }
   }
   return 0;
 }
@@ -528,13 +727,16 @@ static er_status rnn_run(er_kctx *c, int cell) {
 static er_status rnn_infer_rnn(er_kctx *c) { return rnn_infer(c, CELL_RNN); }
 static er_status rnn_infer_gru(er_kctx *c) { return rnn_infer(c, CELL_GRU); }
 static er_status rnn_infer_lstm(er_kctx *c) { return rnn_infer(c, CELL_LSTM); }
+static er_status rnn_prepare_rnn(er_kctx *c) { return rnn_prepare(c, CELL_RNN); }
+static er_status rnn_prepare_gru(er_kctx *c) { return rnn_prepare(c, CELL_GRU); }
+static er_status rnn_prepare_lstm(er_kctx *c) { return rnn_prepare(c, CELL_LSTM); }
 static er_status rnn_run_rnn(er_kctx *c) { return rnn_run(c, CELL_RNN); }
 static er_status rnn_run_gru(er_kctx *c) { return rnn_run(c, CELL_GRU); }
 static er_status rnn_run_lstm(er_kctx *c) { return rnn_run(c, CELL_LSTM); }
 
 const er_op_def er_ops_rnn[] = {
-    {"RNN", "", 1, 0, rnn_infer_rnn, rnn_run_rnn, 0},
-    {"GRU", "", 1, 0, rnn_infer_gru, rnn_run_gru, 0},
-    {"LSTM", "", 1, 0, rnn_infer_lstm, rnn_run_lstm, 0},
+    {"RNN", "", 1, 0, rnn_infer_rnn, rnn_run_rnn, 0, rnn_prepare_rnn},
+    {"GRU", "", 1, 0, rnn_infer_gru, rnn_run_gru, 0, rnn_prepare_gru},
+    {"LSTM", "", 1, 0, rnn_infer_lstm, rnn_run_lstm, 0, rnn_prepare_lstm},
     {0},
 };

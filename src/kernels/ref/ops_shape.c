@@ -78,26 +78,103 @@ static void table_copy(void *dst, const void *src, size_t es, int rank, const in
   const int64_t *t = tab[last];
   int contig = t[0] >= 0;
   for (int64_t j = 1; j < n && contig; j++) contig = t[j] == t[0] + j;
+  /* Axes top..last form one contiguous run of n source elements from base + t[0] when each
+   * outer one steps by the run below it (a slice of whole rows, a pad of outer axes...):
+   * one memcpy per run instead of one per row. */
+  int top = last;
+  int64_t base = 0;
+  while (contig && top > 0) {
+    const int64_t *u = tab[top - 1];
+    int ok = u[0] >= 0;
+    for (int64_t j = 1; j < dims[top - 1] && ok; j++) ok = u[j] == u[0] + j * n;
+    if (!ok) break;
+    base += u[0];
+    n *= dims[--top];
+  }
   int64_t idx[MAXR] = {0}, part[MAXR + 1];
   part[0] = 0;
-  for (int d = 0; d < last; d++) part[d + 1] = (part[d] < 0 || tab[d][0] < 0) ? -1 : part[d] + tab[d][0];
+  for (int d = 0; d < top; d++) part[d + 1] = (part[d] < 0 || tab[d][0] < 0) ? -1 : part[d] + tab[d][0];
   for (;;) {
-    int64_t p = part[last];
+    int64_t p = part[top];
     if (p >= 0 && contig) {
-      memcpy(o, s + (size_t)(p + t[0]) * es, (size_t)n * es);
+      memcpy(o, s + (size_t)(p + base + t[0]) * es, (size_t)n * es);
       o += (size_t)n * es;
+    } else if (p < 0) {
+      for (int64_t j = 0; j < n; j++, o += es) copy_elem(o, (const char *)fill, es);
     } else {
-      for (int64_t j = 0; j < n; j++, o += es)
-        copy_elem(o, (p < 0 || t[j] < 0) ? (const char *)fill : s + (size_t)(p + t[j]) * es, es);
+      for (int64_t j = 0; j < n;) { /* runs of consecutive source elements in one memcpy */
+        if (t[j] < 0) {
+          copy_elem(o, (const char *)fill, es);
+          o += es, j++;
+          continue;
+        }
+        int64_t k = j + 1;
+        while (k < n && t[k] == t[k - 1] + 1) k++;
+        if (k - j == 1) copy_elem(o, s + (size_t)(p + t[j]) * es, es);
+        else memcpy(o, s + (size_t)(p + t[j]) * es, (size_t)(k - j) * es);
+        o += (size_t)(k - j) * es;
+        j = k;
+      }
     }
-    int d = last - 1;
+    int d = top - 1;
     while (d >= 0 && ++idx[d] == dims[d]) idx[d--] = 0;
     if (d < 0) return;
-    for (; d < last; d++) {
+    for (; d < top; d++) {
       int64_t v = tab[d][idx[d]];
       part[d + 1] = (part[d] < 0 || v < 0) ? -1 : part[d] + v;
     }
   }
+}
+
+/* dst element at sum_d i_d * dst_st[d] = src element at sum_d i_d * sst[d] over dims (strides
+ * in elements, any sign; dst_st NULL: dst row-major over dims). Axes of one element drop out,
+ * neighbours contiguous in both merge, and rows contiguous in both are one memcpy each. */
+static void strided_copy2(void *dst, const int64_t *dst_st, const void *src, size_t es, int rank,
+                          const int64_t *dims, const int64_t *sst) {
+  int64_t D[MAXR], S[MAXR], T[MAXR], row[MAXR];
+  if (!dst_st) {
+    er_contiguous_strides(dims, rank, row);
+    dst_st = row;
+  }
+  int m = 0;
+  for (int d = 0; d < rank; d++) {
+    if (dims[d] == 0) return;
+    if (dims[d] == 1) continue;
+    if (m > 0 && S[m - 1] == sst[d] * dims[d] && T[m - 1] == dst_st[d] * dims[d]) {
+      D[m - 1] *= dims[d];
+      S[m - 1] = sst[d], T[m - 1] = dst_st[d];
+    } else {
+      D[m] = dims[d], S[m] = sst[d], T[m] = dst_st[d];
+      m++;
+    }
+  }
+  if (m == 0) D[0] = 1, S[0] = T[0] = 1, m = 1;
+  char *o = (char *)dst;
+  const char *s = (const char *)src;
+  const int64_t n = D[m - 1], ss = S[m - 1], ds = T[m - 1];
+  int64_t idx[MAXR] = {0}, so = 0, doff = 0;
+  for (;;) {
+    char *q = o + doff * (int64_t)es;
+    const char *p = s + so * (int64_t)es;
+    if (ss == 1 && ds == 1) memcpy(q, p, (size_t)n * es);
+    else if (es == 4) /* the common case without a per-element size switch */
+      for (int64_t j = 0; j < n; j++) memcpy(q + j * ds * 4, p + j * ss * 4, 4);
+    else
+      for (int64_t j = 0; j < n; j++) copy_elem(q + j * ds * (int64_t)es, p + j * ss * (int64_t)es, es);
+    int d = m - 2;
+    for (; d >= 0; d--) {
+      so += S[d], doff += T[d];
+      if (++idx[d] < D[d]) break;
+      so -= S[d] * D[d], doff -= T[d] * D[d];
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
+static void strided_copy(void *dst, const void *src, size_t es, int rank, const int64_t *dims,
+                         const int64_t *sst) {
+  strided_copy2(dst, NULL, src, es, rank, dims, sst);
 }
 
 /* Carve per-axis tables for dims out of scratch. */
@@ -357,12 +434,11 @@ static er_status transpose_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(transpose_perm(c, perm));
   int64_t d[MAXR];
   for (int i = 0; i < x->rank; i++) d[i] = x->dims[perm[i]];
-  c->scratch_bytes = table_scratch(d, x->rank);
   return set_out(c, 0, x->dtype, x->rank, d);
 }
 
 int er_transpose_fast(er_kctx *c, const er_tensor *x, er_tensor *y, const int *perm); /* shape_transpose.c */
-/* Test hook: non-zero keeps Transpose on the generic table copy. */
+/* Test hook: non-zero keeps Transpose on the generic strided copy. */
 int er_transpose_fast_disabled;
 
 static er_status transpose_run(er_kctx *c) {
@@ -371,12 +447,10 @@ static er_status transpose_run(er_kctx *c) {
   int perm[MAXR];
   ER_RETURN_IF_ERROR(transpose_perm(c, perm));
   if (!er_transpose_fast_disabled && er_transpose_fast(c, x, y, perm)) return NULL;
-  int64_t st[MAXR], *tab[MAXR];
+  int64_t st[MAXR], sst[MAXR];
   er_contiguous_strides(x->dims, x->rank, st);
-  carve_tables(c->scratch, y->rank, y->dims, tab);
-  for (int d = 0; d < y->rank; d++)
-    for (int64_t i = 0; i < y->dims[d]; i++) tab[d][i] = i * st[perm[d]];
-  table_copy(y->data, x->data, er_dtype_size(x->dtype), y->rank, y->dims, tab, NULL);
+  for (int d = 0; d < y->rank; d++) sst[d] = st[perm[d]];
+  strided_copy(y->data, x->data, er_dtype_size(x->dtype), y->rank, y->dims, sst);
   return NULL;
 }
 
@@ -572,20 +646,21 @@ static er_status slice_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int64_t start[MAXR], step[MAXR], count[MAXR];
   ER_RETURN_IF_ERROR(slice_params(c, start, step, count));
-  c->scratch_bytes = table_scratch(count, x->rank);
   return set_out(c, 0, x->dtype, x->rank, count);
 }
 
 static er_status slice_run(er_kctx *c) {
   const er_tensor *x = c->in[0];
   er_tensor *y = c->out[0];
-  int64_t start[MAXR], step[MAXR], count[MAXR], st[MAXR], *tab[MAXR];
+  int64_t start[MAXR], step[MAXR], count[MAXR], st[MAXR], sst[MAXR], off = 0;
   ER_RETURN_IF_ERROR(slice_params(c, start, step, count));
   er_contiguous_strides(x->dims, x->rank, st);
-  carve_tables(c->scratch, y->rank, y->dims, tab);
-  for (int d = 0; d < y->rank; d++)
-    for (int64_t i = 0; i < y->dims[d]; i++) tab[d][i] = (start[d] + i * step[d]) * st[d];
-  table_copy(y->data, x->data, er_dtype_size(x->dtype), y->rank, y->dims, tab, NULL);
+  for (int d = 0; d < y->rank; d++) {
+    off += start[d] * st[d];
+    sst[d] = step[d] * st[d];
+  }
+  strided_copy(y->data, (const char *)x->data + (size_t)off * er_dtype_size(x->dtype),
+               er_dtype_size(x->dtype), y->rank, y->dims, sst);
   return NULL;
 }
 
@@ -819,6 +894,48 @@ static int64_t pad_src(int64_t i, int64_t dim, int mode) {
   }
 }
 
+/* Pads all >= 0 and x not empty: the input goes into the interior with one strided copy,
+ * then the borders of each axis, last to first, are whole slabs of y (the axes after it
+ * already padded) copied from the slab the mode maps them to, or filled. */
+static void pad_separable(const er_tensor *x, er_tensor *y, const int64_t *b, int mode, const void *fill,
+                          size_t es) {
+  const int r = y->rank;
+  int64_t yst[MAXR], xst[MAXR], off = 0;
+  er_contiguous_strides(y->dims, r, yst);
+  er_contiguous_strides(x->dims, r, xst);
+  for (int d = 0; d < r; d++) off += b[d] * yst[d];
+  char *Y = (char *)y->data;
+  strided_copy2(Y + off * (int64_t)es, yst, x->data, es, r, x->dims, xst);
+  for (int d = r - 1; d >= 0; d--) {
+    const int64_t lo = b[d], hi = b[d] + x->dims[d], n = y->dims[d];
+    if (lo == 0 && hi == n) continue;
+    const size_t slab = (size_t)yst[d] * es; /* axes after d, full */
+    int64_t idx[MAXR] = {0}, base = 0;       /* axes before d, interior only */
+    for (int k = 0; k < d; k++) base += b[k] * yst[k];
+    for (;;) {
+      char *row = Y + base * (int64_t)es;
+      for (int64_t i = 0; i < n; i++) {
+        if (i == lo) i = hi;
+        if (i >= n) break;
+        char *to = row + (size_t)i * slab;
+        if (mode == PAD_CONSTANT) {
+          for (size_t q = 0; q < slab; q += es) copy_elem(to + q, (const char *)fill, es);
+        } else {
+          memcpy(to, row + (size_t)(lo + pad_src(i - lo, x->dims[d], mode)) * slab, slab);
+        }
+      }
+      int k = d - 1;
+      for (; k >= 0; k--) {
+        base += yst[k];
+        if (++idx[k] < x->dims[k]) break;
+        base -= yst[k] * x->dims[k];
+        idx[k] = 0;
+      }
+      if (k < 0) break;
+    }
+  }
+}
+
 static er_status pad_run(er_kctx *c) {
   const er_tensor *x = c->in[0];
   er_tensor *y = c->out[0];
@@ -833,7 +950,13 @@ static er_status pad_run(er_kctx *c) {
   } else {
     er_store_f64(fill, x->dtype, 0, (double)er_attr_float(c, "value", 0.0f));
   }
-  er_contiguous_strides(x->dims, x->rank, st);
+  int separable = er_tensor_numel(x) > 0;
+  for (int d = 0; d < x->rank; d++) separable &= b[d] >= 0 && e[d] >= 0;
+  if (separable) {
+    pad_separable(x, y, b, mode, fill, es);
+    return NULL;
+  }
+  er_contiguous_strides(x->dims, x->rank, st); /* cropping pads, empty input: tables */
   carve_tables(c->scratch, y->rank, y->dims, tab);
   for (int d = 0; d < y->rank; d++)
     for (int64_t i = 0; i < y->dims[d]; i++) {
@@ -1120,10 +1243,10 @@ const er_op_def er_ops_shape[] = {
     {"Constant", "", 1, 0, constant_infer, constant_run, 0},
     {"Shape", "", 1, 0, shape_infer, shape_run, ER_OP_SHAPE_ONLY},
     {"Size", "", 1, 0, size_infer, size_run, ER_OP_SHAPE_ONLY},
-    {"Reshape", "", 1, 0, reshape_infer, run_copy, ER_OP_INPLACE}, /* a copy: free when aliased */
-    {"Flatten", "", 1, 0, flatten_infer, run_copy, ER_OP_INPLACE},
-    {"Squeeze", "", 1, 0, squeeze_infer, run_copy, ER_OP_INPLACE},
-    {"Unsqueeze", "", 1, 0, unsqueeze_infer, run_copy, ER_OP_INPLACE},
+    {"Reshape", "", 1, 0, reshape_infer, run_copy, ER_OP_VIEW},
+    {"Flatten", "", 1, 0, flatten_infer, run_copy, ER_OP_VIEW},
+    {"Squeeze", "", 1, 0, squeeze_infer, run_copy, ER_OP_VIEW},
+    {"Unsqueeze", "", 1, 0, unsqueeze_infer, run_copy, ER_OP_VIEW},
     {"Transpose", "", 1, 0, transpose_infer, transpose_run, 0},
     {"Concat", "", 1, 0, concat_infer, concat_run, 0},
     {"Split", "", 1, 0, split_infer, split_run, 0},

@@ -1,6 +1,6 @@
 /*
  * Transpose fast paths (called by transpose_run in ops_shape.c before its generic
- * table copy).
+ * strided copy).
  *
  * The permutation is first reduced: size-1 dims are dropped and input dims that stay
  * neighbours in the output are merged (NCHW -> NHWC becomes [N, C, HW] -> [N, HW, C]; the

@@ -9,6 +9,7 @@
 #define ER_KERNELS_X86_VMATH_SIMD_H
 #include <immintrin.h>
 
+#include "kernels/dispatch.h"
 #include "kernels/vmath.h"
 
 #if ER_VW == 8
@@ -127,9 +128,8 @@ static inline vf vm_signof(vf x, vf v) {
   return V_XOR(v, V_AND(x, V_CASTF(VI_SET1((int)0x80000000u))));
 }
 
-static inline vf vm_exp(vf x) {
-  x = V_MAX(V_SET1(ER_VM_EXP_LO), x); /* NaN in x: x */
-  x = V_MIN(V_SET1(ER_VM_EXP_HI), x);
+/* e^x = 2^n p(r) for x already clamped: returns p, and t (holding n in its low bits) */
+static inline vf vm_exp_parts(vf x, vf *t_out) {
   const vf t = V_FMA(x, V_SET1(ER_VM_LOG2E), V_SET1(ER_VM_ROUND));
   const vf n = V_SUB(t, V_SET1(ER_VM_ROUND));
   vf r = V_FNMA(n, V_SET1(ER_VM_LN2_HI), x);
@@ -139,9 +139,17 @@ static inline vf vm_exp(vf x) {
   p = V_FMA(p, r, V_SET1(ER_VM_EXP_C4));
   p = V_FMA(p, r, V_SET1(ER_VM_EXP_C3));
   p = V_FMA(p, r, V_SET1(ER_VM_EXP_C2));
-  p = V_ADD(V_FMA(V_MUL(p, r), r, r), V_SET1(1.0f));
+  *t_out = t;
+  return V_ADD(V_FMA(V_MUL(p, r), r, r), V_SET1(1.0f));
+}
+
+static inline vf vm_exp(vf x) {
+  x = V_MAX(V_SET1(ER_VM_EXP_LO), x); /* NaN in x: x */
+  x = V_MIN(V_SET1(ER_VM_EXP_HI), x);
+  vf t;
+  const vf p = vm_exp_parts(x, &t);
 #if ER_VW == 16
-  return _mm512_scalef_ps(p, n); /* p * 2^n rounded once, subnormal results included */
+  return _mm512_scalef_ps(p, V_SUB(t, V_SET1(ER_VM_ROUND))); /* p * 2^n rounded once */
 #else
   const vi m = VI_ADD(VI_SUB(V_CASTI(t), V_CASTI(V_SET1(ER_VM_ROUND))), VI_SET1(150));
   const vi m1 = VI_AND(VI_SRL(m, 1), VI_SET1(0x1ff));
@@ -157,17 +165,8 @@ static inline vf vm_exp(vf x) {
  * x - max): the clamp keeps 2^n normal, one scaling factor suffices. */
 static inline vf vm_exp_ftz(vf v) {
   const vf lo = V_SET1(ER_VM_FTZ_LO);
-  const vf x = V_MAX(lo, v); /* NaN in v: v */
-  const vf t = V_FMA(x, V_SET1(ER_VM_LOG2E), V_SET1(ER_VM_ROUND));
-  const vf n = V_SUB(t, V_SET1(ER_VM_ROUND));
-  vf r = V_FNMA(n, V_SET1(ER_VM_LN2_HI), x);
-  r = V_FNMA(n, V_SET1(ER_VM_LN2_LO), r);
-  vf p = V_SET1(ER_VM_EXP_C6);
-  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C5));
-  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C4));
-  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C3));
-  p = V_FMA(p, r, V_SET1(ER_VM_EXP_C2));
-  p = V_ADD(V_FMA(V_MUL(p, r), r, r), V_SET1(1.0f));
+  vf t;
+  const vf p = vm_exp_parts(V_MAX(lo, v), &t); /* NaN in v: v */
   /* 2^n from the low bits of t: (n + 127) << 23, n in [-126, 1] */
   const vf s = V_CASTF(VI_SLL(VI_ADD(V_CASTI(t), VI_SET1(127 - 0x4B400000)), 23));
   return V_ZMASK(V_NLT(v, lo), V_MUL(p, s));
@@ -291,6 +290,26 @@ static inline vf vm_gelu_tanh(vf x) {
 }
 
 static inline vf vm_silu(vf x) { return V_MUL(x, vm_sigmoid(x)); }
+
+/* A fused activation ER_ACT_* (kernels/dispatch.h) on one vector: pa, pb are act.a, act.b
+ * broadcast. NaN handling follows er_f32_apply_act: max/min return their second operand
+ * when either is NaN. */
+static inline vf vm_act(vf x, int kind, vf pa, vf pb) {
+  const vf zero = V_ZERO(), one = V_SET1(1.0f);
+  switch (kind) {
+    case ER_ACT_RELU: return V_MAX(x, zero);                   /* NaN -> 0 */
+    case ER_ACT_CLIP: return V_MIN(pb, V_MAX(pa, x));          /* NaN stays */
+    case ER_ACT_LEAKYRELU: return V_SEL(V_GE(x, zero), x, V_MUL(pa, x));
+    case ER_ACT_HARDSIGMOID: return V_MIN(one, V_MAX(zero, V_FMA(pa, x, pb)));
+    case ER_ACT_HARDSWISH:
+      return V_MUL(x, V_MIN(one, V_MAX(zero, V_FMA(x, V_SET1(1.0f / 6.0f), V_SET1(0.5f)))));
+    case ER_ACT_SILU: return vm_silu(x);
+    case ER_ACT_GELU: return vm_gelu(x);
+    case ER_ACT_SIGMOID: return vm_sigmoid(x);
+    case ER_ACT_TANH: return vm_tanh(x);
+    default: return x;
+  }
+}
 
 static inline vf vm_func(int fn, vf x) {
   switch (fn) {

@@ -240,6 +240,68 @@ save("reshape", [
    [init("s1", np.array([4, 6], np.int64)), init("s2", np.array([6, -1], np.int64)),
     init("s3", np.array([6, 4], np.int64)), init("s4", np.array([0, -1], np.int64)),
     init("s5", np.array([2, 12], np.int64))])
+
+# Channels-last layout (src/opt/layout.c): a small CNN with a residual Add, a squeeze-excite
+# block, pooling, Concat, per-channel constants, Slice, Pad, ReduceMean and Softmax; two
+# outputs (one read from inside the channels-last region).
+save("layout_cnn", [
+    N("Conv", ["x", "W1", "B1"], ["c1"], name="conv1", strides=[2, 2], pads=[1, 1, 1, 1]),
+    N("Relu", ["c1"], ["r1"], name="relu1"),
+    N("Conv", ["r1", "Wd"], ["d"], name="dw", group=8, pads=[1, 1, 1, 1]),
+    N("Clip", ["d", "zero", "six"], ["k"], name="clip"),
+    N("Conv", ["k", "Wp"], ["pw"], name="pw"),
+    N("Add", ["pw", "r1"], ["a"], name="residual"),
+    N("GlobalAveragePool", ["a"], ["g"], name="gap"),
+    N("Conv", ["g", "Ws1", "Bs1"], ["s1"], name="se1"),
+    N("Relu", ["s1"], ["s1r"], name="se_relu"),
+    N("Conv", ["s1r", "Ws2"], ["s2"], name="se2"),
+    N("Sigmoid", ["s2"], ["se"], name="se_sig"),
+    N("Mul", ["a", "se"], ["m"], name="se_mul"),
+    N("MaxPool", ["m"], ["mp"], name="maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+    N("Conv", ["m", "Wq"], ["q"], name="q", strides=[2, 2], pads=[1, 1, 1, 1]),
+    N("Concat", ["mp", "q"], ["cat"], name="cat", axis=1),
+    N("Mul", ["cat", "kc"], ["cm"], name="chan_mul"),
+    N("Add", ["cm", "half"], ["ca"], name="scalar_add"),
+    N("Slice", ["ca", "st", "en", "ax"], ["sl"], name="slice"),
+    N("Pad", ["sl", "pads"], ["z"], name="pad"),
+    N("AveragePool", ["z"], ["ap"], name="avgpool", kernel_shape=[2, 2], count_include_pad=1,
+      pads=[0, 0, 1, 1]),
+    N("ReduceMean", ["ap"], ["rm"], name="rmean", axes=[2, 3], keepdims=1),
+    N("Softmax", ["rm"], ["sm"], name="softmax", axis=1),
+    N("Flatten", ["sm"], ["y"], name="flatten"),
+], [vi("x", [1, 3, 9, 9])], [vi("y", [1, 8]), vi("z", [1, 8, 5, 5])],
+   [init("W1", rnd(8, 3, 3, 3)), init("B1", rnd(8)), init("Wd", rnd(8, 1, 3, 3)),
+    init("zero", np.float32(0)), init("six", np.float32(6)), init("Wp", rnd(8, 8, 1, 1)),
+    init("Ws1", rnd(4, 8, 1, 1)), init("Bs1", rnd(4)), init("Ws2", rnd(8, 4, 1, 1)),
+    init("Wq", rnd(4, 8, 3, 3)), init("kc", rnd(1, 12, 1, 1)), init("half", np.float32(0.5)),
+    init("st", np.array([2], np.int64)), init("en", np.array([10], np.int64)),
+    init("ax", np.array([1], np.int64)),
+    init("pads", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))], opset=17)
+
+# ShuffleNet's channel shuffle and Split between channels-last convs
+save("layout_shuffle", [
+    N("Conv", ["x", "W1"], ["c1"], name="conv1"),
+    N("Reshape", ["c1", "s5"], ["r5"], name="shuffle_reshape"),
+    N("Transpose", ["r5"], ["t5"], name="shuffle_transpose", perm=[0, 2, 1, 3, 4]),
+    N("Reshape", ["t5", "s4"], ["sh"], name="shuffle_back"),
+    N("Split", ["sh", "sp"], ["h1", "h2"], name="split", axis=1),
+    N("Conv", ["h2", "W2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+    N("Relu", ["c2"], ["r2"], name="relu2"),
+    N("Concat", ["h1", "r2"], ["y"], name="cat", axis=1),
+], [vi("x", [1, 8, 4, 4])], [vi("y", [1, 8, 4, 4])],
+   [init("W1", rnd(8, 8, 1, 1)), init("s5", np.array([1, 2, 4, 4, 4], np.int64)),
+    init("s4", np.array([1, 8, 4, 4], np.int64)), init("sp", np.array([4, 4], np.int64)),
+    init("W2", rnd(4, 4, 3, 3))], opset=17)
+
+# 1-D convolutions and pooling; a Conv whose weights are a graph input stays as it is
+save("layout_conv1d", [
+    N("Conv", ["x", "W1", "B1"], ["c1"], name="conv1", pads=[1, 1]),
+    N("Relu", ["c1"], ["r1"], name="relu1"),
+    N("Conv", ["r1", "W2"], ["c2"], name="conv2", strides=[2], dilations=[1]),
+    N("MaxPool", ["c2"], ["p"], name="pool", kernel_shape=[2], strides=[1]),
+    N("Conv", ["p", "wdyn"], ["y"], name="conv_dynamic_weights"),
+], [vi("x", [2, 4, 10]), vi("wdyn", [3, 6, 1])], [vi("y", [2, 3, 4])],
+   [init("W1", rnd(6, 4, 3)), init("B1", rnd(6)), init("W2", rnd(6, 6, 1))], opset=17)
 # Attention (src/opt/attention.c). attention_bert: the BERT export: Q/K/V projections of x
 # [1, 6, 8] split into 2 heads of 4 by Reshape + Transpose (K to [B,H,D,S] directly), scores
 # scaled by Mul, Softmax, times V, heads merged by Transpose + Reshape, then a projection.

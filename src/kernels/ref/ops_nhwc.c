@@ -1,0 +1,750 @@
+/*
+ * Channels-last ops (contract in kernels/nhwc.h): NhwcConv, NhwcMaxPool, NhwcAveragePool,
+ * NhwcGlobalAveragePool, NhwcGlobalMaxPool. float32 only; X is [N, W, C] or [N, H, W, C].
+ *
+ * Geometry, validation and the split of work over threads live here; the inner loops are
+ * the micro-kernel table's f32_nhwc_* entries (ctx->mk: the portable reference or AVX2).
+ * NhwcConv picks one path per node from the geometry alone (so every table runs the same
+ * algorithm):
+ *   NH_PW    1x1, stride 1, no pads: the input rows are the GEMM's A directly (pixels x C),
+ *            times packed weights (C x M), bias + activation in the epilogue; a group's
+ *            rows are a strided slice.
+ *   NH_GEMM  any other conv: per-thread tiles of gathered rows (each output pixel's row is
+ *            its kernel taps' channel vectors, contiguous in C), cut in depth into chunks of
+ *            whole taps; the chunks accumulate into Y, the last applies the activation.
+ *   NH_DW    depthwise, channel multiplier 1: per output row segment, one pointer per tap
+ *            (padding points at a zero vector) for the table's channel-vectorized kernel.
+ *   NH_DWM   depthwise with a channel multiplier (or a huge kernel): a portable loop.
+ *   NH_WINO  Winograd F(4x4, 3x3) for 3x3 stride-1 convs with enough channels and pixels:
+ *            per block of 4x4 output tiles, input transform across channels (36 vectors per
+ *            tile), 36 GEMMs against packed transformed weights, output transform with bias
+ *            and activation.
+ * Weights are packed in prepare (from constant W) into ctx->state; non-constant weights are
+ * packed at each run. Work is cut into items that do not depend on the thread count, and
+ * every output element is computed by one item in a fixed order, so any thread count gives
+ * the same bits.
+ */
+#include "kernels/nhwc.h"
+#include "kernels/ref/conv_common.h"
+
+static const int nh_types[] = {ER_F32, 0};
+
+enum { NH_PW = 1, NH_GEMM, NH_DW, NH_DWM, NH_WINO };
+enum {
+  NH_PTRS = 1024,   /* tap pointers per depthwise / pooling call (stack) */
+  NH_TILE = 96,     /* output pixels per gathered tile (multiple of 6 and 12) */
+  NH_KD = 512,      /* gathered depth per chunk (whole taps; at least one tap) */
+  NH_PAD = 16,      /* floats between Winograd matrices (no 4 KB aliasing of their rows) */
+  NH_MAGIC = 0x4e484331
+};
+/* multiply-adds below which a node runs on one thread (waking another costs more); while
+ * the pool's workers sleep (as after a stretch of single-threaded ops) NH_WAKE times more:
+ * a sleeping worker takes tens of microseconds to wake (Silero VAD's convs, ~0.3M MACs
+ * each after an LSTM, ran slower on 2 threads than on 1) */
+#define NH_MIN_PAR ((int64_t)1 << 18)
+#define NH_DW_MIN_PAR ((int64_t)1 << 15)
+#define NH_WAKE 4
+
+static er_status nh_tensor(const er_kctx *c, int i, int rank, const char *what) {
+  const er_tensor *t = er_in(c, i);
+  if (!t) return ER_ERR(ER_INVALID_MODEL, "input %s is missing", what);
+  if (t->dtype != ER_F32)
+    return ER_ERR(ER_INVALID_ARGUMENT, "input %s has type %s, only float32 is supported", what,
+                  er_dtype_name((er_dtype)t->dtype));
+  if (rank >= 0 && t->rank != rank)
+    return ER_ERR(ER_INVALID_ARGUMENT, "input %s has rank %d, expected %d", what, t->rank, rank);
+  return 0;
+}
+
+/* X of rank 3 ([N, W, C]) or 4 ([N, H, W, C]): its spatial rank */
+static er_status nh_input(const er_kctx *c, int *nsp) {
+  ER_RETURN_IF_ERROR(er_check_type(c, 0, nh_types));
+  const er_tensor *X = c->in[0];
+  if (X->rank != 3 && X->rank != 4)
+    return ER_ERR(ER_INVALID_ARGUMENT, "X must have rank 3 [N, W, C] or 4 [N, H, W, C], got %d", X->rank);
+  *nsp = X->rank - 2;
+  return 0;
+}
+
+/* Output [N, (OH,) OW, ch] from a window. */
+static void nh_set_out(er_kctx *c, const cv_win *w, int64_t ch) {
+  const er_tensor *X = c->in[0];
+  int64_t d[4] = {X->dims[0]};
+  for (int i = 0; i < w->nsp; i++) d[1 + i] = w->out[3 - w->nsp + i];
+  d[1 + w->nsp] = ch;
+  er_tensor_set_shape(c->out[0], ER_F32, X->rank, d);
+}
+
+/* ================================ NhwcConv ================================ */
+typedef struct nh_conv {
+  cv_win w;                 /* 3-D form: in/out [1] = H (1 for nsp 1), [2] = W */
+  int64_t N, C, M, group, Cg, Mg;
+  int64_t H, W, OH, OW;
+  int64_t T, K;             /* kernel taps, GEMM depth Cg * T */
+  int64_t rows;             /* output pixels over the batch */
+  int64_t ktaps;            /* NH_GEMM: taps per depth chunk */
+  int kind;
+  er_act act;
+} nh_conv;
+
+/* Winograd pays where there are enough channels to amortize the transforms and enough
+ * tiles to amortize the transformed weights (4x larger than the direct ones). */
+static int nh_wino_geom(const nh_conv *g) {
+  const cv_win *w = &g->w;
+  if (w->nsp != 2 || w->k[1] != 3 || w->k[2] != 3 || g->group != 1) return 0;
+  for (int i = 1; i < 3; i++)
+    if (w->s[i] != 1 || w->d[i] != 1) return 0;
+  return 1;
+}
+static int nh_wino_ok(const nh_conv *g) {
+  if (!nh_wino_geom(g)) return 0;
+  const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
+  return g->C >= 16 && g->M >= 16 && g->C * g->M <= 256 * 256 && tiles >= 16;
+}
+
+static int nh_conv_kind(const nh_conv *g) {
+  if (g->Cg == 1 && g->group > 1) return g->Mg == 1 && g->T <= NH_PTRS ? NH_DW : NH_DWM;
+  int unit = g->T == 1;
+  for (int i = 1; i < 3; i++)
+    if (g->w.s[i] != 1 || g->w.pb[i] || g->w.pe[i]) unit = 0;
+  if (unit) return NH_PW;
+  return nh_wino_ok(g) ? NH_WINO : NH_GEMM;
+}
+
+static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
+  ER_RETURN_IF_ERROR(er_check_inputs(c, 2, 3));
+  int nsp;
+  ER_RETURN_IF_ERROR(nh_input(c, &nsp));
+  const er_tensor *X = c->in[0], *W = c->in[1], *B = er_in(c, 2);
+  ER_RETURN_IF_ERROR(nh_tensor(c, 1, X->rank, "W"));
+  memset(g, 0, sizeof *g);
+  g->group = er_attr_int(c, "group", 1);
+  g->N = X->dims[0], g->C = X->dims[X->rank - 1], g->M = W->dims[0];
+  if (g->C < 1) return ER_ERR(ER_UNSUPPORTED, "X has no channels (last dim 0)");
+  if (g->group < 1 || g->C % g->group || g->M % g->group || W->dims[1] * g->group != g->C)
+    return ER_ERR(ER_INVALID_ARGUMENT, "channels do not match: X has %lld (last dim), W %lldx%lld, group %lld",
+                  (long long)g->C, (long long)W->dims[0], (long long)W->dims[1], (long long)g->group);
+  if (B) {
+    ER_RETURN_IF_ERROR(nh_tensor(c, 2, 1, "B"));
+    if (B->dims[0] != g->M)
+      return ER_ERR(ER_INVALID_ARGUMENT, "B has %lld values, expected %lld", (long long)B->dims[0], (long long)g->M);
+  }
+  int64_t k[2];
+  ER_RETURN_IF_ERROR(cv_w_kernel(c, W, nsp, k));
+  ER_RETURN_IF_ERROR(cv_window(c, nsp, X->dims + 1, k, 0, 1, &g->w));
+  ER_RETURN_IF_ERROR(cv_act_attr(c, &g->act));
+  g->Cg = g->C / g->group, g->Mg = g->M / g->group;
+  g->H = g->w.in[1], g->W = g->w.in[2], g->OH = g->w.out[1], g->OW = g->w.out[2];
+  g->T = g->w.k[1] * g->w.k[2], g->K = g->Cg * g->T;
+  g->rows = g->N * g->OH * g->OW;
+  g->ktaps = NH_KD / g->Cg < 1 ? 1 : NH_KD / g->Cg < g->T ? NH_KD / g->Cg : g->T;
+  g->kind = nh_conv_kind(g);
+  const int64_t algo = er_attr_int(c, "_algo", 0);
+  if (algo == 1 && g->kind != NH_DW && g->kind != NH_DWM) g->kind = NH_GEMM;
+  if (algo == 2) {
+    if (!nh_wino_geom(g))
+      return ER_ERR(ER_INVALID_ARGUMENT, "_algo=2 (Winograd) needs a 2-D 3x3 stride-1 dilation-1 conv with group 1");
+    g->kind = NH_WINO;
+  }
+  if (algo < 0 || algo > 2) return ER_ERR(ER_INVALID_ARGUMENT, "_algo=%lld is unknown (0, 1 or 2)", (long long)algo);
+  return 0;
+}
+
+const char *er_nhwc_conv_path(const er_kctx *c) {
+  static const char *const names[] = {0, "pointwise", "gemm", "depthwise", "depthwise-multiplier", "winograd"};
+  nh_conv g;
+  er_status s = nhconv_geom(c, &g);
+  if (s) {
+    er_status_free(s);
+    return 0;
+  }
+  return names[g.kind];
+}
+
+typedef struct nh_state {
+  uint32_t magic;
+  int kind;
+  const er_microkernels *mk; /* the table whose packed format this is */
+  int constant;              /* packed in prepare from constant weights */
+  size_t gstride;            /* bytes per group (GEMM) or per Winograd position */
+} nh_state;
+#define NH_HDR cv_align(sizeof(nh_state))
+
+static const er_microkernels *nh_mk(const er_kctx *c) { return c->mk ? c->mk : er_microkernels_ref(); }
+
+static size_t nh_gstride(const er_microkernels *mk, const nh_conv *g) {
+  if (g->kind == NH_WINO) {
+    size_t pk = mk->f32_nhwc_pack_size(g->C, g->M), raw = (size_t)(g->M * g->C) * sizeof(float);
+    return cv_align(pk > raw ? pk : raw); /* prepare stages the unpacked M x C matrix here */
+  }
+  if (g->kind == NH_DW || g->kind == NH_DWM) return cv_align((size_t)(g->T * g->M) * sizeof(float));
+  return cv_align(mk->f32_nhwc_pack_size(g->K, g->Mg));
+}
+
+static size_t nh_state_bytes(const er_microkernels *mk, const nh_conv *g) {
+  size_t gs = nh_gstride(mk, g);
+  if (g->kind == NH_WINO) return NH_HDR + 36 * gs + cv_align((size_t)(g->M * g->C) * sizeof(float));
+  if (g->kind == NH_DW || g->kind == NH_DWM) return NH_HDR + gs;
+  return NH_HDR + (size_t)g->group * gs;
+}
+
+/* Winograd tiles per item: a multiple of 6 (row tiles), V and O within 2 MB (L2), the
+ * image's tiles cut into items of about equal size */
+static int64_t nh_wt(const nh_conv *g) {
+  int64_t t = ((int64_t)1 << 21) / (36 * 4 * (g->C + g->M)) / 6 * 6;
+  t = t < 6 ? 6 : t > 96 ? 96 : t;
+  const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4), items = (tiles + t - 1) / t;
+  return ((tiles + items - 1) / items + 5) / 6 * 6;
+}
+/* Winograd slot: V (36 x nh_wt x C) and O (36 x nh_wt x M) */
+static int64_t nh_wxs_in(const nh_conv *g) { return nh_wt(g) * g->C + NH_PAD; }
+static int64_t nh_wxs_out(const nh_conv *g, int64_t mcs) { return nh_wt(g) * mcs + NH_PAD; }
+
+static size_t nh_slot_bytes(const nh_conv *g) {
+  if (g->kind == NH_GEMM) return cv_align((size_t)(NH_TILE * g->ktaps * g->Cg) * sizeof(float));
+  if (g->kind == NH_WINO) return cv_align((size_t)(36 * (nh_wxs_in(g) + nh_wxs_out(g, g->M))) * sizeof(float));
+  return 0;
+}
+static size_t nh_zero_bytes(const nh_conv *g) {
+  return g->kind == NH_DW || g->kind == NH_WINO ? cv_align((size_t)g->C * sizeof(float)) : 0;
+}
+
+static er_status nhconv_infer(er_kctx *c) {
+  nh_conv g;
+  ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
+  nh_set_out(c, &g.w, g.M);
+  c->state_bytes = nh_state_bytes(nh_mk(c), &g);
+  c->scratch_bytes = nh_zero_bytes(&g) + (size_t)er_threadpool_size(c->threads) * nh_slot_bytes(&g);
+  return 0;
+}
+
+/* G of F(4x4, 3x3): U = G g G^T */
+static const float nh_G[6][3] = {{1.0f / 4, 0, 0},
+                                 {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                 {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                 {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                 {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                 {0, 0, 1}};
+
+/* Pack W (ONNX layout [M][Cg][taps]) for the node's path into st. */
+static void nh_pack(const er_microkernels *mk, const nh_conv *g, const float *W, nh_state *st) {
+  char *base = (char *)st + NH_HDR;
+  st->gstride = nh_gstride(mk, g);
+  if (g->kind == NH_DW || g->kind == NH_DWM) { /* [taps][M] */
+    float *w = (float *)base;
+    for (int64_t t = 0; t < g->T; t++)
+      for (int64_t m = 0; m < g->M; m++) w[t * g->M + m] = W[m * g->T + t];
+  } else if (g->kind == NH_WINO) {
+    /* U_xi = (G g G^T)[xi] for every (m, c), written unpacked (M x C) into each xi's region
+     * in runs of 64, then each region is staged and packed back in place */
+    const int64_t MC = g->M * g->C;
+    float *u = (float *)(base + 36 * st->gstride), blk[36][64];
+    for (int64_t e0 = 0; e0 < MC; e0 += 64) {
+      const int64_t en = MC - e0 < 64 ? MC - e0 : 64;
+      for (int64_t e = 0; e < en; e++) {
+        const float *k = W + (e0 + e) * 9;
+        float h[6][3];
+        for (int i = 0; i < 6; i++)
+          for (int b = 0; b < 3; b++) h[i][b] = nh_G[i][0] * k[b] + nh_G[i][1] * k[3 + b] + nh_G[i][2] * k[6 + b];
+        for (int i = 0; i < 6; i++)
+          for (int j = 0; j < 6; j++) blk[6 * i + j][e] = h[i][0] * nh_G[j][0] + h[i][1] * nh_G[j][1] + h[i][2] * nh_G[j][2];
+      }
+      for (int xi = 0; xi < 36; xi++)
+        memcpy((float *)(base + (size_t)xi * st->gstride) + e0, blk[xi], (size_t)en * sizeof(float));
+    }
+    for (int xi = 0; xi < 36; xi++) {
+      memcpy(u, base + (size_t)xi * st->gstride, (size_t)MC * sizeof(float));
+      mk->f32_nhwc_pack(g->C, g->M, u, g->C, g->C, 1, 0, base + (size_t)xi * st->gstride);
+    }
+  } else { /* B[t*Cg + c][m] = W[m][c][t] */
+    for (int64_t grp = 0; grp < g->group; grp++)
+      mk->f32_nhwc_pack(g->K, g->Mg, W + grp * g->Mg * g->K, g->K, g->Cg, g->T, 1, base + (size_t)grp * st->gstride);
+  }
+  st->kind = g->kind;
+  st->mk = mk;
+  st->magic = NH_MAGIC;
+}
+
+static er_status nhconv_prepare(er_kctx *c) {
+  if (!c->state || c->state_bytes < NH_HDR) return 0;
+  nh_state *st = (nh_state *)c->state;
+  st->magic = 0;
+  nh_conv g;
+  ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
+  if (!er_in_known(c, 1) || nh_state_bytes(nh_mk(c), &g) > c->state_bytes) return 0;
+  nh_pack(nh_mk(c), &g, (const float *)c->in[1]->data, st);
+  st->constant = 1;
+  return 0;
+}
+
+typedef struct nh_job {
+  const nh_conv *g;
+  const er_microkernels *mk;
+  const float *X, *Bv, *zero;
+  float *Y;
+  const char *packed;
+  size_t gstride;
+  char *slots;
+  size_t slot_bytes;
+  int64_t items, nslots;
+  int64_t rchunk, rchunks; /* rows (pixels, or Winograd tiles) per item */
+  int64_t cchunk, cchunks; /* output columns per item (multiple of 16) */
+  int64_t owb;             /* NH_DW: output pixels per call */
+} nh_job;
+
+static const er_act nh_none = {ER_ACT_NONE, 0, 0};
+
+/* Items of rchunk rows x cchunk columns: enough of them for the threads, columns split only
+ * when rows are few. fixed != 0: rchunk = rmul (the scratch slot holds that many rows).
+ * Does not change any result (each element is computed the same way). */
+static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64_t rmul, int fixed, int64_t macs,
+                     int nth, int64_t min_par) {
+  const int64_t want = macs < min_par ? 1 : 4 * (int64_t)nth;
+  j->rchunk = (rows + want - 1) / want;
+  if (j->rchunk < 4 * rmul) j->rchunk = 4 * rmul;
+  j->rchunk = (j->rchunk + rmul - 1) / rmul * rmul;
+  if (j->rchunk > 32 * rmul) j->rchunk = 32 * rmul;
+  if (fixed) j->rchunk = rmul;
+  j->rchunks = (rows + j->rchunk - 1) / j->rchunk;
+  j->cchunk = cols, j->cchunks = 1;
+  if (nth > 1 && outer * j->rchunks < want && cols > 32) {
+    const int64_t cc = (want + outer * j->rchunks - 1) / (outer * j->rchunks);
+    int64_t w = ((cols + cc - 1) / cc + 15) / 16 * 16;
+    if (w < 32) w = 32;
+    if (w < cols) j->cchunk = w, j->cchunks = (cols + w - 1) / w;
+  }
+  j->items = outer * j->rchunks * j->cchunks;
+}
+
+/* item -> (outer, row range, column range) */
+static void nh_item(const nh_job *j, int64_t it, int64_t rows, int64_t cols, int64_t *o, int64_t *r0, int64_t *rn,
+                    int64_t *c0, int64_t *cn) {
+  const int64_t cc = it % j->cchunks, t = it / j->cchunks;
+  *o = t / j->rchunks;
+  *r0 = t % j->rchunks * j->rchunk, *rn = rows - *r0 < j->rchunk ? rows - *r0 : j->rchunk;
+  *c0 = cc * j->cchunk, *cn = cols - *c0 < j->cchunk ? cols - *c0 : j->cchunk;
+}
+
+static void nh_pw_task(void *arg, int64_t i0, int64_t i1) {
+  const nh_job *j = (const nh_job *)arg;
+  const nh_conv *g = j->g;
+  for (int64_t it = i0; it < i1; it++) {
+    int64_t grp, r0, rn, n0, nn;
+    nh_item(j, it, g->rows, g->Mg, &grp, &r0, &rn, &n0, &nn);
+    const int64_t m0 = grp * g->Mg + n0;
+    j->mk->f32_nhwc_gemm(rn, nn, g->Cg, j->X + r0 * g->C + grp * g->Cg, g->C, j->packed + (size_t)grp * j->gstride,
+                         g->Cg, 0, n0, j->Bv ? j->Bv + m0 : 0, 0, g->act, j->Y + r0 * g->M + m0, g->M);
+  }
+}
+
+/* Copy / clear n floats: short runs (a few channels, as in a stem conv) as fixed-size moves
+ * (the last one overlapping) rather than a libc call */
+static inline void nh_copy(float *restrict d, const float *restrict s, int64_t n) {
+  if (n > 64) {
+    memcpy(d, s, sizeof(float) * (size_t)n);
+  } else if (n >= 8) {
+    for (int64_t i = 0; i + 8 < n; i += 8) memcpy(d + i, s + i, 8 * sizeof(float));
+    memcpy(d + n - 8, s + n - 8, 8 * sizeof(float));
+  } else if (n >= 4) {
+    memcpy(d, s, 4 * sizeof(float));
+    memcpy(d + n - 4, s + n - 4, 4 * sizeof(float));
+  } else {
+    for (int64_t i = 0; i < n; i++) d[i] = s[i];
+  }
+}
+static inline void nh_clear(float *d, int64_t n) {
+  if (n > 64) {
+    memset(d, 0, sizeof(float) * (size_t)n);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) memset(d + i, 0, 8 * sizeof(float));
+  for (; i < n; i++) d[i] = 0.0f;
+}
+
+/* Rows [r0, r0+rn) of output pixels, taps [t0, t0+tn) of group grp -> buf (rn x tn*Cg).
+ * Taps are (kh, kw) row-major; with all channels (group 1) and dilation 1 in width, the taps
+ * of one kernel row inside the input are one contiguous run of the image row. */
+static void nh_gather(const nh_conv *g, const float *X, int64_t grp, int64_t r0, int64_t rn, int64_t t0, int64_t tn,
+                      float *buf) {
+  const cv_win *w = &g->w;
+  const int64_t KW = w->k[2], Cg = g->Cg, C = g->C, ld = tn * Cg, dh = w->d[1], dw = w->d[2];
+  const int runs = dw == 1 && Cg == C;
+  const int64_t kh0 = t0 / KW, kw0 = t0 % KW, t1 = t0 + tn;
+  int64_t ow = r0 % g->OW, oh = r0 / g->OW % g->OH, n = r0 / (g->OW * g->OH);
+  for (int64_t i = 0; i < rn; i++) {
+    const float *img = X + n * g->H * g->W * C + grp * Cg;
+    const int64_t ih0 = oh * w->s[1] - w->pb[1], iw0 = ow * w->s[2] - w->pb[2];
+    const int inside_w = iw0 >= 0 && iw0 + (KW - 1) * dw < g->W; /* every kw of this pixel */
+    float *dst = buf + i * ld;
+    for (int64_t t = t0, kh = kh0, kw = kw0; t < t1;) {
+      const int64_t ih = ih0 + kh * dh;
+      int64_t run = KW - kw < t1 - t ? KW - kw : t1 - t; /* taps left in this kernel row */
+      if (ih < 0 || ih >= g->H) {
+        nh_clear(dst, run * Cg);
+      } else if (runs && inside_w) {
+        nh_copy(dst, img + (ih * g->W + iw0 + kw) * C, run * Cg);
+      } else {
+        for (int64_t e = 0; e < run; e++) {
+          const int64_t iw = iw0 + (kw + e) * dw;
+          if (iw < 0 || iw >= g->W)
+            nh_clear(dst + e * Cg, Cg);
+          else
+            nh_copy(dst + e * Cg, img + (ih * g->W + iw) * C, Cg);
+        }
+      }
+      dst += run * Cg, t += run, kw = 0, kh++;
+    }
+    if (++ow == g->OW) {
+      ow = 0;
+      if (++oh == g->OH) oh = 0, n++;
+    }
+  }
+}
+
+static void nh_gemm_item(const nh_job *j, int64_t it, float *buf) {
+  const nh_conv *g = j->g;
+  int64_t grp, r0, rn, n0, nn;
+  nh_item(j, it, g->rows, g->Mg, &grp, &r0, &rn, &n0, &nn);
+  const int64_t m0 = grp * g->Mg + n0;
+  const void *pk = j->packed + (size_t)grp * j->gstride;
+  for (int64_t t0 = 0; t0 < g->T; t0 += g->ktaps) {
+    const int64_t tn = g->T - t0 < g->ktaps ? g->T - t0 : g->ktaps, last = t0 + tn == g->T;
+    nh_gather(g, j->X, grp, r0, rn, t0, tn, buf);
+    j->mk->f32_nhwc_gemm(rn, nn, tn * g->Cg, buf, tn * g->Cg, pk, g->K, t0 * g->Cg, n0,
+                         j->Bv && !t0 ? j->Bv + m0 : 0, t0 > 0, last ? g->act : nh_none, j->Y + r0 * g->M + m0, g->M);
+  }
+}
+
+/* Winograd item: tiles [r0, r0+rn) of image o, output channels [m0, m0+mn) */
+static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
+  const nh_conv *g = j->g;
+  const cv_win *w = &g->w;
+  const int64_t tw = (g->OW + 3) / 4;
+  int64_t n, r0, rn, m0, mn;
+  nh_item(j, it, ((g->OH + 3) / 4) * tw, g->M, &n, &r0, &rn, &m0, &mn);
+  const int64_t xsi = nh_wxs_in(g), xso = nh_wxs_out(g, j->cchunk);
+  float *V = slot, *O = slot + 36 * xsi;
+  const float *img = j->X + n * g->H * g->W * g->C;
+  float *out = j->Y + n * g->OH * g->OW * g->M;
+  for (int64_t i = 0; i < rn; i++) {
+    const float *in[36];
+    const int64_t ih0 = (r0 + i) / tw * 4 - w->pb[1], iw0 = (r0 + i) % tw * 4 - w->pb[2];
+    for (int a = 0; a < 6; a++)
+      for (int b = 0; b < 6; b++) {
+        const int64_t ih = ih0 + a, iw = iw0 + b;
+        in[6 * a + b] = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? img + (ih * g->W + iw) * g->C : j->zero;
+      }
+    j->mk->f32_nhwc_wino_in(g->C, in, V + i * g->C, xsi);
+  }
+  for (int xi = 0; xi < 36; xi++)
+    j->mk->f32_nhwc_gemm(rn, mn, g->C, V + xi * xsi, g->C, j->packed + (size_t)xi * j->gstride, g->C, 0, m0, 0, 0,
+                         nh_none, O + xi * xso, j->cchunk);
+  for (int64_t i = 0; i < rn; i++) {
+    float *o[16];
+    const int64_t oh0 = (r0 + i) / tw * 4, ow0 = (r0 + i) % tw * 4;
+    for (int a = 0; a < 4; a++)
+      for (int b = 0; b < 4; b++)
+        o[4 * a + b] = oh0 + a < g->OH && ow0 + b < g->OW ? out + ((oh0 + a) * g->OW + ow0 + b) * g->M + m0 : 0;
+    j->mk->f32_nhwc_wino_out(mn, O + i * j->cchunk, xso, j->Bv ? j->Bv + m0 : 0, g->act, o);
+  }
+}
+
+/* one slot (thread) at a time: items [s*items/nslots, (s+1)*items/nslots) */
+static void nh_slot_task(void *arg, int64_t s0, int64_t s1) {
+  const nh_job *j = (const nh_job *)arg;
+  for (int64_t s = s0; s < s1; s++) {
+    float *slot = (float *)(j->slots + (size_t)s * j->slot_bytes);
+    for (int64_t it = s * j->items / j->nslots; it < (s + 1) * j->items / j->nslots; it++) {
+      if (j->g->kind == NH_WINO)
+        nh_wino_item(j, it, slot);
+      else
+        nh_gemm_item(j, it, slot);
+    }
+  }
+}
+
+/* Tap pointers of output pixels [ow0, ow0+nb) of row oh (zero vector for padding). */
+static void nh_dw_ptrs(const nh_job *j, const float *img, int64_t oh, int64_t ow0, int64_t nb, const float **ptrs) {
+  const nh_conv *g = j->g;
+  const cv_win *w = &g->w;
+  const int64_t KW = w->k[2], ih0 = oh * w->s[1] - w->pb[1];
+  for (int64_t p = 0; p < nb; p++) {
+    const int64_t iw0 = (ow0 + p) * w->s[2] - w->pb[2];
+    for (int64_t t = 0; t < g->T; t++) {
+      const int64_t ih = ih0 + t / KW * w->d[1], iw = iw0 + t % KW * w->d[2];
+      ptrs[p * g->T + t] = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? img + (ih * g->W + iw) * g->C : j->zero;
+    }
+  }
+}
+
+/* Depthwise, multiplier 1: items are (image row, segment of owb output pixels). Pixels whose
+ * taps are inside the input horizontally go as one run (no pointer per pixel) over the
+ * kernel rows inside the input vertically (a contiguous range of taps: the others would
+ * only add zeros), the others with pointer lists. */
+static void nh_dw_task(void *arg, int64_t i0, int64_t i1) {
+  const nh_job *j = (const nh_job *)arg;
+  const nh_conv *g = j->g;
+  const cv_win *w = &g->w;
+  const int64_t segs = (g->OW + j->owb - 1) / j->owb, KW = w->k[2], sw = w->s[2];
+  /* output columns whose taps are inside [0, W) */
+  int64_t lo = (w->pb[2] + sw - 1) / sw, hi = g->W - 1 + w->pb[2] - (KW - 1) * w->d[2];
+  hi = hi < 0 ? 0 : hi / sw + 1;
+  const float *ptrs[NH_PTRS];
+  for (int64_t it = i0; it < i1; it++) {
+    const int64_t row = it / segs, ow0 = it % segs * j->owb, n = row / g->OH, oh = row % g->OH;
+    const int64_t end = g->OW - ow0 < j->owb ? g->OW : ow0 + j->owb;
+    const float *img = j->X + n * g->H * g->W * g->C;
+    float *y = j->Y + row * g->OW * g->M;
+    const int64_t ih0 = oh * w->s[1] - w->pb[1];
+    int64_t kh0 = 0, kh1 = w->k[1]; /* kernel rows inside the input */
+    while (kh0 < kh1 && ih0 + kh0 * w->d[1] < 0) kh0++;
+    while (kh1 > kh0 && ih0 + (kh1 - 1) * w->d[1] >= g->H) kh1--;
+    int64_t a = end, b = end; /* the run [a, b) */
+    if (kh1 > kh0) {
+      a = lo > ow0 ? lo : ow0, b = hi < end ? hi : end;
+      if (a > end) a = end;
+      if (b < a) b = a;
+    }
+    if (a > ow0) {
+      nh_dw_ptrs(j, img, oh, ow0, a - ow0, ptrs);
+      j->mk->f32_nhwc_dwconv(a - ow0, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + ow0 * g->M,
+                             g->M);
+    }
+    if (b > a) {
+      const int64_t iw0 = a * sw - w->pb[2], t0 = kh0 * KW, tn = (kh1 - kh0) * KW;
+      for (int64_t t = 0; t < tn; t++)
+        ptrs[t] = img + ((ih0 + (kh0 + t / KW) * w->d[1]) * g->W + iw0 + t % KW * w->d[2]) * g->C;
+      j->mk->f32_nhwc_dwconv(b - a, g->C, tn, ptrs, sw * g->C, (const float *)j->packed + t0 * g->C, j->Bv, g->act,
+                             y + a * g->M, g->M);
+    }
+    if (end > b) {
+      nh_dw_ptrs(j, img, oh, b, end - b, ptrs);
+      j->mk->f32_nhwc_dwconv(end - b, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + b * g->M,
+                             g->M);
+    }
+  }
+}
+
+/* Depthwise with any channel multiplier: portable loop over image rows. */
+static void nh_dwm_task(void *arg, int64_t r0, int64_t r1) {
+  const nh_job *j = (const nh_job *)arg;
+  const nh_conv *g = j->g;
+  const cv_win *w = &g->w;
+  const int64_t M = g->M, mult = g->Mg, KW = w->k[2];
+  const float *wt = (const float *)j->packed;
+  for (int64_t row = r0; row < r1; row++) {
+    const int64_t n = row / g->OH, oh = row % g->OH;
+    const float *img = j->X + n * g->H * g->W * g->C;
+    for (int64_t ow = 0; ow < g->OW; ow++) {
+      float *restrict y = j->Y + (row * g->OW + ow) * M;
+      for (int64_t m = 0; m < M; m++) y[m] = j->Bv ? j->Bv[m] : 0.0f;
+      for (int64_t t = 0; t < g->T; t++) {
+        const int64_t ih = oh * w->s[1] - w->pb[1] + t / KW * w->d[1], iw = ow * w->s[2] - w->pb[2] + t % KW * w->d[2];
+        if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) continue;
+        const float *restrict x = img + (ih * g->W + iw) * g->C, *restrict wr = wt + t * M;
+        if (mult == 1) {
+          for (int64_t m = 0; m < M; m++) y[m] += wr[m] * x[m];
+        } else {
+          for (int64_t m = 0; m < M; m++) y[m] += wr[m] * x[m / mult];
+        }
+      }
+      er_f32_apply_act(y, M, g->act);
+    }
+  }
+}
+
+static er_status nhconv_run(er_kctx *c) {
+  nh_conv g;
+  ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
+  const er_microkernels *mk = nh_mk(c);
+  if (er_tensor_numel(c->out[0]) == 0) return 0;
+  nh_state *st = (nh_state *)c->state;
+  if (!st || c->state_bytes < nh_state_bytes(mk, &g))
+    return ER_ERR(ER_INTERNAL, "NhwcConv state memory was not provided");
+  if (c->scratch_bytes < nh_zero_bytes(&g) + nh_slot_bytes(&g))
+    return ER_ERR(ER_INTERNAL, "NhwcConv scratch too small");
+  if (st->magic != NH_MAGIC || st->mk != mk || st->kind != g.kind || !st->constant) {
+    nh_pack(mk, &g, (const float *)c->in[1]->data, st); /* weights not constant: pack now */
+    st->constant = 0;
+  }
+  nh_job j = {&g, mk, (const float *)c->in[0]->data, er_in(c, 2) ? (const float *)c->in[2]->data : 0, 0,
+              (float *)c->out[0]->data, (const char *)st + NH_HDR, st->gstride};
+  const int nth = er_threadpool_size(c->threads);
+  size_t zb = nh_zero_bytes(&g);
+  if (zb) {
+    memset(c->scratch, 0, zb);
+    j.zero = (const float *)c->scratch;
+  }
+  const int64_t macs = g.rows * g.M * g.K, wake = er_threadpool_sleeping(c->threads) ? NH_WAKE : 1;
+  const int64_t min_par = NH_MIN_PAR * wake, dw_min_par = NH_DW_MIN_PAR * wake;
+  switch (g.kind) {
+    case NH_PW:
+      nh_split(&j, g.group, g.rows, g.Mg, 12, 0, macs, nth, min_par);
+      er_parallel_for(c, j.items, macs < min_par ? j.items : 1, nh_pw_task, &j);
+      return 0;
+    case NH_DW: {
+      j.owb = NH_PTRS / g.T < g.OW ? NH_PTRS / g.T : g.OW;
+      const int64_t items = g.N * g.OH * ((g.OW + j.owb - 1) / j.owb);
+      er_parallel_for(c, items, macs < dw_min_par ? items : 1, nh_dw_task, &j);
+      return 0;
+    }
+    case NH_DWM:
+      er_parallel_for(c, g.N * g.OH, macs < dw_min_par ? g.N * g.OH : 1, nh_dwm_task, &j);
+      return 0;
+    default: break;
+  }
+  j.slots = (char *)c->scratch + zb;
+  j.slot_bytes = nh_slot_bytes(&g);
+  if (g.kind == NH_WINO)
+    nh_split(&j, g.N, ((g.OH + 3) / 4) * ((g.OW + 3) / 4), g.M, nh_wt(&g), 1, macs, nth, min_par);
+  else
+    nh_split(&j, g.group, g.rows, g.Mg, NH_TILE, 1, macs, nth, min_par);
+  j.nslots = macs < min_par ? 1 : nth;
+  /* scratch holds the slots of the thread count at infer (the pool may have grown since) */
+  const int64_t fit = (int64_t)((c->scratch_bytes - zb) / j.slot_bytes);
+  if (fit < j.nslots) j.nslots = fit;
+  if (j.nslots > j.items) j.nslots = j.items;
+  er_parallel_for(c, j.nslots, 1, nh_slot_task, &j);
+  return 0;
+}
+
+/* ================================ pooling ================================ */
+typedef struct nh_pool {
+  cv_win w;
+  int64_t N, C;
+  int kind; /* 0 max, 1 average */
+  int cip;  /* count_include_pad */
+} nh_pool;
+
+static er_status nhpool_geom(const er_kctx *c, int kind, nh_pool *p) {
+  ER_RETURN_IF_ERROR(er_check_inputs(c, 1, 1));
+  int nsp;
+  ER_RETURN_IF_ERROR(nh_input(c, &nsp));
+  if (er_out(c, 1)) return ER_ERR(ER_UNSUPPORTED, "the Indices output is not supported");
+  const er_tensor *X = c->in[0];
+  const int64_t *k;
+  const int nk = er_attr_ints(c, "kernel_shape", &k);
+  if (nk < 0) return ER_ERR(ER_INVALID_MODEL, "attribute kernel_shape is required");
+  if (nk != nsp) return ER_ERR(ER_INVALID_ARGUMENT, "kernel_shape has %d values, expected %d", nk, nsp);
+  ER_RETURN_IF_ERROR(cv_window(c, nsp, X->dims + 1, k, 1, 1, &p->w));
+  p->N = X->dims[0], p->C = X->dims[X->rank - 1];
+  p->kind = kind;
+  p->cip = kind == 1 ? (int)er_attr_int(c, "count_include_pad", 0) : 0;
+  return 0;
+}
+
+static er_status nhpool_infer(er_kctx *c, int kind) {
+  nh_pool p;
+  ER_RETURN_IF_ERROR(nhpool_geom(c, kind, &p));
+  nh_set_out(c, &p.w, p.C);
+  return 0;
+}
+
+typedef struct nh_pjob {
+  const nh_pool *p;
+  const er_microkernels *mk;
+  const float *X;
+  float *Y;
+} nh_pjob;
+
+/* Output rows [r0, r1) over the batch; per pixel the taps inside the input. */
+static void nh_pool_task(void *arg, int64_t r0, int64_t r1) {
+  const nh_pjob *j = (const nh_pjob *)arg;
+  const nh_pool *p = j->p;
+  const cv_win *w = &p->w;
+  const int64_t H = w->in[1], W = w->in[2], OH = w->out[1], OW = w->out[2], C = p->C;
+  const float *ptrs[NH_PTRS];
+  for (int64_t row = r0; row < r1; row++) {
+    const int64_t n = row / OH, oh = row % OH;
+    const float *img = j->X + n * H * W * C;
+    for (int64_t ow = 0; ow < OW; ow++) {
+      float *y = j->Y + (row * OW + ow) * C;
+      int64_t cnt = 0, total = 0;
+      for (int64_t a = 0; a < w->k[1]; a++) {
+        const int64_t ih = oh * w->s[1] - w->pb[1] + a * w->d[1];
+        if (ih < 0 || ih >= H) continue;
+        for (int64_t b = 0; b < w->k[2]; b++) {
+          const int64_t iw = ow * w->s[2] - w->pb[2] + b * w->d[2];
+          if (iw < 0 || iw >= W) continue;
+          if (cnt == NH_PTRS) { /* fold what we have into y, which joins the next batch */
+            j->mk->f32_nhwc_pool(p->kind, C, cnt, ptrs, 1.0f, y);
+            ptrs[0] = y, cnt = 1;
+          }
+          ptrs[cnt++] = img + (ih * W + iw) * C;
+          total++;
+        }
+      }
+      const float div = (float)(p->cip ? w->k[1] * w->k[2] : total);
+      j->mk->f32_nhwc_pool(p->kind, C, cnt, ptrs, div, y);
+    }
+  }
+}
+
+static er_status nhpool_run(er_kctx *c, int kind) {
+  nh_pool p;
+  ER_RETURN_IF_ERROR(nhpool_geom(c, kind, &p));
+  if (er_tensor_numel(c->out[0]) == 0) return 0;
+  nh_pjob j = {&p, nh_mk(c), (const float *)c->in[0]->data, (float *)c->out[0]->data};
+  const int64_t rows = p.N * p.w.out[1], work = er_tensor_numel(c->out[0]) * p.w.k[1] * p.w.k[2];
+  er_parallel_for(c, rows, work < NH_DW_MIN_PAR ? rows : 1, nh_pool_task, &j);
+  return 0;
+}
+
+static er_status nh_maxpool_infer(er_kctx *c) { return nhpool_infer(c, 0); }
+static er_status nh_maxpool_run(er_kctx *c) { return nhpool_run(c, 0); }
+static er_status nh_avgpool_infer(er_kctx *c) { return nhpool_infer(c, 1); }
+static er_status nh_avgpool_run(er_kctx *c) { return nhpool_run(c, 1); }
+
+/* ---- global pools: items are (image, block of 64 channels) ---- */
+enum { NH_GCB = 64 };
+
+static er_status nh_gpool_infer(er_kctx *c) {
+  ER_RETURN_IF_ERROR(er_check_inputs(c, 1, 1));
+  int nsp;
+  ER_RETURN_IF_ERROR(nh_input(c, &nsp));
+  const er_tensor *X = c->in[0];
+  int64_t d[4] = {X->dims[0], 1, 1, 1};
+  d[X->rank - 1] = X->dims[X->rank - 1];
+  er_tensor_set_shape(c->out[0], ER_F32, X->rank, d);
+  return 0;
+}
+
+typedef struct nh_gjob {
+  const er_microkernels *mk;
+  int kind;
+  int64_t n, C, cblocks;
+  const float *X;
+  float *Y;
+} nh_gjob;
+
+static void nh_gpool_task(void *arg, int64_t i0, int64_t i1) {
+  const nh_gjob *j = (const nh_gjob *)arg;
+  for (int64_t it = i0; it < i1; it++) {
+    const int64_t b = it / j->cblocks, c0 = it % j->cblocks * NH_GCB;
+    const int64_t cn = j->C - c0 < NH_GCB ? j->C - c0 : NH_GCB;
+    j->mk->f32_nhwc_gpool(j->kind, j->n, cn, j->X + b * j->n * j->C + c0, j->C, j->Y + b * j->C + c0);
+  }
+}
+
+static er_status nh_gpool_run(er_kctx *c, int kind) {
+  const er_tensor *X = c->in[0];
+  const int64_t N = X->dims[0], C = X->dims[X->rank - 1];
+  nh_gjob j = {nh_mk(c), kind, er_tensor_numel(X) / (N * C > 0 ? N * C : 1), C, (C + NH_GCB - 1) / NH_GCB,
+               (const float *)X->data, (float *)c->out[0]->data};
+  if (N * C == 0) return 0;
+  const int64_t items = N * j.cblocks;
+  er_parallel_for(c, items, er_tensor_numel(X) < NH_MIN_PAR ? items : 1, nh_gpool_task, &j);
+  return 0;
+}
+static er_status nh_gmaxpool_run(er_kctx *c) { return nh_gpool_run(c, 0); }
+static er_status nh_gavgpool_run(er_kctx *c) { return nh_gpool_run(c, 1); }
+
+const er_op_def er_ops_nhwc[] = {
+    {ER_OP_NHWC_CONV, ER_DOMAIN_EDGERUN, 1, 1, nhconv_infer, nhconv_run, 0, nhconv_prepare},
+    {ER_OP_NHWC_MAXPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_maxpool_infer, nh_maxpool_run, 0},
+    {ER_OP_NHWC_AVGPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_avgpool_infer, nh_avgpool_run, 0},
+    {ER_OP_NHWC_GAVGPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_gpool_infer, nh_gavgpool_run, 0},
+    {ER_OP_NHWC_GMAXPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_gpool_infer, nh_gmaxpool_run, 0},
+    {0},
+};

@@ -1,0 +1,178 @@
+/*
+ * Channels-last conv GEMM, AVX2/FMA: C = act(base + A * B) with A rows = output pixels (the
+ * input rows of a 1x1 conv, gathered rows, or Winograd tiles) and B the packed weights
+ * (16-column panels, see kernels/ref/nhwc_mk.h).
+ *
+ * Register tiles of mr rows x nv vectors of 8 columns: 6 x 2 (6x16) for full row tiles, and
+ * for the last 1-5 rows (or a call with so few pixels, e.g. a 1-D conv over a handful of
+ * steps or an SE block's 1x1 plane) wider and shallower ones (1 x 8, 2-3 x 4, 4-5 x 2
+ * vectors) so at least 8 accumulators hide the FMA latency. A column panel with <= 8 valid
+ * columns uses one vector per row. Every element is summed in k order with FMA from the
+ * same start (0, bias or C) over the same depth blocks, whatever tile computes it, and the
+ * activation is applied per 8-lane vector in registers, or over the stored tile row
+ * (er_nhwc_act_stored: SILU, SIGMOID, GELU, TANH): any split of rows or columns gives the
+ * same bits.
+ *
+ * Loop nest per depth block (<= KC, equal blocks, a function of kc only): column blocks of
+ * NCB columns (their B slice stays in L2) > row tiles > panels.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/x86/f32-conv.h"
+#include "kernels/x86/f32-nhwc.h"
+
+enum { NR = 16, KC = 256, NCB = 256 };
+enum { INIT_ZERO, INIT_BIAS, INIT_C };
+
+static inline __attribute__((always_inline)) __m256 ld_part(const float *p, int v, int64_t full, __m256i tail) {
+  return v < full ? _mm256_loadu_ps(p) : v == full ? _mm256_maskload_ps(p, tail) : _mm256_setzero_ps();
+}
+static inline __attribute__((always_inline)) void st_part(float *p, int v, int64_t full, __m256i tail, __m256 x) {
+  if (v < full)
+    _mm256_storeu_ps(p, x);
+  else if (v == full)
+    _mm256_maskstore_ps(p, tail, x);
+}
+
+/* C[0..mr)[0..nr) for nr <= 8*nv (nr == 8*nv when exact): b = packed rows at this depth for
+ * the first column, ps = floats between panels. */
+static inline __attribute__((always_inline)) void tile(const int mr, const int nv, const int exact, int64_t kc,
+                                                       const float *a, int64_t lda, const float *b, int64_t ps,
+                                                       float *c, int64_t ldc, int64_t nr, int mode, const float *bias,
+                                                       int act_on, er_act act) {
+  __m256 acc[6][8];
+  const int64_t full = exact ? nv : nr / 8;
+  const __m256i tail = exact ? _mm256_setzero_si256() : er_nhwc_mask(nr % 8);
+  if (mode == INIT_C) {
+#pragma GCC unroll 6
+    for (int r = 0; r < mr; r++)
+#pragma GCC unroll 8
+      for (int v = 0; v < nv; v++) acc[r][v] = ld_part(c + r * ldc + 8 * v, v, full, tail);
+  } else {
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) {
+      const __m256 bv = mode == INIT_BIAS ? ld_part(bias + 8 * v, v, full, tail) : _mm256_setzero_ps();
+#pragma GCC unroll 6
+      for (int r = 0; r < mr; r++) acc[r][v] = bv;
+    }
+  }
+  const float *ar[6];
+#pragma GCC unroll 6
+  for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
+  for (int64_t k = 0; k < kc; k++) {
+    __m256 bk[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) bk[v] = _mm256_loadu_ps(b + (v >> 1) * ps + (v & 1) * 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < mr; r++) {
+      const __m256 av = _mm256_broadcast_ss(ar[r] + k);
+#pragma GCC unroll 8
+      for (int v = 0; v < nv; v++) acc[r][v] = _mm256_fmadd_ps(av, bk[v], acc[r][v]);
+    }
+    b += NR;
+  }
+  const int vec_act = act_on && er_nhwc_act_in_regs(act.kind);
+#pragma GCC unroll 6
+  for (int r = 0; r < mr; r++) {
+    float *cr = c + r * ldc;
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) st_part(cr + 8 * v, v, full, tail, vec_act ? er_act_avx2(acc[r][v], act) : acc[r][v]);
+    if (act_on && !vec_act) er_nhwc_act_stored(cr, nr, act);
+  }
+}
+
+typedef void (*tile_fn)(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, int64_t ldc,
+                        int64_t nr, int mode, const float *bias, int act_on, er_act act);
+#define TILE(mr, nv)                                                                                          \
+  static void tile_##mr##x##nv(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, \
+                               int64_t ldc, int64_t nr, int mode, const float *bias, int act_on, er_act act) { \
+    tile(mr, nv, 0, kc, a, lda, b, ps, c, ldc, nr, mode, bias, act_on, act);                                 \
+  }
+TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4) TILE(1, 5) TILE(1, 6) TILE(1, 7) TILE(1, 8)
+TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4) TILE(3, 1) TILE(3, 2) TILE(3, 3) TILE(3, 4)
+TILE(4, 1) TILE(4, 2) TILE(5, 1) TILE(5, 2) TILE(6, 1) TILE(6, 2)
+#undef TILE
+/* tiles[mr][nv]; the widest nv of a row count is its step */
+static const tile_fn tiles[7][9] = {
+    {0},
+    {0, tile_1x1, tile_1x2, tile_1x3, tile_1x4, tile_1x5, tile_1x6, tile_1x7, tile_1x8},
+    {0, tile_2x1, tile_2x2, tile_2x3, tile_2x4},
+    {0, tile_3x1, tile_3x2, tile_3x3, tile_3x4},
+    {0, tile_4x1, tile_4x2},
+    {0, tile_5x1, tile_5x2},
+    {0, tile_6x1, tile_6x2},
+};
+static const int max_nv[7] = {0, 8, 4, 4, 2, 2, 2};
+
+static inline int64_t k_block(int64_t K) {
+  const int64_t nb = (K + KC - 1) / KC;
+  return (K + nb - 1) / nb;
+}
+
+void er_f32_nhwc_gemm_6x16__avx2(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda, const void *packed,
+                                 int64_t K, int64_t k0, int64_t n0, const float *bias, int accumulate, er_act act,
+                                 float *C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (kc <= 0) { /* no depth: C = act(base) */
+    for (int64_t i = 0; i < M; i++) {
+      float *c = C + i * ldc;
+      if (!accumulate)
+        for (int64_t j = 0; j < N; j++) c[j] = bias ? bias[j] : 0.0f;
+      er_nhwc_act_stored(c, N, act);
+    }
+    return;
+  }
+  const int64_t ps = K * NR; /* floats between panels */
+  const float *P = (const float *)packed + (n0 / NR) * ps + k0 * NR;
+  const int64_t kb = k_block(kc);
+  for (int64_t kk = 0; kk < kc; kk += kb) {
+    const int64_t kl = kc - kk < kb ? kc - kk : kb;
+    const int mode = kk > 0 || accumulate ? INIT_C : bias ? INIT_BIAS : INIT_ZERO;
+    const int act_on = kk + kl == kc && act.kind != ER_ACT_NONE;
+    for (int64_t jc = 0; jc < N; jc += NCB) {
+      const int64_t je = N - jc < NCB ? N : jc + NCB;
+      int64_t i0 = 0;
+      const int64_t jf = jc + (je - jc) / NR * NR; /* full panels end */
+      if (M > 6 && M <= 48) {
+        /* a few row tiles (Winograd tiles, a 7x7 plane): each B panel once from L2, then from
+         * L1 for the other row tiles (their A rows stay in L1) */
+        for (int64_t j = jc; j < je; j += NR) {
+          const int64_t nr = je - j < NR ? je - j : NR;
+          for (i0 = 0; i0 < M; i0 += 6) {
+            const int mr = M - i0 < 6 ? (int)(M - i0) : 6;
+            const float *a = A + i0 * lda + kk;
+            float *c = C + i0 * ldc + j;
+            const float *b = P + (j / NR) * ps + kk * NR, *bs = bias ? bias + j : 0;
+            if (mr == 6 && nr == NR)
+              tile(6, 2, 1, kl, a, lda, b, ps, c, ldc, NR, mode, bs, act_on, act);
+            else
+              tiles[mr][(nr + 7) / 8](kl, a, lda, b, ps, c, ldc, nr, mode, bs, act_on, act);
+          }
+        }
+        continue;
+      }
+      for (; i0 + 6 <= M && jf > jc; i0 += 6) { /* full 6x16 tiles inline, then the rest */
+        const float *a = A + i0 * lda + kk;
+        float *c = C + i0 * ldc;
+        for (int64_t j = jc; j < jf; j += NR)
+          tile(6, 2, 1, kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, NR, mode, bias ? bias + j : 0, act_on,
+               act);
+        if (jf < je)
+          tiles[6][(je - jf + 7) / 8](kl, a, lda, P + (jf / NR) * ps + kk * NR, ps, c + jf, ldc, je - jf, mode,
+                                      bias ? bias + jf : 0, act_on, act);
+      }
+      for (; i0 < M; i0 += 6) {
+        const int mr = M - i0 < 6 ? (int)(M - i0) : 6;
+        const int64_t step = 8 * max_nv[mr];
+        const float *a = A + i0 * lda + kk;
+        float *c = C + i0 * ldc;
+        for (int64_t j = jc; j < je; j += step) {
+          const int64_t nr = je - j < step ? je - j : step;
+          tiles[mr][(nr + 7) / 8](kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, nr, mode,
+                                  bias ? bias + j : 0, act_on, act);
+        }
+      }
+    }
+  }
+}

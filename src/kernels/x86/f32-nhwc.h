@@ -1,0 +1,67 @@
+/*
+ * AVX2/FMA micro-kernels of the channels-last ops (kernels/nhwc.h); semantics of each in
+ * kernels/dispatch.h ("channels-last" section). The packed weight format is the reference
+ * one (16-column panels, kernels/ref/nhwc_mk.h), so the AVX2 table packs with the
+ * reference packer.
+ *
+ *   er_f32_nhwc_gemm_6x16__avx2    pixels x packed weights, 6x16 register tiles (fewer rows:
+ *                                  wider tiles up to 1x64), bias + activation epilogue
+ *   er_f32_nhwc_dwconv_4x16__avx2  depthwise, up to 4 output pixels x 16 channels per step
+ *   er_f32_nhwc_pool__avx2, er_f32_nhwc_gpool__avx2   max / average across channel vectors
+ *   er_f32_nhwc_wino_in__avx2, er_f32_nhwc_wino_out__avx2   Winograd F(4x4,3x3) transforms
+ */
+#ifndef ER_KERNELS_X86_F32_NHWC_H
+#define ER_KERNELS_X86_F32_NHWC_H
+#include "kernels/dispatch.h"
+
+void er_f32_nhwc_gemm_6x16__avx2(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda, const void *packed,
+                                 int64_t K, int64_t k0, int64_t n0, const float *bias, int accumulate, er_act act,
+                                 float *C, int64_t ldc);
+void er_f32_nhwc_dwconv_4x16__avx2(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
+                                   const float *w, const float *bias, er_act act, float *out, int64_t ldo);
+void er_f32_nhwc_pool__avx2(int kind, int64_t C, int64_t T, const float *const *in, float div, float *out);
+void er_f32_nhwc_gpool__avx2(int kind, int64_t n, int64_t C, const float *x, int64_t ldx, float *out);
+void er_f32_nhwc_wino_in__avx2(int64_t C, const float *const *in, float *V, int64_t xs);
+void er_f32_nhwc_wino_out__avx2(int64_t M, const float *O, int64_t xs, const float *bias, er_act act,
+                                float *const *out);
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#include "kernels/x86/f32-conv.h"
+/* lanes [0, n) set, n in [0, 8] */
+static inline __m256i er_nhwc_mask(int64_t n) {
+  static const int32_t src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  return _mm256_loadu_si256((const __m256i *)(src + 8 - n));
+}
+
+/* Activations whose vector form needs exp (SILU, SIGMOID): the kernels store the plain sums
+ * and apply these over rows still in L1, in a loop that keeps the polynomial's constants in
+ * registers (er_act_avx2 per vector is an out-of-line call, ~3x slower). */
+static inline int er_nhwc_act_rows(int kind) { return kind == ER_ACT_SILU || kind == ER_ACT_SIGMOID; }
+static inline void er_nhwc_act_row_avx2(float *x, int64_t n, er_act a) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  const int silu = a.kind == ER_ACT_SILU;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i), d = _mm256_add_ps(one, er_exp_avx2(_mm256_sub_ps(zero, v)));
+    _mm256_storeu_ps(x + i, _mm256_div_ps(silu ? v : one, d));
+  }
+  if (i < n) {
+    const __m256i m = er_nhwc_mask(n - i);
+    const __m256 v = _mm256_maskload_ps(x + i, m), d = _mm256_add_ps(one, er_exp_avx2(_mm256_sub_ps(zero, v)));
+    _mm256_maskstore_ps(x + i, m, _mm256_div_ps(silu ? v : one, d));
+  }
+}
+/* 1 if the kernels apply this activation in registers (er_act_avx2) */
+static inline int er_nhwc_act_in_regs(int kind) {
+  return kind != ER_ACT_NONE && er_act_is_vector(kind) && !er_nhwc_act_rows(kind);
+}
+/* the others, over a stored row: exp-based ones vectorized, GELU / TANH by the reference */
+static inline void er_nhwc_act_stored(float *x, int64_t n, er_act a) {
+  if (er_nhwc_act_rows(a.kind))
+    er_nhwc_act_row_avx2(x, n, a);
+  else
+    er_f32_apply_act(x, n, a);
+}
+#endif
+#endif

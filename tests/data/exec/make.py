@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Generate the small ONNX models used by tests/unit/test_exec.c (control flow planning).
+
+Run from anywhere: python3 tests/data/exec/make.py  (needs the onnx package, 1.17).
+The outputs are committed; rerun only when changing a model.
+"""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+N = helper.make_node
+
+
+def vi(name, shape, dt=TensorProto.FLOAT):
+    if shape is None:  # type only, no shape
+        return helper.make_value_info(name, helper.make_tensor_type_proto(dt, None))
+    return helper.make_tensor_value_info(name, dt, shape)
+
+
+def save(name, nodes, inputs, outputs, inits=()):
+    g = helper.make_graph(nodes, name, inputs, outputs, list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="make.py")
+    m.ir_version = 8
+    # not onnx.checker: it wants shapes on every graph output, and these leave some out
+    with open(os.path.join(HERE, name + ".onnx"), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+def init(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def branch(name, nodes, out, shape):
+    return helper.make_graph(nodes, name, [], [vi(out, shape)])
+
+
+# If on a run-time condition whose branches give the same shape: planned statically.
+# 'a' is read only inside the branches; 'b' (same size, made after 'a') must not take a's
+# memory while the If still needs it.
+save("if_same", [
+    N("Relu", ["x"], ["a"], name="relu"),
+    N("Neg", ["x"], ["b"], name="neg"),
+    N("If", ["c"], ["y"], name="if",
+      then_branch=branch("then", [N("Add", ["a", "a"], ["t"], name="then_add")], "t", [4]),
+      else_branch=branch("else", [N("Mul", ["a", "a"], ["e"], name="else_mul")], "e", [4])),
+], [vi("x", [4]), vi("c", [], TensorProto.BOOL)], [vi("y", [4]), vi("b", [4])])
+
+# Branches with different shapes: dynamic mode.
+save("if_diff", [
+    N("Relu", ["x"], ["a"], name="relu"),
+    N("If", ["c"], ["y"], name="if",
+      then_branch=branch("then", [N("Add", ["a", "a"], ["t"], name="then_add")], "t", [4]),
+      else_branch=branch("else", [N("Concat", ["a", "a"], ["e"], name="else_cat", axis=0)],
+                         "e", [8])),
+], [vi("x", [4]), vi("c", [], TensorProto.BOOL)], [vi("y", None)])
+
+# The else branch cannot run with x of 4 elements (Reshape to [3, -1]); the If is planned
+# from the then branch, and taking the else branch reports the Reshape's error.
+save("if_fails", [
+    N("Relu", ["x"], ["a"], name="relu"),
+    N("If", ["c"], ["y"], name="if",
+      then_branch=branch("then", [N("Add", ["a", "a"], ["t"], name="then_add")], "t", None),
+      else_branch=branch("else", [N("Reshape", ["a", "s"], ["e"], name="else_reshape")], "e",
+                         None)),
+], [vi("x", ["n"]), vi("c", [], TensorProto.BOOL)], [vi("y", None)],
+   [init("s", np.array([3, -1], np.int64))])
+
+# The condition is a shape fact (x has 4 elements), folded at plan time: only the taken
+# branch is planned, so the branches may differ in shape.
+save("if_const", [
+    N("Shape", ["x"], ["sh"], name="shape"),
+    N("Equal", ["sh", "four"], ["eq"], name="eq"),
+    N("Squeeze", ["eq"], ["c"], name="sq"),
+    N("If", ["c"], ["y"], name="if",
+      then_branch=branch("then", [N("Neg", ["x"], ["t"], name="then_neg")], "t", None),
+      else_branch=branch("else", [N("Reshape", ["x", "s"], ["e"], name="else_reshape")], "e",
+                         None)),
+], [vi("x", ["n"])], [vi("y", None)],
+   [init("four", np.array([4], np.int64)), init("s", np.array([3, -1], np.int64))])
