@@ -237,6 +237,9 @@ static void pack_into_state(er_kctx *ctx, int transB, int64_t K, int64_t N, cons
   if (!h) return;
   mk_of(ctx)->f32_gemm_pack_b(transB, K, N, B, ldb, pack_data(h));
   h->K = K, h->N = N, h->ready = 1;
+  /* the packed path is what runs for these shapes (packable == packed at run): B is not
+   * read again */
+  ctx->consumed |= 1u << 1;
 }
 /* The packed B for a K x N product, or NULL (not packed: ot_run, or shapes changed). */
 static const void *packed_b(const er_kctx *ctx, int64_t K, int64_t N) {
