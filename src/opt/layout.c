@@ -14,6 +14,8 @@
  *    attributes and constant inputs rewritten), and one Transpose follows each output —
  *    where it meets the next region's to_last Transpose, step 2 removes both.
  * Steps 2 and 3 repeat until nothing changes; Transposes nobody reads are removed.
+ * 4. A to_last Transpose of a graph input whose only reader is an NhwcConv goes: the conv
+ *    gets _nchw_in = 1 and reads the channels-first input directly.
  *
  * A push happens only when it removes at least one input Transpose (one read by this node
  * alone), so the count of Transposes never grows along a chain; they only move down.
@@ -645,6 +647,31 @@ oom:
   return 0;
 }
 
+/* 4. A to_last Transpose of a graph input read only by an NhwcConv goes: the conv reads the
+ * channels-first input itself (_nchw_in = 1, see kernels/nhwc.h), which saves the copy and
+ * its arena space. */
+static void nchw_inputs(opt_ctx *c) {
+  for (int i = 0; i < c->g->n_nodes; i++) {
+    er_node *t = &c->g->nodes[i];
+    if (c->dead[i] || !opt_is(t, "Transpose") || t->n_inputs < 1 || t->inputs[0] < 0 || t->outputs[0] < 0) continue;
+    const int x = t->inputs[0];
+    int64_t p[ER_MAX_RANK], pl[ER_MAX_RANK];
+    const int r = perm_of(c, t, p);
+    if (c->g->values[x].kind != ER_VALUE_INPUT || (r != 3 && r != 4) || to_last(r, pl) != r ||
+        memcmp(p, pl, sizeof(int64_t) * (size_t)r))
+      continue;
+    int slot;
+    er_node *conv = opt_sole_consumer(c, t->outputs[0], &slot);
+    if (!conv || slot != 0 || !conv->domain || strcmp(conv->op_type, ER_OP_NHWC_CONV) ||
+        strcmp(conv->domain, ER_DOMAIN_EDGERUN) ||
+        opt_attr_int(conv, "_nchw_in", 0))
+      continue;
+    if (opt_set_attr_int(c, conv, "_nchw_in", 1) != 0) continue; /* out of memory: keep the Transpose */
+    opt_set_input(c, conv, 0, x);
+    opt_kill(c, &c->g->nodes[i]);
+  }
+}
+
 er_status opt_pass_layout(opt_ctx *c, int *out_count) {
   *out_count = 0;
   const char *env = getenv("ER_LAYOUT");
@@ -700,6 +727,7 @@ er_status opt_pass_layout(opt_ctx *c, int *out_count) {
       again = 1;
     }
   }
+  if (!s) nchw_inputs(c);
   free(L.ours);
   *out_count = converted;
   return s;

@@ -139,6 +139,7 @@ static void nh_count_path(const er_attr *at, int nat, er_tensor **in) {
 }
 
 static int64_t nh_algo; /* _algo given to NhwcConv (0: its choice) */
+static int nh_nchw;     /* give X channels-first with _nchw_in = 1 */
 
 /* NhwcConv on random data vs Transpose(Conv(Transpose(X))) with the activation. */
 static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
@@ -148,7 +149,7 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   er_tensor *X = nh_rand_t(g->nsp + 2, xd), *W = nh_rand_t(g->nsp + 2, wd), *B = bias ? nh_rand_t(1, bd) : NULL;
   int64_t pads[4];
   for (int i = 0; i < g->nsp; i++) pads[i] = g->pads[i], pads[g->nsp + i] = g->pads[2 + i];
-  er_attr at[9] = {ot_ints("strides", g->nsp, g->s), ot_ints("dilations", g->nsp, g->d), ot_int("group", g->group),
+  er_attr at[10] = {ot_ints("strides", g->nsp, g->s), ot_ints("dilations", g->nsp, g->d), ot_int("group", g->group),
                    ot_ints("kernel_shape", g->nsp, g->k)};
   int nat = 4;
   at[nat++] = g->auto_pad ? ot_str("auto_pad", g->auto_pad) : ot_ints("pads", 2 * g->nsp, pads);
@@ -171,6 +172,7 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   at[nat++] = ot_float("_act_a", act.a);
   at[nat++] = ot_float("_act_b", act.b);
   at[nat++] = ot_int("_algo", nh_algo);
+  if (nh_nchw) at[nat++] = ot_int("_nchw_in", 1), X = nh_to_nchw(X);
   const double depth = (double)(g->C / g->group * g->k[0] * (g->nsp > 1 ? g->k[1] : 1));
   const double tol = nh_wino_geom(g) && nh_algo != 1 ? 5e-4 : 2e-6 * (8 + sqrt(depth));
   char what[160];
@@ -330,6 +332,37 @@ TEST(nhwc_conv_forced_algo) {
   er_tensor *y[1], *in[] = {ot_tensor(ER_F32, 4, xd, NULL), ot_tensor(ER_F32, 4, wd, NULL)};
   CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, 2, in, 2, y, 1), ER_INVALID_ARGUMENT);
   CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, bad_algo, 1, in, 2, y, 1), ER_INVALID_ARGUMENT);
+  ot_free_all();
+}
+
+/* _nchw_in = 1: X arrives channels-first; the gathered GEMM gathers from its planes, the
+ * other paths transpose it into scratch first */
+TEST(nhwc_conv_nchw_input) {
+  nh_cc cases[] = {
+      {2, 1, 3, 32, 1, {37, 35}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}},     /* stem: several tiles */
+      {2, 2, 3, 64, 1, {31, 29}, {7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}},     /* 7x7 stem, batch 2 */
+      {2, 2, 6, 9, 3, {8, 9}, {3, 3}, {1, 2}, {1, 1}, {1, 0, 2, 1}},        /* grouped */
+      {2, 1, 8, 12, 2, {11, 10}, {3, 3}, {2, 2}, {2, 1}, {2, 1, 2, 1}},     /* grouped, dilated */
+      {2, 1, 600, 20, 1, {5, 6}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}},     /* 1 tap per chunk */
+      {1, 2, 5, 9, 1, {40}, {4}, {3}, {2}, {2, 1}},                         /* 1-D */
+      {2, 2, 17, 40, 1, {9, 7}, {1, 1}, {1, 1}, {1, 1}},                    /* pointwise */
+      {2, 2, 13, 13, 13, {9, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},     /* depthwise */
+      {2, 1, 12, 24, 12, {10, 11}, {3, 3}, {2, 1}, {1, 1}, {1, 1, 1, 1}},   /* multiplier 2 */
+      {2, 2, 33, 40, 1, {29, 30}, {3, 3}, {1, 1}, {1, 1}, {2, 1, 0, 1}},    /* Winograd */
+  };
+  int bad = 0;
+  memset(nh_paths, 0, sizeof nh_paths);
+  nh_nchw = 1;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    if (!nh_conv_case(&cases[i], nh_acts[(i + 2) % NH_NACTS], i % 3 != 1)) bad++;
+  nh_nchw = 0;
+  CHECK(bad == 0);
+  CHECK(nh_paths[0] == 1 && nh_paths[1] == 6 && nh_paths[2] == 1 && nh_paths[3] == 1 && nh_paths[4] == 1);
+  /* a bad value is an error */
+  int64_t xd[] = {1, 4, 6, 6}, wd[] = {2, 4, 3, 3};
+  er_attr at[] = {ot_int("_nchw_in", 2)};
+  er_tensor *y[1], *in[] = {ot_tensor(ER_F32, 4, xd, NULL), ot_tensor(ER_F32, 4, wd, NULL)};
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, 1, in, 2, y, 1), ER_INVALID_ARGUMENT);
   ot_free_all();
 }
 

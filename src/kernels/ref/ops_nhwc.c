@@ -27,6 +27,8 @@
 #include "kernels/nhwc.h"
 #include "kernels/ref/conv_common.h"
 
+#include <stdatomic.h>
+
 static const int nh_types[] = {ER_F32, 0};
 
 enum { NH_PW = 1, NH_GEMM, NH_DW, NH_DWM, NH_WINO };
@@ -80,6 +82,7 @@ typedef struct nh_conv {
   int64_t rows;             /* output pixels over the batch */
   int64_t ktaps;            /* NH_GEMM: taps per depth chunk */
   int kind;
+  int nchw;                 /* _nchw_in: X is [N, C, (H,) W] */
   er_act act;
 } nh_conv;
 
@@ -115,7 +118,10 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   ER_RETURN_IF_ERROR(nh_tensor(c, 1, X->rank, "W"));
   memset(g, 0, sizeof *g);
   g->group = er_attr_int(c, "group", 1);
-  g->N = X->dims[0], g->C = X->dims[X->rank - 1], g->M = W->dims[0];
+  const int64_t nchw = er_attr_int(c, "_nchw_in", 0);
+  if (nchw != 0 && nchw != 1) return ER_ERR(ER_INVALID_ARGUMENT, "_nchw_in=%lld must be 0 or 1", (long long)nchw);
+  g->nchw = (int)nchw;
+  g->N = X->dims[0], g->C = X->dims[nchw ? 1 : X->rank - 1], g->M = W->dims[0];
   if (g->C < 1) return ER_ERR(ER_UNSUPPORTED, "X has no channels (last dim 0)");
   if (g->group < 1 || g->C % g->group || g->M % g->group || W->dims[1] * g->group != g->C)
     return ER_ERR(ER_INVALID_ARGUMENT, "channels do not match: X has %lld (last dim), W %lldx%lld, group %lld",
@@ -127,7 +133,7 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   }
   int64_t k[2];
   ER_RETURN_IF_ERROR(cv_w_kernel(c, W, nsp, k));
-  ER_RETURN_IF_ERROR(cv_window(c, nsp, X->dims + 1, k, 0, 1, &g->w));
+  ER_RETURN_IF_ERROR(cv_window(c, nsp, X->dims + 1 + g->nchw, k, 0, 1, &g->w));
   ER_RETURN_IF_ERROR(cv_act_attr(c, &g->act));
   g->Cg = g->C / g->group, g->Mg = g->M / g->group;
   g->H = g->w.in[1], g->W = g->w.in[2], g->OH = g->w.out[1], g->OW = g->w.out[2];
@@ -204,13 +210,19 @@ static size_t nh_slot_bytes(const nh_conv *g) {
 static size_t nh_zero_bytes(const nh_conv *g) {
   return g->kind == NH_DW || g->kind == NH_WINO ? cv_align((size_t)g->C * sizeof(float)) : 0;
 }
+/* _nchw_in on a path other than the gathered GEMM: a channels-last copy of X */
+static size_t nh_xt_bytes(const nh_conv *g) {
+  return g->nchw && g->kind != NH_GEMM ? cv_align((size_t)(g->N * g->H * g->W * g->C) * sizeof(float)) : 0;
+}
+/* scratch: [zero vector][channels-last X][per-thread slots] */
+static size_t nh_head_bytes(const nh_conv *g) { return nh_zero_bytes(g) + nh_xt_bytes(g); }
 
 static er_status nhconv_infer(er_kctx *c) {
   nh_conv g;
   ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
   nh_set_out(c, &g.w, g.M);
   c->state_bytes = nh_state_bytes(nh_mk(c), &g);
-  c->scratch_bytes = nh_zero_bytes(&g) + (size_t)er_threadpool_size(c->threads) * nh_slot_bytes(&g);
+  c->scratch_bytes = nh_head_bytes(&g) + (size_t)er_threadpool_size(c->threads) * nh_slot_bytes(&g);
   return 0;
 }
 
@@ -290,17 +302,26 @@ typedef struct nh_job {
 
 static const er_act nh_none = {ER_ACT_NONE, 0, 0};
 
-/* Items of rchunk rows x cchunk columns: enough of them for the threads, columns split only
- * when rows are few. fixed != 0: rchunk = rmul (the scratch slot holds that many rows).
- * Does not change any result (each element is computed the same way). */
+/* Items of rchunk rows x cchunk columns: enough of them for the threads, row chunks of about
+ * equal size (no small remainder item: every item streams its columns' packed weights once,
+ * so an item of a few rows costs nearly as much memory traffic as a full one), columns
+ * split only when rows are few (a 7x7 plane: each item then reads a slice of the weights).
+ * fixed != 0: rchunk = rmul (the scratch slot holds that many rows). Does not change any
+ * result (each element is computed the same way). */
 static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64_t rmul, int fixed, int64_t macs,
                      int nth) {
   const int64_t want = macs < NH_MIN_PAR ? 1 : 4 * (int64_t)nth;
-  j->rchunk = (rows + want - 1) / want;
-  if (j->rchunk < 4 * rmul) j->rchunk = 4 * rmul;
-  j->rchunk = (j->rchunk + rmul - 1) / rmul * rmul;
-  if (j->rchunk > 32 * rmul) j->rchunk = 32 * rmul;
-  if (fixed) j->rchunk = rmul;
+  if (fixed) {
+    j->rchunk = rmul;
+  } else {
+    int64_t rc = (rows + want - 1) / want;
+    if (rc < 4 * rmul) rc = 4 * rmul;
+    if (rc > 32 * rmul) rc = 32 * rmul;
+    int64_t n = rows / rc; /* rounded down: the remainder joins the others */
+    if (n < 1) n = 1;
+    rc = (rows + n - 1) / n;
+    j->rchunk = (rc + rmul - 1) / rmul * rmul;
+  }
   j->rchunks = (rows + j->rchunk - 1) / j->rchunk;
   j->cchunk = cols, j->cchunks = 1;
   if (nth > 1 && outer * j->rchunks < want && cols > 32) {
@@ -312,6 +333,40 @@ static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64
   j->items = outer * j->rchunks * j->cchunks;
 }
 
+/* Dynamic split: each of nslots tasks (one per thread; slot = its index, e.g. for a scratch
+ * slot) claims batches of items from a shared counter until none is left, so a thread that
+ * wakes late or is preempted (a shared machine) does less and the others do more. Which
+ * thread runs an item never changes how it is computed. */
+typedef void (*nh_items_fn)(const void *job, int64_t i0, int64_t i1, int64_t slot);
+typedef struct nh_dyn {
+  atomic_int_fast64_t next;
+  int64_t items, batch;
+  nh_items_fn fn;
+  const void *job;
+} nh_dyn;
+static void nh_dyn_task(void *arg, int64_t s0, int64_t s1) {
+  nh_dyn *d = (nh_dyn *)arg;
+  for (int64_t s = s0; s < s1; s++)
+    for (;;) {
+      const int64_t i0 = (int64_t)atomic_fetch_add_explicit(&d->next, d->batch, memory_order_relaxed);
+      if (i0 >= d->items) break;
+      d->fn(d->job, i0, d->items - i0 < d->batch ? d->items : i0 + d->batch, s);
+    }
+}
+/* items over up to nslots threads (1: inline), claimed in batches of about items/(8*slots) */
+static void nh_parallel(const er_kctx *c, int64_t items, int64_t nslots, nh_items_fn fn, const void *job) {
+  const int64_t nth = er_threadpool_size(c->threads);
+  if (nslots > nth) nslots = nth;
+  if (nslots > items) nslots = items;
+  if (nslots <= 1) {
+    fn(job, 0, items, 0);
+    return;
+  }
+  nh_dyn d = {0, items, (items + 8 * nslots - 1) / (8 * nslots), fn, job};
+  atomic_init(&d.next, 0);
+  er_parallel_for(c, nslots, 1, nh_dyn_task, &d);
+}
+
 /* item -> (outer, row range, column range) */
 static void nh_item(const nh_job *j, int64_t it, int64_t rows, int64_t cols, int64_t *o, int64_t *r0, int64_t *rn,
                     int64_t *c0, int64_t *cn) {
@@ -321,7 +376,7 @@ static void nh_item(const nh_job *j, int64_t it, int64_t rows, int64_t cols, int
   *c0 = cc * j->cchunk, *cn = cols - *c0 < j->cchunk ? cols - *c0 : j->cchunk;
 }
 
-static void nh_pw_task(void *arg, int64_t i0, int64_t i1) {
+static void nh_pw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
   const nh_job *j = (const nh_job *)arg;
   const nh_conv *g = j->g;
   for (int64_t it = i0; it < i1; it++) {
@@ -356,6 +411,46 @@ static inline void nh_clear(float *d, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) memset(d + i, 0, 8 * sizeof(float));
   for (; i < n; i++) d[i] = 0.0f;
+}
+
+/* X [N, C, S] (S pixels) -> xt [N, S, C], in blocks of 16 pixels (rows of xt in L1) */
+static void nh_to_last(const nh_conv *g, const float *X, float *xt) {
+  const int64_t S = g->H * g->W, C = g->C;
+  for (int64_t n = 0; n < g->N; n++) {
+    const float *x = X + n * C * S;
+    float *y = xt + n * C * S;
+    for (int64_t s0 = 0; s0 < S; s0 += 16) {
+      const int64_t sn = S - s0 < 16 ? S - s0 : 16;
+      for (int64_t ch = 0; ch < C; ch++)
+        for (int64_t s = 0; s < sn; s++) y[(s0 + s) * C + ch] = x[ch * S + s0 + s];
+    }
+  }
+}
+
+/* nh_gather for X [N, C, H, W] (_nchw_in): each value from its channel's plane */
+static void nh_gather_nchw(const nh_conv *g, const float *X, int64_t grp, int64_t r0, int64_t rn, int64_t t0,
+                           int64_t tn, float *buf) {
+  const cv_win *w = &g->w;
+  const int64_t KW = w->k[2], Cg = g->Cg, ld = tn * Cg, HW = g->H * g->W;
+  int64_t ow = r0 % g->OW, oh = r0 / g->OW % g->OH, n = r0 / (g->OW * g->OH);
+  for (int64_t i = 0; i < rn; i++) {
+    const float *img = X + (n * g->C + grp * Cg) * HW;
+    const int64_t ih0 = oh * w->s[1] - w->pb[1], iw0 = ow * w->s[2] - w->pb[2];
+    float *dst = buf + i * ld;
+    for (int64_t t = t0; t < t0 + tn; t++, dst += Cg) {
+      const int64_t ih = ih0 + t / KW * w->d[1], iw = iw0 + t % KW * w->d[2];
+      if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) {
+        nh_clear(dst, Cg);
+        continue;
+      }
+      const float *src = img + ih * g->W + iw;
+      for (int64_t ch = 0; ch < Cg; ch++) dst[ch] = src[ch * HW];
+    }
+    if (++ow == g->OW) {
+      ow = 0;
+      if (++oh == g->OH) oh = 0, n++;
+    }
+  }
 }
 
 /* Rows [r0, r0+rn) of output pixels, taps [t0, t0+tn) of group grp -> buf (rn x tn*Cg).
@@ -406,7 +501,7 @@ static void nh_gemm_item(const nh_job *j, int64_t it, float *buf) {
   const void *pk = j->packed + (size_t)grp * j->gstride;
   for (int64_t t0 = 0; t0 < g->T; t0 += g->ktaps) {
     const int64_t tn = g->T - t0 < g->ktaps ? g->T - t0 : g->ktaps, last = t0 + tn == g->T;
-    nh_gather(g, j->X, grp, r0, rn, t0, tn, buf);
+    (g->nchw ? nh_gather_nchw : nh_gather)(g, j->X, grp, r0, rn, t0, tn, buf);
     j->mk->f32_nhwc_gemm(rn, nn, tn * g->Cg, buf, tn * g->Cg, pk, g->K, t0 * g->Cg, n0,
                          j->Bv && !t0 ? j->Bv + m0 : 0, t0 > 0, last ? g->act : nh_none, j->Y + r0 * g->M + m0, g->M);
   }
@@ -446,17 +541,15 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
   }
 }
 
-/* one slot (thread) at a time: items [s*items/nslots, (s+1)*items/nslots) */
-static void nh_slot_task(void *arg, int64_t s0, int64_t s1) {
+/* items [i0, i1) with the scratch slot of thread s */
+static void nh_slot_task(const void *arg, int64_t i0, int64_t i1, int64_t s) {
   const nh_job *j = (const nh_job *)arg;
-  for (int64_t s = s0; s < s1; s++) {
-    float *slot = (float *)(j->slots + (size_t)s * j->slot_bytes);
-    for (int64_t it = s * j->items / j->nslots; it < (s + 1) * j->items / j->nslots; it++) {
-      if (j->g->kind == NH_WINO)
-        nh_wino_item(j, it, slot);
-      else
-        nh_gemm_item(j, it, slot);
-    }
+  float *slot = (float *)(j->slots + (size_t)s * j->slot_bytes);
+  for (int64_t it = i0; it < i1; it++) {
+    if (j->g->kind == NH_WINO)
+      nh_wino_item(j, it, slot);
+    else
+      nh_gemm_item(j, it, slot);
   }
 }
 
@@ -478,7 +571,7 @@ static void nh_dw_ptrs(const nh_job *j, const float *img, int64_t oh, int64_t ow
  * taps are inside the input horizontally go as one run (no pointer per pixel) over the
  * kernel rows inside the input vertically (a contiguous range of taps: the others would
  * only add zeros), the others with pointer lists. */
-static void nh_dw_task(void *arg, int64_t i0, int64_t i1) {
+static void nh_dw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
   const nh_job *j = (const nh_job *)arg;
   const nh_conv *g = j->g;
   const cv_win *w = &g->w;
@@ -523,7 +616,7 @@ static void nh_dw_task(void *arg, int64_t i0, int64_t i1) {
 }
 
 /* Depthwise with any channel multiplier: portable loop over image rows. */
-static void nh_dwm_task(void *arg, int64_t r0, int64_t r1) {
+static void nh_dwm_task(const void *arg, int64_t r0, int64_t r1, int64_t slot) {
   const nh_job *j = (const nh_job *)arg;
   const nh_conv *g = j->g;
   const cv_win *w = &g->w;
@@ -558,7 +651,7 @@ static er_status nhconv_run(er_kctx *c) {
   nh_state *st = (nh_state *)c->state;
   if (!st || c->state_bytes < nh_state_bytes(mk, &g))
     return ER_ERR(ER_INTERNAL, "NhwcConv state memory was not provided");
-  if (c->scratch_bytes < nh_zero_bytes(&g) + nh_slot_bytes(&g))
+  if (c->scratch_bytes < nh_head_bytes(&g) + nh_slot_bytes(&g))
     return ER_ERR(ER_INTERNAL, "NhwcConv scratch too small");
   if (st->magic != NH_MAGIC || st->mk != mk || st->kind != g.kind || !st->constant) {
     nh_pack(mk, &g, (const float *)c->in[1]->data, st); /* weights not constant: pack now */
@@ -572,20 +665,26 @@ static er_status nhconv_run(er_kctx *c) {
     memset(c->scratch, 0, zb);
     j.zero = (const float *)c->scratch;
   }
+  if (nh_xt_bytes(&g)) {
+    float *xt = (float *)((char *)c->scratch + zb);
+    nh_to_last(&g, j.X, xt);
+    j.X = xt;
+    zb += nh_xt_bytes(&g);
+  }
   const int64_t macs = g.rows * g.M * g.K;
   switch (g.kind) {
     case NH_PW:
       nh_split(&j, g.group, g.rows, g.Mg, 12, 0, macs, nth);
-      er_parallel_for(c, j.items, macs < NH_MIN_PAR ? j.items : 1, nh_pw_task, &j);
+      nh_parallel(c, j.items, macs < NH_MIN_PAR ? 1 : nth, nh_pw_task, &j);
       return 0;
     case NH_DW: {
       j.owb = NH_PTRS / g.T < g.OW ? NH_PTRS / g.T : g.OW;
       const int64_t items = g.N * g.OH * ((g.OW + j.owb - 1) / j.owb);
-      er_parallel_for(c, items, macs < NH_DW_MIN_PAR ? items : 1, nh_dw_task, &j);
+      nh_parallel(c, items, macs < NH_DW_MIN_PAR ? 1 : nth, nh_dw_task, &j);
       return 0;
     }
     case NH_DWM:
-      er_parallel_for(c, g.N * g.OH, macs < NH_DW_MIN_PAR ? g.N * g.OH : 1, nh_dwm_task, &j);
+      nh_parallel(c, g.N * g.OH, macs < NH_DW_MIN_PAR ? 1 : nth, nh_dwm_task, &j);
       return 0;
     default: break;
   }
@@ -600,7 +699,7 @@ static er_status nhconv_run(er_kctx *c) {
   const int64_t fit = (int64_t)((c->scratch_bytes - zb) / j.slot_bytes);
   if (fit < j.nslots) j.nslots = fit;
   if (j.nslots > j.items) j.nslots = j.items;
-  er_parallel_for(c, j.nslots, 1, nh_slot_task, &j);
+  nh_parallel(c, j.items, j.nslots, nh_slot_task, &j);
   return 0;
 }
 
@@ -644,7 +743,7 @@ typedef struct nh_pjob {
 } nh_pjob;
 
 /* Output rows [r0, r1) over the batch; per pixel the taps inside the input. */
-static void nh_pool_task(void *arg, int64_t r0, int64_t r1) {
+static void nh_pool_task(const void *arg, int64_t r0, int64_t r1, int64_t slot) {
   const nh_pjob *j = (const nh_pjob *)arg;
   const nh_pool *p = j->p;
   const cv_win *w = &p->w;
@@ -682,7 +781,7 @@ static er_status nhpool_run(er_kctx *c, int kind) {
   if (er_tensor_numel(c->out[0]) == 0) return 0;
   nh_pjob j = {&p, nh_mk(c), (const float *)c->in[0]->data, (float *)c->out[0]->data};
   const int64_t rows = p.N * p.w.out[1], work = er_tensor_numel(c->out[0]) * p.w.k[1] * p.w.k[2];
-  er_parallel_for(c, rows, work < NH_DW_MIN_PAR ? rows : 1, nh_pool_task, &j);
+  nh_parallel(c, rows, work < NH_DW_MIN_PAR ? 1 : er_threadpool_size(c->threads), nh_pool_task, &j);
   return 0;
 }
 

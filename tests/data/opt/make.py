@@ -302,4 +302,14 @@ save("layout_conv1d", [
     N("Conv", ["p", "wdyn"], ["y"], name="conv_dynamic_weights"),
 ], [vi("x", [2, 4, 10]), vi("wdyn", [3, 6, 1])], [vi("y", [2, 3, 4])],
    [init("W1", rnd(6, 4, 3)), init("B1", rnd(6)), init("W2", rnd(6, 6, 1))], opset=17)
+# a graph input read by two convs (each reads it channels-first: _nchw_in) and a MaxPool
+# (whose channels-last Transpose stays)
+save("layout_two_readers", [
+    N("Conv", ["x", "W1"], ["a"], name="conv_a", pads=[1, 1, 1, 1]),
+    N("Conv", ["x", "W2"], ["b"], name="conv_b"),
+    N("MaxPool", ["x"], ["p"], name="pool", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+    N("Add", ["a", "b"], ["s"], name="add"),
+    N("Concat", ["s", "p"], ["y"], name="cat", axis=1),
+], [vi("x", [1, 3, 6, 5])], [vi("y", [1, 7, 6, 5])],
+   [init("W1", rnd(4, 3, 3, 3)), init("W2", rnd(4, 3, 1, 1))], opset=17)
 print("wrote models to", HERE)
