@@ -694,3 +694,38 @@ TEST(nhwc_mk_dwconv_vs_ref) {
       }
   CHECK(bad == 0);
 }
+
+/* The packed format (kernels/ref/nhwc_mk.h) element by element: B[k][j] at ((j/16)*K + k)*16
+ * + j%16, zero past N, from row-major K x N sources and from conv weights [N][kin][taps]. */
+TEST(nhwc_pack_layout) {
+  static const int64_t Ns[] = {1, 15, 16, 17, 40}, kins[] = {1, 3, 64, 70}, taps[] = {1, 9};
+  int bad = 0;
+  for (int ni = 0; ni < 5; ni++)
+    for (int ki = 0; ki < 4; ki++)
+      for (int ti = 0; ti < 2; ti++)
+        for (int rowmajor = 0; rowmajor < 2; rowmajor++) {
+          const int64_t N = Ns[ni], kin = kins[ki], T = taps[ti], K = kin * T;
+          if (rowmajor && T > 1) continue;
+          float *src = (float *)malloc(sizeof(float) * (size_t)(K * N));
+          for (int64_t i = 0; i < K * N; i++) src[i] = (float)i;
+          const er_microkernels *tables[2] = {er_microkernels_ref(), er_microkernels_select()};
+          for (int q = 0; q < 2; q++) {
+            const size_t bytes = tables[q]->f32_nhwc_pack_size(K, N);
+            float *p = (float *)malloc(bytes);
+            memset(p, 0x7f, bytes);
+            if (rowmajor)
+              tables[q]->f32_nhwc_pack(K, N, src, 1, K, N, 0, p);
+            else
+              tables[q]->f32_nhwc_pack(K, N, src, K, kin, T, 1, p);
+            CHECK(bytes == sizeof(float) * (size_t)(((N + 15) / 16) * 16 * K));
+            for (int64_t j = 0; j < (N + 15) / 16 * 16; j++)
+              for (int64_t k = 0; k < K; k++) {
+                const float want = j >= N ? 0.0f : rowmajor ? src[k * N + j] : src[j * K + (k % kin) * T + k / kin];
+                if (p[((j / 16) * K + k) * 16 + j % 16] != want) bad++;
+              }
+            free(p);
+          }
+          free(src);
+        }
+  CHECK(bad == 0);
+}

@@ -80,7 +80,8 @@ typedef struct nh_conv {
   int64_t H, W, OH, OW;
   int64_t T, K;             /* kernel taps, GEMM depth Cg * T */
   int64_t rows;             /* output pixels over the batch */
-  int64_t ktaps;            /* NH_GEMM: taps per depth chunk */
+  int64_t ktaps;            /* NH_GEMM: taps per depth chunk (nchw: channels per chunk) */
+  int64_t kd;               /* NH_GEMM: depth of a full chunk */
   int kind;
   int nchw;                 /* _nchw_in: X is [N, C, (H,) W] */
   er_act act;
@@ -98,7 +99,13 @@ static int nh_wino_geom(const nh_conv *g) {
 static int nh_wino_ok(const nh_conv *g) {
   if (!nh_wino_geom(g)) return 0;
   const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
-  return g->C >= 16 && g->M >= 16 && g->C * g->M <= 256 * 256 && tiles >= 16;
+/* Largest C*M run with Winograd (its weights take 4x the direct ones). Measured on ResNet-18
+ * (1 thread, alternating builds, min of 30): 256*256 (layer3 included) 29.8 ms, peak RSS
+ * 153 MB, load 85 ms; 128*128: 35.5 ms, 132 MB, 67 ms. Build-time knob. */
+#ifndef NH_WINO_MAXCM
+#define NH_WINO_MAXCM (256 * 256)
+#endif
+  return g->C >= 16 && g->M >= 16 && g->C * g->M <= NH_WINO_MAXCM && tiles >= 16;
 }
 
 static int nh_conv_kind(const nh_conv *g) {
@@ -140,6 +147,11 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   g->T = g->w.k[1] * g->w.k[2], g->K = g->Cg * g->T;
   g->rows = g->N * g->OH * g->OW;
   g->ktaps = NH_KD / g->Cg < 1 ? 1 : NH_KD / g->Cg < g->T ? NH_KD / g->Cg : g->T;
+  g->kd = g->ktaps * g->Cg;
+  if (g->nchw) { /* depth ordered [c][tap] (ONNX's own order), chunks of whole channels */
+    g->ktaps = NH_KD / g->T < 1 ? 1 : NH_KD / g->T < g->Cg ? NH_KD / g->T : g->Cg;
+    g->kd = g->ktaps * g->T;
+  }
   g->kind = nh_conv_kind(g);
   const int64_t algo = er_attr_int(c, "_algo", 0);
   if (algo == 1 && g->kind != NH_DW && g->kind != NH_DWM) g->kind = NH_GEMM;
@@ -175,17 +187,14 @@ typedef struct nh_state {
 static const er_microkernels *nh_mk(const er_kctx *c) { return c->mk ? c->mk : er_microkernels_ref(); }
 
 static size_t nh_gstride(const er_microkernels *mk, const nh_conv *g) {
-  if (g->kind == NH_WINO) {
-    size_t pk = mk->f32_nhwc_pack_size(g->C, g->M), raw = (size_t)(g->M * g->C) * sizeof(float);
-    return cv_align(pk > raw ? pk : raw); /* prepare stages the unpacked M x C matrix here */
-  }
+  if (g->kind == NH_WINO) return cv_align(mk->f32_nhwc_pack_size(g->C, g->M));
   if (g->kind == NH_DW || g->kind == NH_DWM) return cv_align((size_t)(g->T * g->M) * sizeof(float));
   return cv_align(mk->f32_nhwc_pack_size(g->K, g->Mg));
 }
 
 static size_t nh_state_bytes(const er_microkernels *mk, const nh_conv *g) {
   size_t gs = nh_gstride(mk, g);
-  if (g->kind == NH_WINO) return NH_HDR + 36 * gs + cv_align((size_t)(g->M * g->C) * sizeof(float));
+  if (g->kind == NH_WINO) return NH_HDR + 36 * gs;
   if (g->kind == NH_DW || g->kind == NH_DWM) return NH_HDR + gs;
   return NH_HDR + (size_t)g->group * gs;
 }
@@ -203,7 +212,7 @@ static int64_t nh_wxs_in(const nh_conv *g) { return nh_wt(g) * g->C + NH_PAD; }
 static int64_t nh_wxs_out(const nh_conv *g, int64_t mcs) { return nh_wt(g) * mcs + NH_PAD; }
 
 static size_t nh_slot_bytes(const nh_conv *g) {
-  if (g->kind == NH_GEMM) return cv_align((size_t)(NH_TILE * g->ktaps * g->Cg) * sizeof(float));
+  if (g->kind == NH_GEMM) return cv_align((size_t)(NH_TILE * g->kd) * sizeof(float));
   if (g->kind == NH_WINO) return cv_align((size_t)(36 * (nh_wxs_in(g) + nh_wxs_out(g, g->M))) * sizeof(float));
   return 0;
 }
@@ -243,30 +252,33 @@ static void nh_pack(const er_microkernels *mk, const nh_conv *g, const float *W,
     for (int64_t t = 0; t < g->T; t++)
       for (int64_t m = 0; m < g->M; m++) w[t * g->M + m] = W[m * g->T + t];
   } else if (g->kind == NH_WINO) {
-    /* U_xi = (G g G^T)[xi] for every (m, c), written unpacked (M x C) into each xi's region
-     * in runs of 64, then each region is staged and packed back in place */
-    const int64_t MC = g->M * g->C;
-    float *u = (float *)(base + 36 * st->gstride), blk[36][64];
-    for (int64_t e0 = 0; e0 < MC; e0 += 64) {
-      const int64_t en = MC - e0 < 64 ? MC - e0 : 64;
-      for (int64_t e = 0; e < en; e++) {
-        const float *k = W + (e0 + e) * 9;
-        float h[6][3];
+    /* U_xi = (G g G^T)[xi] for every (m, c), written once, straight into xi's panels (the
+     * format of kernels/ref/nhwc_mk.h, which every table shares): per depth c, the 16
+     * columns of a panel at once (padding columns get zero weights, so U is zero there) */
+    const int64_t C = g->C, M = g->M;
+    for (int64_t m0 = 0; m0 < M; m0 += 16) {
+      const int64_t mn = M - m0 < 16 ? M - m0 : 16;
+      for (int64_t c = 0; c < C; c++) {
+        float k[9][16], h[6][3][16];
+        for (int64_t m = 0; m < 16; m++)
+          for (int t = 0; t < 9; t++) k[t][m] = m < mn ? W[((m0 + m) * C + c) * 9 + t] : 0.0f;
         for (int i = 0; i < 6; i++)
-          for (int b = 0; b < 3; b++) h[i][b] = nh_G[i][0] * k[b] + nh_G[i][1] * k[3 + b] + nh_G[i][2] * k[6 + b];
+          for (int b = 0; b < 3; b++)
+            for (int m = 0; m < 16; m++)
+              h[i][b][m] = nh_G[i][0] * k[b][m] + nh_G[i][1] * k[3 + b][m] + nh_G[i][2] * k[6 + b][m];
+        char *dst = base + (size_t)((m0 / 16) * C + c) * 16 * sizeof(float);
         for (int i = 0; i < 6; i++)
-          for (int j = 0; j < 6; j++) blk[6 * i + j][e] = h[i][0] * nh_G[j][0] + h[i][1] * nh_G[j][1] + h[i][2] * nh_G[j][2];
+          for (int jj = 0; jj < 6; jj++) {
+            float *restrict d = (float *)(dst + (size_t)(6 * i + jj) * st->gstride);
+            for (int m = 0; m < 16; m++)
+              d[m] = h[i][0][m] * nh_G[jj][0] + h[i][1][m] * nh_G[jj][1] + h[i][2][m] * nh_G[jj][2];
+          }
       }
-      for (int xi = 0; xi < 36; xi++)
-        memcpy((float *)(base + (size_t)xi * st->gstride) + e0, blk[xi], (size_t)en * sizeof(float));
     }
-    for (int xi = 0; xi < 36; xi++) {
-      memcpy(u, base + (size_t)xi * st->gstride, (size_t)MC * sizeof(float));
-      mk->f32_nhwc_pack(g->C, g->M, u, g->C, g->C, 1, 0, base + (size_t)xi * st->gstride);
-    }
-  } else { /* B[t*Cg + c][m] = W[m][c][t] */
+  } else { /* B[t*Cg + c][m] = W[m][c][t]; nchw: B[c*T + t][m] = W[m][c][t] */
     for (int64_t grp = 0; grp < g->group; grp++)
-      mk->f32_nhwc_pack(g->K, g->Mg, W + grp * g->Mg * g->K, g->K, g->Cg, g->T, 1, base + (size_t)grp * st->gstride);
+      mk->f32_nhwc_pack(g->K, g->Mg, W + grp * g->Mg * g->K, g->K, g->nchw ? g->K : g->Cg, g->nchw ? 1 : g->T,
+                        g->nchw ? 0 : 1, base + (size_t)grp * st->gstride);
   }
   st->kind = g->kind;
   st->mk = mk;
@@ -427,25 +439,33 @@ static void nh_to_last(const nh_conv *g, const float *X, float *xt) {
   }
 }
 
-/* nh_gather for X [N, C, H, W] (_nchw_in): each value from its channel's plane */
-static void nh_gather_nchw(const nh_conv *g, const float *X, int64_t grp, int64_t r0, int64_t rn, int64_t t0,
-                           int64_t tn, float *buf) {
+/* X [N, C, H, W] (_nchw_in): rows [r0, r0+rn) of output pixels, channels [c0, c0+cn) of
+ * group grp -> buf (rn x cn*T), each row ordered [channel][kh][kw] (ONNX's weight order):
+ * a kernel row inside the input is one run of KW values of a channel plane (dilation 1). */
+static void nh_gather_nchw(const nh_conv *g, const float *X, int64_t grp, int64_t r0, int64_t rn, int64_t c0,
+                           int64_t cn, float *buf) {
   const cv_win *w = &g->w;
-  const int64_t KW = w->k[2], Cg = g->Cg, ld = tn * Cg, HW = g->H * g->W;
+  const int64_t KH = w->k[1], KW = w->k[2], HW = g->H * g->W, ld = cn * g->T, dh = w->d[1], dw = w->d[2];
   int64_t ow = r0 % g->OW, oh = r0 / g->OW % g->OH, n = r0 / (g->OW * g->OH);
   for (int64_t i = 0; i < rn; i++) {
-    const float *img = X + (n * g->C + grp * Cg) * HW;
+    const float *img = X + (n * g->C + grp * g->Cg + c0) * HW;
     const int64_t ih0 = oh * w->s[1] - w->pb[1], iw0 = ow * w->s[2] - w->pb[2];
+    const int inside_w = dw == 1 && iw0 >= 0 && iw0 + KW <= g->W;
     float *dst = buf + i * ld;
-    for (int64_t t = t0; t < t0 + tn; t++, dst += Cg) {
-      const int64_t ih = ih0 + t / KW * w->d[1], iw = iw0 + t % KW * w->d[2];
-      if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) {
-        nh_clear(dst, Cg);
-        continue;
+    for (int64_t ch = 0; ch < cn; ch++, img += HW)
+      for (int64_t kh = 0; kh < KH; kh++, dst += KW) {
+        const int64_t ih = ih0 + kh * dh;
+        if (ih < 0 || ih >= g->H) {
+          nh_clear(dst, KW);
+        } else if (inside_w) {
+          nh_copy(dst, img + ih * g->W + iw0, KW);
+        } else {
+          for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t iw = iw0 + kw * dw;
+            dst[kw] = iw >= 0 && iw < g->W ? img[ih * g->W + iw] : 0.0f;
+          }
+        }
       }
-      const float *src = img + ih * g->W + iw;
-      for (int64_t ch = 0; ch < Cg; ch++) dst[ch] = src[ch * HW];
-    }
     if (++ow == g->OW) {
       ow = 0;
       if (++oh == g->OH) oh = 0, n++;
@@ -499,11 +519,15 @@ static void nh_gemm_item(const nh_job *j, int64_t it, float *buf) {
   nh_item(j, it, g->rows, g->Mg, &grp, &r0, &rn, &n0, &nn);
   const int64_t m0 = grp * g->Mg + n0;
   const void *pk = j->packed + (size_t)grp * j->gstride;
-  for (int64_t t0 = 0; t0 < g->T; t0 += g->ktaps) {
-    const int64_t tn = g->T - t0 < g->ktaps ? g->T - t0 : g->ktaps, last = t0 + tn == g->T;
-    (g->nchw ? nh_gather_nchw : nh_gather)(g, j->X, grp, r0, rn, t0, tn, buf);
-    j->mk->f32_nhwc_gemm(rn, nn, tn * g->Cg, buf, tn * g->Cg, pk, g->K, t0 * g->Cg, n0,
-                         j->Bv && !t0 ? j->Bv + m0 : 0, t0 > 0, last ? g->act : nh_none, j->Y + r0 * g->M + m0, g->M);
+  const int64_t units = g->nchw ? g->Cg : g->T, per = g->nchw ? g->T : g->Cg; /* chunks of channels or taps */
+  for (int64_t u0 = 0; u0 < units; u0 += g->ktaps) {
+    const int64_t un = units - u0 < g->ktaps ? units - u0 : g->ktaps, last = u0 + un == units;
+    if (g->nchw)
+      nh_gather_nchw(g, j->X, grp, r0, rn, u0, un, buf);
+    else
+      nh_gather(g, j->X, grp, r0, rn, u0, un, buf);
+    j->mk->f32_nhwc_gemm(rn, nn, un * per, buf, un * per, pk, g->K, u0 * per, n0, j->Bv && !u0 ? j->Bv + m0 : 0,
+                         u0 > 0, last ? g->act : nh_none, j->Y + r0 * g->M + m0, g->M);
   }
 }
 
