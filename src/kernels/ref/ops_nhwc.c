@@ -336,8 +336,11 @@ static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64
   }
   j->rchunks = (rows + j->rchunk - 1) / j->rchunk;
   j->cchunk = cols, j->cchunks = 1;
-  if (nth > 1 && outer * j->rchunks < want && cols > 32) {
-    const int64_t cc = (want + outer * j->rchunks - 1) / (outer * j->rchunks);
+  /* gathered rows and Winograd input transforms are redone by every column item of a row
+   * chunk (a 7x7 plane's 512-channel 3x3 conv gathers 0.9 MB per item): one per thread */
+  const int64_t wantc = fixed && macs >= NH_MIN_PAR ? nth : want;
+  if (nth > 1 && outer * j->rchunks < wantc && cols > 32) {
+    const int64_t cc = (wantc + outer * j->rchunks - 1) / (outer * j->rchunks);
     int64_t w = ((cols + cc - 1) / cc + 15) / 16 * 16;
     if (w < 32) w = 32;
     if (w < cols) j->cchunk = w, j->cchunks = (cols + w - 1) / w;
@@ -452,7 +455,22 @@ static void nh_gather_nchw(const nh_conv *g, const float *X, int64_t grp, int64_
     const int64_t ih0 = oh * w->s[1] - w->pb[1], iw0 = ow * w->s[2] - w->pb[2];
     const int inside_w = dw == 1 && iw0 >= 0 && iw0 + KW <= g->W;
     float *dst = buf + i * ld;
-    for (int64_t ch = 0; ch < cn; ch++, img += HW)
+    if (inside_w && ih0 >= 0 && ih0 + (KH - 1) * dh < g->H) { /* the whole window inside */
+      const float *src = img + ih0 * g->W + iw0;
+      const int64_t rs = dh * g->W;
+      if (KW == 3) { /* a 3x3 stem: runs of 3, as plain moves */
+        for (int64_t ch = 0; ch < cn; ch++, src += HW)
+          for (int64_t kh = 0; kh < KH; kh++, dst += 3) {
+            const float *r = src + kh * rs;
+            const float a = r[0], b = r[1], c = r[2];
+            dst[0] = a, dst[1] = b, dst[2] = c;
+          }
+      } else {
+        for (int64_t ch = 0; ch < cn; ch++, src += HW)
+          for (int64_t kh = 0; kh < KH; kh++, dst += KW) nh_copy(dst, src + kh * rs, KW);
+      }
+    } else {
+      for (int64_t ch = 0; ch < cn; ch++, img += HW)
       for (int64_t kh = 0; kh < KH; kh++, dst += KW) {
         const int64_t ih = ih0 + kh * dh;
         if (ih < 0 || ih >= g->H) {
@@ -466,6 +484,7 @@ static void nh_gather_nchw(const nh_conv *g, const float *X, int64_t grp, int64_
           }
         }
       }
+    }
     if (++ow == g->OW) {
       ow = 0;
       if (++oh == g->OH) oh = 0, n++;
