@@ -348,37 +348,49 @@ static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64
   j->items = outer * j->rchunks * j->cchunks;
 }
 
-/* Dynamic split: each of nslots tasks (one per thread; slot = its index, e.g. for a scratch
- * slot) claims batches of items from a shared counter until none is left, so a thread that
- * wakes late or is preempted (a shared machine) does less and the others do more. Which
+/* Split over threads with locality and balance: slot s (one per thread; its index also
+ * names a scratch slot) owns the s-th contiguous range of items -- items are ordered by
+ * rows, so a thread keeps working on the same image rows from one layer to the next and
+ * reads what its own core wrote (a 14x14 depthwise conv after a pointwise one: 38 -> 22 us
+ * at 2 threads) -- and claims batches of it from a counter; when its range is done it
+ * claims from the others', so a thread that wakes late or is preempted does less. Which
  * thread runs an item never changes how it is computed. */
 typedef void (*nh_items_fn)(const void *job, int64_t i0, int64_t i1, int64_t slot);
+enum { NH_SLOTS = 64 };
 typedef struct nh_dyn {
-  atomic_int_fast64_t next;
-  int64_t items, batch;
+  struct {
+    atomic_int_fast64_t next; /* items of this range claimed so far */
+    char pad[64 - sizeof(atomic_int_fast64_t)];
+  } r[NH_SLOTS];
+  int64_t items, batch, ns;
   nh_items_fn fn;
   const void *job;
 } nh_dyn;
 static void nh_dyn_task(void *arg, int64_t s0, int64_t s1) {
   nh_dyn *d = (nh_dyn *)arg;
   for (int64_t s = s0; s < s1; s++)
-    for (;;) {
-      const int64_t i0 = (int64_t)atomic_fetch_add_explicit(&d->next, d->batch, memory_order_relaxed);
-      if (i0 >= d->items) break;
-      d->fn(d->job, i0, d->items - i0 < d->batch ? d->items : i0 + d->batch, s);
+    for (int64_t v = 0; v < d->ns; v++) { /* its own range, then the others' */
+      const int64_t o = (s + v) % d->ns, b = o * d->items / d->ns, e = (o + 1) * d->items / d->ns;
+      for (;;) {
+        const int64_t i0 = b + (int64_t)atomic_fetch_add_explicit(&d->r[o].next, d->batch, memory_order_relaxed);
+        if (i0 >= e) break;
+        d->fn(d->job, i0, e - i0 < d->batch ? e : i0 + d->batch, s);
+      }
     }
 }
 /* items over up to nslots threads (1: inline), claimed in batches of about items/(8*slots) */
 static void nh_parallel(const er_kctx *c, int64_t items, int64_t nslots, nh_items_fn fn, const void *job) {
   const int64_t nth = er_threadpool_size(c->threads);
   if (nslots > nth) nslots = nth;
+  if (nslots > NH_SLOTS) nslots = NH_SLOTS;
   if (nslots > items) nslots = items;
   if (nslots <= 1) {
     fn(job, 0, items, 0);
     return;
   }
-  nh_dyn d = {0, items, (items + 8 * nslots - 1) / (8 * nslots), fn, job};
-  atomic_init(&d.next, 0);
+  nh_dyn d;
+  for (int64_t i = 0; i < nslots; i++) atomic_init(&d.r[i].next, 0);
+  d.items = items, d.batch = (items + 8 * nslots - 1) / (8 * nslots), d.ns = nslots, d.fn = fn, d.job = job;
   er_parallel_for(c, nslots, 1, nh_dyn_task, &d);
 }
 
