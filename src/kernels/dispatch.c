@@ -136,11 +136,13 @@ const er_microkernels *er_microkernels_ref(void) { return &ref_table; }
 #if defined(__x86_64__)
 /* Defined in src/kernels/x86/ (compiled with -mavx2 -mfma per file). */
 const er_microkernels *er_microkernels_avx2(void);
+const er_microkernels *er_microkernels_avx512(void); /* -avx512.c files add -mavx512f */
 #endif
 
 const er_microkernels *er_microkernels_select(void) {
 #if defined(__x86_64__)
   er_cpu_features f = er_cpu_detect();
+  if (f.avx2 && f.fma && f.avx512f) return er_microkernels_avx512();
   if (f.avx2 && f.fma) {
     const er_microkernels *t = er_microkernels_avx2();
     if (t) return t;

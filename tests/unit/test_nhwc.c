@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "base/threads.h"
 #include "kernels/nhwc.h"
 #include "optest.h"
@@ -62,13 +63,30 @@ static double nh_err(const float *a, const float *b, int64_t n) {
   return m;
 }
 
+/* The tables this CPU can run: the reference, then AVX2 and AVX-512 where supported. */
+#if defined(__x86_64__)
+const er_microkernels *er_microkernels_avx2(void);
+const er_microkernels *er_microkernels_avx512(void);
+#endif
+static int nh_tables(const er_microkernels **t) {
+  int n = 0;
+  t[n++] = er_microkernels_ref();
+#if defined(__x86_64__)
+  er_cpu_features f = er_cpu_detect();
+  if (f.avx2 && f.fma && er_microkernels_avx2()) t[n++] = er_microkernels_avx2();
+  if (f.avx2 && f.fma && f.avx512f) t[n++] = er_microkernels_avx512();
+#endif
+  return n;
+}
+
 /* Run the channels-last op with each table and thread count; compare with `expect` (NHWC)
  * within tol, and 1 vs 2 threads bit for bit. Returns 1 when all agree. */
 static int nh_check_all(const char *op, const er_attr *at, int nat, er_tensor **in, int nin, const float *expect,
                         int64_t ny, const int64_t *ydims, int yrank, double tol, const char *what) {
-  const er_microkernels *tables[2] = {er_microkernels_ref(), er_microkernels_select()};
+  const er_microkernels *tables[3];
+  const int ntab = nh_tables(tables);
   int ok = 1;
-  for (int ti = 0; ti < 2; ti++) {
+  for (int ti = 0; ti < ntab; ti++) {
     float *first = NULL;
     for (int th = 1; th <= 2; th++) {
       ot_set_microkernels(tables[ti]);
@@ -599,14 +617,17 @@ static double nh_cmp(const float *a, const float *b, int64_t rows, int64_t cols,
   return m;
 }
 
-TEST(nhwc_mk_gemm_vs_ref) {
-  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
+/* one optimized table's GEMM against the reference; M from 1 to 98 rows (every tile height
+ * and the few-row-tiles loop of each table) */
+static int nh_gemm_vs_ref(const er_microkernels *mk, int *ncases) {
+  const er_microkernels *ref = er_microkernels_ref();
   static const int64_t Ns[] = {1, 5, 8, 9, 16, 17, 24, 31, 33, 48, 63, 64, 65, 100, 300};
   static const int64_t Ks[] = {1, 7, 40, 300, 600};
   int bad = 0, cases = 0;
   for (int ki = 0; ki < 5; ki++)
     for (int ni = 0; ni < 15; ni++) {
-      const int64_t K = Ks[ki], N = Ns[ni], M = 1 + (ki * 15 + ni) % 14, lda = K + 3, ldc = N + 5;
+      const int64_t K = Ks[ki], N = Ns[ni], lda = K + 3, ldc = N + 5;
+      const int64_t M = 1 + (ki * 15 + ni) % 14 + ((ki * 15 + ni) % 3 == 0 ? 12 * ((ki + ni) % 8) : 0);
       float *A = (float *)malloc(sizeof(float) * (size_t)(M * lda)), *src = (float *)malloc(sizeof(float) * (size_t)(K * N));
       float *bias = (float *)malloc(sizeof(float) * (size_t)N);
       float *C1 = (float *)malloc(sizeof(float) * (size_t)(M * ldc)), *C2 = (float *)malloc(sizeof(float) * (size_t)(M * ldc));
@@ -657,8 +678,20 @@ TEST(nhwc_mk_gemm_vs_ref) {
       }
       free(A), free(src), free(bias), free(C1), free(C2), free(C3), free(p1), free(p2);
     }
-  CHECK(bad == 0);
-  CHECK(cases == 300);
+  *ncases = cases;
+  return bad;
+}
+
+TEST(nhwc_mk_gemm_vs_ref) {
+  const er_microkernels *tables[3];
+  const int n = nh_tables(tables);
+  for (int t = 1; t < n; t++) {
+    int cases = 0;
+    const int bad = nh_gemm_vs_ref(tables[t], &cases);
+    if (bad) fprintf(stderr, "  table %s: %d bad\n", tables[t]->isa, bad);
+    CHECK(bad == 0);
+    CHECK(cases == 300);
+  }
 }
 
 TEST(nhwc_mk_dwconv_vs_ref) {

@@ -17,6 +17,10 @@
 void er_f32_nhwc_gemm_6x16__avx2(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda, const void *packed,
                                  int64_t K, int64_t k0, int64_t n0, const float *bias, int accumulate, er_act act,
                                  float *C, int64_t ldc);
+/* AVX-512F (f32-nhwc-gemm-12x32-avx512.c): the same contract and packed format, 12x32 tiles */
+void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda,
+                                    const void *packed, int64_t K, int64_t k0, int64_t n0, const float *bias,
+                                    int accumulate, er_act act, float *C, int64_t ldc);
 void er_f32_nhwc_dwconv_4x16__avx2(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
                                    const float *w, const float *bias, er_act act, float *out, int64_t ldo);
 void er_f32_nhwc_pool__avx2(int kind, int64_t C, int64_t T, const float *const *in, float div, float *out);
@@ -65,6 +69,23 @@ static inline void er_nhwc_act_stored(float *x, int64_t n, er_act a) {
     er_nhwc_act_row_avx2(x, n, a);
   else
     er_f32_apply_act(x, n, a);
+}
+
+/* Depth blocks of at most kcmax, all equal (a function of kc only, so any split of a GEMM's
+ * rows or columns sums each element over the same blocks). */
+static inline int64_t er_nhwc_k_block(int64_t kc, int64_t kcmax) {
+  const int64_t nb = (kc + kcmax - 1) / kcmax;
+  return (kc + nb - 1) / nb;
+}
+/* A GEMM call without depth: C = act(base). */
+static inline void er_nhwc_gemm_no_depth(int64_t M, int64_t N, const float *bias, int accumulate, er_act act, float *C,
+                                         int64_t ldc) {
+  for (int64_t i = 0; i < M; i++) {
+    float *c = C + i * ldc;
+    if (!accumulate)
+      for (int64_t j = 0; j < N; j++) c[j] = bias ? bias[j] : 0.0f;
+    er_nhwc_act_stored(c, N, act);
+  }
 }
 #endif
 #endif

@@ -1,0 +1,30 @@
+/* The AVX-512F micro-kernel table: the AVX2/FMA table with the channels-last GEMM replaced
+ * by the 12x32 AVX-512 kernel. Packed formats are unchanged (it reads the 16-column
+ * panels). Chosen by er_microkernels_select when cpuid reports AVX-512F (and the OS saves
+ * the zmm state). Built once, on first use, into a static copy. */
+#include <stdatomic.h>
+
+#include "kernels/dispatch.h"
+#include "kernels/x86/f32-nhwc.h"
+
+const er_microkernels *er_microkernels_avx2(void);
+
+static er_microkernels avx512_table;
+static atomic_int avx512_state; /* 0 unbuilt, 1 building, 2 ready */
+
+const er_microkernels *er_microkernels_avx512(void) {
+  int s = atomic_load_explicit(&avx512_state, memory_order_acquire);
+  if (s == 2) return &avx512_table;
+  int expect = 0;
+  if (atomic_compare_exchange_strong(&avx512_state, &expect, 1)) {
+    er_microkernels t = *er_microkernels_avx2();
+    t.isa = "avx512";
+    t.f32_nhwc_gemm = er_f32_nhwc_gemm_12x32__avx512;
+    avx512_table = t;
+    atomic_store_explicit(&avx512_state, 2, memory_order_release);
+  } else {
+    while (atomic_load_explicit(&avx512_state, memory_order_acquire) != 2) {
+    }
+  }
+  return &avx512_table;
+}
