@@ -694,37 +694,46 @@ TEST(nhwc_mk_gemm_vs_ref) {
   }
 }
 
+/* Each optimized table's depthwise kernel against the reference: pointer lists, and runs
+ * (pixel 0's taps moved by p*step) with the taps in one row or in kernel rows of 3 or 5
+ * consecutive pixels (the register-row paths). */
 TEST(nhwc_mk_dwconv_vs_ref) {
-  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
-  static const int64_t Cs[] = {1, 3, 8, 13, 16, 17, 33, 40};
+  const er_microkernels *tables[3], *ref = er_microkernels_ref();
+  const int ntab = nh_tables(tables);
+  static const int64_t Cs[] = {1, 3, 8, 13, 16, 17, 33, 40, 64, 70};
   int bad = 0;
-  for (int ci = 0; ci < 8; ci++)
-    for (int64_t T = 1; T <= 25; T += 8)
-      for (int64_t n = 1; n <= 9; n += 4) {
-        const int64_t C = Cs[ci], step = C + 2, ldo = C + 1, W = (n + T) * step + C;
-        const er_act act = nh_acts[(ci + T + n) % NH_NACTS];
-        float *x = (float *)malloc(sizeof(float) * (size_t)W), *w = (float *)malloc(sizeof(float) * (size_t)(T * C));
-        float *b = (float *)malloc(sizeof(float) * (size_t)C), *y[3];
-        const float **ptrs = (const float **)malloc(sizeof(float *) * (size_t)(n * T));
-        for (int64_t i = 0; i < W; i++) x[i] = nh_rand();
-        for (int64_t i = 0; i < T * C; i++) w[i] = nh_rand();
-        for (int64_t i = 0; i < C; i++) b[i] = nh_rand();
-        for (int64_t p = 0; p < n; p++) /* tap t of pixel p: (p + t) * step */
-          for (int64_t t = 0; t < T; t++) ptrs[p * T + t] = x + (p + t) * step;
-        for (int q = 0; q < 3; q++) {
-          y[q] = (float *)malloc(sizeof(float) * (size_t)(n * ldo));
-          for (int64_t i = 0; i < n * ldo; i++) y[q][i] = 5.0f;
+  for (int ti = 1; ti < ntab; ti++)
+    for (int ci = 0; ci < 10; ci++)
+      for (int64_t T = 1; T <= 25; T += 8)
+        for (int64_t n = 1; n <= 13; n += 4) {
+          const er_microkernels *mk = tables[ti];
+          /* kernel rows of L taps (9 = 3x3, 25 = 5x5), 40 pixels apart; else one row */
+          const int64_t L = T == 9 ? 3 : T == 25 ? 5 : T, C = Cs[ci], step = C + 2, ldo = C + 1;
+          const int64_t W = ((T / L) * 40 + n + L) * step + C;
+          const er_act act = nh_acts[(ci + T + n) % NH_NACTS];
+          float *x = (float *)malloc(sizeof(float) * (size_t)W), *w = (float *)malloc(sizeof(float) * (size_t)(T * C));
+          float *b = (float *)malloc(sizeof(float) * (size_t)C), *y[3];
+          const float **ptrs = (const float **)malloc(sizeof(float *) * (size_t)(n * T));
+          for (int64_t i = 0; i < W; i++) x[i] = nh_rand();
+          for (int64_t i = 0; i < T * C; i++) w[i] = nh_rand();
+          for (int64_t i = 0; i < C; i++) b[i] = nh_rand();
+          for (int64_t p = 0; p < n; p++)
+            for (int64_t t = 0; t < T; t++) ptrs[p * T + t] = x + ((t / L) * 40 + t % L + p) * step;
+          for (int q = 0; q < 3; q++) {
+            y[q] = (float *)malloc(sizeof(float) * (size_t)(n * ldo));
+            for (int64_t i = 0; i < n * ldo; i++) y[q][i] = 5.0f;
+          }
+          const float *bb = ci % 2 ? b : NULL;
+          ref->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[0], ldo);
+          mk->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[1], ldo);
+          mk->f32_nhwc_dwconv(n, C, T, ptrs, step, w, bb, act, y[2], ldo);
+          if (!(nh_cmp(y[1], y[0], n, ldo, ldo) <= 1e-5) || memcmp(y[1], y[2], sizeof(float) * (size_t)(n * ldo))) {
+            fprintf(stderr, "  dwconv (%s) C=%lld T=%lld n=%lld act=%d differs\n", mk->isa, (long long)C, (long long)T,
+                    (long long)n, act.kind);
+            bad++;
+          }
+          free(x), free(w), free(b), free(ptrs), free(y[0]), free(y[1]), free(y[2]);
         }
-        const float *bb = ci % 2 ? b : NULL;
-        ref->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[0], ldo);
-        mk->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[1], ldo);
-        mk->f32_nhwc_dwconv(n, C, T, ptrs, step, w, bb, act, y[2], ldo); /* run: pixel 0's taps moved by p*step */
-        if (!(nh_cmp(y[1], y[0], n, ldo, ldo) <= 1e-5) || memcmp(y[1], y[2], sizeof(float) * (size_t)(n * ldo))) {
-          fprintf(stderr, "  dwconv C=%lld T=%lld n=%lld act=%d differs\n", (long long)C, (long long)T, (long long)n, act.kind);
-          bad++;
-        }
-        free(x), free(w), free(b), free(ptrs), free(y[0]), free(y[1]), free(y[2]);
-      }
   CHECK(bad == 0);
 }
 

@@ -131,22 +131,12 @@ static void rows5(int64_t n, int64_t T, int64_t C, const float *const *in, int64
   *done = p;
 }
 
-/* L when the T taps are rows of L >= 2 consecutive pixels (step apart), else 0 */
-static int64_t tap_rows(int64_t T, const float *const *in, int64_t step) {
-  int64_t L = 1;
-  while (L < T && in[L] == in[L - 1] + step) L++;
-  if (L < 2 || T % L) return 0;
-  for (int64_t t = 0; t < T; t++)
-    if (t % L && in[t] != in[t - 1] + step) return 0;
-  return L;
-}
-
 void er_f32_nhwc_dwconv_4x16__avx2(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
                                    const float *w, const float *bias, er_act act, float *out, int64_t ldo) {
   const int vact = er_nhwc_act_in_regs(act.kind);
   int64_t p = 0;
   if (step) {
-    const int64_t L = n >= 4 ? tap_rows(T, in, step) : 0;
+    const int64_t L = n >= 4 ? er_nhwc_tap_rows(T, in, step) : 0;
     if (L == 3) rows3(n, T, C, in, step, w, bias, vact, act, out, ldo, &p);
     if (L == 5) rows5(n, T, C, in, step, w, bias, vact, act, out, ldo, &p);
     for (; p + 4 <= n; p += 4) pixels(4, 1, C, T, in, p * step, step, w, bias, vact, act, out + p * ldo, ldo);

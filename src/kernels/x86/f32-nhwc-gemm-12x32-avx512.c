@@ -27,28 +27,6 @@
 enum { NR = 16, KC = 256, NCB = 256, MR = 12 };
 enum { INIT_ZERO, INIT_BIAS, INIT_C };
 
-/* activations computed in registers (the kinds er_nhwc_act_in_regs accepts) */
-static inline __attribute__((always_inline)) __m512 act512(__m512 x, er_act a) {
-  switch (a.kind) {
-    case ER_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
-    case ER_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(a.a)), _mm512_set1_ps(a.b));
-    case ER_ACT_HARDSWISH: {
-      __m512 t = _mm512_add_ps(_mm512_div_ps(x, _mm512_set1_ps(6.0f)), _mm512_set1_ps(0.5f));
-      t = _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
-      return _mm512_mul_ps(x, t);
-    }
-    case ER_ACT_HARDSIGMOID: {
-      __m512 t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(a.a)), _mm512_set1_ps(a.b));
-      return _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
-    }
-    case ER_ACT_LEAKYRELU: {
-      const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-      return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(a.a));
-    }
-    default: return x;
-  }
-}
-
 /* C[0..mr)[0..nr) for nr <= 16*np: b = packed rows at this depth for the first column,
  * ps = floats between panels. exact: nr == 16*np. */
 static inline __attribute__((always_inline)) void tile(const int mr, const int np, const int exact, int64_t kc,
@@ -95,7 +73,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
   for (int r = 0; r < mr; r++) {
     float *cr = c + r * ldc;
 #pragma GCC unroll 4
-    for (int v = 0; v < np; v++) _mm512_mask_storeu_ps(cr + 16 * v, m[v], vec_act ? act512(acc[r][v], act) : acc[r][v]);
+    for (int v = 0; v < np; v++) _mm512_mask_storeu_ps(cr + 16 * v, m[v], vec_act ? er_nhwc_act_avx512(acc[r][v], act) : acc[r][v]);
     if (act_on && !vec_act) er_nhwc_act_stored(cr, nr, act);
   }
 }

@@ -21,6 +21,8 @@ void er_f32_nhwc_gemm_6x16__avx2(int64_t M, int64_t N, int64_t kc, const float *
 void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda,
                                     const void *packed, int64_t K, int64_t k0, int64_t n0, const float *bias,
                                     int accumulate, er_act act, float *C, int64_t ldc);
+void er_f32_nhwc_dwconv_4x32__avx512(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
+                                     const float *w, const float *bias, er_act act, float *out, int64_t ldo);
 void er_f32_nhwc_dwconv_4x16__avx2(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
                                    const float *w, const float *bias, er_act act, float *out, int64_t ldo);
 void er_f32_nhwc_pool__avx2(int kind, int64_t C, int64_t T, const float *const *in, float div, float *out);
@@ -77,6 +79,16 @@ static inline int64_t er_nhwc_k_block(int64_t kc, int64_t kcmax) {
   const int64_t nb = (kc + kcmax - 1) / kcmax;
   return (kc + nb - 1) / nb;
 }
+/* Depthwise: L when the T tap pointers are rows of L >= 2 consecutive pixels (step apart),
+ * else 0 */
+static inline int64_t er_nhwc_tap_rows(int64_t T, const float *const *in, int64_t step) {
+  int64_t L = 1;
+  while (L < T && in[L] == in[L - 1] + step) L++;
+  if (L < 2 || T % L) return 0;
+  for (int64_t t = 0; t < T; t++)
+    if (t % L && in[t] != in[t - 1] + step) return 0;
+  return L;
+}
 /* A GEMM call without depth: C = act(base). */
 static inline void er_nhwc_gemm_no_depth(int64_t M, int64_t N, const float *bias, int accumulate, er_act act, float *C,
                                          int64_t ldc) {
@@ -87,5 +99,28 @@ static inline void er_nhwc_gemm_no_depth(int64_t M, int64_t N, const float *bias
     er_nhwc_act_stored(c, N, act);
   }
 }
+#if defined(__AVX512F__)
+/* AVX-512: the activations computed in registers (the kinds er_nhwc_act_in_regs accepts) */
+static inline __attribute__((always_inline)) __m512 er_nhwc_act_avx512(__m512 x, er_act a) {
+  switch (a.kind) {
+    case ER_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
+    case ER_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(a.a)), _mm512_set1_ps(a.b));
+    case ER_ACT_HARDSWISH: {
+      __m512 t = _mm512_add_ps(_mm512_div_ps(x, _mm512_set1_ps(6.0f)), _mm512_set1_ps(0.5f));
+      t = _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
+      return _mm512_mul_ps(x, t);
+    }
+    case ER_ACT_HARDSIGMOID: {
+      __m512 t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(a.a)), _mm512_set1_ps(a.b));
+      return _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
+    }
+    case ER_ACT_LEAKYRELU: {
+      const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+      return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(a.a));
+    }
+    default: return x;
+  }
+}
+#endif
 #endif
 #endif
