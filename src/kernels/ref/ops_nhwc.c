@@ -470,7 +470,14 @@ static void nh_gather_nchw(const nh_conv *g, const float *X, int64_t grp, int64_
     if (inside_w && ih0 >= 0 && ih0 + (KH - 1) * dh < g->H) { /* the whole window inside */
       const float *src = img + ih0 * g->W + iw0;
       const int64_t rs = dh * g->W;
-      if (KW == 3) { /* a 3x3 stem: runs of 3, as plain moves */
+      if (KW == 3 && KH == 3 && cn == 3) { /* an RGB 3x3 stem: 27 moves, fixed offsets */
+        const float *p0 = src, *p1 = src + HW, *p2 = src + 2 * HW;
+#define NH_ROW3(d, p) ((d)[0] = (p)[0], (d)[1] = (p)[1], (d)[2] = (p)[2])
+        NH_ROW3(dst, p0), NH_ROW3(dst + 3, p0 + rs), NH_ROW3(dst + 6, p0 + 2 * rs);
+        NH_ROW3(dst + 9, p1), NH_ROW3(dst + 12, p1 + rs), NH_ROW3(dst + 15, p1 + 2 * rs);
+        NH_ROW3(dst + 18, p2), NH_ROW3(dst + 21, p2 + rs), NH_ROW3(dst + 24, p2 + 2 * rs);
+#undef NH_ROW3
+      } else if (KW == 3) { /* a 3x3 stem: runs of 3, as plain moves */
         for (int64_t ch = 0; ch < cn; ch++, src += HW)
           for (int64_t kh = 0; kh < KH; kh++, dst += 3) {
             const float *r = src + kh * rs;
