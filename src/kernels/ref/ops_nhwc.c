@@ -99,11 +99,13 @@ static int nh_wino_geom(const nh_conv *g) {
 static int nh_wino_ok(const nh_conv *g) {
   if (!nh_wino_geom(g)) return 0;
   const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
-/* Largest C*M run with Winograd (its weights take 4x the direct ones). Measured on ResNet-18
- * (1 thread, alternating builds, min of 30): 256*256 (layer3 included) 29.8 ms, peak RSS
- * 153 MB, load 85 ms; 128*128: 35.5 ms, 132 MB, 67 ms. Build-time knob. */
+/* Largest C*M run with Winograd: its weights take 4x the direct ones, and past 128x128
+ * channels the AVX-512 gathered GEMM comes close. ResNet-18 (chrt, alternating, median of
+ * 3x15; 1 / 2 threads, load, peak RSS): 256*256 (layer3 too) 26.2 / 16.4 ms, 89 ms, 153 MB;
+ * 128*128: 27.8 / 17.1 ms, 67 ms, 132 MB (packed weights 73 -> 52 MB); none: 36.6 / 20.8
+ * ms, 65 ms, 126 MB. Build-time knob. */
 #ifndef NH_WINO_MAXCM
-#define NH_WINO_MAXCM (256 * 256)
+#define NH_WINO_MAXCM (128 * 128)
 #endif
   return g->C >= 16 && g->M >= 16 && g->C * g->M <= NH_WINO_MAXCM && tiles >= 16;
 }
