@@ -59,7 +59,7 @@ static inline __attribute__((always_inline)) void pixels(const int np, const int
   else if (c0 < C)
     block(np, 1, run, T, in, off, step, w, C, c0, bias, lanes(C - c0), 0, vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
+    for (int p = 0; p < np; p++) er_nhwc_act_stored_avx512(out + p * ldo, C, act);
 }
 
 /* Runs of stride-1 kernels whose taps come in rows of L consecutive input pixels: np pixels
@@ -99,7 +99,7 @@ static inline __attribute__((always_inline)) void rows_pixels(const int np, cons
   for (int64_t c0 = 0; c0 < C; c0 += 16)
     rows_block(np, L, R, in, off, step, w, C, c0, bias, lanes(C - c0), vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
+    for (int p = 0; p < np; p++) er_nhwc_act_stored_avx512(out + p * ldo, C, act);
 }
 
 static void rows3(int64_t n, int64_t T, int64_t C, const float *const *in, int64_t step, const float *w,

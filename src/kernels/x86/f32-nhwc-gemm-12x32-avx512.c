@@ -74,7 +74,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
     float *cr = c + r * ldc;
 #pragma GCC unroll 4
     for (int v = 0; v < np; v++) _mm512_mask_storeu_ps(cr + 16 * v, m[v], vec_act ? er_nhwc_act_avx512(acc[r][v], act) : acc[r][v]);
-    if (act_on && !vec_act) er_nhwc_act_stored(cr, nr, act);
+    if (act_on && !vec_act) er_nhwc_act_stored_avx512(cr, nr, act);
   }
 }
 

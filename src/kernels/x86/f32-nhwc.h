@@ -100,6 +100,40 @@ static inline void er_nhwc_gemm_no_depth(int64_t M, int64_t N, const float *bias
   }
 }
 #if defined(__AVX512F__)
+/* AVX-512 SILU / SIGMOID over a stored row: exp(-x) as 2^n * p(r) (the AVX2 polynomial,
+ * scaled with vscalefps), then 1/(1+e) as a 14-bit reciprocal and one Newton step; the same
+ * per element wherever a row starts, so any split of rows or columns gives the same bits. */
+static inline __m512 er_nhwc_sig_avx512(__m512 v, int silu) {
+  __m512 x = _mm512_sub_ps(_mm512_setzero_ps(), v);
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.3762626647949f)), _mm512_set1_ps(88.3762626647949f));
+  const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+  __m512 y = _mm512_set1_ps(1.9875691500E-4f);
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507E-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073E-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894E-2f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459E-1f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201E-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+  const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(y, fx));
+  __m512 r = _mm512_rcp14_ps(d);
+  r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+  return silu ? _mm512_mul_ps(v, r) : r;
+}
+/* er_nhwc_act_stored with SILU / SIGMOID 16 lanes at a time */
+static inline void er_nhwc_act_stored_avx512(float *x, int64_t n, er_act a) {
+  if (!er_nhwc_act_rows(a.kind)) {
+    er_nhwc_act_stored(x, n, a);
+    return;
+  }
+  const int silu = a.kind == ER_ACT_SILU;
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(x + i, m, er_nhwc_sig_avx512(_mm512_maskz_loadu_ps(m, x + i), silu));
+  }
+}
 /* AVX-512: the activations computed in registers (the kinds er_nhwc_act_in_regs accepts) */
 static inline __attribute__((always_inline)) __m512 er_nhwc_act_avx512(__m512 x, er_act a) {
   switch (a.kind) {
