@@ -1,5 +1,5 @@
-/* The AVX-512F micro-kernel table: the AVX2/FMA table with the channels-last GEMM and
- * depthwise convolution replaced by AVX-512 kernels. Packed formats are unchanged (it reads the 16-column
+/* The AVX-512F micro-kernel table: the AVX2/FMA table with the channels-last GEMM,
+ * depthwise convolution and Winograd transforms replaced by AVX-512 kernels. Packed formats are unchanged (it reads the 16-column
  * panels). Chosen by er_microkernels_select when cpuid reports AVX-512F (and the OS saves
  * the zmm state). Built once, on first use, into a static copy. */
 #include <stdatomic.h>
@@ -21,6 +21,8 @@ const er_microkernels *er_microkernels_avx512(void) {
     t.isa = "avx512";
     t.f32_nhwc_gemm = er_f32_nhwc_gemm_12x32__avx512;
     t.f32_nhwc_dwconv = er_f32_nhwc_dwconv_4x32__avx512;
+    t.f32_nhwc_wino_in = er_f32_nhwc_wino_in__avx512;
+    t.f32_nhwc_wino_out = er_f32_nhwc_wino_out__avx512;
     avx512_table = t;
     atomic_store_explicit(&avx512_state, 2, memory_order_release);
   } else {

@@ -23,6 +23,9 @@ void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const floa
                                     int accumulate, er_act act, float *C, int64_t ldc);
 void er_f32_nhwc_dwconv_4x32__avx512(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
                                      const float *w, const float *bias, er_act act, float *out, int64_t ldo);
+void er_f32_nhwc_wino_in__avx512(int64_t C, const float *const *in, float *V, int64_t xs);
+void er_f32_nhwc_wino_out__avx512(int64_t M, const float *O, int64_t xs, const float *bias, er_act act,
+                                  float *const *out);
 void er_f32_nhwc_dwconv_4x16__avx2(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
                                    const float *w, const float *bias, er_act act, float *out, int64_t ldo);
 void er_f32_nhwc_pool__avx2(int kind, int64_t C, int64_t T, const float *const *in, float div, float *out);
