@@ -378,9 +378,17 @@ TEST(nhwc_conv_nchw_input) {
   CHECK(nh_paths[0] == 1 && nh_paths[1] == 6 && nh_paths[2] == 1 && nh_paths[3] == 1 && nh_paths[4] == 1);
   /* a bad value is an error */
   int64_t xd[] = {1, 4, 6, 6}, wd[] = {2, 4, 3, 3};
-  er_attr at[] = {ot_int("_nchw_in", 2)};
+  er_attr at[] = {ot_int("_nchw_in", 2)}, one[] = {ot_int("_nchw_in", 1)};
   er_tensor *y[1], *in[] = {ot_tensor(ER_F32, 4, xd, NULL), ot_tensor(ER_F32, 4, wd, NULL)};
   CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, 1, in, 2, y, 1), ER_INVALID_ARGUMENT);
+  /* channels-first X whose dim 1 does not match W (its last dim would) */
+  int64_t xb[] = {1, 6, 6, 4};
+  er_tensor *badx[] = {ot_tensor(ER_F32, 4, xb, NULL), in[1]};
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, one, 1, badx, 2, y, 1), ER_INVALID_ARGUMENT);
+  ot_set_microkernels(er_microkernels_ref()); /* a session's state and prepare */
+  CHECK(!ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, one, 1, in, 2, y, 1));
+  ot_set_microkernels(NULL);
+  CHECK(y[0]->rank == 4 && y[0]->dims[1] == 4 && y[0]->dims[2] == 4 && y[0]->dims[3] == 2);
   ot_free_all();
 }
 

@@ -133,8 +133,9 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   g->N = X->dims[0], g->C = X->dims[nchw ? 1 : X->rank - 1], g->M = W->dims[0];
   if (g->C < 1) return ER_ERR(ER_UNSUPPORTED, "X has no channels (last dim 0)");
   if (g->group < 1 || g->C % g->group || g->M % g->group || W->dims[1] * g->group != g->C)
-    return ER_ERR(ER_INVALID_ARGUMENT, "channels do not match: X has %lld (last dim), W %lldx%lld, group %lld",
-                  (long long)g->C, (long long)W->dims[0], (long long)W->dims[1], (long long)g->group);
+    return ER_ERR(ER_INVALID_ARGUMENT, "channels do not match: X has %lld (%s), W %lldx%lld, group %lld",
+                  (long long)g->C, nchw ? "dim 1, _nchw_in" : "last dim", (long long)W->dims[0],
+                  (long long)W->dims[1], (long long)g->group);
   if (B) {
     ER_RETURN_IF_ERROR(nh_tensor(c, 2, 1, "B"));
     if (B->dims[0] != g->M)
