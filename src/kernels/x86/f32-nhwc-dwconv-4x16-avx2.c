@@ -116,5 +116,6 @@ static inline __attribute__((always_inline)) void rows_pixels(const int np, cons
     for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
 }
 
+#define DW_ACT_REGS er_nhwc_act_in_regs
 #define DW_NAME er_f32_nhwc_dwconv_4x16__avx2
 #include "kernels/x86/f32-nhwc-dwconv-impl.h"

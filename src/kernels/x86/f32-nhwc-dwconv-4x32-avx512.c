@@ -43,8 +43,8 @@ static inline __attribute__((always_inline)) void block(const int np, const int 
 #pragma GCC unroll 4
   for (int p = 0; p < np; p++) {
     float *o = out + p * ldo + c0;
-    _mm512_mask_storeu_ps(o, m0, vact ? er_nhwc_act_avx512(a0[p], act) : a0[p]);
-    if (nv == 2) _mm512_mask_storeu_ps(o + 16, m1, vact ? er_nhwc_act_avx512(a1[p], act) : a1[p]);
+    _mm512_mask_storeu_ps(o, m0, vact ? er_nhwc_act_min_avx512(a0[p], act) : a0[p]);
+    if (nv == 2) _mm512_mask_storeu_ps(o + 16, m1, vact ? er_nhwc_act_min_avx512(a1[p], act) : a1[p]);
   }
 }
 
@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) void rows_block(const int np, const
   }
 #pragma GCC unroll 8
   for (int p = 0; p < np; p++)
-    _mm512_mask_storeu_ps(out + p * ldo + c0, m, vact ? er_nhwc_act_avx512(acc[p], act) : acc[p]);
+    _mm512_mask_storeu_ps(out + p * ldo + c0, m, vact ? er_nhwc_act_min_avx512(acc[p], act) : acc[p]);
 }
 
 static inline __attribute__((always_inline)) void rows_pixels(const int np, const int L, int64_t R, int64_t C,
@@ -102,5 +102,6 @@ static inline __attribute__((always_inline)) void rows_pixels(const int np, cons
     for (int p = 0; p < np; p++) er_nhwc_act_stored_avx512(out + p * ldo, C, act);
 }
 
+#define DW_ACT_REGS er_nhwc_act_regs_avx512
 #define DW_NAME er_f32_nhwc_dwconv_4x32__avx512
 #include "kernels/x86/f32-nhwc-dwconv-impl.h"

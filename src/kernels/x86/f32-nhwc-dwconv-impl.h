@@ -3,9 +3,10 @@
  * once for f32-nhwc-dwconv-4x16-avx2.c and f32-nhwc-dwconv-4x32-avx512.c, which define
  * before including: pixels(np, run, C, T, in, off, step, w, bias, vact, act, out, ldo) (np
  * output pixels, all channels), rows_pixels(np, L, R, C, in, off, step, w, bias, vact, act,
- * out, ldo) (np pixels of a run whose taps are R kernel rows of L consecutive pixels) and
- * DW_NAME. Runs of stride-1 3- or 5-wide kernels go 8 then 4 pixels at a time through
- * rows_pixels, the rest 4 then 1 at a time through pixels.
+ * out, ldo) (np pixels of a run whose taps are R kernel rows of L consecutive pixels),
+ * DW_ACT_REGS(kind) (1 for the activations they apply in registers) and DW_NAME. Runs of
+ * stride-1 3- or 5-wide kernels go 8 then 4 pixels at a time through rows_pixels, the rest 4
+ * then 1 at a time through pixels.
  */
 static void rows3(int64_t n, int64_t T, int64_t C, const float *const *in, int64_t step, const float *w,
                   const float *bias, int vact, er_act act, float *out, int64_t ldo, int64_t *done) {
@@ -24,7 +25,7 @@ static void rows5(int64_t n, int64_t T, int64_t C, const float *const *in, int64
 
 void DW_NAME(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step, const float *w, const float *bias,
              er_act act, float *out, int64_t ldo) {
-  const int vact = er_nhwc_act_in_regs(act.kind);
+  const int vact = DW_ACT_REGS(act.kind);
   int64_t p = 0;
   if (step) {
     const int64_t L = n >= 4 ? er_nhwc_tap_rows(T, in, step) : 0;

@@ -68,14 +68,21 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
     }
     b += NR;
   }
-  const int vec_act = act_on && er_nhwc_act_in_regs(act.kind);
+  const int vec_act = act_on && er_nhwc_act_regs_avx512(act.kind);
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++) {
     float *cr = c + r * ldc;
 #pragma GCC unroll 4
-    for (int v = 0; v < np; v++) _mm512_mask_storeu_ps(cr + 16 * v, m[v], vec_act ? er_nhwc_act_avx512(acc[r][v], act) : acc[r][v]);
+    for (int v = 0; v < np; v++) _mm512_mask_storeu_ps(cr + 16 * v, m[v], vec_act ? er_nhwc_act_min_avx512(acc[r][v], act) : acc[r][v]);
     if (act_on && !vec_act) er_nhwc_act_stored_avx512(cr, nr, act);
   }
+}
+
+/* the full 12x32 tile, out of line (one copy for both loops) */
+static __attribute__((noinline)) void tile_full(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps,
+                                                float *c, int64_t ldc, int mode, const float *bias, int act_on,
+                                                er_act act) {
+  tile(MR, 2, 1, kc, a, lda, b, ps, c, ldc, 2 * NR, mode, bias, act_on, act);
 }
 
 typedef void (*tile_fn)(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, int64_t ldc,
@@ -135,7 +142,7 @@ void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const floa
             const float *a = A + i0 * lda + kk;
             float *c = C + i0 * ldc + j;
             if (mr == MR && nr == 2 * NR)
-              tile(MR, 2, 1, kl, a, lda, b, ps, c, ldc, 2 * NR, mode, bs, act_on, act);
+              tile_full(kl, a, lda, b, ps, c, ldc, mode, bs, act_on, act);
             else
               tiles[mr][(nr + NR - 1) / NR](kl, a, lda, b, ps, c, ldc, nr, mode, bs, act_on, act);
           }
@@ -147,8 +154,7 @@ void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const floa
         const float *a = A + i0 * lda + kk;
         float *c = C + i0 * ldc;
         for (int64_t j = jc; j < jf; j += 2 * NR)
-          tile(MR, 2, 1, kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, 2 * NR, mode, bias ? bias + j : 0,
-               act_on, act);
+          tile_full(kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, mode, bias ? bias + j : 0, act_on, act);
         if (jf < je)
           tiles[MR][(je - jf + NR - 1) / NR](kl, a, lda, P + (jf / NR) * ps + kk * NR, ps, c + jf, ldc, je - jf, mode,
                                              bias ? bias + jf : 0, act_on, act);

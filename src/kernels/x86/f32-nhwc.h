@@ -125,18 +125,6 @@ static inline __m512 er_nhwc_sig_avx512(__m512 v, int silu) {
   r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
   return silu ? _mm512_mul_ps(v, r) : r;
 }
-/* er_nhwc_act_stored with SILU / SIGMOID 16 lanes at a time */
-static inline void er_nhwc_act_stored_avx512(float *x, int64_t n, er_act a) {
-  if (!er_nhwc_act_rows(a.kind)) {
-    er_nhwc_act_stored(x, n, a);
-    return;
-  }
-  const int silu = a.kind == ER_ACT_SILU;
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(x + i, m, er_nhwc_sig_avx512(_mm512_maskz_loadu_ps(m, x + i), silu));
-  }
-}
 /* AVX-512: the activations computed in registers (the kinds er_nhwc_act_in_regs accepts) */
 static inline __attribute__((always_inline)) __m512 er_nhwc_act_avx512(__m512 x, er_act a) {
   switch (a.kind) {
@@ -156,6 +144,27 @@ static inline __attribute__((always_inline)) __m512 er_nhwc_act_avx512(__m512 x,
       return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(a.a));
     }
     default: return x;
+  }
+}
+/* The AVX-512 kernels keep only RELU and CLIP in registers (two instructions, no code
+ * growth per accumulator); every other activation runs over the stored row, 16 lanes at a
+ * time (GELU, TANH: the reference), the same per element wherever a row starts. */
+static inline int er_nhwc_act_regs_avx512(int kind) { return kind == ER_ACT_RELU || kind == ER_ACT_CLIP; }
+static inline __attribute__((always_inline)) __m512 er_nhwc_act_min_avx512(__m512 x, er_act a) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(a.kind == ER_ACT_CLIP ? a.a : 0.0f));
+  return a.kind == ER_ACT_CLIP ? _mm512_min_ps(x, _mm512_set1_ps(a.b)) : x;
+}
+static inline void er_nhwc_act_stored_avx512(float *x, int64_t n, er_act a) {
+  if (a.kind == ER_ACT_NONE) return;
+  if (!er_nhwc_act_rows(a.kind) && !er_nhwc_act_in_regs(a.kind)) {
+    er_nhwc_act_stored(x, n, a); /* GELU, TANH */
+    return;
+  }
+  const int silu = a.kind == ER_ACT_SILU, sig = er_nhwc_act_rows(a.kind);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    _mm512_mask_storeu_ps(x + i, m, sig ? er_nhwc_sig_avx512(v, silu) : er_nhwc_act_avx512(v, a));
   }
 }
 #endif
