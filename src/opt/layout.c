@@ -11,7 +11,9 @@
  *    broadcasting with constants, Concat, Split, Slice, Pad, Softmax, keepdims reductions,
  *    Resize, per-tensor/per-axis Quantize/DequantizeLinear) when every activation input of
  *    that node arrives through such a Transpose: the node then runs channels-last (its axis
- *    attributes and constant inputs rewritten), and one Transpose follows each output —
+ *    attributes and constant inputs rewritten; a reduction without keepdims whose kept axes
+ *    keep their order, such as a mean over H and W, needs no Transpose after it), and one
+ *    Transpose follows each output —
  *    where it meets the next region's to_last Transpose, step 2 removes both.
  * Steps 2 and 3 repeat until nothing changes; Transposes nobody reads are removed.
  * 4. A to_last Transpose of a graph input whose only reader is an NhwcConv goes: the conv
@@ -366,6 +368,37 @@ static int all_readers_agnostic(const opt_ctx *c, int v) {
   return 1;
 }
 
+/* A reduction with keepdims = 0 can read the channels-last tensor and still give the same
+ * output when the axes it keeps appear in the same order in both layouts (e.g. a mean over
+ * H and W: [N, C] either way); then no Transpose follows it. */
+static int reduce_keeps_order(const opt_ctx *c, const er_node *n, const int64_t *p, int r) {
+  int64_t ax[ER_MAX_RANK];
+  int m = -1;
+  const er_attr *a = er_node_attr(n, "axes");
+  if (a) {
+    if (a->type != ER_ATTR_INTS || a->n > ER_MAX_RANK) return 0;
+    m = a->n;
+    for (int j = 0; j < m; j++) ax[j] = a->ints[j];
+  } else if (n->n_inputs > 1 && n->inputs[1] >= 0) {
+    m = opt_const_ints(c, n->inputs[1], ax, ER_MAX_RANK);
+    if (m < 0) return 0;
+  }
+  if (m <= 0) return opt_attr_int(n, "noop_with_empty_axes", 0) == 0; /* all axes: a scalar */
+  unsigned reduced = 0;
+  for (int j = 0; j < m; j++) {
+    int64_t v = ax[j] < 0 ? ax[j] + r : ax[j];
+    if (v < 0 || v >= r) return 0;
+    reduced |= 1u << v;
+  }
+  int64_t last = -1;
+  for (int k = 0; k < r; k++) {
+    if (reduced >> k & 1u) continue;
+    if (p[k] <= last) return 0;
+    last = p[k];
+  }
+  return 1;
+}
+
 /* Decide whether node i can run channels-last; fill the plan. */
 static int can_push(lay *L, int i, int kind, push_plan *pp) {
   opt_ctx *c = L->c;
@@ -408,8 +441,8 @@ static int can_push(lay *L, int i, int kind, push_plan *pp) {
     if (er_node_attr(n, "block_size") && opt_attr_int(n, "block_size", 0) != 0) return 0;
   }
   if (kind == K_REDUCE) {
-    if (opt_attr_int(n, "keepdims", 1) != 1) return 0;
     if (n->n_inputs > 1 && n->inputs[1] >= 0 && !is_const(c, n->inputs[1])) return 0;
+    if (opt_attr_int(n, "keepdims", 1) != 1 && !reduce_keeps_order(c, n, pp->p, pp->r)) return 0;
   }
   if (kind == K_SLICE) {
     if (n->n_inputs < 3) return 0;
@@ -535,8 +568,9 @@ static er_status push(lay *L, int i, int kind, const push_plan *pp, int *count) 
       if (g->nodes[i].n_inputs > k && g->nodes[i].inputs[k] >= 0) bad = permute_vector_input(c, i, k, p, r, 1) != 0;
   }
   if (bad) return ER_ERR(ER_INTERNAL, "layout: cannot rewrite node '%s' (%s)", g->nodes[i].name, g->nodes[i].op_type);
-  /* outputs: y' channels-last, y = Transpose(y', p) */
-  int nout = g->nodes[i].n_outputs;
+  /* outputs: y' channels-last, y = Transpose(y', p) (a reduction without kept dims whose
+   * output has the same layout either way: y itself) */
+  int nout = kind == K_REDUCE && opt_attr_int(&g->nodes[i], "keepdims", 1) != 1 ? 0 : g->nodes[i].n_outputs;
   for (int k = 0; k < nout; k++) {
     int y = g->nodes[i].outputs[k];
     if (y < 0) continue;

@@ -566,6 +566,26 @@ TEST(opt_layout_input_two_readers) {
   er_imported_free(&m);
 }
 
+/* op type of the node producing value v ("" for graph inputs and constants) */
+static const char *producer_op(const er_graph *g, int v) {
+  const er_value *val = &g->values[v];
+  return val->kind == ER_VALUE_NODE && val->producer >= 0 ? g->nodes[val->producer].op_type : "";
+}
+
+TEST(opt_layout_reduce_without_keepdims) {
+  er_imported m;
+  CHECK(opt_and_compare("layout_reduce", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
+  const er_graph *g = m.graph;
+  CHECK(count_domain_op(g, "NhwcConv") == 1);
+  CHECK(count_op(g, "Transpose") == 1); /* only before max_w */
+  const er_node *mw = find_node(g, "max_w"), *mhw = find_node(g, "mean_hw"), *sc = find_node(g, "sum_c");
+  CHECK(mw && output_producer(g, 2) == mw && !strcmp(producer_op(g, mw->inputs[0]), "Transpose"));
+  CHECK(mhw && output_producer(g, 0) == mhw && !strcmp(producer_op(g, mhw->inputs[0]), "NhwcConv"));
+  CHECK(sc && output_producer(g, 1) == sc && !strcmp(producer_op(g, sc->inputs[0]), "NhwcConv"));
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
 TEST(opt_layout_env_off) {
   er_imported m;
   setenv("ER_LAYOUT", "0", 1);

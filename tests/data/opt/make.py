@@ -312,4 +312,15 @@ save("layout_two_readers", [
     N("Concat", ["s", "p"], ["y"], name="cat", axis=1),
 ], [vi("x", [1, 3, 6, 5])], [vi("y", [1, 7, 6, 5])],
    [init("W1", rnd(4, 3, 3, 3)), init("W2", rnd(4, 3, 1, 1))], opset=17)
+# reductions without keepdims after a channels-last conv: over H and W ([N, C] in both
+# layouts) and over C ([N, H, W]) they read the channels-last tensor with no Transpose after
+# them; over W alone ([N, C, H] vs [N, H, C]) a Transpose stays before it
+save("layout_reduce", [
+    N("Conv", ["x", "W1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+    N("Relu", ["c"], ["r"], name="relu"),
+    N("ReduceMean", ["r"], ["y1"], name="mean_hw", axes=[2, 3], keepdims=0),
+    N("ReduceSum", ["r", "ax_c"], ["y2"], name="sum_c", keepdims=0),
+    N("ReduceMax", ["r"], ["y3"], name="max_w", axes=[-1], keepdims=0),
+], [vi("x", [1, 3, 6, 5])], [vi("y1", [1, 4]), vi("y2", [1, 6, 5]), vi("y3", [1, 4, 6])],
+   [init("W1", rnd(4, 3, 3, 3)), init("ax_c", np.array([1], np.int64))], opset=17)
 print("wrote models to", HERE)
