@@ -39,6 +39,11 @@ static const struct {
     {1, 1152, 48, "EfficientNet SE squeeze 1152->48"},
     {1, 48, 1152, "EfficientNet SE excite 48->1152"},
     {3, 256, 256, "3 pixels, 256->256"},
+    {96, 147, 64, "ResNet-18 7x7 stem, one gathered tile of 96 pixels"},
+    {96, 27, 32, "MobileNetV2 3x3 stem, one gathered tile"},
+    {96, 576, 64, "3x3 64->64 @56x56, one gathered tile"},
+    {49, 512, 512, "ResNet-18 layer4 3x3, one tap of the gathered depth @7x7"},
+    {49, 4608, 512, "ResNet-18 layer4 3x3, all taps @7x7"},
 };
 
 int main(int argc, char **argv) {

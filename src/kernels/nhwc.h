@@ -20,6 +20,12 @@
  *               _algo (optional, for tests and benchmarks): 0 (default) the kernel's choice,
  *                       1 the gathered-rows GEMM for any non-depthwise conv, 2 Winograd
  *                       (2-D 3x3 stride-1 dilation-1 group-1 convs only)
+ *               _nchw_in (optional, set by the layout pass on a conv that reads a graph input):
+ *                       1 = X is channels-first [N, C, H, W] (or [N, C, W]), the model's own
+ *                       input, so no Transpose (and no arena copy) is needed before the
+ *                       first conv. The gathered-rows GEMM gathers straight from the channel
+ *                       planes; the other paths first copy X channels-last into scratch.
+ *                       Same results as the channels-last form (bit for bit on the GEMM).
  *               output: Y [N, OH, OW, M] (or [N, OW, M]); OH/OW as ONNX Conv computes them.
  *               Equal (within float rounding) to Transpose(Conv(Transpose(X, to NCHW)),
  *               to NHWC) with the activation applied.

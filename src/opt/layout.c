@@ -11,9 +11,13 @@
  *    broadcasting with constants, Concat, Split, Slice, Pad, Softmax, keepdims reductions,
  *    Resize, per-tensor/per-axis Quantize/DequantizeLinear) when every activation input of
  *    that node arrives through such a Transpose: the node then runs channels-last (its axis
- *    attributes and constant inputs rewritten), and one Transpose follows each output —
+ *    attributes and constant inputs rewritten; a reduction without keepdims whose kept axes
+ *    keep their order, such as a mean over H and W, needs no Transpose after it), and one
+ *    Transpose follows each output —
  *    where it meets the next region's to_last Transpose, step 2 removes both.
  * Steps 2 and 3 repeat until nothing changes; Transposes nobody reads are removed.
+ * 4. A to_last Transpose of a graph input whose only reader is an NhwcConv goes: the conv
+ *    gets _nchw_in = 1 and reads the channels-first input directly.
  *
  * A push happens only when it removes at least one input Transpose (one read by this node
  * alone), so the count of Transposes never grows along a chain; they only move down.
@@ -364,6 +368,37 @@ static int all_readers_agnostic(const opt_ctx *c, int v) {
   return 1;
 }
 
+/* A reduction with keepdims = 0 can read the channels-last tensor and still give the same
+ * output when the axes it keeps appear in the same order in both layouts (e.g. a mean over
+ * H and W: [N, C] either way); then no Transpose follows it. */
+static int reduce_keeps_order(const opt_ctx *c, const er_node *n, const int64_t *p, int r) {
+  int64_t ax[ER_MAX_RANK];
+  int m = -1;
+  const er_attr *a = er_node_attr(n, "axes");
+  if (a) {
+    if (a->type != ER_ATTR_INTS || a->n > ER_MAX_RANK) return 0;
+    m = a->n;
+    for (int j = 0; j < m; j++) ax[j] = a->ints[j];
+  } else if (n->n_inputs > 1 && n->inputs[1] >= 0) {
+    m = opt_const_ints(c, n->inputs[1], ax, ER_MAX_RANK);
+    if (m < 0) return 0;
+  }
+  if (m <= 0) return opt_attr_int(n, "noop_with_empty_axes", 0) == 0; /* all axes: a scalar */
+  unsigned reduced = 0;
+  for (int j = 0; j < m; j++) {
+    int64_t v = ax[j] < 0 ? ax[j] + r : ax[j];
+    if (v < 0 || v >= r) return 0;
+    reduced |= 1u << v;
+  }
+  int64_t last = -1;
+  for (int k = 0; k < r; k++) {
+    if (reduced >> k & 1u) continue;
+    if (p[k] <= last) return 0;
+    last = p[k];
+  }
+  return 1;
+}
+
 /* Decide whether node i can run channels-last; fill the plan. */
 static int can_push(lay *L, int i, int kind, push_plan *pp) {
   opt_ctx *c = L->c;
@@ -406,8 +441,8 @@ static int can_push(lay *L, int i, int kind, push_plan *pp) {
     if (er_node_attr(n, "block_size") && opt_attr_int(n, "block_size", 0) != 0) return 0;
   }
   if (kind == K_REDUCE) {
-    if (opt_attr_int(n, "keepdims", 1) != 1) return 0;
     if (n->n_inputs > 1 && n->inputs[1] >= 0 && !is_const(c, n->inputs[1])) return 0;
+    if (opt_attr_int(n, "keepdims", 1) != 1 && !reduce_keeps_order(c, n, pp->p, pp->r)) return 0;
   }
   if (kind == K_SLICE) {
     if (n->n_inputs < 3) return 0;
@@ -533,8 +568,9 @@ static er_status push(lay *L, int i, int kind, const push_plan *pp, int *count) 
       if (g->nodes[i].n_inputs > k && g->nodes[i].inputs[k] >= 0) bad = permute_vector_input(c, i, k, p, r, 1) != 0;
   }
   if (bad) return ER_ERR(ER_INTERNAL, "layout: cannot rewrite node '%s' (%s)", g->nodes[i].name, g->nodes[i].op_type);
-  /* outputs: y' channels-last, y = Transpose(y', p) */
-  int nout = g->nodes[i].n_outputs;
+  /* outputs: y' channels-last, y = Transpose(y', p) (a reduction without kept dims whose
+   * output has the same layout either way: y itself) */
+  int nout = kind == K_REDUCE && opt_attr_int(&g->nodes[i], "keepdims", 1) != 1 ? 0 : g->nodes[i].n_outputs;
   for (int k = 0; k < nout; k++) {
     int y = g->nodes[i].outputs[k];
     if (y < 0) continue;
@@ -645,6 +681,31 @@ oom:
   return 0;
 }
 
+/* 4. A to_last Transpose of a graph input read only by an NhwcConv goes: the conv reads the
+ * channels-first input itself (_nchw_in = 1, see kernels/nhwc.h), which saves the copy and
+ * its arena space. */
+static void nchw_inputs(opt_ctx *c) {
+  for (int i = 0; i < c->g->n_nodes; i++) {
+    er_node *t = &c->g->nodes[i];
+    if (c->dead[i] || !opt_is(t, "Transpose") || t->n_inputs < 1 || t->inputs[0] < 0 || t->outputs[0] < 0) continue;
+    const int x = t->inputs[0];
+    int64_t p[ER_MAX_RANK], pl[ER_MAX_RANK];
+    const int r = perm_of(c, t, p);
+    if (c->g->values[x].kind != ER_VALUE_INPUT || (r != 3 && r != 4) || to_last(r, pl) != r ||
+        memcmp(p, pl, sizeof(int64_t) * (size_t)r))
+      continue;
+    int slot;
+    er_node *conv = opt_sole_consumer(c, t->outputs[0], &slot);
+    if (!conv || slot != 0 || !conv->domain || strcmp(conv->op_type, ER_OP_NHWC_CONV) ||
+        strcmp(conv->domain, ER_DOMAIN_EDGERUN) ||
+        opt_attr_int(conv, "_nchw_in", 0))
+      continue;
+    if (opt_set_attr_int(c, conv, "_nchw_in", 1) != 0) continue; /* out of memory: keep the Transpose */
+    opt_set_input(c, conv, 0, x);
+    opt_kill(c, &c->g->nodes[i]);
+  }
+}
+
 er_status opt_pass_layout(opt_ctx *c, int *out_count) {
   *out_count = 0;
   const char *env = getenv("ER_LAYOUT");
@@ -700,6 +761,7 @@ er_status opt_pass_layout(opt_ctx *c, int *out_count) {
       again = 1;
     }
   }
+  if (!s) nchw_inputs(c);
   free(L.ours);
   *out_count = converted;
   return s;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "base/threads.h"
 #include "kernels/nhwc.h"
 #include "optest.h"
@@ -62,13 +63,30 @@ static double nh_err(const float *a, const float *b, int64_t n) {
   return m;
 }
 
+/* The tables this CPU can run: the reference, then AVX2 and AVX-512 where supported. */
+#if defined(__x86_64__)
+const er_microkernels *er_microkernels_avx2(void);
+const er_microkernels *er_microkernels_avx512(void);
+#endif
+static int nh_tables(const er_microkernels **t) {
+  int n = 0;
+  t[n++] = er_microkernels_ref();
+#if defined(__x86_64__)
+  er_cpu_features f = er_cpu_detect();
+  if (f.avx2 && f.fma && er_microkernels_avx2()) t[n++] = er_microkernels_avx2();
+  if (f.avx2 && f.fma && f.avx512f) t[n++] = er_microkernels_avx512();
+#endif
+  return n;
+}
+
 /* Run the channels-last op with each table and thread count; compare with `expect` (NHWC)
  * within tol, and 1 vs 2 threads bit for bit. Returns 1 when all agree. */
 static int nh_check_all(const char *op, const er_attr *at, int nat, er_tensor **in, int nin, const float *expect,
                         int64_t ny, const int64_t *ydims, int yrank, double tol, const char *what) {
-  const er_microkernels *tables[2] = {er_microkernels_ref(), er_microkernels_select()};
+  const er_microkernels *tables[3];
+  const int ntab = nh_tables(tables);
   int ok = 1;
-  for (int ti = 0; ti < 2; ti++) {
+  for (int ti = 0; ti < ntab; ti++) {
     float *first = NULL;
     for (int th = 1; th <= 2; th++) {
       ot_set_microkernels(tables[ti]);
@@ -139,6 +157,7 @@ static void nh_count_path(const er_attr *at, int nat, er_tensor **in) {
 }
 
 static int64_t nh_algo; /* _algo given to NhwcConv (0: its choice) */
+static int nh_nchw;     /* give X channels-first with _nchw_in = 1 */
 
 /* NhwcConv on random data vs Transpose(Conv(Transpose(X))) with the activation. */
 static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
@@ -148,7 +167,7 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   er_tensor *X = nh_rand_t(g->nsp + 2, xd), *W = nh_rand_t(g->nsp + 2, wd), *B = bias ? nh_rand_t(1, bd) : NULL;
   int64_t pads[4];
   for (int i = 0; i < g->nsp; i++) pads[i] = g->pads[i], pads[g->nsp + i] = g->pads[2 + i];
-  er_attr at[9] = {ot_ints("strides", g->nsp, g->s), ot_ints("dilations", g->nsp, g->d), ot_int("group", g->group),
+  er_attr at[10] = {ot_ints("strides", g->nsp, g->s), ot_ints("dilations", g->nsp, g->d), ot_int("group", g->group),
                    ot_ints("kernel_shape", g->nsp, g->k)};
   int nat = 4;
   at[nat++] = g->auto_pad ? ot_str("auto_pad", g->auto_pad) : ot_ints("pads", 2 * g->nsp, pads);
@@ -171,6 +190,7 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   at[nat++] = ot_float("_act_a", act.a);
   at[nat++] = ot_float("_act_b", act.b);
   at[nat++] = ot_int("_algo", nh_algo);
+  if (nh_nchw) at[nat++] = ot_int("_nchw_in", 1), X = nh_to_nchw(X);
   const double depth = (double)(g->C / g->group * g->k[0] * (g->nsp > 1 ? g->k[1] : 1));
   const double tol = nh_wino_geom(g) && nh_algo != 1 ? 5e-4 : 2e-6 * (8 + sqrt(depth));
   char what[160];
@@ -288,7 +308,7 @@ TEST(nhwc_conv_winograd) {
       {2, 1, 16, 16, 1, {16, 16}, {3, 3}, {1, 1}, {1, 1}, {0, 0, 2, 2}},
       {2, 1, 64, 80, 1, {20, 23}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},  /* items, column split */
       {2, 2, 33, 40, 1, {29, 30}, {3, 3}, {1, 1}, {1, 1}, {2, 1, 0, 1}},
-      {2, 1, 128, 130, 1, {30, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},  /* 2 items per image */
+      {2, 1, 128, 128, 1, {30, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},  /* 2 items per image */
   };
   int bad = 0;
   memset(nh_paths, 0, sizeof nh_paths);
@@ -330,6 +350,45 @@ TEST(nhwc_conv_forced_algo) {
   er_tensor *y[1], *in[] = {ot_tensor(ER_F32, 4, xd, NULL), ot_tensor(ER_F32, 4, wd, NULL)};
   CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, 2, in, 2, y, 1), ER_INVALID_ARGUMENT);
   CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, bad_algo, 1, in, 2, y, 1), ER_INVALID_ARGUMENT);
+  ot_free_all();
+}
+
+/* _nchw_in = 1: X arrives channels-first; the gathered GEMM gathers from its planes, the
+ * other paths transpose it into scratch first */
+TEST(nhwc_conv_nchw_input) {
+  nh_cc cases[] = {
+      {2, 1, 3, 32, 1, {37, 35}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}},     /* stem: several tiles */
+      {2, 2, 3, 64, 1, {31, 29}, {7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}},     /* 7x7 stem, batch 2 */
+      {2, 2, 6, 9, 3, {8, 9}, {3, 3}, {1, 2}, {1, 1}, {1, 0, 2, 1}},        /* grouped */
+      {2, 1, 8, 12, 2, {11, 10}, {3, 3}, {2, 2}, {2, 1}, {2, 1, 2, 1}},     /* grouped, dilated */
+      {2, 1, 600, 20, 1, {5, 6}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}},     /* 1 tap per chunk */
+      {1, 2, 5, 9, 1, {40}, {4}, {3}, {2}, {2, 1}},                         /* 1-D */
+      {2, 2, 17, 40, 1, {9, 7}, {1, 1}, {1, 1}, {1, 1}},                    /* pointwise */
+      {2, 2, 13, 13, 13, {9, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},     /* depthwise */
+      {2, 1, 12, 24, 12, {10, 11}, {3, 3}, {2, 1}, {1, 1}, {1, 1, 1, 1}},   /* multiplier 2 */
+      {2, 2, 33, 40, 1, {29, 30}, {3, 3}, {1, 1}, {1, 1}, {2, 1, 0, 1}},    /* Winograd */
+  };
+  int bad = 0;
+  memset(nh_paths, 0, sizeof nh_paths);
+  nh_nchw = 1;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    if (!nh_conv_case(&cases[i], nh_acts[(i + 2) % NH_NACTS], i % 3 != 1)) bad++;
+  nh_nchw = 0;
+  CHECK(bad == 0);
+  CHECK(nh_paths[0] == 1 && nh_paths[1] == 6 && nh_paths[2] == 1 && nh_paths[3] == 1 && nh_paths[4] == 1);
+  /* a bad value is an error */
+  int64_t xd[] = {1, 4, 6, 6}, wd[] = {2, 4, 3, 3};
+  er_attr at[] = {ot_int("_nchw_in", 2)}, one[] = {ot_int("_nchw_in", 1)};
+  er_tensor *y[1], *in[] = {ot_tensor(ER_F32, 4, xd, NULL), ot_tensor(ER_F32, 4, wd, NULL)};
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, 1, in, 2, y, 1), ER_INVALID_ARGUMENT);
+  /* channels-first X whose dim 1 does not match W (its last dim would) */
+  int64_t xb[] = {1, 6, 6, 4};
+  er_tensor *badx[] = {ot_tensor(ER_F32, 4, xb, NULL), in[1]};
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, one, 1, badx, 2, y, 1), ER_INVALID_ARGUMENT);
+  ot_set_microkernels(er_microkernels_ref()); /* a session's state and prepare */
+  CHECK(!ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, one, 1, in, 2, y, 1));
+  ot_set_microkernels(NULL);
+  CHECK(y[0]->rank == 4 && y[0]->dims[1] == 4 && y[0]->dims[2] == 4 && y[0]->dims[3] == 2);
   ot_free_all();
 }
 
@@ -566,14 +625,17 @@ static double nh_cmp(const float *a, const float *b, int64_t rows, int64_t cols,
   return m;
 }
 
-TEST(nhwc_mk_gemm_vs_ref) {
-  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
+/* one optimized table's GEMM against the reference; M from 1 to 98 rows (every tile height
+ * and the few-row-tiles loop of each table) */
+static int nh_gemm_vs_ref(const er_microkernels *mk, int *ncases) {
+  const er_microkernels *ref = er_microkernels_ref();
   static const int64_t Ns[] = {1, 5, 8, 9, 16, 17, 24, 31, 33, 48, 63, 64, 65, 100, 300};
   static const int64_t Ks[] = {1, 7, 40, 300, 600};
   int bad = 0, cases = 0;
   for (int ki = 0; ki < 5; ki++)
     for (int ni = 0; ni < 15; ni++) {
-      const int64_t K = Ks[ki], N = Ns[ni], M = 1 + (ki * 15 + ni) % 14, lda = K + 3, ldc = N + 5;
+      const int64_t K = Ks[ki], N = Ns[ni], lda = K + 3, ldc = N + 5;
+      const int64_t M = 1 + (ki * 15 + ni) % 14 + ((ki * 15 + ni) % 3 == 0 ? 12 * ((ki + ni) % 8) : 0);
       float *A = (float *)malloc(sizeof(float) * (size_t)(M * lda)), *src = (float *)malloc(sizeof(float) * (size_t)(K * N));
       float *bias = (float *)malloc(sizeof(float) * (size_t)N);
       float *C1 = (float *)malloc(sizeof(float) * (size_t)(M * ldc)), *C2 = (float *)malloc(sizeof(float) * (size_t)(M * ldc));
@@ -624,40 +686,96 @@ TEST(nhwc_mk_gemm_vs_ref) {
       }
       free(A), free(src), free(bias), free(C1), free(C2), free(C3), free(p1), free(p2);
     }
-  CHECK(bad == 0);
-  CHECK(cases == 300);
+  *ncases = cases;
+  return bad;
 }
 
+TEST(nhwc_mk_gemm_vs_ref) {
+  const er_microkernels *tables[3];
+  const int n = nh_tables(tables);
+  for (int t = 1; t < n; t++) {
+    int cases = 0;
+    const int bad = nh_gemm_vs_ref(tables[t], &cases);
+    if (bad) fprintf(stderr, "  table %s: %d bad\n", tables[t]->isa, bad);
+    CHECK(bad == 0);
+    CHECK(cases == 300);
+  }
+}
+
+/* Each optimized table's depthwise kernel against the reference: pointer lists, and runs
+ * (pixel 0's taps moved by p*step) with the taps in one row or in kernel rows of 3 or 5
+ * consecutive pixels (the register-row paths). */
 TEST(nhwc_mk_dwconv_vs_ref) {
-  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
-  static const int64_t Cs[] = {1, 3, 8, 13, 16, 17, 33, 40};
+  const er_microkernels *tables[3], *ref = er_microkernels_ref();
+  const int ntab = nh_tables(tables);
+  static const int64_t Cs[] = {1, 3, 8, 13, 16, 17, 33, 40, 64, 70};
   int bad = 0;
-  for (int ci = 0; ci < 8; ci++)
-    for (int64_t T = 1; T <= 25; T += 8)
-      for (int64_t n = 1; n <= 9; n += 4) {
-        const int64_t C = Cs[ci], step = C + 2, ldo = C + 1, W = (n + T) * step + C;
-        const er_act act = nh_acts[(ci + T + n) % NH_NACTS];
-        float *x = (float *)malloc(sizeof(float) * (size_t)W), *w = (float *)malloc(sizeof(float) * (size_t)(T * C));
-        float *b = (float *)malloc(sizeof(float) * (size_t)C), *y[3];
-        const float **ptrs = (const float **)malloc(sizeof(float *) * (size_t)(n * T));
-        for (int64_t i = 0; i < W; i++) x[i] = nh_rand();
-        for (int64_t i = 0; i < T * C; i++) w[i] = nh_rand();
-        for (int64_t i = 0; i < C; i++) b[i] = nh_rand();
-        for (int64_t p = 0; p < n; p++) /* tap t of pixel p: (p + t) * step */
-          for (int64_t t = 0; t < T; t++) ptrs[p * T + t] = x + (p + t) * step;
-        for (int q = 0; q < 3; q++) {
-          y[q] = (float *)malloc(sizeof(float) * (size_t)(n * ldo));
-          for (int64_t i = 0; i < n * ldo; i++) y[q][i] = 5.0f;
+  for (int ti = 1; ti < ntab; ti++)
+    for (int ci = 0; ci < 10; ci++)
+      for (int64_t T = 1; T <= 25; T += 8)
+        for (int64_t n = 1; n <= 13; n += 4) {
+          const er_microkernels *mk = tables[ti];
+          /* kernel rows of L taps (9 = 3x3, 25 = 5x5), 40 pixels apart; else one row */
+          const int64_t L = T == 9 ? 3 : T == 25 ? 5 : T, C = Cs[ci], step = C + 2, ldo = C + 1;
+          const int64_t W = ((T / L) * 40 + n + L) * step + C;
+          const er_act act = nh_acts[(ci + T + n) % NH_NACTS];
+          float *x = (float *)malloc(sizeof(float) * (size_t)W), *w = (float *)malloc(sizeof(float) * (size_t)(T * C));
+          float *b = (float *)malloc(sizeof(float) * (size_t)C), *y[3];
+          const float **ptrs = (const float **)malloc(sizeof(float *) * (size_t)(n * T));
+          for (int64_t i = 0; i < W; i++) x[i] = nh_rand();
+          for (int64_t i = 0; i < T * C; i++) w[i] = nh_rand();
+          for (int64_t i = 0; i < C; i++) b[i] = nh_rand();
+          for (int64_t p = 0; p < n; p++)
+            for (int64_t t = 0; t < T; t++) ptrs[p * T + t] = x + ((t / L) * 40 + t % L + p) * step;
+          for (int q = 0; q < 3; q++) {
+            y[q] = (float *)malloc(sizeof(float) * (size_t)(n * ldo));
+            for (int64_t i = 0; i < n * ldo; i++) y[q][i] = 5.0f;
+          }
+          const float *bb = ci % 2 ? b : NULL;
+          ref->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[0], ldo);
+          mk->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[1], ldo);
+          mk->f32_nhwc_dwconv(n, C, T, ptrs, step, w, bb, act, y[2], ldo);
+          if (!(nh_cmp(y[1], y[0], n, ldo, ldo) <= 1e-5) || memcmp(y[1], y[2], sizeof(float) * (size_t)(n * ldo))) {
+            fprintf(stderr, "  dwconv (%s) C=%lld T=%lld n=%lld act=%d differs\n", mk->isa, (long long)C, (long long)T,
+                    (long long)n, act.kind);
+            bad++;
+          }
+          free(x), free(w), free(b), free(ptrs), free(y[0]), free(y[1]), free(y[2]);
         }
-        const float *bb = ci % 2 ? b : NULL;
-        ref->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[0], ldo);
-        mk->f32_nhwc_dwconv(n, C, T, ptrs, 0, w, bb, act, y[1], ldo);
-        mk->f32_nhwc_dwconv(n, C, T, ptrs, step, w, bb, act, y[2], ldo); /* run: pixel 0's taps moved by p*step */
-        if (!(nh_cmp(y[1], y[0], n, ldo, ldo) <= 1e-5) || memcmp(y[1], y[2], sizeof(float) * (size_t)(n * ldo))) {
-          fprintf(stderr, "  dwconv C=%lld T=%lld n=%lld act=%d differs\n", (long long)C, (long long)T, (long long)n, act.kind);
-          bad++;
+  CHECK(bad == 0);
+}
+
+/* The packed format (kernels/ref/nhwc_mk.h) element by element: B[k][j] at ((j/16)*K + k)*16
+ * + j%16, zero past N, from row-major K x N sources and from conv weights [N][kin][taps]. */
+TEST(nhwc_pack_layout) {
+  static const int64_t Ns[] = {1, 15, 16, 17, 40}, kins[] = {1, 3, 64, 70}, taps[] = {1, 9};
+  int bad = 0;
+  for (int ni = 0; ni < 5; ni++)
+    for (int ki = 0; ki < 4; ki++)
+      for (int ti = 0; ti < 2; ti++)
+        for (int rowmajor = 0; rowmajor < 2; rowmajor++) {
+          const int64_t N = Ns[ni], kin = kins[ki], T = taps[ti], K = kin * T;
+          if (rowmajor && T > 1) continue;
+          float *src = (float *)malloc(sizeof(float) * (size_t)(K * N));
+          for (int64_t i = 0; i < K * N; i++) src[i] = (float)i;
+          const er_microkernels *tables[2] = {er_microkernels_ref(), er_microkernels_select()};
+          for (int q = 0; q < 2; q++) {
+            const size_t bytes = tables[q]->f32_nhwc_pack_size(K, N);
+            float *p = (float *)malloc(bytes);
+            memset(p, 0x7f, bytes);
+            if (rowmajor)
+              tables[q]->f32_nhwc_pack(K, N, src, 1, K, N, 0, p);
+            else
+              tables[q]->f32_nhwc_pack(K, N, src, K, kin, T, 1, p);
+            CHECK(bytes == sizeof(float) * (size_t)(((N + 15) / 16) * 16 * K));
+            for (int64_t j = 0; j < (N + 15) / 16 * 16; j++)
+              for (int64_t k = 0; k < K; k++) {
+                const float want = j >= N ? 0.0f : rowmajor ? src[k * N + j] : src[j * K + (k % kin) * T + k / kin];
+                if (p[((j / 16) * K + k) * 16 + j % 16] != want) bad++;
+              }
+            free(p);
+          }
+          free(src);
         }
-        free(x), free(w), free(b), free(ptrs), free(y[0]), free(y[1]), free(y[2]);
-      }
   CHECK(bad == 0);
 }

@@ -516,9 +516,12 @@ TEST(opt_layout_cnn) {
   CHECK(count_op(g, "Conv") == 0 && count_domain_op(g, "NhwcConv") == 6);
   CHECK(count_domain_op(g, "NhwcMaxPool") == 1 && count_domain_op(g, "NhwcAveragePool") == 1);
   CHECK(count_domain_op(g, "NhwcGlobalAveragePool") == 1);
-  /* one at the input, one that yields output z (also read by the pooling after it) and one
-   * before Flatten: every other Transpose cancelled */
-  CHECK(count_op(g, "Transpose") == 3);
+  /* one that yields output z (also read by the pooling after it) and one before Flatten:
+   * every other Transpose cancelled, the input's replaced by conv1 reading it channels-first */
+  CHECK(count_op(g, "Transpose") == 2);
+  const er_node *c1 = find_node(g, "conv1+relu1");
+  CHECK(c1 && !strcmp(c1->op_type, "NhwcConv") && opt_attr_int(c1, "_nchw_in", 0) == 1);
+  CHECK(c1 && !strcmp(g->values[c1->inputs[0]].name, "x"));
   CHECK(st.layouts == 9);
   CHECK(!strcmp(output_name(g, 0), "y") && !strcmp(output_name(g, 1), "z"));
   CHECK(ir_consistent(g));
@@ -530,8 +533,8 @@ TEST(opt_layout_shuffle_split) {
   CHECK(opt_and_compare("layout_shuffle", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
   const er_graph *g = m.graph;
   CHECK(count_domain_op(g, "NhwcConv") == 2);
-  /* input, output, and the shuffle's own (now channels-last) 5-D Transpose */
-  CHECK(count_op(g, "Transpose") == 3);
+  /* output and the shuffle's own (now channels-last) 5-D Transpose (conv1 reads x itself) */
+  CHECK(count_op(g, "Transpose") == 2);
   int five_d = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     const er_attr *a = er_node_attr(&g->nodes[i], "perm");
@@ -549,7 +552,41 @@ TEST(opt_layout_conv1d_and_dynamic_weights) {
   const er_graph *g = m.graph;
   CHECK(count_domain_op(g, "NhwcConv") == 2 && count_domain_op(g, "NhwcMaxPool") == 1);
   CHECK(count_op(g, "Conv") == 1); /* weights from a graph input: stays channels-first */
-  CHECK(count_op(g, "Transpose") == 2);
+  CHECK(count_op(g, "Transpose") == 1);                               /* x read by conv1 itself */
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
+TEST(opt_layout_input_two_readers) {
+  er_imported m;
+  CHECK(opt_and_compare("layout_two_readers", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
+  const er_graph *g = m.graph;
+  CHECK(count_domain_op(g, "NhwcConv") == 2 && count_domain_op(g, "NhwcMaxPool") == 1);
+  CHECK(count_op(g, "Transpose") == 2); /* the pool's input and the output */
+  const er_node *a = find_node(g, "conv_a"), *b = find_node(g, "conv_b"), *p = find_node(g, "pool");
+  CHECK(a && opt_attr_int(a, "_nchw_in", 0) == 1 && !strcmp(g->values[a->inputs[0]].name, "x"));
+  CHECK(b && opt_attr_int(b, "_nchw_in", 0) == 1 && !strcmp(g->values[b->inputs[0]].name, "x"));
+  CHECK(p && strcmp(g->values[p->inputs[0]].name, "x") != 0);
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
+/* op type of the node producing value v ("" for graph inputs and constants) */
+static const char *producer_op(const er_graph *g, int v) {
+  const er_value *val = &g->values[v];
+  return val->kind == ER_VALUE_NODE && val->producer >= 0 ? g->nodes[val->producer].op_type : "";
+}
+
+TEST(opt_layout_reduce_without_keepdims) {
+  er_imported m;
+  CHECK(opt_and_compare("layout_reduce", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
+  const er_graph *g = m.graph;
+  CHECK(count_domain_op(g, "NhwcConv") == 1);
+  CHECK(count_op(g, "Transpose") == 1); /* only before max_w */
+  const er_node *mw = find_node(g, "max_w"), *mhw = find_node(g, "mean_hw"), *sc = find_node(g, "sum_c");
+  CHECK(mw && output_producer(g, 2) == mw && !strcmp(producer_op(g, mw->inputs[0]), "Transpose"));
+  CHECK(mhw && output_producer(g, 0) == mhw && !strcmp(producer_op(g, mhw->inputs[0]), "NhwcConv"));
+  CHECK(sc && output_producer(g, 1) == sc && !strcmp(producer_op(g, sc->inputs[0]), "NhwcConv"));
   CHECK(ir_consistent(g));
   er_imported_free(&m);
 }

@@ -10,14 +10,25 @@ size_t er_f32_nhwc_pack_size__ref(int64_t K, int64_t N) {
   return (size_t)((N + NR - 1) / NR) * NR * (size_t)K * sizeof(float);
 }
 
+/* Per panel: for each input channel c (k = t*kin + c), the taps' rows of 16 columns are
+ * written whole (one cache line each) from 16 source runs that stay in L1 over the next
+ * channels; every float is written once (padding columns set to zero, nothing cleared
+ * first). Row-major sources (kin = K, st = 0) read 16 consecutive floats per row. */
 void er_f32_nhwc_pack__ref(int64_t K, int64_t N, const float *src, int64_t sn, int64_t kin, int64_t sc,
                            int64_t st, void *packed) {
+  const int64_t T = (K + kin - 1) / kin;
   float *p = (float *)packed;
-  for (int64_t j0 = 0; j0 < N; j0 += NR)
-    for (int64_t k = 0; k < K; k++) {
-      const float *s = src + (k % kin) * sc + (k / kin) * st;
-      for (int64_t j = j0; j < j0 + NR; j++) *p++ = j < N ? s[j * sn] : 0.0f;
-    }
+  for (int64_t j0 = 0; j0 < N; j0 += NR, p += K * NR) {
+    const int64_t nr = N - j0 < NR ? N - j0 : NR;
+    const float *s0 = src + j0 * sn;
+    for (int64_t c = 0; c < kin; c++)
+      for (int64_t t = 0; t < T && t * kin + c < K; t++) {
+        const float *s = s0 + c * sc + t * st;
+        float *restrict d = p + (t * kin + c) * NR;
+        for (int64_t j = 0; j < nr; j++) d[j] = s[j * sn];
+        for (int64_t j = nr; j < NR; j++) d[j] = 0.0f;
+      }
+  }
 }
 
 /* 4 rows x one 16-column panel at a time; rows past M repeat row i0 (computed, not stored). */

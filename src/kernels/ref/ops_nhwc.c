@@ -27,6 +27,8 @@
 #include "kernels/nhwc.h"
 #include "kernels/ref/conv_common.h"
 
+#include <stdatomic.h>
+
 static const int nh_types[] = {ER_F32, 0};
 
 enum { NH_PW = 1, NH_GEMM, NH_DW, NH_DWM, NH_WINO };
@@ -82,8 +84,10 @@ typedef struct nh_conv {
   int64_t H, W, OH, OW;
   int64_t T, K;             /* kernel taps, GEMM depth Cg * T */
   int64_t rows;             /* output pixels over the batch */
-  int64_t ktaps;            /* NH_GEMM: taps per depth chunk */
+  int64_t ktaps;            /* NH_GEMM: taps per depth chunk (nchw: channels per chunk) */
+  int64_t kd;               /* NH_GEMM: depth of a full chunk */
   int kind;
+  int nchw;                 /* _nchw_in: X is [N, C, (H,) W] */
   er_act act;
 } nh_conv;
 
@@ -99,7 +103,15 @@ static int nh_wino_geom(const nh_conv *g) {
 static int nh_wino_ok(const nh_conv *g) {
   if (!nh_wino_geom(g)) return 0;
   const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
-  return g->C >= 16 && g->M >= 16 && g->C * g->M <= 256 * 256 && tiles >= 16;
+/* Largest C*M run with Winograd: its weights take 4x the direct ones, and past 128x128
+ * channels the AVX-512 gathered GEMM comes close. ResNet-18 (chrt, alternating, median of
+ * 3x15; 1 / 2 threads, load, peak RSS): 256*256 (layer3 too) 26.2 / 16.4 ms, 89 ms, 153 MB;
+ * 128*128: 27.8 / 17.1 ms, 67 ms, 132 MB (packed weights 73 -> 52 MB); none: 36.6 / 20.8
+ * ms, 65 ms, 126 MB. Build-time knob. */
+#ifndef NH_WINO_MAXCM
+#define NH_WINO_MAXCM (128 * 128)
+#endif
+  return g->C >= 16 && g->M >= 16 && g->C * g->M <= NH_WINO_MAXCM && tiles >= 16;
 }
 
 static int nh_conv_kind(const nh_conv *g) {
@@ -119,11 +131,15 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   ER_RETURN_IF_ERROR(nh_tensor(c, 1, X->rank, "W"));
   memset(g, 0, sizeof *g);
   g->group = er_attr_int(c, "group", 1);
-  g->N = X->dims[0], g->C = X->dims[X->rank - 1], g->M = W->dims[0];
+  const int64_t nchw = er_attr_int(c, "_nchw_in", 0);
+  if (nchw != 0 && nchw != 1) return ER_ERR(ER_INVALID_ARGUMENT, "_nchw_in=%lld must be 0 or 1", (long long)nchw);
+  g->nchw = (int)nchw;
+  g->N = X->dims[0], g->C = X->dims[nchw ? 1 : X->rank - 1], g->M = W->dims[0];
   if (g->C < 1) return ER_ERR(ER_UNSUPPORTED, "X has no channels (last dim 0)");
   if (g->group < 1 || g->C % g->group || g->M % g->group || W->dims[1] * g->group != g->C)
-    return ER_ERR(ER_INVALID_ARGUMENT, "channels do not match: X has %lld (last dim), W %lldx%lld, group %lld",
-                  (long long)g->C, (long long)W->dims[0], (long long)W->dims[1], (long long)g->group);
+    return ER_ERR(ER_INVALID_ARGUMENT, "channels do not match: X has %lld (%s), W %lldx%lld, group %lld",
+                  (long long)g->C, nchw ? "dim 1, _nchw_in" : "last dim", (long long)W->dims[0],
+                  (long long)W->dims[1], (long long)g->group);
   if (B) {
     ER_RETURN_IF_ERROR(nh_tensor(c, 2, 1, "B"));
     if (B->dims[0] != g->M)
@@ -131,13 +147,18 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   }
   int64_t k[2];
   ER_RETURN_IF_ERROR(cv_w_kernel(c, W, nsp, k));
-  ER_RETURN_IF_ERROR(cv_window(c, nsp, X->dims + 1, k, 0, 1, &g->w));
+  ER_RETURN_IF_ERROR(cv_window(c, nsp, X->dims + 1 + g->nchw, k, 0, 1, &g->w));
   ER_RETURN_IF_ERROR(cv_act_attr(c, &g->act));
   g->Cg = g->C / g->group, g->Mg = g->M / g->group;
   g->H = g->w.in[1], g->W = g->w.in[2], g->OH = g->w.out[1], g->OW = g->w.out[2];
   g->T = g->w.k[1] * g->w.k[2], g->K = g->Cg * g->T;
   g->rows = g->N * g->OH * g->OW;
   g->ktaps = NH_KD / g->Cg < 1 ? 1 : NH_KD / g->Cg < g->T ? NH_KD / g->Cg : g->T;
+  g->kd = g->ktaps * g->Cg;
+  if (g->nchw) { /* depth ordered [c][tap] (ONNX's own order), chunks of whole channels */
+    g->ktaps = NH_KD / g->T < 1 ? 1 : NH_KD / g->T < g->Cg ? NH_KD / g->T : g->Cg;
+    g->kd = g->ktaps * g->T;
+  }
   g->kind = nh_conv_kind(g);
   const int64_t algo = er_attr_int(c, "_algo", 0);
   if (algo == 1 && g->kind != NH_DW && g->kind != NH_DWM) g->kind = NH_GEMM;
@@ -173,17 +194,14 @@ typedef struct nh_state {
 static const er_microkernels *nh_mk(const er_kctx *c) { return c->mk ? c->mk : er_microkernels_ref(); }
 
 static size_t nh_gstride(const er_microkernels *mk, const nh_conv *g) {
-  if (g->kind == NH_WINO) {
-    size_t pk = mk->f32_nhwc_pack_size(g->C, g->M), raw = (size_t)(g->M * g->C) * sizeof(float);
-    return cv_align(pk > raw ? pk : raw); /* prepare stages the unpacked M x C matrix here */
-  }
+  if (g->kind == NH_WINO) return cv_align(mk->f32_nhwc_pack_size(g->C, g->M));
   if (g->kind == NH_DW || g->kind == NH_DWM) return cv_align((size_t)(g->T * g->M) * sizeof(float));
   return cv_align(mk->f32_nhwc_pack_size(g->K, g->Mg));
 }
 
 static size_t nh_state_bytes(const er_microkernels *mk, const nh_conv *g) {
   size_t gs = nh_gstride(mk, g);
-  if (g->kind == NH_WINO) return NH_HDR + 36 * gs + cv_align((size_t)(g->M * g->C) * sizeof(float));
+  if (g->kind == NH_WINO) return NH_HDR + 36 * gs;
   if (g->kind == NH_DW || g->kind == NH_DWM) return NH_HDR + gs;
   return NH_HDR + (size_t)g->group * gs;
 }
@@ -201,20 +219,26 @@ static int64_t nh_wxs_in(const nh_conv *g) { return nh_wt(g) * g->C + NH_PAD; }
 static int64_t nh_wxs_out(const nh_conv *g, int64_t mcs) { return nh_wt(g) * mcs + NH_PAD; }
 
 static size_t nh_slot_bytes(const nh_conv *g) {
-  if (g->kind == NH_GEMM) return cv_align((size_t)(NH_TILE * g->ktaps * g->Cg) * sizeof(float));
+  if (g->kind == NH_GEMM) return cv_align((size_t)(NH_TILE * g->kd) * sizeof(float));
   if (g->kind == NH_WINO) return cv_align((size_t)(36 * (nh_wxs_in(g) + nh_wxs_out(g, g->M))) * sizeof(float));
   return 0;
 }
 static size_t nh_zero_bytes(const nh_conv *g) {
   return g->kind == NH_DW || g->kind == NH_WINO ? cv_align((size_t)g->C * sizeof(float)) : 0;
 }
+/* _nchw_in on a path other than the gathered GEMM: a channels-last copy of X */
+static size_t nh_xt_bytes(const nh_conv *g) {
+  return g->nchw && g->kind != NH_GEMM ? cv_align((size_t)(g->N * g->H * g->W * g->C) * sizeof(float)) : 0;
+}
+/* scratch: [zero vector][channels-last X][per-thread slots] */
+static size_t nh_head_bytes(const nh_conv *g) { return nh_zero_bytes(g) + nh_xt_bytes(g); }
 
 static er_status nhconv_infer(er_kctx *c) {
   nh_conv g;
   ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
   nh_set_out(c, &g.w, g.M);
   c->state_bytes = nh_state_bytes(nh_mk(c), &g);
-  c->scratch_bytes = nh_zero_bytes(&g) + (size_t)er_threadpool_size(c->threads) * nh_slot_bytes(&g);
+  c->scratch_bytes = nh_head_bytes(&g) + (size_t)er_threadpool_size(c->threads) * nh_slot_bytes(&g);
   return 0;
 }
 
@@ -235,30 +259,33 @@ static void nh_pack(const er_microkernels *mk, const nh_conv *g, const float *W,
     for (int64_t t = 0; t < g->T; t++)
       for (int64_t m = 0; m < g->M; m++) w[t * g->M + m] = W[m * g->T + t];
   } else if (g->kind == NH_WINO) {
-    /* U_xi = (G g G^T)[xi] for every (m, c), written unpacked (M x C) into each xi's region
-     * in runs of 64, then each region is staged and packed back in place */
-    const int64_t MC = g->M * g->C;
-    float *u = (float *)(base + 36 * st->gstride), blk[36][64];
-    for (int64_t e0 = 0; e0 < MC; e0 += 64) {
-      const int64_t en = MC - e0 < 64 ? MC - e0 : 64;
-      for (int64_t e = 0; e < en; e++) {
-        const float *k = W + (e0 + e) * 9;
-        float h[6][3];
+    /* U_xi = (G g G^T)[xi] for every (m, c), written once, straight into xi's panels (the
+     * format of kernels/ref/nhwc_mk.h, which every table shares): per depth c, the 16
+     * columns of a panel at once (padding columns get zero weights, so U is zero there) */
+    const int64_t C = g->C, M = g->M;
+    for (int64_t m0 = 0; m0 < M; m0 += 16) {
+      const int64_t mn = M - m0 < 16 ? M - m0 : 16;
+      for (int64_t c = 0; c < C; c++) {
+        float k[9][16], h[6][3][16];
+        for (int64_t m = 0; m < 16; m++)
+          for (int t = 0; t < 9; t++) k[t][m] = m < mn ? W[((m0 + m) * C + c) * 9 + t] : 0.0f;
         for (int i = 0; i < 6; i++)
-          for (int b = 0; b < 3; b++) h[i][b] = nh_G[i][0] * k[b] + nh_G[i][1] * k[3 + b] + nh_G[i][2] * k[6 + b];
+          for (int b = 0; b < 3; b++)
+            for (int m = 0; m < 16; m++)
+              h[i][b][m] = nh_G[i][0] * k[b][m] + nh_G[i][1] * k[3 + b][m] + nh_G[i][2] * k[6 + b][m];
+        char *dst = base + (size_t)((m0 / 16) * C + c) * 16 * sizeof(float);
         for (int i = 0; i < 6; i++)
-          for (int j = 0; j < 6; j++) blk[6 * i + j][e] = h[i][0] * nh_G[j][0] + h[i][1] * nh_G[j][1] + h[i][2] * nh_G[j][2];
+          for (int jj = 0; jj < 6; jj++) {
+            float *restrict d = (float *)(dst + (size_t)(6 * i + jj) * st->gstride);
+            for (int m = 0; m < 16; m++)
+              d[m] = h[i][0][m] * nh_G[jj][0] + h[i][1][m] * nh_G[jj][1] + h[i][2][m] * nh_G[jj][2];
+          }
       }
-      for (int xi = 0; xi < 36; xi++)
-        memcpy((float *)(base + (size_t)xi * st->gstride) + e0, blk[xi], (size_t)en * sizeof(float));
     }
-    for (int xi = 0; xi < 36; xi++) {
-      memcpy(u, base + (size_t)xi * st->gstride, (size_t)MC * sizeof(float));
-      mk->f32_nhwc_pack(g->C, g->M, u, g->C, g->C, 1, 0, base + (size_t)xi * st->gstride);
-    }
-  } else { /* B[t*Cg + c][m] = W[m][c][t] */
+  } else { /* B[t*Cg + c][m] = W[m][c][t]; nchw: B[c*T + t][m] = W[m][c][t] */
     for (int64_t grp = 0; grp < g->group; grp++)
-      mk->f32_nhwc_pack(g->K, g->Mg, W + grp * g->Mg * g->K, g->K, g->Cg, g->T, 1, base + (size_t)grp * st->gstride);
+      mk->f32_nhwc_pack(g->K, g->Mg, W + grp * g->Mg * g->K, g->K, g->nchw ? g->K : g->Cg, g->nchw ? 1 : g->T,
+                        g->nchw ? 0 : 1, base + (size_t)grp * st->gstride);
   }
   st->kind = g->kind;
   st->mk = mk;
@@ -295,26 +322,84 @@ typedef struct nh_job {
 
 static const er_act nh_none = {ER_ACT_NONE, 0, 0};
 
-/* Items of rchunk rows x cchunk columns: enough of them for the threads, columns split only
- * when rows are few. fixed != 0: rchunk = rmul (the scratch slot holds that many rows).
- * Does not change any result (each element is computed the same way). */
+/* Items of rchunk rows x cchunk columns: enough of them for the threads, row chunks of about
+ * equal size (no small remainder item: every item streams its columns' packed weights once,
+ * so an item of a few rows costs nearly as much memory traffic as a full one), columns
+ * split only when rows are few (a 7x7 plane: each item then reads a slice of the weights).
+ * fixed != 0: rchunk = rmul (the scratch slot holds that many rows). Does not change any
+ * result (each element is computed the same way). */
 static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64_t rmul, int fixed, int64_t macs,
                      int nth, int64_t min_par) {
   const int64_t want = macs < min_par ? 1 : 4 * (int64_t)nth;
-  j->rchunk = (rows + want - 1) / want;
-  if (j->rchunk < 4 * rmul) j->rchunk = 4 * rmul;
-  j->rchunk = (j->rchunk + rmul - 1) / rmul * rmul;
-  if (j->rchunk > 32 * rmul) j->rchunk = 32 * rmul;
-  if (fixed) j->rchunk = rmul;
+  if (fixed) {
+    j->rchunk = rmul;
+  } else {
+    int64_t rc = (rows + want - 1) / want;
+    if (rc < 4 * rmul) rc = 4 * rmul;
+    if (rc > 32 * rmul) rc = 32 * rmul;
+    int64_t n = rows / rc; /* rounded down: the remainder joins the others */
+    if (n < 1) n = 1;
+    rc = (rows + n - 1) / n;
+    j->rchunk = (rc + rmul - 1) / rmul * rmul;
+  }
   j->rchunks = (rows + j->rchunk - 1) / j->rchunk;
   j->cchunk = cols, j->cchunks = 1;
-  if (nth > 1 && outer * j->rchunks < want && cols > 32) {
-    const int64_t cc = (want + outer * j->rchunks - 1) / (outer * j->rchunks);
+  /* gathered rows and Winograd input transforms are redone by every column item of a row
+   * chunk (a 7x7 plane's 512-channel 3x3 conv gathers 0.9 MB per item): one per thread */
+  const int64_t wantc = fixed && macs >= min_par ? nth : want;
+  if (nth > 1 && outer * j->rchunks < wantc && cols > 32) {
+    const int64_t cc = (wantc + outer * j->rchunks - 1) / (outer * j->rchunks);
     int64_t w = ((cols + cc - 1) / cc + 15) / 16 * 16;
     if (w < 32) w = 32;
     if (w < cols) j->cchunk = w, j->cchunks = (cols + w - 1) / w;
   }
   j->items = outer * j->rchunks * j->cchunks;
+}
+
+/* Split over threads with locality and balance: slot s (one per thread; its index also
+ * names a scratch slot) owns the s-th contiguous range of items -- items are ordered by
+ * rows, so a thread keeps working on the same image rows from one layer to the next and
+ * reads what its own core wrote (a 14x14 depthwise conv after a pointwise one: 38 -> 22 us
+ * at 2 threads) -- and claims batches of it from a counter; when its range is done it
+ * claims from the others', so a thread that wakes late or is preempted does less. Which
+ * thread runs an item never changes how it is computed. */
+typedef void (*nh_items_fn)(const void *job, int64_t i0, int64_t i1, int64_t slot);
+enum { NH_SLOTS = 64 };
+typedef struct nh_dyn {
+  struct {
+    atomic_int_fast64_t next; /* items of this range claimed so far */
+    char pad[64 - sizeof(atomic_int_fast64_t)];
+  } r[NH_SLOTS];
+  int64_t items, batch, ns;
+  nh_items_fn fn;
+  const void *job;
+} nh_dyn;
+static void nh_dyn_task(void *arg, int64_t s0, int64_t s1) {
+  nh_dyn *d = (nh_dyn *)arg;
+  for (int64_t s = s0; s < s1; s++)
+    for (int64_t v = 0; v < d->ns; v++) { /* its own range, then the others' */
+      const int64_t o = (s + v) % d->ns, b = o * d->items / d->ns, e = (o + 1) * d->items / d->ns;
+      for (;;) {
+        const int64_t i0 = b + (int64_t)atomic_fetch_add_explicit(&d->r[o].next, d->batch, memory_order_relaxed);
+        if (i0 >= e) break;
+        d->fn(d->job, i0, e - i0 < d->batch ? e : i0 + d->batch, s);
+      }
+    }
+}
+/* items over up to nslots threads (1: inline), claimed in batches of about items/(8*slots) */
+static void nh_parallel(const er_kctx *c, int64_t items, int64_t nslots, nh_items_fn fn, const void *job) {
+  const int64_t nth = er_threadpool_size(c->threads);
+  if (nslots > nth) nslots = nth;
+  if (nslots > NH_SLOTS) nslots = NH_SLOTS;
+  if (nslots > items) nslots = items;
+  if (nslots <= 1) {
+    fn(job, 0, items, 0);
+    return;
+  }
+  nh_dyn d;
+  for (int64_t i = 0; i < nslots; i++) atomic_init(&d.r[i].next, 0);
+  d.items = items, d.batch = (items + 8 * nslots - 1) / (8 * nslots), d.ns = nslots, d.fn = fn, d.job = job;
+  er_parallel_for(c, nslots, 1, nh_dyn_task, &d);
 }
 
 /* item -> (outer, row range, column range) */
@@ -326,7 +411,7 @@ static void nh_item(const nh_job *j, int64_t it, int64_t rows, int64_t cols, int
   *c0 = cc * j->cchunk, *cn = cols - *c0 < j->cchunk ? cols - *c0 : j->cchunk;
 }
 
-static void nh_pw_task(void *arg, int64_t i0, int64_t i1) {
+static void nh_pw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
   const nh_job *j = (const nh_job *)arg;
   const nh_conv *g = j->g;
   for (int64_t it = i0; it < i1; it++) {
@@ -361,6 +446,77 @@ static inline void nh_clear(float *d, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) memset(d + i, 0, 8 * sizeof(float));
   for (; i < n; i++) d[i] = 0.0f;
+}
+
+/* X [N, C, S] (S pixels) -> xt [N, S, C], in blocks of 16 pixels (rows of xt in L1) */
+static void nh_to_last(const nh_conv *g, const float *X, float *xt) {
+  const int64_t S = g->H * g->W, C = g->C;
+  for (int64_t n = 0; n < g->N; n++) {
+    const float *x = X + n * C * S;
+    float *y = xt + n * C * S;
+    for (int64_t s0 = 0; s0 < S; s0 += 16) {
+      const int64_t sn = S - s0 < 16 ? S - s0 : 16;
+      for (int64_t ch = 0; ch < C; ch++)
+        for (int64_t s = 0; s < sn; s++) y[(s0 + s) * C + ch] = x[ch * S + s0 + s];
+    }
+  }
+}
+
+/* X [N, C, H, W] (_nchw_in): rows [r0, r0+rn) of output pixels, channels [c0, c0+cn) of
+ * group grp -> buf (rn x cn*T), each row ordered [channel][kh][kw] (ONNX's weight order):
+ * a kernel row inside the input is one run of KW values of a channel plane (dilation 1). */
+static void nh_gather_nchw(const nh_conv *g, const float *X, int64_t grp, int64_t r0, int64_t rn, int64_t c0,
+                           int64_t cn, float *buf) {
+  const cv_win *w = &g->w;
+  const int64_t KH = w->k[1], KW = w->k[2], HW = g->H * g->W, ld = cn * g->T, dh = w->d[1], dw = w->d[2];
+  int64_t ow = r0 % g->OW, oh = r0 / g->OW % g->OH, n = r0 / (g->OW * g->OH);
+  for (int64_t i = 0; i < rn; i++) {
+    const float *img = X + (n * g->C + grp * g->Cg + c0) * HW;
+    const int64_t ih0 = oh * w->s[1] - w->pb[1], iw0 = ow * w->s[2] - w->pb[2];
+    const int inside_w = dw == 1 && iw0 >= 0 && iw0 + KW <= g->W;
+    float *dst = buf + i * ld;
+    if (inside_w && ih0 >= 0 && ih0 + (KH - 1) * dh < g->H) { /* the whole window inside */
+      const float *src = img + ih0 * g->W + iw0;
+      const int64_t rs = dh * g->W;
+      if (KW == 3 && KH == 3 && cn == 3) { /* an RGB 3x3 stem: 27 moves, fixed offsets */
+        const float *p0 = src, *p1 = src + HW, *p2 = src + 2 * HW;
+#define NH_ROW3(d, p) ((d)[0] = (p)[0], (d)[1] = (p)[1], (d)[2] = (p)[2])
+        NH_ROW3(dst, p0), NH_ROW3(dst + 3, p0 + rs), NH_ROW3(dst + 6, p0 + 2 * rs);
+        NH_ROW3(dst + 9, p1), NH_ROW3(dst + 12, p1 + rs), NH_ROW3(dst + 15, p1 + 2 * rs);
+        NH_ROW3(dst + 18, p2), NH_ROW3(dst + 21, p2 + rs), NH_ROW3(dst + 24, p2 + 2 * rs);
+#undef NH_ROW3
+      } else if (KW == 3) { /* a 3x3 stem: runs of 3, as plain moves */
+        for (int64_t ch = 0; ch < cn; ch++, src += HW)
+          for (int64_t kh = 0; kh < KH; kh++, dst += 3) {
+            const float *r = src + kh * rs;
+            const float a = r[0], b = r[1], c = r[2];
+            dst[0] = a, dst[1] = b, dst[2] = c;
+          }
+      } else {
+        for (int64_t ch = 0; ch < cn; ch++, src += HW)
+          for (int64_t kh = 0; kh < KH; kh++, dst += KW) nh_copy(dst, src + kh * rs, KW);
+      }
+    } else {
+      for (int64_t ch = 0; ch < cn; ch++, img += HW)
+      for (int64_t kh = 0; kh < KH; kh++, dst += KW) {
+        const int64_t ih = ih0 + kh * dh;
+        if (ih < 0 || ih >= g->H) {
+          nh_clear(dst, KW);
+        } else if (inside_w) {
+          nh_copy(dst, img + ih * g->W + iw0, KW);
+        } else {
+          for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t iw = iw0 + kw * dw;
+            dst[kw] = iw >= 0 && iw < g->W ? img[ih * g->W + iw] : 0.0f;
+          }
+        }
+      }
+    }
+    if (++ow == g->OW) {
+      ow = 0;
+      if (++oh == g->OH) oh = 0, n++;
+    }
+  }
 }
 
 /* Rows [r0, r0+rn) of output pixels, taps [t0, t0+tn) of group grp -> buf (rn x tn*Cg).
@@ -409,11 +565,15 @@ static void nh_gemm_item(const nh_job *j, int64_t it, float *buf) {
   nh_item(j, it, g->rows, g->Mg, &grp, &r0, &rn, &n0, &nn);
   const int64_t m0 = grp * g->Mg + n0;
   const void *pk = j->packed + (size_t)grp * j->gstride;
-  for (int64_t t0 = 0; t0 < g->T; t0 += g->ktaps) {
-    const int64_t tn = g->T - t0 < g->ktaps ? g->T - t0 : g->ktaps, last = t0 + tn == g->T;
-    nh_gather(g, j->X, grp, r0, rn, t0, tn, buf);
-    j->mk->f32_nhwc_gemm(rn, nn, tn * g->Cg, buf, tn * g->Cg, pk, g->K, t0 * g->Cg, n0,
-                         j->Bv && !t0 ? j->Bv + m0 : 0, t0 > 0, last ? g->act : nh_none, j->Y + r0 * g->M + m0, g->M);
+  const int64_t units = g->nchw ? g->Cg : g->T, per = g->nchw ? g->T : g->Cg; /* chunks of channels or taps */
+  for (int64_t u0 = 0; u0 < units; u0 += g->ktaps) {
+    const int64_t un = units - u0 < g->ktaps ? units - u0 : g->ktaps, last = u0 + un == units;
+    if (g->nchw)
+      nh_gather_nchw(g, j->X, grp, r0, rn, u0, un, buf);
+    else
+      nh_gather(g, j->X, grp, r0, rn, u0, un, buf);
+    j->mk->f32_nhwc_gemm(rn, nn, un * per, buf, un * per, pk, g->K, u0 * per, n0, j->Bv && !u0 ? j->Bv + m0 : 0,
+                         u0 > 0, last ? g->act : nh_none, j->Y + r0 * g->M + m0, g->M);
   }
 }
 
@@ -451,17 +611,15 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
   }
 }
 
-/* one slot (thread) at a time: items [s*items/nslots, (s+1)*items/nslots) */
-static void nh_slot_task(void *arg, int64_t s0, int64_t s1) {
+/* items [i0, i1) with the scratch slot of thread s */
+static void nh_slot_task(const void *arg, int64_t i0, int64_t i1, int64_t s) {
   const nh_job *j = (const nh_job *)arg;
-  for (int64_t s = s0; s < s1; s++) {
-    float *slot = (float *)(j->slots + (size_t)s * j->slot_bytes);
-    for (int64_t it = s * j->items / j->nslots; it < (s + 1) * j->items / j->nslots; it++) {
-      if (j->g->kind == NH_WINO)
-        nh_wino_item(j, it, slot);
-      else
-        nh_gemm_item(j, it, slot);
-    }
+  float *slot = (float *)(j->slots + (size_t)s * j->slot_bytes);
+  for (int64_t it = i0; it < i1; it++) {
+    if (j->g->kind == NH_WINO)
+      nh_wino_item(j, it, slot);
+    else
+      nh_gemm_item(j, it, slot);
   }
 }
 
@@ -483,7 +641,7 @@ static void nh_dw_ptrs(const nh_job *j, const float *img, int64_t oh, int64_t ow
  * taps are inside the input horizontally go as one run (no pointer per pixel) over the
  * kernel rows inside the input vertically (a contiguous range of taps: the others would
  * only add zeros), the others with pointer lists. */
-static void nh_dw_task(void *arg, int64_t i0, int64_t i1) {
+static void nh_dw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
   const nh_job *j = (const nh_job *)arg;
   const nh_conv *g = j->g;
   const cv_win *w = &g->w;
@@ -528,7 +686,7 @@ static void nh_dw_task(void *arg, int64_t i0, int64_t i1) {
 }
 
 /* Depthwise with any channel multiplier: portable loop over image rows. */
-static void nh_dwm_task(void *arg, int64_t r0, int64_t r1) {
+static void nh_dwm_task(const void *arg, int64_t r0, int64_t r1, int64_t slot) {
   const nh_job *j = (const nh_job *)arg;
   const nh_conv *g = j->g;
   const cv_win *w = &g->w;
@@ -563,7 +721,7 @@ static er_status nhconv_run(er_kctx *c) {
   nh_state *st = (nh_state *)c->state;
   if (!st || c->state_bytes < nh_state_bytes(mk, &g))
     return ER_ERR(ER_INTERNAL, "NhwcConv state memory was not provided");
-  if (c->scratch_bytes < nh_zero_bytes(&g) + nh_slot_bytes(&g))
+  if (c->scratch_bytes < nh_head_bytes(&g) + nh_slot_bytes(&g))
     return ER_ERR(ER_INTERNAL, "NhwcConv scratch too small");
   if (st->magic != NH_MAGIC || st->mk != mk || st->kind != g.kind || !st->constant) {
     nh_pack(mk, &g, (const float *)c->in[1]->data, st); /* weights not constant: pack now */
@@ -577,21 +735,27 @@ static er_status nhconv_run(er_kctx *c) {
     memset(c->scratch, 0, zb);
     j.zero = (const float *)c->scratch;
   }
+  if (nh_xt_bytes(&g)) {
+    float *xt = (float *)((char *)c->scratch + zb);
+    nh_to_last(&g, j.X, xt);
+    j.X = xt;
+    zb += nh_xt_bytes(&g);
+  }
   const int64_t macs = g.rows * g.M * g.K, wake = er_threadpool_sleeping(c->threads) ? NH_WAKE : 1;
   const int64_t min_par = NH_MIN_PAR * wake, dw_min_par = NH_DW_MIN_PAR * wake;
   switch (g.kind) {
     case NH_PW:
       nh_split(&j, g.group, g.rows, g.Mg, 12, 0, macs, nth, min_par);
-      er_parallel_for(c, j.items, macs < min_par ? j.items : 1, nh_pw_task, &j);
+      nh_parallel(c, j.items, macs < min_par ? 1 : nth, nh_pw_task, &j);
       return 0;
     case NH_DW: {
       j.owb = NH_PTRS / g.T < g.OW ? NH_PTRS / g.T : g.OW;
       const int64_t items = g.N * g.OH * ((g.OW + j.owb - 1) / j.owb);
-      er_parallel_for(c, items, macs < dw_min_par ? items : 1, nh_dw_task, &j);
+      nh_parallel(c, items, macs < dw_min_par ? 1 : nth, nh_dw_task, &j);
       return 0;
     }
     case NH_DWM:
-      er_parallel_for(c, g.N * g.OH, macs < dw_min_par ? g.N * g.OH : 1, nh_dwm_task, &j);
+      nh_parallel(c, g.N * g.OH, macs < dw_min_par ? 1 : nth, nh_dwm_task, &j);
       return 0;
     default: break;
   }
@@ -606,7 +770,7 @@ static er_status nhconv_run(er_kctx *c) {
   const int64_t fit = (int64_t)((c->scratch_bytes - zb) / j.slot_bytes);
   if (fit < j.nslots) j.nslots = fit;
   if (j.nslots > j.items) j.nslots = j.items;
-  er_parallel_for(c, j.nslots, 1, nh_slot_task, &j);
+  nh_parallel(c, j.items, j.nslots, nh_slot_task, &j);
   return 0;
 }
 
@@ -650,7 +814,7 @@ typedef struct nh_pjob {
 } nh_pjob;
 
 /* Output rows [r0, r1) over the batch; per pixel the taps inside the input. */
-static void nh_pool_task(void *arg, int64_t r0, int64_t r1) {
+static void nh_pool_task(const void *arg, int64_t r0, int64_t r1, int64_t slot) {
   const nh_pjob *j = (const nh_pjob *)arg;
   const nh_pool *p = j->p;
   const cv_win *w = &p->w;
@@ -688,7 +852,7 @@ static er_status nhpool_run(er_kctx *c, int kind) {
   if (er_tensor_numel(c->out[0]) == 0) return 0;
   nh_pjob j = {&p, nh_mk(c), (const float *)c->in[0]->data, (float *)c->out[0]->data};
   const int64_t rows = p.N * p.w.out[1], work = er_tensor_numel(c->out[0]) * p.w.k[1] * p.w.k[2];
-  er_parallel_for(c, rows, work < NH_DW_MIN_PAR ? rows : 1, nh_pool_task, &j);
+  nh_parallel(c, rows, work < NH_DW_MIN_PAR ? 1 : er_threadpool_size(c->threads), nh_pool_task, &j);
   return 0;
 }
 

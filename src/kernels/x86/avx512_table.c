@@ -1,12 +1,15 @@
 /* The AVX-512F micro-kernel table: the AVX2/FMA table with the float32 GEMM entries
- * replaced by 12x32 AVX-512 kernels and the vector math by 16-wide versions. Packed formats are unchanged (the AVX-512 GEMM reads
- * the AVX2 16-column panels), so any entry that consumes f32_gemm_pack_b's output keeps
- * working. Chosen by er_microkernels_select when cpuid reports AVX-512F (and the OS saves
+ * replaced by 12x32 AVX-512 kernels, the vector math by 16-wide versions, and the
+ * channels-last GEMM, depthwise convolution and Winograd transforms by AVX-512 kernels.
+ * Packed formats are unchanged (the AVX-512 kernels read the AVX2 16-column panels), so any
+ * entry that consumes a packing entry's output keeps working. Chosen by
+ * er_microkernels_select when cpuid reports AVX-512F (and the OS saves
  * the zmm state). Built once, on first use, into a static copy. */
 #include <stdatomic.h>
 
 #include "kernels/dispatch.h"
 #include "kernels/x86/f32-gemm.h"
+#include "kernels/x86/f32-nhwc.h"
 #include "kernels/x86/f32-vmath.h"
 
 const er_microkernels *er_microkernels_avx2(void);
@@ -27,6 +30,10 @@ const er_microkernels *er_microkernels_avx512(void) {
     t.f32_vunary = er_f32_vunary__avx512;
     t.f32_softmax = er_f32_softmax__avx512;
     t.f32_layernorm = er_f32_layernorm__avx512;
+    t.f32_nhwc_gemm = er_f32_nhwc_gemm_12x32__avx512;
+    t.f32_nhwc_dwconv = er_f32_nhwc_dwconv_4x32__avx512;
+    t.f32_nhwc_wino_in = er_f32_nhwc_wino_in__avx512;
+    t.f32_nhwc_wino_out = er_f32_nhwc_wino_out__avx512;
     avx512_table = t;
     atomic_store_explicit(&avx512_state, 2, memory_order_release);
   } else {

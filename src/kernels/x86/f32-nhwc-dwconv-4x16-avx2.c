@@ -116,43 +116,6 @@ static inline __attribute__((always_inline)) void rows_pixels(const int np, cons
     for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
 }
 
-static void rows3(int64_t n, int64_t T, int64_t C, const float *const *in, int64_t step, const float *w,
-                  const float *bias, int vact, er_act act, float *out, int64_t ldo, int64_t *done) {
-  int64_t p = 0;
-  for (; p + 8 <= n; p += 8) rows_pixels(8, 3, T / 3, C, in, p * step, step, w, bias, vact, act, out + p * ldo, ldo);
-  for (; p + 4 <= n; p += 4) rows_pixels(4, 3, T / 3, C, in, p * step, step, w, bias, vact, act, out + p * ldo, ldo);
-  *done = p;
-}
-static void rows5(int64_t n, int64_t T, int64_t C, const float *const *in, int64_t step, const float *w,
-                  const float *bias, int vact, er_act act, float *out, int64_t ldo, int64_t *done) {
-  int64_t p = 0;
-  for (; p + 8 <= n; p += 8) rows_pixels(8, 5, T / 5, C, in, p * step, step, w, bias, vact, act, out + p * ldo, ldo);
-  for (; p + 4 <= n; p += 4) rows_pixels(4, 5, T / 5, C, in, p * step, step, w, bias, vact, act, out + p * ldo, ldo);
-  *done = p;
-}
-
-/* L when the T taps are rows of L >= 2 consecutive pixels (step apart), else 0 */
-static int64_t tap_rows(int64_t T, const float *const *in, int64_t step) {
-  int64_t L = 1;
-  while (L < T && in[L] == in[L - 1] + step) L++;
-  if (L < 2 || T % L) return 0;
-  for (int64_t t = 0; t < T; t++)
-    if (t % L && in[t] != in[t - 1] + step) return 0;
-  return L;
-}
-
-void er_f32_nhwc_dwconv_4x16__avx2(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
-                                   const float *w, const float *bias, er_act act, float *out, int64_t ldo) {
-  const int vact = er_nhwc_act_in_regs(act.kind);
-  int64_t p = 0;
-  if (step) {
-    const int64_t L = n >= 4 ? tap_rows(T, in, step) : 0;
-    if (L == 3) rows3(n, T, C, in, step, w, bias, vact, act, out, ldo, &p);
-    if (L == 5) rows5(n, T, C, in, step, w, bias, vact, act, out, ldo, &p);
-    for (; p + 4 <= n; p += 4) pixels(4, 1, C, T, in, p * step, step, w, bias, vact, act, out + p * ldo, ldo);
-    for (; p < n; p++) pixels(1, 1, C, T, in, p * step, step, w, bias, vact, act, out + p * ldo, ldo);
-  } else {
-    for (; p + 4 <= n; p += 4) pixels(4, 0, C, T, in + p * T, 0, 0, w, bias, vact, act, out + p * ldo, ldo);
-    for (; p < n; p++) pixels(1, 0, C, T, in + p * T, 0, 0, w, bias, vact, act, out + p * ldo, ldo);
-  }
-}
+#define DW_ACT_REGS er_nhwc_act_in_regs
+#define DW_NAME er_f32_nhwc_dwconv_4x16__avx2
+#include "kernels/x86/f32-nhwc-dwconv-impl.h"

@@ -105,27 +105,17 @@ static const tile_fn tiles[7][9] = {
 };
 static const int max_nv[7] = {0, 8, 4, 4, 2, 2, 2};
 
-static inline int64_t k_block(int64_t K) {
-  const int64_t nb = (K + KC - 1) / KC;
-  return (K + nb - 1) / nb;
-}
-
 void er_f32_nhwc_gemm_6x16__avx2(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda, const void *packed,
                                  int64_t K, int64_t k0, int64_t n0, const float *bias, int accumulate, er_act act,
                                  float *C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
-  if (kc <= 0) { /* no depth: C = act(base) */
-    for (int64_t i = 0; i < M; i++) {
-      float *c = C + i * ldc;
-      if (!accumulate)
-        for (int64_t j = 0; j < N; j++) c[j] = bias ? bias[j] : 0.0f;
-      er_nhwc_act_stored(c, N, act);
-    }
+  if (kc <= 0) {
+    er_nhwc_gemm_no_depth(M, N, bias, accumulate, act, C, ldc);
     return;
   }
   const int64_t ps = K * NR; /* floats between panels */
   const float *P = (const float *)packed + (n0 / NR) * ps + k0 * NR;
-  const int64_t kb = k_block(kc);
+  const int64_t kb = er_nhwc_k_block(kc, KC);
   for (int64_t kk = 0; kk < kc; kk += kb) {
     const int64_t kl = kc - kk < kb ? kc - kk : kb;
     const int mode = kk > 0 || accumulate ? INIT_C : bias ? INIT_BIAS : INIT_ZERO;

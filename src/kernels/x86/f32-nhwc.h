@@ -17,6 +17,15 @@
 void er_f32_nhwc_gemm_6x16__avx2(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda, const void *packed,
                                  int64_t K, int64_t k0, int64_t n0, const float *bias, int accumulate, er_act act,
                                  float *C, int64_t ldc);
+/* AVX-512F (f32-nhwc-gemm-12x32-avx512.c): the same contract and packed format, 12x32 tiles */
+void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda,
+                                    const void *packed, int64_t K, int64_t k0, int64_t n0, const float *bias,
+                                    int accumulate, er_act act, float *C, int64_t ldc);
+void er_f32_nhwc_dwconv_4x32__avx512(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
+                                     const float *w, const float *bias, er_act act, float *out, int64_t ldo);
+void er_f32_nhwc_wino_in__avx512(int64_t C, const float *const *in, float *V, int64_t xs);
+void er_f32_nhwc_wino_out__avx512(int64_t M, const float *O, int64_t xs, const float *bias, er_act act,
+                                  float *const *out);
 void er_f32_nhwc_dwconv_4x16__avx2(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
                                    const float *w, const float *bias, er_act act, float *out, int64_t ldo);
 void er_f32_nhwc_pool__avx2(int kind, int64_t C, int64_t T, const float *const *in, float div, float *out);
@@ -38,18 +47,21 @@ static inline __m256i er_nhwc_mask(int64_t n) {
  * and apply these over rows still in L1, in a loop that keeps the polynomial's constants in
  * registers (er_act_avx2 per vector is an out-of-line call, ~3x slower). */
 static inline int er_nhwc_act_rows(int kind) { return kind == ER_ACT_SILU || kind == ER_ACT_SIGMOID; }
+/* 1 / (1 + exp(-v)) (times v for SILU) with the division as a reciprocal estimate and one
+ * Newton step (relative error ~1e-7; a divide costs about as much as the exp) */
+static inline __m256 er_nhwc_sig_avx2(__m256 v, int silu) {
+  const __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), er_exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), v)));
+  __m256 r = _mm256_rcp_ps(d);
+  r = _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0f)));
+  return silu ? _mm256_mul_ps(v, r) : r;
+}
 static inline void er_nhwc_act_row_avx2(float *x, int64_t n, er_act a) {
-  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
   const int silu = a.kind == ER_ACT_SILU;
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_loadu_ps(x + i), d = _mm256_add_ps(one, er_exp_avx2(_mm256_sub_ps(zero, v)));
-    _mm256_storeu_ps(x + i, _mm256_div_ps(silu ? v : one, d));
-  }
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, er_nhwc_sig_avx2(_mm256_loadu_ps(x + i), silu));
   if (i < n) {
     const __m256i m = er_nhwc_mask(n - i);
-    const __m256 v = _mm256_maskload_ps(x + i, m), d = _mm256_add_ps(one, er_exp_avx2(_mm256_sub_ps(zero, v)));
-    _mm256_maskstore_ps(x + i, m, _mm256_div_ps(silu ? v : one, d));
+    _mm256_maskstore_ps(x + i, m, er_nhwc_sig_avx2(_mm256_maskload_ps(x + i, m), silu));
   }
 }
 /* 1 if the kernels apply this activation in registers (er_act_avx2) */
@@ -63,5 +75,98 @@ static inline void er_nhwc_act_stored(float *x, int64_t n, er_act a) {
   else
     er_f32_apply_act(x, n, a);
 }
+
+/* Depth blocks of at most kcmax, all equal (a function of kc only, so any split of a GEMM's
+ * rows or columns sums each element over the same blocks). */
+static inline int64_t er_nhwc_k_block(int64_t kc, int64_t kcmax) {
+  const int64_t nb = (kc + kcmax - 1) / kcmax;
+  return (kc + nb - 1) / nb;
+}
+/* Depthwise: L when the T tap pointers are rows of L >= 2 consecutive pixels (step apart),
+ * else 0 */
+static inline int64_t er_nhwc_tap_rows(int64_t T, const float *const *in, int64_t step) {
+  int64_t L = 1;
+  while (L < T && in[L] == in[L - 1] + step) L++;
+  if (L < 2 || T % L) return 0;
+  for (int64_t t = 0; t < T; t++)
+    if (t % L && in[t] != in[t - 1] + step) return 0;
+  return L;
+}
+/* A GEMM call without depth: C = act(base). */
+static inline void er_nhwc_gemm_no_depth(int64_t M, int64_t N, const float *bias, int accumulate, er_act act, float *C,
+                                         int64_t ldc) {
+  for (int64_t i = 0; i < M; i++) {
+    float *c = C + i * ldc;
+    if (!accumulate)
+      for (int64_t j = 0; j < N; j++) c[j] = bias ? bias[j] : 0.0f;
+    er_nhwc_act_stored(c, N, act);
+  }
+}
+#if defined(__AVX512F__)
+/* AVX-512 SILU / SIGMOID over a stored row: exp(-x) as 2^n * p(r) (the AVX2 polynomial,
+ * scaled with vscalefps), then 1/(1+e) as a 14-bit reciprocal and one Newton step; the same
+ * per element wherever a row starts, so any split of rows or columns gives the same bits. */
+static inline __m512 er_nhwc_sig_avx512(__m512 v, int silu) {
+  __m512 x = _mm512_sub_ps(_mm512_setzero_ps(), v);
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.3762626647949f)), _mm512_set1_ps(88.3762626647949f));
+  const __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+  x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+  __m512 y = _mm512_set1_ps(1.9875691500E-4f);
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507E-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073E-3f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894E-2f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459E-1f));
+  y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201E-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+  const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(y, fx));
+  __m512 r = _mm512_rcp14_ps(d);
+  r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+  return silu ? _mm512_mul_ps(v, r) : r;
+}
+/* AVX-512: the activations computed in registers (the kinds er_nhwc_act_in_regs accepts) */
+static inline __attribute__((always_inline)) __m512 er_nhwc_act_avx512(__m512 x, er_act a) {
+  switch (a.kind) {
+    case ER_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
+    case ER_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(a.a)), _mm512_set1_ps(a.b));
+    case ER_ACT_HARDSWISH: {
+      __m512 t = _mm512_add_ps(_mm512_div_ps(x, _mm512_set1_ps(6.0f)), _mm512_set1_ps(0.5f));
+      t = _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
+      return _mm512_mul_ps(x, t);
+    }
+    case ER_ACT_HARDSIGMOID: {
+      __m512 t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(a.a)), _mm512_set1_ps(a.b));
+      return _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
+    }
+    case ER_ACT_LEAKYRELU: {
+      const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+      return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(a.a));
+    }
+    default: return x;
+  }
+}
+/* The AVX-512 kernels keep only RELU and CLIP in registers (two instructions, no code
+ * growth per accumulator); every other activation runs over the stored row, 16 lanes at a
+ * time (GELU, TANH: the reference), the same per element wherever a row starts. */
+static inline int er_nhwc_act_regs_avx512(int kind) { return kind == ER_ACT_RELU || kind == ER_ACT_CLIP; }
+static inline __attribute__((always_inline)) __m512 er_nhwc_act_min_avx512(__m512 x, er_act a) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(a.kind == ER_ACT_CLIP ? a.a : 0.0f));
+  return a.kind == ER_ACT_CLIP ? _mm512_min_ps(x, _mm512_set1_ps(a.b)) : x;
+}
+static inline void er_nhwc_act_stored_avx512(float *x, int64_t n, er_act a) {
+  if (a.kind == ER_ACT_NONE) return;
+  if (!er_nhwc_act_rows(a.kind) && !er_nhwc_act_in_regs(a.kind)) {
+    er_nhwc_act_stored(x, n, a); /* GELU, TANH */
+    return;
+  }
+  const int silu = a.kind == ER_ACT_SILU, sig = er_nhwc_act_rows(a.kind);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    _mm512_mask_storeu_ps(x + i, m, sig ? er_nhwc_sig_avx512(v, silu) : er_nhwc_act_avx512(v, a));
+  }
+}
+#endif
 #endif
 #endif

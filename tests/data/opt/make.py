@@ -361,4 +361,26 @@ save("attention_rank3", [
     N("Transpose", ["o"], ["y"], name="to", perm=[1, 0, 2]),
 ], [vi("q", [6, 5, 4]), vi("k", [6, 7, 4]), vi("v", [6, 7, 3]), vi("mask", [5, 7])],
    [vi("y", [5, 6, 3])], [init("scale", np.float32(0.3))])
+
+# a graph input read by two convs (each reads it channels-first: _nchw_in) and a MaxPool
+# (whose channels-last Transpose stays)
+save("layout_two_readers", [
+    N("Conv", ["x", "W1"], ["a"], name="conv_a", pads=[1, 1, 1, 1]),
+    N("Conv", ["x", "W2"], ["b"], name="conv_b"),
+    N("MaxPool", ["x"], ["p"], name="pool", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+    N("Add", ["a", "b"], ["s"], name="add"),
+    N("Concat", ["s", "p"], ["y"], name="cat", axis=1),
+], [vi("x", [1, 3, 6, 5])], [vi("y", [1, 7, 6, 5])],
+   [init("W1", rnd(4, 3, 3, 3)), init("W2", rnd(4, 3, 1, 1))], opset=17)
+# reductions without keepdims after a channels-last conv: over H and W ([N, C] in both
+# layouts) and over C ([N, H, W]) they read the channels-last tensor with no Transpose after
+# them; over W alone ([N, C, H] vs [N, H, C]) a Transpose stays before it
+save("layout_reduce", [
+    N("Conv", ["x", "W1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+    N("Relu", ["c"], ["r"], name="relu"),
+    N("ReduceMean", ["r"], ["y1"], name="mean_hw", axes=[2, 3], keepdims=0),
+    N("ReduceSum", ["r", "ax_c"], ["y2"], name="sum_c", keepdims=0),
+    N("ReduceMax", ["r"], ["y3"], name="max_w", axes=[-1], keepdims=0),
+], [vi("x", [1, 3, 6, 5])], [vi("y1", [1, 4]), vi("y2", [1, 6, 5]), vi("y3", [1, 4, 6])],
+   [init("W1", rnd(4, 3, 3, 3)), init("ax_c", np.array([1], np.int64))], opset=17)
 print("wrote models to", HERE)

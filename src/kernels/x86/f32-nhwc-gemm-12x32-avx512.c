@@ -1,0 +1,175 @@
+/*
+ * Channels-last conv GEMM, AVX-512F: the contract of f32_nhwc_gemm (kernels/dispatch.h) over
+ * the same packed weights as the reference and AVX2 tables (16-column panels,
+ * kernels/ref/nhwc_mk.h): one zmm register holds one panel row, so the format needs no
+ * change. C = act(base + A * B), A rows = output pixels (input rows of a 1x1 conv,
+ * gathered rows, Winograd tiles).
+ *
+ * Register tiles of mr rows x np panels (16 columns each): 12 x 2 (24 accumulators, 2
+ * weight loads and 12 broadcasts per depth step) for full row tiles; the last 1-11 rows of
+ * a call use tiles as wide as 24 accumulators allow (1-3 rows: up to 4 panels). Every
+ * element is summed in k order with FMA from the same start (0, bias or C) over the same
+ * depth blocks (a function of kc only), whatever tile computes it; activations without
+ * exp are applied per register, SILU / SIGMOID / GELU / TANH over the stored row (AVX2
+ * row code, the same per element wherever the row starts): any split of rows or columns
+ * gives the same bits.
+ *
+ * Loop nest per depth block (<= KC): column blocks of NCB columns (their weights stay in
+ * L2) > row tiles > panel pairs; calls of 13-96 rows (Winograd tiles, 7x7 planes) run the
+ * row tiles inside each panel pair (the pair's weights read once from L2, then from L1).
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/x86/f32-conv.h"
+#include "kernels/x86/f32-nhwc.h"
+
+enum { NR = 16, KC = 256, NCB = 256, MR = 12 };
+enum { INIT_ZERO, INIT_BIAS, INIT_C };
+
+/* C[0..mr)[0..nr) for nr <= 16*np: b = packed rows at this depth for the first column,
+ * ps = floats between panels. exact: nr == 16*np. */
+static inline __attribute__((always_inline)) void tile(const int mr, const int np, const int exact, int64_t kc,
+                                                       const float *a, int64_t lda, const float *b, int64_t ps,
+                                                       float *c, int64_t ldc, int64_t nr, int mode, const float *bias,
+                                                       int act_on, er_act act) {
+  __m512 acc[MR][4];
+  __mmask16 m[4];
+#pragma GCC unroll 4
+  for (int v = 0; v < np; v++) {
+    const int64_t left = nr - 16 * v;
+    m[v] = exact || left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+  }
+  if (mode == INIT_C) {
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+      for (int v = 0; v < np; v++) acc[r][v] = _mm512_maskz_loadu_ps(m[v], c + r * ldc + 16 * v);
+  } else {
+#pragma GCC unroll 4
+    for (int v = 0; v < np; v++) {
+      const __m512 bv = mode == INIT_BIAS ? _mm512_maskz_loadu_ps(m[v], bias + 16 * v) : _mm512_setzero_ps();
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++) acc[r][v] = bv;
+    }
+  }
+  const float *ar[MR];
+#pragma GCC unroll 12
+  for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
+  for (int64_t k = 0; k < kc; k++) {
+    __m512 bk[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < np; v++) bk[v] = _mm512_loadu_ps(b + v * ps);
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+      const __m512 av = _mm512_set1_ps(ar[r][k]);
+#pragma GCC unroll 4
+      for (int v = 0; v < np; v++) acc[r][v] = _mm512_fmadd_ps(av, bk[v], acc[r][v]);
+    }
+    b += NR;
+  }
+  const int vec_act = act_on && er_nhwc_act_regs_avx512(act.kind);
+#pragma GCC unroll 12
+  for (int r = 0; r < mr; r++) {
+    float *cr = c + r * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < np; v++) _mm512_mask_storeu_ps(cr + 16 * v, m[v], vec_act ? er_nhwc_act_min_avx512(acc[r][v], act) : acc[r][v]);
+    if (act_on && !vec_act) er_nhwc_act_stored_avx512(cr, nr, act);
+  }
+}
+
+/* the full 12x32 tile, out of line (one copy for both loops) */
+static __attribute__((noinline)) void tile_full(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps,
+                                                float *c, int64_t ldc, int mode, const float *bias, int act_on,
+                                                er_act act) {
+  tile(MR, 2, 1, kc, a, lda, b, ps, c, ldc, 2 * NR, mode, bias, act_on, act);
+}
+
+typedef void (*tile_fn)(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, int64_t ldc,
+                        int64_t nr, int mode, const float *bias, int act_on, er_act act);
+#define TILE(mr, np)                                                                                          \
+  static void tile_##mr##x##np(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, \
+                               int64_t ldc, int64_t nr, int mode, const float *bias, int act_on, er_act act) { \
+    tile(mr, np, 0, kc, a, lda, b, ps, c, ldc, nr, mode, bias, act_on, act);                                 \
+  }
+TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4) TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4) TILE(3, 1) TILE(3, 2)
+TILE(3, 3) TILE(3, 4) TILE(4, 1) TILE(4, 2) TILE(5, 1) TILE(5, 2) TILE(6, 1) TILE(6, 2) TILE(7, 1) TILE(7, 2)
+TILE(8, 1) TILE(8, 2) TILE(9, 1) TILE(9, 2) TILE(10, 1) TILE(10, 2) TILE(11, 1) TILE(11, 2) TILE(12, 1) TILE(12, 2)
+#undef TILE
+/* tiles[mr][np]; the widest np of a row count is its step */
+static const tile_fn tiles[MR + 1][5] = {
+    {0},
+    {0, tile_1x1, tile_1x2, tile_1x3, tile_1x4},
+    {0, tile_2x1, tile_2x2, tile_2x3, tile_2x4},
+    {0, tile_3x1, tile_3x2, tile_3x3, tile_3x4},
+    {0, tile_4x1, tile_4x2},
+    {0, tile_5x1, tile_5x2},
+    {0, tile_6x1, tile_6x2},
+    {0, tile_7x1, tile_7x2},
+    {0, tile_8x1, tile_8x2},
+    {0, tile_9x1, tile_9x2},
+    {0, tile_10x1, tile_10x2},
+    {0, tile_11x1, tile_11x2},
+    {0, tile_12x1, tile_12x2},
+};
+static const int max_np[MR + 1] = {0, 4, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+
+void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda,
+                                    const void *packed, int64_t K, int64_t k0, int64_t n0, const float *bias,
+                                    int accumulate, er_act act, float *C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (kc <= 0) {
+    er_nhwc_gemm_no_depth(M, N, bias, accumulate, act, C, ldc);
+    return;
+  }
+  const int64_t ps = K * NR; /* floats between panels */
+  const float *P = (const float *)packed + (n0 / NR) * ps + k0 * NR;
+  const int64_t kb = er_nhwc_k_block(kc, KC);
+  for (int64_t kk = 0; kk < kc; kk += kb) {
+    const int64_t kl = kc - kk < kb ? kc - kk : kb;
+    const int mode = kk > 0 || accumulate ? INIT_C : bias ? INIT_BIAS : INIT_ZERO;
+    const int act_on = kk + kl == kc && act.kind != ER_ACT_NONE;
+    for (int64_t jc = 0; jc < N; jc += NCB) {
+      const int64_t je = N - jc < NCB ? N : jc + NCB;
+      const int64_t jf = jc + (je - jc) / (2 * NR) * (2 * NR); /* full panel pairs end */
+      if (M > MR && M <= 8 * MR) {
+        /* a few row tiles: each panel pair once from L2, then from L1 for the other row tiles */
+        for (int64_t j = jc; j < je; j += 2 * NR) {
+          const int64_t nr = je - j < 2 * NR ? je - j : 2 * NR;
+          const float *b = P + (j / NR) * ps + kk * NR, *bs = bias ? bias + j : 0;
+          for (int64_t i0 = 0; i0 < M; i0 += MR) {
+            const int mr = M - i0 < MR ? (int)(M - i0) : MR;
+            const float *a = A + i0 * lda + kk;
+            float *c = C + i0 * ldc + j;
+            if (mr == MR && nr == 2 * NR)
+              tile_full(kl, a, lda, b, ps, c, ldc, mode, bs, act_on, act);
+            else
+              tiles[mr][(nr + NR - 1) / NR](kl, a, lda, b, ps, c, ldc, nr, mode, bs, act_on, act);
+          }
+        }
+        continue;
+      }
+      int64_t i0 = 0;
+      for (; i0 + MR <= M && jf > jc; i0 += MR) { /* full 12x32 tiles inline, then the rest */
+        const float *a = A + i0 * lda + kk;
+        float *c = C + i0 * ldc;
+        for (int64_t j = jc; j < jf; j += 2 * NR)
+          tile_full(kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, mode, bias ? bias + j : 0, act_on, act);
+        if (jf < je)
+          tiles[MR][(je - jf + NR - 1) / NR](kl, a, lda, P + (jf / NR) * ps + kk * NR, ps, c + jf, ldc, je - jf, mode,
+                                             bias ? bias + jf : 0, act_on, act);
+      }
+      for (; i0 < M; i0 += MR) {
+        const int mr = M - i0 < MR ? (int)(M - i0) : MR;
+        const int64_t step = NR * max_np[mr];
+        const float *a = A + i0 * lda + kk;
+        float *c = C + i0 * ldc;
+        for (int64_t j = jc; j < je; j += step) {
+          const int64_t nr = je - j < step ? je - j : step;
+          tiles[mr][(nr + NR - 1) / NR](kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, nr, mode,
+                                        bias ? bias + j : 0, act_on, act);
+        }
+      }
+    }
+  }
+}
