@@ -56,6 +56,8 @@ $(BUILD)/tests/%: tests/tools/%.c $(LIB)
 $(BUILD)/obj/tests/unit/%.o: ER_CFLAGS += -Itests/unit
 # ISA flags per file: only x86/ kernels may use AVX2/FMA; chosen at run time from cpuid.
 $(BUILD)/obj/src/kernels/x86/%.o: ER_CFLAGS += -mavx2 -mfma -mf16c
+# AVX-512F kernels (files named *-avx512.c), chosen from cpuid likewise.
+$(BUILD)/obj/src/kernels/x86/%-avx512.o: ER_CFLAGS += -mavx512f
 
 # The device part alone (runtime + kernels, no importer/CLI) as a static library, and its
 # code size: `make size` (text = code + read-only data, per object and in total).

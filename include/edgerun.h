@@ -89,7 +89,11 @@ typedef struct er_session_options {
   int threads;        /* 0 = default */
 } er_session_options;
 
-/* The model must outlive the session. opts may be NULL. */
+/* The model must outlive the session. opts may be NULL. A model may serve several
+ * sessions, also on different threads; one session is used by one thread at a time.
+ * Memory: weights a kernel packs when the session plans are not kept twice — their pages
+ * in the mapped file (or in the importer's copy, while the model has one session) are
+ * released and read back only if something plans again. */
 er_status er_session_create(er_model *model, const er_session_options *opts,
                             er_session **out_session);
 void er_session_destroy(er_session *session);

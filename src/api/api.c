@@ -1,4 +1,5 @@
 /* Public API (include/edgerun.h) over the importer and the executor. Host code. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,34 +16,87 @@ struct er_model {
   er_imported imp;
   int n_user_inputs;
   int *user_inputs; /* indices into graph->inputs of non-initializer inputs */
+  /* Sessions share the model's constants. `lock` is held while a session plans or runs a
+   * plan that prepares (reads constants), so that dropping and restoring the pages of
+   * copied constants (below) never meets a reader. */
+  pthread_mutex_t lock;
+  int lock_ok;
+  int n_sessions;
 };
 
 struct er_session {
   er_model *model;
   er_exec *exec;
   er_threadpool *threads;
+  int counted; /* included in model->n_sessions */
 };
 
 
-/* Weights a kernel packed into its own state are not read again: drop their pages from the
- * process's resident set when they lie in a mapped model file (clean file pages: a later
- * read brings them back from the file). Only whole pages inside the tensor are dropped. */
-static void release_constant(void *user, const void *data, size_t bytes) {
-  const er_model *m = (const er_model *)user;
+/* Weights a kernel packed into its own state are not read again; drop their pages from the
+ * process's resident set (called by the executor as planning goes, with the model locked):
+ *   - bytes in the mapped model file: clean file pages, read back from the file if touched;
+ *   - a copy the importer made of an unaligned initializer (imp.copies): its whole pages are
+ *     dropped (they would read as zeros) and the copy is marked; restore_copies() puts the
+ *     bytes back from the file before anything prepares again. Only while the model has a
+ *     single session: another session's kernels may still read the copy at run time.
+ * Only whole pages inside the tensor are dropped. */
+static long page_size(void) {
   static long page;
   if (!page) page = sysconf(_SC_PAGESIZE);
+  return page;
+}
+
+static void drop_pages(const void *data, size_t bytes) {
+  long page = page_size();
   if (page <= 0 || !data || bytes < (size_t)page) return;
+  uintptr_t a = (uintptr_t)data;
+  uintptr_t b = (a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+  uintptr_t e = (a + bytes) & ~((uintptr_t)page - 1);
+  if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+}
+
+static int in_file_mapping(const er_model *m, const void *data, size_t bytes) {
   for (const er_mapping *mp = m->imp.mappings; mp; mp = mp->next) {
     uintptr_t lo = (uintptr_t)mp->ptr, hi = lo + mp->size, a = (uintptr_t)data;
-    if (!mp->is_mmap || a < lo || a + bytes > hi) continue;
-    uintptr_t b = (a + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-    uintptr_t e = (a + bytes) & ~((uintptr_t)page - 1);
-    if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+    if (mp->is_mmap && a >= lo && a + bytes <= hi) return 1;
+  }
+  return 0;
+}
+
+static void release_constant(void *user, const void *data, size_t bytes) {
+  er_model *m = (er_model *)user;
+  if (in_file_mapping(m, data, bytes)) {
+    drop_pages(data, bytes);
+    return;
+  }
+  if (m->n_sessions != 1) return;
+  for (er_copied *cp = m->imp.copies; cp; cp = cp->next) {
+    if (cp->dst != data || cp->dropped) continue;
+    drop_pages(cp->dst, cp->bytes);
+    cp->dropped = 1;
+    if (in_file_mapping(m, cp->src, cp->bytes)) drop_pages(cp->src, cp->bytes);
     return;
   }
 }
 
+/* Before anything may read constants again (a plan, a dynamic run, a second session). */
+static void restore_copies(er_model *m) {
+  for (er_copied *cp = m->imp.copies; cp; cp = cp->next)
+    if (cp->dropped) {
+      memcpy(cp->dst, cp->src, cp->bytes);
+      cp->dropped = 0;
+    }
+}
+
+static void model_lock(er_model *m) {
+  if (m->lock_ok) pthread_mutex_lock(&m->lock);
+}
+static void model_unlock(er_model *m) {
+  if (m->lock_ok) pthread_mutex_unlock(&m->lock);
+}
+
 static er_status finish_model(er_model *m) {
+  m->lock_ok = pthread_mutex_init(&m->lock, NULL) == 0;
   const er_graph *g = m->imp.graph;
   m->user_inputs = (int *)er_pool_alloc(&m->imp.pool, sizeof(int) * (size_t)(g->n_inputs + 1));
   if (!m->user_inputs) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
@@ -87,6 +141,7 @@ er_status er_model_load_buffer(const void *data, size_t size, const char *base_d
 
 void er_model_destroy(er_model *m) {
   if (!m) return;
+  if (m->lock_ok) pthread_mutex_destroy(&m->lock);
   er_imported_free(&m->imp);
   free(m);
 }
@@ -147,6 +202,10 @@ er_status er_session_create(er_model *model, const er_session_options *opts,
   }
   er_exec_set_threads(s->exec, s->threads);
   er_exec_set_release(s->exec, release_constant, model);
+  model_lock(model);
+  model->n_sessions++;
+  s->counted = 1;
+  restore_copies(model); /* a second session may read what the first one dropped */
   /* Plan right away when every input shape is fully static. */
   const er_graph *g = model->imp.graph;
   int all_static = 1;
@@ -173,6 +232,7 @@ er_status er_session_create(er_model *model, const er_session_options *opts,
     }
     if (!st) st = er_exec_plan(s->exec);
   }
+  model_unlock(model);
   if (st) {
     er_session_destroy(s);
     return st;
@@ -183,6 +243,11 @@ er_status er_session_create(er_model *model, const er_session_options *opts,
 
 void er_session_destroy(er_session *s) {
   if (!s) return;
+  if (s->counted) {
+    model_lock(s->model);
+    s->model->n_sessions--;
+    model_unlock(s->model);
+  }
   er_exec_destroy(s->exec);
   er_threadpool_destroy(s->threads);
   free(s);
@@ -210,7 +275,12 @@ er_status er_session_set_input(er_session *s, size_t index, er_dtype dtype, cons
 
 er_status er_session_run(er_session *s) {
   if (!s) return ER_ERR(ER_INVALID_ARGUMENT, "NULL session");
-  return er_exec_run(s->exec);
+  if (!er_exec_prepares(s->exec)) return er_exec_run(s->exec);
+  model_lock(s->model); /* this run plans or prepares: constants are read */
+  restore_copies(s->model);
+  er_status st = er_exec_run(s->exec);
+  model_unlock(s->model);
+  return st;
 }
 
 er_status er_session_get_output(er_session *s, size_t index, er_tensor_view *out) {

@@ -13,6 +13,17 @@ typedef struct er_mapping {      /* a memory-mapped or heap buffer to release wi
   int is_mmap;                   /* 1: munmap, 0: free */
 } er_mapping;
 
+/* An initializer the importer had to copy out of the file (its bytes were not aligned for
+ * its type there). Kept so the host can drop the copy's pages once every kernel packed it
+ * (it is then re-read from src before anything plans again). */
+typedef struct er_copied {
+  struct er_copied *next;
+  void *dst;                     /* the copy (pool memory), what the IR points to */
+  const void *src;               /* the bytes in the mapped file or the caller's buffer */
+  size_t bytes;
+  int dropped;                   /* host: dst's whole pages were dropped (read as zeros) */
+} er_copied;
+
 typedef struct er_imported {
   er_pool pool;                  /* all IR memory */
   er_graph *graph;
@@ -23,6 +34,7 @@ typedef struct er_imported {
   const char *producer_name;
   const char *producer_version;
   er_mapping *mappings;          /* model file and external data files */
+  er_copied *copies;             /* unaligned initializers copied at import (>= 64 KiB) */
 } er_imported;
 
 /* Release everything the importer allocated (pool and mappings). */

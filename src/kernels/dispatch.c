@@ -8,6 +8,10 @@
 #include "kernels/ref/nhwc_mk.h"
 #include "kernels/ref/rnn_cell.h"
 #include "kernels/q8.h"
+#include "kernels/vmath.h"
+
+void er_x32_transpose_ref(const void *src, int64_t lds, void *dst, int64_t ldd, int64_t rows,
+                          int64_t cols); /* ref/shape_transpose.c */
 
 void er_f32_apply_act(float *x, int64_t n, er_act act) {
   switch (act.kind) {
@@ -155,6 +159,10 @@ static const er_microkernels ref_table = {
     .f32_minmax = er_f32_minmax_ref,
     .u8_transpose = er_u8_transpose_ref,
     .f32_q4_gemm = er_f32_q4_gemm_ref,
+    .f32_vunary = er_f32_vunary_ref,
+    .f32_softmax = er_f32_softmax_ref,
+    .f32_layernorm = er_f32_layernorm_ref,
+    .x32_transpose = er_x32_transpose_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }
@@ -162,11 +170,13 @@ const er_microkernels *er_microkernels_ref(void) { return &ref_table; }
 #if defined(__x86_64__)
 /* Defined in src/kernels/x86/ (compiled with -mavx2 -mfma per file). */
 const er_microkernels *er_microkernels_avx2(void);
+const er_microkernels *er_microkernels_avx512(void); /* -avx512.c files add -mavx512f */
 #endif
 
 const er_microkernels *er_microkernels_select(void) {
 #if defined(__x86_64__)
   er_cpu_features f = er_cpu_detect();
+  if (f.avx2 && f.fma && f.avx512f) return er_microkernels_avx512();
   if (f.avx2 && f.fma) {
     const er_microkernels *t = er_microkernels_avx2();
     if (t) return t;

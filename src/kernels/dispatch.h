@@ -58,7 +58,7 @@ typedef struct er_microkernels {
   void (*f32_dwconv2d)(const float *in, int64_t H, int64_t W, const float *w, int64_t KH,
                        int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
                        int64_t dw, float bias, er_act act, float *out, int64_t OH, int64_t OW);
-  /* f32_gemm_packed restricted to output columns [n0, n1) (n0 a multiple of 64): lets a
+  /* f32_gemm_packed restricted to output columns [n0, n1) (n0 a multiple of 32): lets a
    * caller split one packed product over threads by column blocks. Same bits as the full
    * call for those columns. */
   void (*f32_gemm_packed_cols)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
@@ -164,6 +164,23 @@ typedef struct er_microkernels {
   void (*f32_q4_gemm)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint8_t *B, int is_signed,
                       const float *scale, const void *zp, int64_t block, const float *bias, float *C, int64_t ldc,
                       int64_t n0, int64_t n1);
+  /* y[i] = f(x[i]) for i < n, f one of ER_VF_* (kernels/vmath.h, which documents the
+   * approximations and their errors); y may equal x. */
+  void (*f32_vunary)(int fn, const float *x, float *y, int64_t n);
+  /* Softmax (log_ = 0) or LogSoftmax (log_ = 1) of scale * x over `rows` rows of n
+   * contiguous floats (row strides ldx, ldy; y may equal x). */
+  void (*f32_softmax)(const float *x, int64_t ldx, float *y, int64_t ldy, int64_t rows,
+                      int64_t n, float scale, int log_);
+  /* Layer normalization of `rows` rows of n contiguous floats (stride n):
+   * y = (x - mean) * istd * scale[i] + bias[i] (bias may be NULL; y may equal x) with
+   * istd = 1 / sqrt(var + eps), var the biased variance; mean / istd (may be NULL) receive
+   * each row's statistics. */
+  void (*f32_layernorm)(const float *x, float *y, int64_t rows, int64_t n, const float *scale,
+                        const float *bias, float eps, float *mean, float *istd);
+  /* 2-D transpose of 32-bit elements (any 4-byte type, copied bit-exactly):
+   * dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
+  void (*x32_transpose)(const void *src, int64_t lds, void *dst, int64_t ldd, int64_t rows,
+                        int64_t cols);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

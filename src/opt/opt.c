@@ -62,6 +62,7 @@ static er_status optimize_graph(er_pool *pool, er_graph *g, unsigned passes, uns
   if (!s && (passes & ER_OPT_PATTERNS)) s = run_pass(&c, opt_pass_layernorm, &st->layernorms, "layernorm");
   if (!s && (passes & ER_OPT_PATTERNS)) s = run_pass(&c, opt_pass_gelu, &st->gelus, "gelu");
   if (!s && (passes & ER_OPT_PATTERNS)) s = run_pass(&c, opt_pass_hardswish, &st->hardswishes, "hardswish");
+  if (!s && (passes & ER_OPT_PATTERNS)) s = run_pass(&c, opt_pass_attention, &st->attentions, "attention");
   if (!s && (passes & ER_OPT_BN_FOLD)) s = run_pass(&c, opt_pass_bn_fold, &st->folded_bn, "bn_fold");
   if (!s && (passes & ER_OPT_CONV_ADD)) s = run_pass(&c, opt_pass_conv_add, &st->folded_conv_add, "conv_add");
   /* a bias Add folded just now may have hidden a BatchNormalization from the first try */

@@ -20,6 +20,9 @@
  *                 (ER_LAYOUT=0 in the environment skips it)
  *   qdq.c         QDQ patterns (DequantizeLinear -> Conv/MatMul/Gemm/Add/... -> QuantizeLinear)
  *                 -> integer ops (QLinearConv, QGemm, QLinearAdd, ...; kernels/qops.h)
+ *   attention.c   MatMul -> scale -> [mask] -> Softmax -> MatMul (and the head Transposes
+ *                 around it) -> one edgerun Attention op (kernels/attention.h); part of
+ *                 ER_OPT_PATTERNS
  * Subgraphs (If/Loop/Scan bodies) get every pass except dead-node removal; node counts in
  * the stats include subgraphs.
  *
@@ -55,6 +58,7 @@ typedef struct er_opt_stats {
   int removed_dead, constants, removed_identity, folded_bn, folded_conv_add, layernorms, gelus, hardswishes,
       matmul_gemm, fused_act, reshapes, layouts;
   int qdq; /* QDQ patterns rewritten to integer ops */
+  int attentions; /* attention.c (with ER_OPT_PATTERNS) */
 } er_opt_stats;
 
 /* 1 if er_optimize fuses activations into op_type ("Conv", "ConvTranspose", "Gemm",

@@ -810,6 +810,8 @@ static int outer_changed(const er_exec *e) {
   return 0;
 }
 
+int er_exec_prepares(const er_exec *e) { return !e->planned || e->dynamic; }
+
 er_status er_exec_run(er_exec *e) {
   if (e->infer_only) return ER_ERR(ER_INTERNAL, "executor was planned for shapes only");
   if (e->parent) {

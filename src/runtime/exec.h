@@ -59,6 +59,10 @@ const er_kctx *er_exec_node(const er_exec *e, int i);
 typedef void (*er_release_fn)(void *user, const void *data, size_t bytes);
 void er_exec_set_release(er_exec *e, er_release_fn fn, void *user);
 
+/* 1 if the next er_exec_run will read constants to prepare (it plans first, or the graph
+ * runs in dynamic mode), 0 if it only runs the plan. */
+int er_exec_prepares(const er_exec *e);
+
 /* Plan for the bound input shapes (done automatically by run when shapes changed). */
 er_status er_exec_plan(er_exec *e);
 er_status er_exec_run(er_exec *e);

@@ -78,6 +78,17 @@ er_status ot_run_domain(const char *domain, const char *op_type, int opset, cons
   return op->run(&c);
 }
 
+er_status ot_run_ex(const char *domain, const char *op_type, int opset, const er_attr *attrs,
+                    int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out,
+                    const er_microkernels *mk, er_threadpool *pool) {
+  const er_microkernels *mk0 = ot_mk;
+  er_threadpool *pool0 = ot_pool;
+  ot_mk = mk, ot_pool = pool;
+  er_status s = ot_run_domain(domain, op_type, opset, attrs, n_attrs, in, n_in, out, n_out);
+  ot_mk = mk0, ot_pool = pool0;
+  return s;
+}
+
 er_status ot_run(const char *op_type, int opset, const er_attr *attrs, int n_attrs, er_tensor **in,
                  int n_in, er_tensor **out, int n_out) {
   return ot_run_domain("", op_type, opset, attrs, n_attrs, in, n_in, out, n_out);

@@ -27,6 +27,11 @@ er_status ot_run(const char *op_type, int opset, const er_attr *attrs, int n_att
 /* Same, for a non-default domain. */
 er_status ot_run_domain(const char *domain, const char *op_type, int opset, const er_attr *attrs,
                         int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out);
+/* ot_run_domain with table mk and thread pool `pool` (may be NULL) for this call only
+ * (see ot_set_microkernels for what a table changes). */
+er_status ot_run_ex(const char *domain, const char *op_type, int opset, const er_attr *attrs,
+                    int n_attrs, er_tensor **in, int n_in, er_tensor **out, int n_out,
+                    const er_microkernels *mk, er_threadpool *pool);
 void ot_free_all(void);
 /* Micro-kernel table given to ops as ctx->mk and the session thread count (<= 1: no pool).
  * They stay set until changed. With a table set, ot_run also does what a session does

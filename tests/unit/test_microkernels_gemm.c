@@ -12,6 +12,8 @@
 #include "test.h"
 
 const er_microkernels *er_microkernels_avx2(void);
+const er_microkernels *er_microkernels_avx512(void);
+static int g_use_avx512; /* set while mk_gemm_avx512_table re-runs the tests */
 
 static const int64_t k_sizes[] = {1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 64, 100, 257};
 #define N_SIZES ((int)(sizeof k_sizes / sizeof k_sizes[0]))
@@ -20,6 +22,7 @@ static const int64_t k_sizes[] = {1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 64, 100, 257
 static const er_microkernels *opt_table(void) {
 #if defined(__x86_64__)
   er_cpu_features f = er_cpu_detect();
+  if (g_use_avx512) return f.avx2 && f.fma && f.avx512f ? er_microkernels_avx512() : 0;
   if (f.avx2 && f.fma) return er_microkernels_avx2();
 #endif
   return 0;
@@ -153,9 +156,9 @@ static void packed_case(int *er_failed_, const er_microkernels *opt, int tb, int
     *er_failed_ = 1;
   }
   if (check_splits) {
-    /* columns [0, 64), [64, 192), [192, N) and rows [0, 7), [7, M) */
-    int64_t cuts[] = {0, 64, 192, N};
-    for (int c = 0; c < 3; c++)
+    /* columns [0, 32), [32, 96), [96, 192), [192, N) and rows [0, 7), [7, M) */
+    int64_t cuts[] = {0, 32, 96, 192, N};
+    for (int c = 0; c < 4; c++)
       if (cuts[c] < N)
         opt->f32_gemm_packed_cols(M, N, K, A, lda, P2, bp, act, C3, ldc, cuts[c],
                                   cuts[c + 1] < N ? cuts[c + 1] : N);
@@ -397,4 +400,21 @@ TEST(mk_gemm_op_bad_act) {
   const float want[4] = {0, 0, 15, 22};
   CHECK(ot_max_abs_diff_f32(y[0], want, 4) == 0);
   ot_free_all();
+}
+
+/* Every test above again on the AVX-512 table (12x32 tiles over the AVX2 packed format),
+ * when this CPU has AVX-512F. */
+TEST(mk_gemm_avx512_table) {
+  g_use_avx512 = 1;
+  if (opt_table()) {
+    test_mk_gemm_f32_gemm_all_shapes(er_failed_);
+    test_mk_gemm_f32_gemm_transposes_alpha_beta(er_failed_);
+    test_mk_gemm_f32_gemm_k_zero(er_failed_);
+    test_mk_gemm_packed_all_shapes(er_failed_);
+    test_mk_gemm_packed_each_activation(er_failed_);
+    test_mk_gemm_packed_k_zero_and_nan(er_failed_);
+    test_mk_gemm_op_gemm_packed_bias_act_threads(er_failed_);
+    test_mk_gemm_op_matmul_packed_batched_threads(er_failed_);
+  }
+  g_use_avx512 = 0;
 }

@@ -317,21 +317,26 @@ TEST(opt_matmul_add_to_gemm) {
   er_opt_stats st;
   /* MatMul+Add -> Gemm alone (no activation): numerically checked */
   CHECK(opt_and_compare("matmul_add", ER_OPT_MATMUL_ADD | ER_OPT_DCE, ER_OPT_F_FORCE_ACT, &m, &st) < 1e-6);
-  CHECK(st.matmul_gemm == 1);
+  CHECK(st.matmul_gemm == 2);
   const er_node *n = find_node(m.graph, "mm+bias");
   CHECK(n && strcmp(n->op_type, "Gemm") == 0 && n->n_inputs == 3 && n->op != NULL);
-  CHECK(count_op(m.graph, "MatMul") == 1 && count_op(m.graph, "Add") == 1); /* 3-D A stays */
+  /* 3-D A stays a MatMul that takes the bias as a third input (_bias = 1) */
+  const er_node *n3 = find_node(m.graph, "mm3+bias3");
+  CHECK(n3 && strcmp(n3->op_type, "MatMul") == 0 && n3->n_inputs == 3);
+  CHECK(n3 && er_node_attr(n3, "_bias") && er_node_attr(n3, "_bias")->i == 1);
+  CHECK(count_op(m.graph, "MatMul") == 1 && count_op(m.graph, "Add") == 0);
   er_imported_free(&m);
   /* with the activation pass too: Gemm carries the Relu */
   CHECK_OK(load("matmul_add", &m));
   CHECK_OK(er_optimize_ex(&m, ER_OPT_ALL, ER_OPT_F_FORCE_ACT, NULL));
   CHECK(act_of(find_node(m.graph, "mm+bias+relu")) == ER_ACT_RELU);
-  CHECK(m.graph->n_nodes == 3);
+  CHECK(m.graph->n_nodes == 2);
   er_imported_free(&m);
   /* by default only when the Gemm kernel reads _act (kernel_reads_act("Gemm")) */
   CHECK(opt_and_compare("matmul_add", ER_OPT_ALL, 0, &m, NULL) < 1e-6);
   int on = er_opt_act_enabled("Gemm");
   CHECK(count_op(m.graph, "MatMul") == (on ? 1 : 2) && count_op(m.graph, "Gemm") == (on ? 1 : 0));
+  CHECK(count_op(m.graph, "Add") == (er_opt_act_enabled("MatMul") ? 0 : 1) + (on ? 0 : 1));
   er_imported_free(&m);
 }
 
@@ -555,5 +560,46 @@ TEST(opt_layout_env_off) {
   CHECK(opt_and_compare("layout_cnn", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
   unsetenv("ER_LAYOUT");
   CHECK(count_op(m.graph, "Conv") == 6 && count_op(m.graph, "Transpose") == 0);
+  er_imported_free(&m);
+}
+
+/* Attention pass (src/opt/attention.c): the BERT export pattern with its head Transposes
+ * becomes one Attention op reading Q/K/V as [B,S,H,D] and writing [B,S,H,D]; the masked
+ * pattern with Div keeps K's Transpose as a BHSD layout; a pattern whose scores are a graph
+ * output, and one with Softmax on another axis, stay. Numerically equal to the originals. */
+TEST(opt_attention_pattern) {
+  er_imported m;
+  er_opt_stats st;
+  CHECK(opt_and_compare("attention_bert", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  CHECK(st.attentions == 1 && count_op(m.graph, "Attention") == 1);
+  CHECK(count_op(m.graph, "Transpose") == 0 && count_op(m.graph, "Softmax") == 0);
+  const er_node *a = NULL;
+  for (int i = 0; i < m.graph->n_nodes; i++)
+    if (strcmp(m.graph->nodes[i].op_type, "Attention") == 0) a = &m.graph->nodes[i];
+  const er_attr *lay = a ? er_node_attr(a, "layouts") : NULL;
+  CHECK(lay && lay->n == 4 && lay->ints[0] == 1 && lay->ints[1] == 1 && lay->ints[2] == 1 &&
+        lay->ints[3] == 1);
+  CHECK_NEAR(act_f(a, "scale"), 0.5, 0);
+  CHECK(ir_consistent(m.graph));
+  er_imported_free(&m);
+
+  CHECK(opt_and_compare("attention_mask", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  CHECK(st.attentions == 1 && count_op(m.graph, "Attention") == 1);
+  CHECK(count_op(m.graph, "Softmax") == 2 && count_op(m.graph, "Transpose") == 0);
+  a = find_node(m.graph, "qk+attention");
+  lay = a ? er_node_attr(a, "layouts") : NULL;
+  CHECK(a && a->n_inputs == 4 && lay && lay->ints[0] == 0 && lay->ints[1] == 0 &&
+        lay->ints[2] == 0 && lay->ints[3] == 0);
+  CHECK_NEAR(act_f(a, "scale"), 0.5, 0);
+  CHECK(ir_consistent(m.graph));
+  er_imported_free(&m);
+
+  /* rank 3 ([B*H, S, D]): K's Transpose and the output's are absorbed */
+  CHECK(opt_and_compare("attention_rank3", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  CHECK(st.attentions == 1 && m.graph->n_nodes == 1);
+  a = &m.graph->nodes[0];
+  lay = er_node_attr(a, "layouts");
+  CHECK(strcmp(a->op_type, "Attention") == 0 && a->n_inputs == 4 && lay && lay->ints[0] == 0 &&
+        lay->ints[1] == 0 && lay->ints[2] == 0 && lay->ints[3] == 1);
   er_imported_free(&m);
 }

@@ -107,6 +107,7 @@ typedef struct onx_ctx {
   const char *base_dir; /* NULL: external data is an error */
   int copy_data;        /* copy tensor data even when aligned in place */
   er_mapping **mappings;
+  er_copied **copies;   /* where to record large unaligned copies (NULL: don't) */
   onx_extfile *files;
   onx_opsets model_opsets;
   int64_t ir_version;

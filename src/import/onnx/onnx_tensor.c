@@ -44,6 +44,13 @@ static er_status take_bytes(onx_ctx *c, er_tensor *t, const uint8_t *src, size_t
   if (!d) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory (%zu bytes)", nbytes);
   if (nbytes) memcpy(d, src, nbytes);
   t->data = d;
+  if (c->copies && !c->copy_data && nbytes >= ((size_t)64 << 10)) {
+    er_copied *cp = (er_copied *)er_pool_alloc(c->pool, sizeof *cp);
+    if (!cp) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+    cp->dst = d, cp->src = src, cp->bytes = nbytes, cp->dropped = 0;
+    cp->next = *c->copies;
+    *c->copies = cp;
+  }
   return NULL;
 }
 

@@ -297,9 +297,47 @@ static void ln_index_map(const er_tensor *t, int rank, const int64_t *dims, int6
   }
 }
 
+/* float32 fast path: Scale (and B) hold one value per normalized element (no broadcasting
+ * within the normalized dims) and the Mean / InvStdDev outputs, when present, are float32.
+ * Rows go to the table's f32_layernorm, split over threads by blocks of rows; each row is
+ * computed the same way for any split. */
+typedef struct {
+  const er_microkernels *mk;
+  const float *x, *sc, *bi;
+  float *y, *mean, *istd;
+  int64_t n;
+  float eps;
+} ln_job;
+
+static void ln_rows_range(void *arg, int64_t b, int64_t e) {
+  const ln_job *j = (const ln_job *)arg;
+  j->mk->f32_layernorm(j->x + b * j->n, j->y + b * j->n, e - b, j->n, j->sc, j->bi, j->eps,
+                       j->mean ? j->mean + b : NULL, j->istd ? j->istd + b : NULL);
+}
+
+/* Test hook: non-zero keeps float32 on the generic (double statistics) path. */
+int er_layernorm_f32_fast_disabled;
+
+static int ln_fast(er_kctx *c, const ln_args *a) {
+  const er_tensor *X = c->in[0], *S = c->in[1], *B = er_in(c, 2);
+  er_tensor *m = er_out(c, 1), *is = er_out(c, 2);
+  if (er_layernorm_f32_fast_disabled || X->dtype != ER_F32 || a->inner <= 0) return 0;
+  if (er_tensor_numel(S) != a->inner || (B && er_tensor_numel(B) != a->inner)) return 0;
+  if ((m && m->dtype != ER_F32) || (is && is->dtype != ER_F32)) return 0;
+  ln_job j = {c->mk ? c->mk : er_microkernels_ref(), (const float *)X->data,
+              (const float *)S->data, B ? (const float *)B->data : NULL,
+              (float *)c->out[0]->data, m ? (float *)m->data : NULL,
+              is ? (float *)is->data : NULL, a->inner, (float)a->eps};
+  /* ~32K elements per thread chunk: below that, waking a thread costs more than it saves */
+  int64_t grain = a->inner >= 32768 ? 1 : 32768 / a->inner;
+  er_parallel_for(c, a->outer, grain, ln_rows_range, &j);
+  return 1;
+}
+
 er_status cv_layernorm_run(er_kctx *c) {
   ln_args a;
   ER_RETURN_IF_ERROR(ln_geom(c, &a));
+  if (ln_fast(c, &a)) return 0;
   const er_tensor *X = c->in[0];
   int ct = cv_ctype(X->dtype);
   char *sp = (char *)c->scratch;

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/vmath.h"
 
 /* Test hook: non-zero disables every fast path (unit tests compare both paths). */
 int er_ew_f32_fast_disabled;
@@ -41,38 +42,27 @@ enum { B_ADD = 1, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN,
 #define GRAIN 65536
 #define GRAIN_HEAVY 16384
 
-/* e^x for x <= 0 (NaN stays NaN), inlined so the Sigmoid loop vectorizes: x = k*ln2 + r
- * with |r| <= ln2/2, e^r by a degree-6 Taylor polynomial (relative error ~2e-7), times 2^k
- * built in the exponent bits. Results below ~1e-38 flush to ~1e-38 (sigmoid's error there
- * is < 1e-37 absolute). */
-static inline float exp_neg(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  float t = x * 1.44269504088896341f + 12582912.0f; /* round to nearest via 1.5*2^23 */
-  float k = t - 12582912.0f;
-  float r = x - k * 0.693145751953125f - k * 1.428606765330187e-06f;
-  float p = 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  /* k is in [-126, 0] for x in [-87, 0]; a NaN x gives NaN k (and NaN p): clamp before the
-   * conversion so it stays defined, and let p carry the NaN out. */
-  float kc = k >= -126.0f ? (k <= 127.0f ? k : 127.0f) : -126.0f;
-  uint32_t bits = (uint32_t)((int32_t)kc + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
 /* ---- unary ---- */
 typedef struct {
   int kind;
   const float *x;
   float *y;
   float a, b;
+  const er_microkernels *mk;
 } ujob;
+
+/* Transcendental ops go to the micro-kernel table's vector functions (kernels/vmath.h). */
+static int vfunc_of(int kind) {
+  switch (kind) {
+    case U_SIGMOID: return ER_VF_SIGMOID;
+    case U_TANH: return ER_VF_TANH;
+    case U_EXP: return ER_VF_EXP;
+    case U_ERF: return ER_VF_ERF;
+    case U_GELU: return ER_VF_GELU;
+    case U_GELU_TANH: return ER_VF_GELU_TANH;
+    default: return 0;
+  }
+}
 
 static void unary_range(void *arg, int64_t begin, int64_t end) {
   const ujob *j = (const ujob *)arg;
@@ -80,6 +70,11 @@ static void unary_range(void *arg, int64_t begin, int64_t end) {
   float *y = j->y + begin;
   int64_t n = end - begin;
   const float a = j->a, b = j->b;
+  int vf = vfunc_of(j->kind);
+  if (vf) {
+    j->mk->f32_vunary(vf, x, y, n);
+    return;
+  }
   switch (j->kind) {
     case U_RELU:
       for (int64_t i = 0; i < n; i++) {
@@ -127,45 +122,16 @@ static void unary_range(void *arg, int64_t begin, int64_t end) {
     case U_RECIP:
       for (int64_t i = 0; i < n; i++) y[i] = 1.0f / x[i];
       break;
-    case U_SIGMOID:
-      for (int64_t i = 0; i < n; i++) {
-        float v = x[i], e = exp_neg(v >= 0.0f ? -v : v), s = 1.0f / (1.0f + e);
-        y[i] = v >= 0.0f ? s : e * s;
-      }
-      break;
-    case U_TANH:
-      for (int64_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
-      break;
-    case U_EXP:
-      for (int64_t i = 0; i < n; i++) y[i] = expf(x[i]);
-      break;
-    case U_ERF:
-      for (int64_t i = 0; i < n; i++) y[i] = erff(x[i]);
-      break;
-    case U_GELU:
-      for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        y[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-      }
-      break;
-    case U_GELU_TANH:
-      for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        y[i] = 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
-      }
-      break;
     default:
       break;
   }
 }
 
 static void run_unary(er_kctx *c, int kind, float a, float b) {
-  ujob j = {kind, (const float *)c->in[0]->data, (float *)c->out[0]->data, a, b};
+  ujob j = {kind, (const float *)c->in[0]->data, (float *)c->out[0]->data, a, b,
+            c->mk ? c->mk : er_microkernels_ref()};
   int64_t n = er_tensor_numel(c->in[0]);
-  int64_t grain = kind == U_SIGMOID || kind == U_TANH || kind == U_EXP || kind == U_ERF || kind == U_GELU ||
-                         kind == U_GELU_TANH
-                     ? GRAIN_HEAVY
-                     : GRAIN;
+  int64_t grain = vfunc_of(kind) ? GRAIN_HEAVY : GRAIN;
   if (n <= grain) unary_range(&j, 0, n);
   else er_parallel_for(c, n, grain, unary_range, &j);
 }

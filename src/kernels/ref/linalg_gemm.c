@@ -3,6 +3,7 @@
 
 #include "kernels/kernel.h"
 #include "kernels/ref/gemm.h"
+#include "kernels/vmath.h"
 
 /* ---- er_f32_gemm_ref ----------------------------------------------------------------
  * Blocking: the N dimension is cut into panels of GEMM_NR columns and K into blocks of
@@ -178,14 +179,24 @@ static mm_naive_fn mm_naive_for(int dtype) {
  * the table's format; run then calls f32_gemm_packed with the bias (Gemm C per column) and
  * the fused activation (`_act`, `_act_a`, `_act_b` attributes set by graph passes).
  * Work is split over threads by blocks of 12 rows (the last block takes the remainder, so no
- * block has a single row) or of 64 columns; each output element is computed by one call
- * with the same K order, so results are bit-identical for any thread count. */
+ * block has a single row) or of 32 columns (preferred for few rows times packed weights);
+ * each output element is computed by one call with the same K order, so results are
+ * bit-identical for any thread count. */
 #define SPLIT_ROWS 12
-#define SPLIT_COLS 64
+#define SPLIT_COLS 32
 #define MIN_PARALLEL_MACS (1 << 18) /* below ~5 us of work, waking threads costs more */
 
 static const er_microkernels *mk_of(const er_kctx *ctx) {
   return ctx->mk ? ctx->mk : er_microkernels_ref();
+}
+
+/* Apply a fused activation to n floats: the transcendental kinds through the table's
+ * vector functions (the approximations the GEMM epilogues use), the others exactly. */
+static void apply_act(const er_microkernels *mk, float *x, int64_t n, er_act act) {
+  int fn = act.kind == ER_ACT_GELU ? ER_VF_GELU : act.kind == ER_ACT_SIGMOID ? ER_VF_SIGMOID
+         : act.kind == ER_ACT_TANH ? ER_VF_TANH : act.kind == ER_ACT_SILU ? ER_VF_SILU : 0;
+  if (fn) mk->f32_vunary(fn, x, x, n);
+  else er_f32_apply_act(x, n, act);
 }
 
 static er_act act_of(const er_kctx *ctx) {
@@ -262,10 +273,12 @@ static void gemm_job_block(const gemm_job *j, int64_t m0, int64_t m1, int64_t n0
   }
   const float *A = j->A + (j->ta ? m0 : m0 * j->lda);
   const float *B = j->B + (j->tb ? n0 * j->ldb : n0);
+  if (j->bias) /* per-column bias: C starts as the bias row */
+    for (int64_t r = 0; r < m; r++) memcpy(C + r * j->ldc + n0, j->bias + n0, sizeof(float) * (size_t)n);
   j->mk->f32_gemm(j->ta, j->tb, m, n, j->K, j->alpha, A, j->lda, B, j->ldb,
-                  j->accumulate ? 1.0f : 0.0f, C + n0, j->ldc);
+                  j->accumulate || j->bias ? 1.0f : 0.0f, C + n0, j->ldc);
   if (j->act.kind != ER_ACT_NONE)
-    for (int64_t r = 0; r < m; r++) er_f32_apply_act(C + r * j->ldc + n0, n, j->act);
+    for (int64_t r = 0; r < m; r++) apply_act(j->mk, C + r * j->ldc + n0, n, j->act);
 }
 
 static void gemm_job_range(void *arg, int64_t b, int64_t e) {
@@ -288,7 +301,11 @@ static void gemm_job_run(const er_kctx *ctx, gemm_job *j) {
     return;
   }
   int64_t row_units = j->M / SPLIT_ROWS, col_units = (j->N + SPLIT_COLS - 1) / SPLIT_COLS;
-  if (row_units >= 2 * threads || (row_units >= threads && row_units >= col_units)) {
+  if (j->packed && j->M <= 16 * SPLIT_ROWS && col_units >= 2 * threads) {
+    /* few rows times packed weights: splitting the columns lets each thread stream only its
+     * share of the weights (from L3 or memory) instead of all of them */
+    er_parallel_for(ctx, col_units, 1, gemm_job_range, j);
+  } else if (row_units >= 2 * threads || (row_units >= threads && row_units >= col_units)) {
     j->row_units = row_units;
     er_parallel_for(ctx, row_units, 1, gemm_job_range, j);
   } else if (col_units >= 2) {
@@ -504,10 +521,19 @@ static int matmul_packable(const er_kctx *ctx, const mm_shape *s) {
   return b->dtype == ER_F32 && er_in_known(ctx, 1) && er_tensor_numel(b) == s->K * s->N;
 }
 
+/* Internal extension (graph passes only, src/opt/matmul_add.c): with attribute _bias = 1,
+ * MatMul takes a third input, a float32 [N] bias added to every output row before the
+ * fused activation. */
+static const float *matmul_bias(const er_kctx *ctx) {
+  const er_tensor *c = er_in(ctx, 2);
+  return c ? (const float *)c->data : NULL;
+}
+
 static er_status matmul_infer(er_kctx *ctx) {
-  ER_RETURN_IF_ERROR(er_check_inputs(ctx, 2, 2));
+  int has_bias = er_attr_int(ctx, "_bias", 0) != 0;
+  ER_RETURN_IF_ERROR(er_check_inputs(ctx, 2, has_bias ? 3 : 2));
   ER_RETURN_IF_ERROR(er_check_type(ctx, 0, k_gemm_types));
-  const er_tensor *a = ctx->in[0], *b = ctx->in[1];
+  const er_tensor *a = ctx->in[0], *b = ctx->in[1], *c = er_in(ctx, 2);
   if (a->dtype != b->dtype)
     return ER_ERR(ER_INVALID_ARGUMENT, "A and B must have the same type (got %s and %s)",
                   er_dtype_name(a->dtype), er_dtype_name(b->dtype));
@@ -516,6 +542,10 @@ static er_status matmul_infer(er_kctx *ctx) {
   int rank;
   int64_t dims[ER_MAX_RANK + 2];
   ER_RETURN_IF_ERROR(matmul_shape(a, b, &s, &rank, dims));
+  if (c && (a->dtype != ER_F32 || c->dtype != ER_F32 || er_tensor_numel(c) != s.N ||
+            (c->rank != 1 && !(c->rank == 2 && c->dims[0] == 1))))
+    return ER_ERR(ER_INVALID_ARGUMENT, "_bias needs float32 A and a float32 bias of %lld values",
+                  (long long)s.N);
   if (rank > ER_MAX_RANK) return ER_ERR(ER_UNSUPPORTED, "MatMul output rank %d too large", rank);
   er_tensor_set_shape(ctx->out[0], a->dtype, rank, dims);
   ctx->scratch_bytes = is_half(a->dtype) ? (size_t)(er_tensor_numel(a) + er_tensor_numel(b) +
@@ -538,13 +568,16 @@ static er_status matmul_prepare(er_kctx *ctx) {
   return 0;
 }
 
-/* Batched products, one whole product per batch index (threads split the batch). */
+/* Batched products: units of (batch index, block of rb rows), each one f32_gemm call on its
+ * rows (the same operations for an element whatever the split, so any thread count gives
+ * the same bits); threads split the units. */
 typedef struct {
   const er_microkernels *mk;
   const mm_shape *s;
-  const float *A, *B;
+  const float *A, *B, *bias;
   float *Y;
   er_act act;
+  int64_t rb, rblocks;
 } mm_batch_job;
 
 static void batch_offsets(const mm_shape *s, int64_t t, int64_t *offa, int64_t *offb) {
@@ -559,14 +592,17 @@ static void batch_offsets(const mm_shape *s, int64_t t, int64_t *offa, int64_t *
 static void mm_batch_range(void *arg, int64_t b, int64_t e) {
   const mm_batch_job *j = (const mm_batch_job *)arg;
   const mm_shape *s = j->s;
-  int64_t MN = s->M * s->N;
-  for (int64_t t = b; t < e; t++) {
+  for (int64_t u = b; u < e; u++) {
+    const int64_t t = u / j->rblocks, blk = u % j->rblocks, r0 = blk * j->rb;
+    const int64_t rows = blk == j->rblocks - 1 ? s->M - r0 : j->rb; /* the last takes the rest */
     int64_t offa, offb;
     batch_offsets(s, t, &offa, &offb);
-    float *Y = j->Y + t * MN;
-    j->mk->f32_gemm(0, 0, s->M, s->N, s->K, 1.0f, j->A + offa, s->K, j->B + offb, s->N, 0.0f, Y,
-                    s->N);
-    if (j->act.kind != ER_ACT_NONE) er_f32_apply_act(Y, MN, j->act);
+    float *Y = j->Y + t * s->M * s->N + r0 * s->N;
+    if (j->bias)
+      for (int64_t r = 0; r < rows; r++) memcpy(Y + r * s->N, j->bias, sizeof(float) * (size_t)s->N);
+    j->mk->f32_gemm(0, 0, rows, s->N, s->K, 1.0f, j->A + offa + r0 * s->K, s->K, j->B + offb,
+                    s->N, j->bias ? 1.0f : 0.0f, Y, s->N);
+    if (j->act.kind != ER_ACT_NONE) apply_act(j->mk, Y, rows * s->N, j->act);
   }
 }
 
@@ -601,18 +637,29 @@ static er_status matmul_run(er_kctx *ctx) {
     er_act act = act_of(ctx);
     const er_microkernels *mk = mk_of(ctx);
     const void *packed = dt == ER_F32 && b_shared && a_full ? packed_b(ctx, K, N) : 0;
+    const float *bias = matmul_bias(ctx);
     if (b_shared && a_full) {
-      gemm_job j = {mk, packed, 0, act, 0, 0, 0, 1.0f, s.batch * M, N, K, K, N, N,
+      gemm_job j = {mk, packed, bias, act, 0, 0, 0, 1.0f, s.batch * M, N, K, K, N, N,
                     A32, B32, Y32, 0};
       gemm_job_run(ctx, &j);
-    } else if (s.batch >= 2 && er_threadpool_size(ctx->threads) > 1) {
-      mm_batch_job j = {mk, &s, A32, B32, Y32, act};
-      er_parallel_for(ctx, s.batch, 1, mm_batch_range, &j);
+    } else if (s.batch >= 2) {
+      /* whole products per unit when the batch alone gives every thread work; else blocks
+       * of rows (a multiple of 12, at least 24 -- B is packed again for each unit -- the
+       * last block taking the rest, so no block has a single row) */
+      int64_t threads = er_threadpool_size(ctx->threads), rb = M;
+      if (s.batch < 4 * threads && M * N * K * s.batch >= MIN_PARALLEL_MACS) {
+        rb = (M * s.batch + 4 * threads - 1) / (4 * threads);
+        rb = (rb + SPLIT_ROWS - 1) / SPLIT_ROWS * SPLIT_ROWS;
+        if (rb < 2 * SPLIT_ROWS) rb = 2 * SPLIT_ROWS;
+        if (rb > M) rb = M;
+      }
+      mm_batch_job j = {mk, &s, A32, B32, bias, Y32, act, rb, M / rb};
+      er_parallel_for(ctx, s.batch * j.rblocks, 1, mm_batch_range, &j);
     } else {
       for (int64_t t = 0; t < s.batch; t++) {
         int64_t offa, offb;
         batch_offsets(&s, t, &offa, &offb);
-        gemm_job j = {mk, 0, 0, act, 0, 0, 0, 1.0f, M, N, K, K, N, N,
+        gemm_job j = {mk, 0, bias, act, 0, 0, 0, 1.0f, M, N, K, K, N, N,
                       A32 + offa, B32 + offb, Y32 + t * MN, 0};
         gemm_job_run(ctx, &j);
       }

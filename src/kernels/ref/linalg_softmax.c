@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/vmath.h"
 
 static const int k_float_types[] = {ER_F32, ER_F64, ER_F16, ER_BF16, 0};
 
@@ -46,12 +47,88 @@ static er_status sm_infer(er_kctx *ctx) {
   return 0;
 }
 
+/* float32 fast path: rows of n (inner == 1) go to the table's f32_softmax; a strided axis
+ * (inner > 1) is done on blocks of SM_COLS columns with vector passes along the rows of
+ * the block. Work units (row blocks, or (outer, column block) pairs) are split over
+ * threads; each element is computed the same way for any split. */
+#define SM_COLS 64
+#define SM_MIN_ELEMS 16384 /* per thread chunk */
+
+typedef struct {
+  const er_microkernels *mk;
+  const float *x;
+  float *y;
+  int64_t n, inner, col_blocks;
+  int log_;
+} sm_job;
+
+static void sm_rows_range(void *arg, int64_t b, int64_t e) {
+  const sm_job *j = (const sm_job *)arg;
+  j->mk->f32_softmax(j->x + b * j->n, j->n, j->y + b * j->n, j->n, e - b, j->n, 1.0f, j->log_);
+}
+
+static void sm_cols_range(void *arg, int64_t b, int64_t e) {
+  const sm_job *j = (const sm_job *)arg;
+  const int64_t n = j->n, inner = j->inner;
+  float m[SM_COLS], s[SM_COLS];
+  for (int64_t u = b; u < e; u++) {
+    const int64_t o = u / j->col_blocks, c0 = (u % j->col_blocks) * SM_COLS;
+    const int64_t w = inner - c0 < SM_COLS ? inner - c0 : SM_COLS;
+    const float *x = j->x + o * n * inner + c0;
+    float *y = j->y + o * n * inner + c0;
+    for (int64_t c = 0; c < w; c++) m[c] = -INFINITY, s[c] = 0.0f;
+    for (int64_t k = 0; k < n; k++)
+      for (int64_t c = 0; c < w; c++) m[c] = x[k * inner + c] > m[c] ? x[k * inner + c] : m[c];
+    for (int64_t k = 0; k < n; k++) {
+      float *yk = y + k * inner;
+      for (int64_t c = 0; c < w; c++) yk[c] = x[k * inner + c] - m[c];
+      if (j->log_) {
+        float t[SM_COLS];
+        j->mk->f32_vunary(ER_VF_EXP, yk, t, w);
+        for (int64_t c = 0; c < w; c++) s[c] += t[c];
+      } else {
+        j->mk->f32_vunary(ER_VF_EXP, yk, yk, w);
+        for (int64_t c = 0; c < w; c++) s[c] += yk[c];
+      }
+    }
+    if (j->log_) {
+      for (int64_t c = 0; c < w; c++) s[c] = logf(s[c]);
+      for (int64_t k = 0; k < n; k++)
+        for (int64_t c = 0; c < w; c++) y[k * inner + c] -= s[c];
+    } else {
+      for (int64_t c = 0; c < w; c++) s[c] = 1.0f / s[c];
+      for (int64_t k = 0; k < n; k++)
+        for (int64_t c = 0; c < w; c++) y[k * inner + c] *= s[c];
+    }
+  }
+}
+
+static void sm_run_f32(er_kctx *ctx, int64_t outer, int64_t n, int64_t inner, int log_) {
+  sm_job j = {ctx->mk ? ctx->mk : er_microkernels_ref(), (const float *)ctx->in[0]->data,
+              (float *)ctx->out[0]->data, n, inner, (inner + SM_COLS - 1) / SM_COLS, log_};
+  if (inner == 1) {
+    int64_t grain = n >= SM_MIN_ELEMS ? 1 : SM_MIN_ELEMS / n;
+    er_parallel_for(ctx, outer, grain, sm_rows_range, &j);
+  } else {
+    int64_t per = n * (inner < SM_COLS ? inner : SM_COLS);
+    int64_t grain = per >= SM_MIN_ELEMS ? 1 : SM_MIN_ELEMS / per;
+    er_parallel_for(ctx, outer * j.col_blocks, grain, sm_cols_range, &j);
+  }
+}
+
+/* Test hook: non-zero keeps float32 on the generic (double) path. */
+int er_softmax_f32_fast_disabled;
+
 static er_status sm_run(er_kctx *ctx, int kind) {
   const er_tensor *x = ctx->in[0];
   er_tensor *y = ctx->out[0];
   int64_t outer, n, inner;
   ER_RETURN_IF_ERROR(sm_view(ctx, x, &outer, &n, &inner));
   int dt = x->dtype;
+  if (dt == ER_F32 && kind != SM_HARDMAX && !er_softmax_f32_fast_disabled) {
+    if (n > 0) sm_run_f32(ctx, outer, n, inner, kind == SM_LOGSOFTMAX);
+    return 0;
+  }
   const void *xp = x->data;
   void *yp = y->data;
   for (int64_t o = 0; o < outer; o++)

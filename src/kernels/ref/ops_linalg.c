@@ -1,6 +1,7 @@
 /* Linear algebra family: Gemm, MatMul, Einsum, Det, reductions, ArgMax/ArgMin, Softmax,
  * LogSoftmax, Hardmax, CumSum, TopK, NLL / softmax cross-entropy losses, and the training
  * optimizers of ai.onnx.preview.training. Kernels live in linalg_*.c. */
+#include "kernels/attention.h"
 #include "kernels/kernel.h"
 
 #define DECLARE(name)                        \
@@ -29,6 +30,7 @@ DECLARE(sce)
 DECLARE(adagrad)
 DECLARE(adam)
 DECLARE(momentum)
+DECLARE(attention)
 #undef DECLARE
 er_status er_linalg_gemm_prepare(er_kctx *ctx);
 er_status er_linalg_matmul_prepare(er_kctx *ctx);
@@ -67,5 +69,6 @@ const er_op_def er_ops_linalg[] = {
     {"Adagrad", TRAINING, 1, 0, K(adagrad), 0},
     {"Adam", TRAINING, 1, 0, K(adam), 0},
     {"Momentum", TRAINING, 1, 0, K(momentum), 0},
+    {ER_OP_ATTENTION, ER_DOMAIN_EDGERUN, 1, 0, K(attention), 0}, /* kernels/attention.h */
     {0},
 };

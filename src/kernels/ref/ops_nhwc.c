@@ -274,6 +274,7 @@ static er_status nhconv_prepare(er_kctx *c) {
   if (!er_in_known(c, 1) || nh_state_bytes(nh_mk(c), &g) > c->state_bytes) return 0;
   nh_pack(nh_mk(c), &g, (const float *)c->in[1]->data, st);
   st->constant = 1;
+  c->consumed |= 1u << 1; /* W lives packed in the state now */
   return 0;
 }
 

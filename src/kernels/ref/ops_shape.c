@@ -437,11 +437,16 @@ static er_status transpose_infer(er_kctx *c) {
   return set_out(c, 0, x->dtype, x->rank, d);
 }
 
+int er_transpose_fast(er_kctx *c, const er_tensor *x, er_tensor *y, const int *perm); /* shape_transpose.c */
+/* Test hook: non-zero keeps Transpose on the generic strided copy. */
+int er_transpose_fast_disabled;
+
 static er_status transpose_run(er_kctx *c) {
   const er_tensor *x = c->in[0];
   er_tensor *y = c->out[0];
   int perm[MAXR];
   ER_RETURN_IF_ERROR(transpose_perm(c, perm));
+  if (!er_transpose_fast_disabled && er_transpose_fast(c, x, y, perm)) return NULL;
   int64_t st[MAXR], sst[MAXR];
   er_contiguous_strides(x->dims, x->rank, st);
   for (int d = 0; d < y->rank; d++) sst[d] = st[perm[d]];

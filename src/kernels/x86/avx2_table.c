@@ -8,6 +8,8 @@
 #include "kernels/x86/f32-rnn.h"
 #include "kernels/x86/q8.h"
 #include "base/cpu.h"
+#include "kernels/x86/f32-vmath.h"
+#include "kernels/x86/x32-transpose.h"
 
 static er_microkernels avx2_table = {
     .isa = "avx2",
@@ -53,6 +55,10 @@ static er_microkernels avx2_table = {
     .f32_minmax = er_f32_minmax__avx2,
     .u8_transpose = er_u8_transpose__avx2,
     .f32_q4_gemm = er_f32_q4_gemm_4x16__avx2,
+    .f32_vunary = er_f32_vunary__avx2,
+    .f32_softmax = er_f32_softmax__avx2,
+    .f32_layernorm = er_f32_layernorm__avx2,
+    .x32_transpose = er_x32_transpose_8x8__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {

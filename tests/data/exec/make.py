@@ -80,3 +80,20 @@ save("if_const", [
                          None)),
 ], [vi("x", ["n"])], [vi("y", None)],
    [init("four", np.array([4], np.int64)), init("s", np.array([3, -1], np.int64))])
+
+# Packed weights large enough (>= 64 KiB) for the host to drop their pages after packing
+# (tests/unit/test_api.c loads it from a deliberately misaligned buffer, so every tensor is
+# copied at import): Conv 64 -> 128 (3x3, 288 KiB), Conv 1x1 128 -> 128 (64 KiB), Gemm.
+rng = np.random.RandomState(7)
+save("packed_weights", [
+    N("Conv", ["x", "W1", "B1"], ["c1"], pads=[1, 1, 1, 1]),
+    N("Relu", ["c1"], ["r1"]),
+    N("Conv", ["r1", "W2"], ["c2"]),
+    N("GlobalAveragePool", ["c2"], ["g"]),
+    N("Flatten", ["g"], ["f"]),
+    N("Gemm", ["f", "W3"], ["y"], transB=1),
+], [vi("x", ["n", 64, 6, 6])], [vi("y", ["n", 256])],
+    [numpy_helper.from_array((rng.randn(128, 64, 3, 3) * 0.05).astype(np.float32), "W1"),
+     numpy_helper.from_array((rng.randn(128) * 0.1).astype(np.float32), "B1"),
+     numpy_helper.from_array((rng.randn(128, 128, 1, 1) * 0.1).astype(np.float32), "W2"),
+     numpy_helper.from_array((rng.randn(256, 128) * 0.1).astype(np.float32), "W3")])

@@ -302,4 +302,63 @@ save("layout_conv1d", [
     N("Conv", ["p", "wdyn"], ["y"], name="conv_dynamic_weights"),
 ], [vi("x", [2, 4, 10]), vi("wdyn", [3, 6, 1])], [vi("y", [2, 3, 4])],
    [init("W1", rnd(6, 4, 3)), init("B1", rnd(6)), init("W2", rnd(6, 6, 1))], opset=17)
+# Attention (src/opt/attention.c). attention_bert: the BERT export: Q/K/V projections of x
+# [1, 6, 8] split into 2 heads of 4 by Reshape + Transpose (K to [B,H,D,S] directly), scores
+# scaled by Mul, Softmax, times V, heads merged by Transpose + Reshape, then a projection.
+HB, SB, DB = 2, 6, 4
+save("attention_bert", [
+    N("MatMul", ["x", "Wq"], ["q"], name="q"),
+    N("Reshape", ["q", "shp"], ["q4"], name="rq"),
+    N("Transpose", ["q4"], ["qh"], name="tq", perm=[0, 2, 1, 3]),
+    N("MatMul", ["x", "Wk"], ["k"], name="k"),
+    N("Reshape", ["k", "shp"], ["k4"], name="rk"),
+    N("Transpose", ["k4"], ["kt"], name="tk", perm=[0, 2, 3, 1]),
+    N("MatMul", ["x", "Wv"], ["v"], name="v"),
+    N("Reshape", ["v", "shp"], ["v4"], name="rv"),
+    N("Transpose", ["v4"], ["vh"], name="tv", perm=[0, 2, 1, 3]),
+    N("MatMul", ["qh", "kt"], ["s"], name="qk"),
+    N("Mul", ["s", "scale"], ["ss"], name="scale"),
+    N("Softmax", ["ss"], ["p"], name="softmax", axis=-1),
+    N("MatMul", ["p", "vh"], ["o"], name="pv"),
+    N("Transpose", ["o"], ["ot"], name="to", perm=[0, 2, 1, 3]),
+    N("Reshape", ["ot", "shp3"], ["o3"], name="ro"),
+    N("MatMul", ["o3", "Wo"], ["y"], name="o"),
+], [vi("x", [1, SB, HB * DB])], [vi("y", [1, SB, HB * DB])],
+   [init("Wq", rnd(HB * DB, HB * DB)), init("Wk", rnd(HB * DB, HB * DB)),
+    init("Wv", rnd(HB * DB, HB * DB)), init("Wo", rnd(HB * DB, HB * DB)),
+    init("shp", np.array([1, SB, HB, DB], np.int64)),
+    init("shp3", np.array([1, SB, HB * DB], np.int64)), init("scale", np.float32(0.5))])
+
+# attention_mask: head tensors as inputs ([B,H,S,D]), K transposed by perm 0,1,3,2, Div by
+# sqrt(D), an additive mask [B,1,1,Sk], output left as [B,H,Sq,Dv]; a second pattern whose
+# scores are also a graph output (not fused) and one with Softmax on another axis.
+save("attention_mask", [
+    N("Transpose", ["k"], ["kt"], name="tk", perm=[0, 1, 3, 2]),
+    N("MatMul", ["q", "kt"], ["s"], name="qk"),
+    N("Div", ["s", "sqrtd"], ["sd"], name="div"),
+    N("Add", ["sd", "mask"], ["sm"], name="mask"),
+    N("Softmax", ["sm"], ["p"], name="softmax", axis=3),
+    N("MatMul", ["p", "v"], ["y"], name="pv"),
+    N("MatMul", ["q", "kt2"], ["s2"], name="qk2"),
+    N("Softmax", ["s2"], ["p2"], name="softmax2", axis=-1),
+    N("MatMul", ["p2", "v"], ["y2"], name="pv2"),
+    N("MatMul", ["q", "kt2"], ["s3"], name="qk3"),
+    N("Softmax", ["s3"], ["p3"], name="softmax3", axis=2),
+    N("MatMul", ["p3", "v"], ["y3"], name="pv3"),
+], [vi("q", [2, 3, 5, 4]), vi("k", [2, 3, 5, 4]), vi("v", [2, 3, 5, 6]), vi("mask", [2, 1, 1, 5]),
+    vi("kt2", [2, 3, 4, 5])],
+   [vi("y", [2, 3, 5, 6]), vi("y2", [2, 3, 5, 6]), vi("s2", [2, 3, 5, 5]), vi("y3", [2, 3, 5, 6])],
+   [init("sqrtd", np.float32(2.0))])
+# attention_rank3: [B*H, S, D] tensors (torch bmm style), K transposed by perm 0,2,1, a mask
+# [S, S]; the output's heads merged by Transpose 1,0,2.
+save("attention_rank3", [
+    N("Transpose", ["k"], ["kt"], name="tk", perm=[0, 2, 1]),
+    N("MatMul", ["q", "kt"], ["s"], name="qk"),
+    N("Mul", ["scale", "s"], ["ss"], name="scale"),
+    N("Add", ["mask", "ss"], ["sm"], name="mask"),
+    N("Softmax", ["sm"], ["p"], name="softmax", axis=2),
+    N("MatMul", ["p", "v"], ["o"], name="pv"),
+    N("Transpose", ["o"], ["y"], name="to", perm=[1, 0, 2]),
+], [vi("q", [6, 5, 4]), vi("k", [6, 7, 4]), vi("v", [6, 7, 3]), vi("mask", [5, 7])],
+   [vi("y", [5, 6, 3])], [init("scale", np.float32(0.3))])
 print("wrote models to", HERE)

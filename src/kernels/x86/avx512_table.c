@@ -1,0 +1,37 @@
+/* The AVX-512F micro-kernel table: the AVX2/FMA table with the float32 GEMM entries
+ * replaced by 12x32 AVX-512 kernels and the vector math by 16-wide versions. Packed formats are unchanged (the AVX-512 GEMM reads
+ * the AVX2 16-column panels), so any entry that consumes f32_gemm_pack_b's output keeps
+ * working. Chosen by er_microkernels_select when cpuid reports AVX-512F (and the OS saves
+ * the zmm state). Built once, on first use, into a static copy. */
+#include <stdatomic.h>
+
+#include "kernels/dispatch.h"
+#include "kernels/x86/f32-gemm.h"
+#include "kernels/x86/f32-vmath.h"
+
+const er_microkernels *er_microkernels_avx2(void);
+
+static er_microkernels avx512_table;
+static atomic_int avx512_state; /* 0 unbuilt, 1 building, 2 ready */
+
+const er_microkernels *er_microkernels_avx512(void) {
+  int s = atomic_load_explicit(&avx512_state, memory_order_acquire);
+  if (s == 2) return &avx512_table;
+  int expect = 0;
+  if (atomic_compare_exchange_strong(&avx512_state, &expect, 1)) {
+    er_microkernels t = *er_microkernels_avx2();
+    t.isa = "avx512";
+    t.f32_gemm = er_f32_gemm_12x32__avx512;
+    t.f32_gemm_packed = er_f32_gemm_packed_12x32__avx512;
+    t.f32_gemm_packed_cols = er_f32_gemm_packed_cols_12x32__avx512;
+    t.f32_vunary = er_f32_vunary__avx512;
+    t.f32_softmax = er_f32_softmax__avx512;
+    t.f32_layernorm = er_f32_layernorm__avx512;
+    avx512_table = t;
+    atomic_store_explicit(&avx512_state, 2, memory_order_release);
+  } else {
+    while (atomic_load_explicit(&avx512_state, memory_order_acquire) != 2) {
+    }
+  }
+  return &avx512_table;
+}

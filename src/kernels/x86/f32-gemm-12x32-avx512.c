@@ -1,0 +1,148 @@
+/* float32 GEMM for AVX-512F: 12x32 register tile (24 zmm accumulators) over the same
+ * packed-B format as the AVX2 kernels (16-column panels, see f32-gemm.h): a tile reads two
+ * neighbouring panels, so weights packed by the table's f32_gemm_pack_b (shared with AVX2)
+ * serve both. Micro-kernel: per k, two B vectors and twelve A broadcasts into 24 FMAs;
+ * edges through lane masks; the fused activation (all kinds vectorized with the
+ * approximations of kernels/vmath.h) applied before the store. The loop nests are
+ * f32-gemm-driver.h's; K blocks of <= 192 measured best for tinybert's shapes with weights
+ * streamed from memory. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/x86/f32-gemm.h"
+#include "kernels/x86/x32-transpose.h"
+#define ER_VW 16
+#include "kernels/x86/vmath-simd.h"
+
+#define MR 12
+#define NR 32 /* tile width: two panels */
+#define PW 16 /* panel width of the packed format */
+#define KC 192 /* measured best of 96..512 (tinybert shapes, weights from memory) */
+#define MC 144 /* rows per L2 chunk of A when B is pre-packed (12 row tiles) */
+#define NC_UNPACKED 64 /* columns packed at once by the on-the-fly path (stack buffer) */
+
+enum { INIT_ZERO, INIT_BIAS, INIT_C };
+
+static inline __mmask16 mask_n(int64_t n) { /* lanes [0, n) for n in [0, 16] */
+  return (__mmask16)(n >= 16 ? 0xffff : ((1u << n) - 1u));
+}
+
+
+/* One tile: C[0..mr)[0..nr) (= or +=) A[0..mr)[0..kc) * Bpanel[0..kc)[0..32).
+ * mr and wide (nr > 16) are compile-time constants after inlining. */
+static inline __attribute__((always_inline)) void tile(const int mr, const int wide, int64_t kc,
+                                                       const float *a, int64_t lda,
+                                                       const float *b, const float *b2, float *c,
+                                                       int64_t ldc, int nr, int init,
+                                                       const float *bias, const er_act *act) {
+  __m512 acc0[MR], acc1[MR];
+  const __mmask16 m0 = mask_n(nr < 16 ? nr : 16), m1 = mask_n(nr > 16 ? nr - 16 : 0);
+  if (init == INIT_ZERO) {
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) acc0[r] = acc1[r] = _mm512_setzero_ps();
+  } else if (init == INIT_BIAS) {
+    const __m512 v0 = _mm512_maskz_loadu_ps(m0, bias);
+    const __m512 v1 = wide ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) acc0[r] = v0, acc1[r] = v1;
+  } else {
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+      acc0[r] = _mm512_maskz_loadu_ps(m0, c + r * ldc);
+      acc1[r] = wide ? _mm512_maskz_loadu_ps(m1, c + r * ldc + 16) : _mm512_setzero_ps();
+    }
+  }
+  const float *ap[MR];
+#pragma GCC unroll 12
+  for (int r = 0; r < mr; r++) ap[r] = a + r * lda;
+  for (int64_t k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_loadu_ps(b + k * PW);
+    if (wide) {
+      const __m512 b1 = _mm512_loadu_ps(b2 + k * PW);
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++) {
+        const __m512 va = _mm512_set1_ps(ap[r][k]);
+        acc0[r] = _mm512_fmadd_ps(va, b0, acc0[r]);
+        acc1[r] = _mm512_fmadd_ps(va, b1, acc1[r]);
+      }
+    } else {
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++) acc0[r] = _mm512_fmadd_ps(_mm512_set1_ps(ap[r][k]), b0, acc0[r]);
+    }
+  }
+  if (act && act->kind != ER_ACT_NONE) {
+    const __m512 pa = _mm512_set1_ps(act->a), pb = _mm512_set1_ps(act->b);
+    const int kind = act->kind;
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+      acc0[r] = vm_act(acc0[r], kind, pa, pb);
+      if (wide) acc1[r] = vm_act(acc1[r], kind, pa, pb);
+    }
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < mr; r++) {
+    _mm512_mask_storeu_ps(c + r * ldc, m0, acc0[r]);
+    if (wide) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc1[r]);
+  }
+}
+
+typedef void (*tile_fn)(int64_t kc, const float *a, int64_t lda, const float *b,
+                        const float *b2, float *c, int64_t ldc, int nr, int init,
+                        const float *bias, const er_act *act);
+#define TILE_FN(mr, wide)                                                                     \
+  static void tile_##mr##_##wide(int64_t kc, const float *a, int64_t lda, const float *b,     \
+                                 const float *b2, float *c, int64_t ldc, int nr, int init,    \
+                                 const float *bias, const er_act *act) {                      \
+    tile(mr, wide, kc, a, lda, b, b2, c, ldc, nr, init, bias, act);                           \
+  }
+#define TILE_ROWS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12)
+#define TILE_NARROW(mr) TILE_FN(mr, 0)
+#define TILE_WIDE(mr) TILE_FN(mr, 1)
+TILE_ROWS(TILE_NARROW)
+TILE_ROWS(TILE_WIDE)
+#define TILE_REF0(mr) tile_##mr##_0,
+#define TILE_REF1(mr) tile_##mr##_1,
+static const tile_fn k_tiles[2][MR + 1] = {{0, TILE_ROWS(TILE_REF0)}, {0, TILE_ROWS(TILE_REF1)}};
+
+/* b: the first panel's rows [k0, k0 + kc); the second panel starts panel_stride later */
+static inline void run_tile(int64_t mr, int64_t kc, const float *a, int64_t lda, const float *b,
+                            int64_t panel_stride, float *c, int64_t ldc, int64_t nr, int init,
+                            const float *bias, const er_act *act) {
+  k_tiles[nr > 16][mr](kc, a, lda, b, nr > 16 ? b + panel_stride : NULL, c, ldc, (int)nr, init, bias,
+                       act);
+}
+
+/* Pack op(B)[k0 .. k0+kc)[j0 .. j0+nc) * alpha into 16-column panels (zero-padded, an even
+ * number of them), panel p at dst + p * panel_stride, row k at + k * 16. */
+static void pack_panels(int transB, const float *B, int64_t ldb, int64_t k0, int64_t kc,
+                        int64_t j0, int64_t nc, float alpha, float *dst, int64_t panel_stride) {
+  const __m512 va = _mm512_set1_ps(alpha);
+  const int64_t np = (nc + NR - 1) / NR * 2;
+  for (int64_t p = 0; p < np; p++) {
+    float *d = dst + p * panel_stride;
+    const int64_t jj = j0 + p * PW, nr = nc - p * PW < 0 ? 0 : nc - p * PW < PW ? nc - p * PW : PW;
+    if (!transB) {
+      const __mmask16 m = mask_n(nr);
+      for (int64_t k = 0; k < kc; k++)
+        _mm512_storeu_ps(d + k * PW, _mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, B + (k0 + k) * ldb + jj)));
+    } else if (alpha == 1.0f) { /* rows of B become panel columns: 8x8 register transposes */
+      if (nr > 0) er_x32_transpose_8x8__avx2(B + jj * ldb + k0, ldb, d, PW, nr, kc);
+      if (nr < PW)
+        for (int64_t k = 0; k < kc; k++) memset(d + k * PW + nr, 0, sizeof(float) * (size_t)(PW - nr));
+    } else {
+      for (int64_t c = 0; c < PW; c++) {
+        if (c < nr) {
+          const float *s = B + (jj + c) * ldb + k0;
+          for (int64_t k = 0; k < kc; k++) d[k * PW + c] = alpha * s[k];
+        } else {
+          for (int64_t k = 0; k < kc; k++) d[k * PW + c] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+#define GEMM_PACKED_COLS er_f32_gemm_packed_cols_12x32__avx512
+#define GEMM_PACKED er_f32_gemm_packed_12x32__avx512
+#define GEMM er_f32_gemm_12x32__avx512
+#include "kernels/x86/f32-gemm-driver.h"
