@@ -760,7 +760,7 @@ def machine(ctx):
     commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
                            text=True).stdout.strip()
-    if table_ == "avx2" and "avx_vnni" in flags:
+    if table_ in ("avx2", "avx512") and "avx_vnni" in flags:
         table_ += "`, whose 8-bit GEMM and depthwise kernels use AVX-VNNI here: `"
     return {"cpu": cpu, "cores": os.cpu_count(), "isa": " ".join(isa), "edgerun_table": table_,
             "commit": commit + (" (with uncommitted changes)" if dirty else ""),
