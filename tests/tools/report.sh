@@ -28,7 +28,7 @@ check "rows: prune 50 % structured (CNN)" [ "$(grep -cF "| prune 50 % structured
 check "rows: factorize (MLP)" [ "$(grep -cF "| factorize rank 0.5 |" "$tmp/c.md")" = 1 ]
 check "sections" grep -q "^## Targets of issue 4" "$tmp/c.md"
 check "what is missing" grep -q "^## What is missing" "$tmp/c.md"
-check "machine line" grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2} .*commit [0-9a-f]{12}" "$tmp/c.md"
+check "machine line" grep -qE "^- date [0-9]{4}-[0-9]{2}-[0-9]{2} .*commit [0-9a-f]{12}" "$tmp/c.md"
 # the JSON rows: accuracies in both engines for every digits file, the int8 file really int8
 check "json" python3 - "$tmp/c.json" <<'EOF'
 import json, sys
