@@ -17,7 +17,8 @@ another espeak-ng voice (en-gb, faster), once clean and once with noise at the s
 noise seed 1. Every 3rd frame of both gives a calibration sample (input window, the float
 model's state at that frame, sr) in the layout `edgerun quantize --calib` reads.
 
-For each variant (`edgerun quantize` static min-max, --dynamic, ... ) the script reports
+For each variant (`edgerun quantize` static with the default method, --method minmax,
+--dynamic, ... ) the script reports
 the fraction of frames whose decision (probability > 0.5) agrees with the float model's, in
 ONNX Runtime (float and quantized both in ORT) and in edgerun (tools/vad-demo/vad_demo.c on
 libedgerun, float and quantized both in edgerun), plus file sizes. --check T exits 1 if any
@@ -131,39 +132,30 @@ def build_vad_demo(cli):
     return exe
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cli", default="build/edgerun")
-    ap.add_argument("--model", default=".cache/models/silero_vad_v5.onnx")
-    ap.add_argument("--wav", default=".cache/speech.wav")
-    ap.add_argument("--variants", default="static,dynamic",
-                    help="comma list: static, percentile, entropy, dynamic, dynamic-qop")
-    ap.add_argument("--snr", type=float, default=10.0)
-    ap.add_argument("--json")
-    ap.add_argument("--check", type=float)
-    ap.add_argument("--keep", help="keep the quantized models in this folder")
-    ap.add_argument("--qargs", default="", help="more `edgerun quantize` options (space separated)")
-    a = ap.parse_args()
+FLAGS = {"static": [], "percentile": ["--method", "percentile"], "minmax": ["--method", "minmax"],
+         "entropy": ["--method", "entropy"], "dynamic": ["--dynamic"],
+         "dynamic-qop": ["--dynamic", "--format", "qoperator"]}
+
+
+def evaluation_audio(wav, snr, tmp):
+    """{name: (wav path, samples)}: the recording clean and with noise at `snr` dB (seed 2)."""
     segs = None
-    seg_path = a.wav[:-4] + ".segments"
+    seg_path = wav[:-4] + ".segments"
     if os.path.exists(seg_path):
         segs = [tuple(map(float, l.split())) for l in open(seg_path) if l.strip()]
-    tmp = tempfile.mkdtemp(prefix="eval-silero-")
-    out_dir = a.keep or tmp
-    os.makedirs(out_dir, exist_ok=True)
-    vad_demo = build_vad_demo(a.cli)
+    clean = read_wav(wav)
+    write_wav(f"{tmp}/noisy.wav", add_noise(clean, snr, seed=2, segments=segs))
+    return {"clean": (wav, clean), f"noisy {snr:g} dB": (f"{tmp}/noisy.wav", read_wav(f"{tmp}/noisy.wav"))}
 
-    clean = read_wav(a.wav)
-    noisy = add_noise(clean, a.snr, seed=2, segments=segs)
-    write_wav(f"{tmp}/noisy.wav", noisy)
-    evals = {"clean": (a.wav, clean), f"noisy {a.snr:g} dB": (f"{tmp}/noisy.wav", read_wav(f"{tmp}/noisy.wav"))}
 
-    # calibration set: another recording, clean and noisy (seed 1), every 3rd frame
+def make_calibration(model, snr, tmp):
+    """Calibration folder from another recording, clean and noisy (seed 1), every 3rd frame:
+    (folder, sample count, seconds of audio)."""
     cal = synth_calibration(tmp)
     calib = f"{tmp}/calib"
     n = 0
-    for x in (cal, add_noise(cal, a.snr, seed=1)):
-        _, ins = ort_frames(a.model, x, keep_inputs=True)
+    for x in (cal, add_noise(cal, snr, seed=1)):
+        _, ins = ort_frames(model, x, keep_inputs=True)
         for f in range(0, len(ins), 3):
             d = f"{calib}/f{n:04d}"
             os.makedirs(d)
@@ -171,32 +163,63 @@ def main():
             np.save(f"{d}/input_1.npy", ins[f][1])
             np.save(f"{d}/input_2.npy", np.array(RATE, np.int64))
             n += 1
-    print(f"calibration: {n} frames of another recording ({len(cal) / RATE:.1f} s, espeak-ng en-gb), "
+    return calib, n, len(cal) / RATE
+
+
+def float_decisions(vad_demo, model, evals, tmp):
+    """{audio: (ORT probabilities, edgerun probabilities)} of the float model."""
+    return {k: (ort_frames(model, x)[0], edgerun_frames(vad_demo, model, w, tmp)) for k, (w, x) in evals.items()}
+
+
+def agreement(vad_demo, q, evals, float_probs, tmp):
+    """One row per audio: model `q` against the float model, in ORT and in edgerun."""
+    rows = []
+    for k, (w, x) in evals.items():
+        fo, fe = float_probs[k]
+        qo = ort_frames(q, x)[0]
+        qe = edgerun_frames(vad_demo, q, w, tmp)
+        rows.append({"audio": k, "frames": len(fo), "size": os.path.getsize(q),
+                     "agree_ort": float(np.mean((fo > 0.5) == (qo > 0.5))),
+                     "agree_edgerun": float(np.mean((fe > 0.5) == (qe > 0.5))),
+                     "speech_frames": int(np.sum(fo > 0.5)),
+                     "max_dp_ort": float(np.abs(fo - qo).max()), "max_dp_edgerun": float(np.abs(fe - qe).max()),
+                     "edgerun_vs_ort_q": float(np.abs(qe - qo).max())})
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cli", default="build/edgerun")
+    ap.add_argument("--model", default=".cache/models/silero_vad_v5.onnx")
+    ap.add_argument("--wav", default=".cache/speech.wav")
+    ap.add_argument("--variants", default="static,dynamic",
+                    help="comma list: static, percentile, minmax, entropy, dynamic, dynamic-qop")
+    ap.add_argument("--snr", type=float, default=10.0)
+    ap.add_argument("--json")
+    ap.add_argument("--check", type=float)
+    ap.add_argument("--keep", help="keep the quantized models in this folder")
+    ap.add_argument("--qargs", default="", help="more `edgerun quantize` options (space separated)")
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="eval-silero-")
+    out_dir = a.keep or tmp
+    os.makedirs(out_dir, exist_ok=True)
+    vad_demo = build_vad_demo(a.cli)
+    evals = evaluation_audio(a.wav, a.snr, tmp)
+    calib, n, seconds = make_calibration(a.model, a.snr, tmp)
+    print(f"calibration: {n} frames of another recording ({seconds:.1f} s, espeak-ng en-gb), "
           f"clean and with noise at {a.snr:g} dB (seed 1); evaluation: {a.wav} clean and noisy (seed 2)")
 
-    flags = {"static": [], "percentile": ["--method", "percentile"], "entropy": ["--method", "entropy"],
-             "dynamic": ["--dynamic"], "dynamic-qop": ["--dynamic", "--format", "qoperator"]}
-    float_probs = {k: (ort_frames(a.model, x)[0], edgerun_frames(vad_demo, a.model, w, tmp))
-                   for k, (w, x) in evals.items()}
+    float_probs = float_decisions(vad_demo, a.model, evals, tmp)
     rows = []
     size0 = os.path.getsize(a.model)
     for v in a.variants.split(","):
         q = f"{out_dir}/silero_{v}.onnx"
-        cmd = [a.cli, "quantize", a.model, "-o", q] + flags[v] + a.qargs.split() + ([] if v.startswith("dynamic") else ["--calib", calib])
+        cmd = [a.cli, "quantize", a.model, "-o", q] + FLAGS[v] + a.qargs.split() + ([] if v.startswith("dynamic") else ["--calib", calib])
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)}: {r.stderr.strip()}")
-        for k, (w, x) in evals.items():
-            fo, fe = float_probs[k]
-            qo = ort_frames(q, x)[0]
-            qe = edgerun_frames(vad_demo, q, w, tmp)
-            row = {"variant": v, "audio": k, "frames": len(fo), "size": os.path.getsize(q),
-                   "smaller": size0 / os.path.getsize(q),
-                   "agree_ort": float(np.mean((fo > 0.5) == (qo > 0.5))),
-                   "agree_edgerun": float(np.mean((fe > 0.5) == (qe > 0.5))),
-                   "speech_frames": int(np.sum(fo > 0.5)),
-                   "max_dp_ort": float(np.abs(fo - qo).max()), "max_dp_edgerun": float(np.abs(fe - qe).max()),
-                   "edgerun_vs_ort_q": float(np.abs(qe - qo).max())}
+        for row in agreement(vad_demo, q, evals, float_probs, tmp):
+            row.update(variant=v, smaller=size0 / row["size"])
             rows.append(row)
     print(f"Silero VAD v5 ({size0 / 1024:.1f} KiB float); agreement of speech decisions (p > 0.5) with float")
     print("| variant | audio | frames (speech) | file | smaller | agree ORT | agree edgerun | max dp ORT | max dp edgerun | edgerun vs ORT (quantized) |")

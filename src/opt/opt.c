@@ -17,6 +17,7 @@ static int kernel_reads_act(const char *op) {
 }
 
 static unsigned act_ops(unsigned flags) {
+  if (flags & ER_OPT_F_STANDARD) return kernel_reads_act("Gemm") ? OPT_ACT_GEMM : 0;
   if (flags & ER_OPT_F_FORCE_ACT)
     return OPT_ACT_CONV | OPT_ACT_CONVTRANSPOSE | OPT_ACT_GEMM | OPT_ACT_MATMUL;
   unsigned m = 0;

@@ -50,7 +50,10 @@ enum {
 /* Flags for er_optimize_ex. */
 enum {
   /* Fuse activations / build Gemm even where the kernel does not read _act yet (tests). */
-  ER_OPT_F_FORCE_ACT = 1u << 0
+  ER_OPT_F_FORCE_ACT = 1u << 0,
+  /* Only rewrites whose result is standard ONNX (tools that write the model, e.g. quantize):
+   * MatMul + Add still becomes Gemm (A 2-D), but no MatMul takes an internal _bias. */
+  ER_OPT_F_STANDARD = 1u << 1
 };
 
 typedef struct er_opt_stats {

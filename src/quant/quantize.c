@@ -230,7 +230,7 @@ er_status er_quantize(er_imported *m, const er_dataset *calib, const er_quant_op
   /* exact passes only: no fused activations or internal ops in a file others read */
   unsigned passes = ER_OPT_DCE | ER_OPT_CONSTANTS | ER_OPT_IDENTITY | ER_OPT_BN_FOLD | ER_OPT_CONV_ADD |
                     ER_OPT_MATMUL_ADD | ER_OPT_RESHAPE;
-  ER_RETURN_IF_ERROR(er_optimize_ex(m, passes, 0, NULL));
+  ER_RETURN_IF_ERROR(er_optimize_ex(m, passes, ER_OPT_F_STANDARD, NULL));
   int target = o->int4 ? 21 : (static_mode || o->dynamic) ? 13 : 0;
   /* passes may have made nodes at a newer opset than the model's (MatMul+Add -> Gemm-13):
    * every default-domain node of a written model must be at the model's opset */

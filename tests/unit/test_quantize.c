@@ -576,6 +576,32 @@ TEST(quant_dynamic_int4_fp16) {
   er_imported_free(&q);
 }
 
+/* MatMul + Add on a 3-D activation: the runtime fuses the bias into the MatMul (_bias, an
+ * internal attribute); the quantizer's preparation must not, or the file cannot be written. */
+TEST(quant_matmul_bias_3d_stays_standard) {
+  int64_t dims[3] = {1, 4, 16};
+  for (int mode = 0; mode < 4; mode++) {
+    er_quant_options o;
+    er_quant_options_default(&o);
+    o.dynamic = mode == 1;
+    o.int4 = mode == 2;
+    o.fp16 = mode == 3;
+    er_imported q;
+    quantize_and_compare(er_failed_, "seq", &o, 3, dims, mode == 2 ? 0.5 : 0.1, &q);
+    int internal = 0;
+    for (int i = 0; i < q.graph->n_nodes; i++)
+      for (int k = 0; k < q.graph->nodes[i].n_attrs; k++) internal += q.graph->nodes[i].attrs[k].name[0] == '_';
+    CHECK(internal == 0);
+    CHECK(count_op(q.graph, "MatMul") == 1 && count_op(q.graph, "Add") == 1);
+    void *buf = NULL;
+    size_t size = 0;
+    CHECK_OK(er_onnx_write_buffer(&q, &buf, &size));
+    CHECK(buf && size > 0);
+    free(buf);
+    er_imported_free(&q);
+  }
+}
+
 TEST(quant_errors) {
   er_quant_options o;
   er_quant_options_default(&o);

@@ -19,6 +19,7 @@ Writes *.onnx next to this script. Deterministic (numpy RandomState(0)).
                  else (never runs): Conv; the If output -> Flatten -> Gemm (opset 13), x [1,4,6,6]
   loop.onnx      Loop 3 times h = Relu(MatMul(h, w)) (w in the main graph, h carried) ->
                  MatMul head (opset 13), x [1,16]
+  seq.onnx       MatMul [1,4,16]x[16,8] + Add bias (a 3-D activation, as in transformers), x [1,4,16]
 """
 import os
 
@@ -170,3 +171,10 @@ save("loop", [
 ], [vi("x", [1, 16])], [vi("y", [1, 4])], [
     init("trips", np.array(3, np.int64)), init("w", rnd(16, 16, scale=0.35)), init("w2", rnd(16, 4, scale=0.3)),
 ])
+
+# seq: MatMul + Add on a 3-D activation (tokens): stays MatMul + Add in the written file
+# (the runtime's MatMul-with-bias fusion is edgerun-internal)
+save("seq", [
+    N("MatMul", ["x", "w"], ["m"], name="proj"),
+    N("Add", ["m", "b"], ["y"], name="proj_bias"),
+], [vi("x", [1, 4, 16])], [vi("y", [1, 4, 8])], [init("w", rnd(16, 8, scale=0.3)), init("b", rnd(8, scale=0.1))])
