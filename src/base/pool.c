@@ -21,7 +21,17 @@ void er_pool_free(er_pool *p) {
   p->head = NULL;
 }
 
+static void *pool_take(er_pool *p, size_t n);
+
 void *er_pool_alloc(er_pool *p, size_t n) {
+  void *r = pool_take(p, n);
+  if (r) memset(r, 0, n ? n : 16);
+  return r;
+}
+
+void *er_pool_alloc_uninit(er_pool *p, size_t n) { return pool_take(p, n); }
+
+static void *pool_take(er_pool *p, size_t n) {
   if (n > ((size_t)-1) / 2) return NULL; /* rounding up below must not wrap */
   n = (n + 15) & ~(size_t)15;
   if (n == 0) n = 16;
@@ -43,7 +53,6 @@ void *er_pool_alloc(er_pool *p, size_t n) {
   }
   void *r = b->data + b->used;
   b->used += n;
-  memset(r, 0, n);
   return r;
 }
 

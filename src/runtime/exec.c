@@ -113,6 +113,9 @@ static void *xalloc(er_exec *e, size_t n) {
   if (p) memset(p, 0, n ? n : 1);
   return p;
 }
+/* Not cleared: for memory the kernel fills itself (prepared state: packed weights are
+ * written whole, headers first). Saves a pass over tens of MB at start-up. */
+static void *xalloc_uninit(er_exec *e, size_t n) { return e->a.alloc(e->a.ctx, n ? n : 1); }
 static void xfree(er_exec *e, void *p) {
   if (p) e->a.free(e->a.ctx, p);
 }
@@ -387,7 +390,7 @@ static er_status prepare_node(er_exec *e, int i) {
   c->state = NULL;
   if (c->state_bytes) {
     xfree(e, e->state[i]);
-    e->state[i] = xalloc(e, c->state_bytes);
+    e->state[i] = xalloc_uninit(e, c->state_bytes);
     if (!e->state[i])
       return ER_ERR(ER_OUT_OF_MEMORY, "node '%s': out of memory for %zu bytes of state", c->node->name,
                     c->state_bytes);

@@ -40,7 +40,7 @@ static er_status take_bytes(onx_ctx *c, er_tensor *t, const uint8_t *src, size_t
     t->data = (void *)(uintptr_t)src; /* referenced in place; never written */
     return NULL;
   }
-  void *d = er_pool_alloc(c->pool, nbytes ? nbytes : 1);
+  void *d = er_pool_alloc_uninit(c->pool, nbytes ? nbytes : 1);
   if (!d) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory (%zu bytes)", nbytes);
   if (nbytes) memcpy(d, src, nbytes);
   t->data = d;
