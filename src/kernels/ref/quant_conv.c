@@ -236,8 +236,11 @@ typedef struct qc_job {
 /* Byte runs of im2col are often a few bytes (a 1-channel input): copy those inline rather
  * than through a libc call. */
 static inline void qc_copy(unsigned char *d, const unsigned char *s, int64_t n) {
-  if (n > 16) {
+  if (n > 64) {
     memcpy(d, s, (size_t)n);
+  } else if (n >= 16) { /* 16-byte moves, the last one overlapping */
+    for (int64_t i = 0; i + 16 < n; i += 16) memcpy(d + i, s + i, 16);
+    memcpy(d + n - 16, s + n - 16, 16);
   } else if (n >= 8) { /* two overlapping 8-byte moves */
     memcpy(d, s, 8);
     memcpy(d + n - 8, s + n - 8, 8);
