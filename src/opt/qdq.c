@@ -530,6 +530,44 @@ static er_status relayout_output(opt_ctx *c, int i, int *out_new) {
   return NULL;
 }
 
+/* QuantizeLinear(float32 x, per tensor) -> Transpose(TO_LAST) at the input of a
+ * channels-last chain: one edgerun QuantizeLinear with channels_last = 1 (kernels/qops.h),
+ * which quantizes and interleaves the channels in one pass. */
+static er_status quantize_to_last(opt_ctx *c, int *count) {
+  const er_op_def *d = er_op_find(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1);
+  for (int i = 0; d && i < c->g->n_nodes; i++) {
+    er_node *t = &c->g->nodes[i];
+    if (c->dead[i] || !is_perm(t, TO_LAST) || t->outputs[0] < 0) continue;
+    int v = t->inputs[0];
+    er_node *q = opt_producer(c, v);
+    er_node *cons[8]; /* readers left without readers (the DequantizeLinear a fusion replaced) go first */
+    int nc = opt_consumers(c, v, cons, 8);
+    for (int k = 0; k < nc && k < 8; k++) {
+      int unread = cons[k] != t;
+      for (int o = 0; o < cons[k]->n_outputs && unread; o++) unread = cons[k]->outputs[o] < 0 || opt_refs(c, cons[k]->outputs[o]) == 0;
+      if (unread) opt_kill(c, cons[k]);
+    }
+    if (!q || !opt_is(q, "QuantizeLinear") || q->n_outputs != 1 || opt_sole_consumer(c, v, NULL) != t) continue;
+    int xt = val(c, q->inputs[0])->dtype ? val(c, q->inputs[0])->dtype : opt_dtype(c, q->inputs[0]);
+    if (q->n_inputs < 2 || xt != ER_F32 || !is_const(c, q->inputs[1]) ||
+        val(c, q->inputs[1])->dtype != ER_F32 || numel(c, q->inputs[1]) != 1)
+      continue;
+    int zp = q->n_inputs > 2 ? q->inputs[2] : -1, zt = zp >= 0 ? val(c, zp)->dtype : ER_U8;
+    if (zp >= 0 && (!is_const(c, zp) || numel(c, zp) != 1)) continue;
+    if ((zt != ER_U8 && zt != ER_I8) || opt_attr_int(q, "block_size", 0) != 0) continue;
+    int64_t odt = opt_attr_int(q, "output_dtype", 0);
+    if (odt && odt != zt) continue;
+    int y = t->outputs[0];
+    opt_kill(c, t);
+    opt_set_output(c, q, 0, y);
+    opt_clear_attrs(q);
+    q->op_type = "QuantizeLinear", q->domain = ER_DOMAIN_EDGERUN, q->opset = 1, q->op = d;
+    if (opt_set_attr_int(c, q, "channels_last", 1)) return OOM();
+    (*count)++;
+  }
+  return NULL;
+}
+
 static er_status channels_last(opt_ctx *c, int *count) {
   const char *env = getenv("ER_QDQ_NHWC");
   if (env && !strcmp(env, "0")) return NULL;
@@ -606,7 +644,7 @@ static er_status channels_last(opt_ctx *c, int *count) {
       }
     }
   }
-  return NULL;
+  return quantize_to_last(c, count);
 }
 
 er_status opt_pass_qdq(opt_ctx *c, int *out_count) {

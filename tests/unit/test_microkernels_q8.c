@@ -340,6 +340,12 @@ TEST(u8_transpose_vs_ref) {
       bad += memcmp(d1, d2, 100 * 80) != 0;
       bad += d1[(c - 1) * 75 + (r - 1)] != src[(r - 1) * 90 + (c - 1)];
     }
+  for (int64_t c = 1; c <= 80; c += 7) { /* 3 planes -> interleaved triples */
+    memset(d1, 7, 100 * 80), memset(d2, 7, 100 * 80);
+    ref->u8_transpose(3, c, src, 90, d1, 3);
+    mk->u8_transpose(3, c, src, 90, d2, 3);
+    bad += memcmp(d1, d2, 100 * 80) != 0;
+  }
   CHECK(bad == 0);
   free(src), free(d1), free(d2);
 }

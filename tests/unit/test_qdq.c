@@ -101,6 +101,15 @@ static void qdq_cases(int *er_failed_) {
       fprintf(stderr, "  %s: %d Transposes left\n", name, count_op(g, "Transpose"));
       *er_failed_ = 1;
     }
+    /* channels-last: the input's QuantizeLinear writes channels-last itself (no Transpose) */
+    for (int i = 0; i < g->n_nodes && cl; i++) {
+      const er_node *n = &g->nodes[i];
+      int p = n->n_inputs && n->inputs[0] >= 0 ? g->values[n->inputs[0]].producer : -1;
+      if (!strcmp(n->op_type, "Transpose") && p >= 0 && !strcmp(g->nodes[p].op_type, "QuantizeLinear")) {
+        fprintf(stderr, "  %s: QuantizeLinear -> Transpose left\n", name);
+        *er_failed_ = 1;
+      }
+    }
     CHECK(st.qdq > 0);
     char path[256];
     er_pool pl = {0};

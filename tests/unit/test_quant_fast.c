@@ -441,3 +441,52 @@ TEST(nhwc_maxpool_8bit_vs_maxpool) {
   CHECK(bad == 0);
   CHECK(cases >= 16);
 }
+
+/* edgerun QuantizeLinear channels_last = 1 vs the standard QuantizeLinear then a transpose to
+ * channels-last: bit-exact, with and without the micro-kernels (3 channels take the
+ * interleave path), 1 and 2 threads; bad attributes and ranks are errors. */
+TEST(quantize_to_channels_last) {
+  const int64_t shapes[][4] = {{1, 3, 17, 23}, {2, 3, 80, 90}, {2, 5, 9, 7}, {1, 1, 3, 300}, {1, 3, 1, 1}};
+  er_threadpool *pool = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool));
+  int bad = 0;
+  er_attr cl = ot_int("channels_last", 1);
+  for (int v = 0; v < 10; v++) {
+    const int64_t *d = shapes[v % 5];
+    int t = v % 2 ? ER_I8 : ER_U8;
+    er_tensor *X = ot_tensor(ER_F32, 4, d, NULL);
+    int64_t n = er_tensor_numel(X), S = d[2] * d[3];
+    for (int64_t i = 0; i < n; i++) ((float *)X->data)[i] = (float)((int)(qf_next() % 4001) - 2000) * 0.011f;
+    if (n > 9) ((float *)X->data)[9] = NAN, ((float *)X->data)[2] = 0.5f * 0.07f;
+    er_tensor *s = qf_scalar(ER_F32, 0.07), *z = qf_scalar(t, qf_zp(t, v));
+    er_tensor *in[] = {X, s, z}, *r[1], *y[1];
+    CHECK_OK(ot_run("QuantizeLinear", 13, NULL, 0, in, 3, r, 1));
+    for (int mk = 0; mk < 3; mk++) {
+      er_tensor yy = {0}, *yp = &yy;
+      if (mk == 0) {
+        CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1, &cl, 1, in, 3, y, 1));
+        yp = y[0];
+      } else {
+        CHECK_OK(qf_run_mk(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1, &cl, 1, in, 3, &yy, mk == 2 ? pool : NULL, NULL));
+      }
+      CHECK(yp->rank == 4 && yp->dims[1] == d[2] && yp->dims[2] == d[3] && yp->dims[3] == d[1] && yp->dtype == t);
+      for (int64_t b = 0; b < d[0]; b++)
+        for (int64_t c = 0; c < d[1]; c++)
+          for (int64_t p = 0; p < S; p++)
+            bad += ((unsigned char *)yp->data)[(b * S + p) * d[1] + c] != ((unsigned char *)r[0]->data)[(b * d[1] + c) * S + p];
+      if (mk) free(yy.data);
+    }
+    ot_free_all();
+  }
+  CHECK(bad == 0);
+  /* errors: channels_last missing, rank 2 */
+  int64_t d2[2] = {3, 4};
+  er_tensor *X2 = ot_tensor(ER_F32, 2, d2, NULL), *s2 = qf_scalar(ER_F32, 0.5), *out[1];
+  er_tensor *in2[] = {X2, s2};
+  CHECK(ot_run_domain(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1, &cl, 1, in2, 2, out, 1) != NULL);
+  int64_t d4[4] = {1, 3, 2, 2};
+  er_tensor *X4 = ot_tensor(ER_F32, 4, d4, NULL), *in4[] = {X4, s2};
+  CHECK(ot_run_domain(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1, NULL, 0, in4, 2, out, 1) != NULL);
+  ot_free_all();
+  er_threadpool_destroy(pool);
+}

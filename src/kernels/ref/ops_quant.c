@@ -810,5 +810,6 @@ const er_op_def er_ops_quant[] = {
     {"QLinearConcat", ER_DOMAIN_EDGERUN, 1, 0, er_qcat_infer, er_qcat_run, 0},
     {"QLinearConcat", "com.microsoft", 1, 0, er_qcat_infer, er_qcat_run, 0},
     {ER_OP_MATMULQ4, ER_DOMAIN_EDGERUN, 1, 0, er_matmulq4_infer, er_matmulq4_run, 0},
+    {"QuantizeLinear", ER_DOMAIN_EDGERUN, 1, 0, er_qlc_infer, er_qlc_run, 0},
     {0},
 };
