@@ -17,8 +17,9 @@
  *   right  header, int8 [Np/16][Kp/4][16][4]: panel p (columns 16p..16p+15) holds for each
  *          group of 4 depths the 16 columns' 4 bytes (64 bytes: one zmm, or one AMX tile row),
  *          then int32 colsum'[Np] and zb'[Np] (padding columns 0).
- * Kp is K rounded up to 4 (or to 64 for AMX tiles), Mp is M (or M rounded up to 16 for AMX
- * tiles: whole tiles can be loaded), Np is N rounded up to 16. The header says which. */
+ * Kp is K rounded up to 4 (or to 64 for AMX tiles when K >= 32), Mp is M (or M rounded up to
+ * 16 for AMX tiles: whole tiles can be loaded), Np is N rounded up to 16. The header says
+ * which. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -57,11 +58,17 @@ static void pack_left(int64_t M, int64_t K, const void *src, int is_signed, int6
   int32_t *r = (int32_t *)(d + al64((size_t)(Mp * Kp))), *za = r + Mp;
   const unsigned char flip = is_signed ? 0x80 : 0;
   const __m512i vflip = _mm512_set1_epi8((char)flip), zero = _mm512_setzero_si512();
+  const __mmask16 in16 = (__mmask16)((1u << (K < 16 ? K : 16)) - 1), out16 = (__mmask16)((1u << (Kp < 16 ? Kp : 16)) - 1);
   for (int64_t m = 0; m < M; m++) {
     unsigned char *row = d + m * Kp;
     const unsigned char *s = (const unsigned char *)src + m * sm;
     uint32_t sum = 0;
-    if (sk == 1) {
+    if (sk == 1 && Kp <= 16) { /* short rows (small convs): one 16-byte vector */
+      __m128i v = _mm_maskz_mov_epi8(in16, _mm_xor_si128(_mm_maskz_loadu_epi8(in16, s), _mm512_castsi512_si128(vflip)));
+      _mm_mask_storeu_epi8(row, out16, v);
+      __m128i t = _mm_sad_epu8(v, _mm_setzero_si128());
+      sum = (uint32_t)(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1));
+    } else if (sk == 1) {
       __m512i acc = zero;
       for (int64_t k = 0; k < Kp; k += 64) {
         /* bytes past K load as 0 and stay 0 (padding); stores stop at Kp */
@@ -159,16 +166,20 @@ void er_q8_pack_right_16__avx512vnni(int64_t K, int64_t N, const void *src, int 
                                      const int32_t *zp, int zp_stride, void *packed) {
   pack_right(K, N, src, is_signed, sk, sn, zp, zp_stride, packed, 4);
 }
-/* The same formats padded for AMX tiles: Kp a multiple of 64, left rows a multiple of 16. */
-size_t er_q8_pack_left_size_16x64__avx512vnni(int64_t M, int64_t K) { return left_size(M, K, 64, 16); }
+/* The same formats padded for AMX tiles: Kp a multiple of 64, left rows a multiple of 16;
+ * except for depths below 32, where tiles would mostly multiply padding (the register
+ * kernel is as fast there and its packed rows 4x shorter): those stay unpadded. */
+static inline int64_t amx_ka(int64_t K) { return K < 32 ? 4 : 64; }
+static inline int64_t amx_ma(int64_t K) { return K < 32 ? 1 : 16; }
+size_t er_q8_pack_left_size_16x64__avx512vnni(int64_t M, int64_t K) { return left_size(M, K, amx_ka(K), amx_ma(K)); }
 void er_q8_pack_left_16x64__avx512vnni(int64_t M, int64_t K, const void *src, int is_signed, int64_t sm, int64_t sk,
                                        const int32_t *zp, int zp_stride, void *packed) {
-  pack_left(M, K, src, is_signed, sm, sk, zp, zp_stride, packed, 64, 16);
+  pack_left(M, K, src, is_signed, sm, sk, zp, zp_stride, packed, amx_ka(K), amx_ma(K));
 }
-size_t er_q8_pack_right_size_16x64__avx512vnni(int64_t K, int64_t N) { return right_size(K, N, 64); }
+size_t er_q8_pack_right_size_16x64__avx512vnni(int64_t K, int64_t N) { return right_size(K, N, amx_ka(K)); }
 void er_q8_pack_right_16x64__avx512vnni(int64_t K, int64_t N, const void *src, int is_signed, int64_t sk, int64_t sn,
                                         const int32_t *zp, int zp_stride, void *packed) {
-  pack_right(K, N, src, is_signed, sk, sn, zp, zp_stride, packed, 64);
+  pack_right(K, N, src, is_signed, sk, sn, zp, zp_stride, packed, amx_ka(K));
 }
 
 /* ---------------------------------------------------------------- GEMM */
@@ -223,6 +234,37 @@ void er_q8_gemm_finish__avx512vnni(const er_q8_out *o, const er_q8z_out *z, cons
                    int64_t nn, const __m512i *acc, void *C, int64_t ldc) {
   const int percol = !o->per_row;
   const size_t esz = o->type == ER_I32 ? 4 : 1;
+  if (percol && luni && !z->i32) {
+    /* the usual case (a channels-last conv, a MatMul): per column one offset, bias - za' *
+     * colsum', per row at most zb' * rowterm; 32 outputs requantized and narrowed together */
+    __m512i off[2], zbv[2];
+    __m512 sc[2];
+    const int np = nn > 16 && nb == 2 ? 2 : 1;
+    for (int p = 0; p < np; p++) {
+      const int64_t n0 = n + 16 * p;
+      const __mmask16 mask = er_q8z_mask(nn - 16 * p);
+      const __m512i lcs = _mm512_mullo_epi32(_mm512_set1_epi32(lzp), _mm512_loadu_si512(cs + n0));
+      off[p] = _mm512_sub_epi32(er_q8z_bias16(o, n0, 1, mask), lcs);
+      sc[p] = er_q8z_scale16(o, n0, 1, mask);
+      zbv[p] = _mm512_loadu_si512(zb + n0);
+    }
+    if (np == 1) off[1] = off[0], sc[1] = sc[0], zbv[1] = zbv[0];
+    const __mmask32 mask = nn >= 32 ? ~(__mmask32)0 : (__mmask32)((1ull << nn) - 1);
+    const int u8 = o->type == ER_U8;
+    for (int r = 0; r < mr; r++) {
+      __m512i a0 = _mm512_add_epi32(acc[r * 2], off[0]), a1 = _mm512_add_epi32(acc[r * 2 + (np - 1)], off[1]);
+      if (!runi) {
+        const __m512i u = _mm512_set1_epi32(rr[m + r]);
+        a0 = _mm512_sub_epi32(a0, _mm512_mullo_epi32(zbv[0], u));
+        a1 = _mm512_sub_epi32(a1, _mm512_mullo_epi32(zbv[1], u));
+      } else if (rzp) {
+        const __m512i u = _mm512_set1_epi32((int32_t)((uint32_t)rzp * (uint32_t)rr[m + r]));
+        a0 = _mm512_sub_epi32(a0, u), a1 = _mm512_sub_epi32(a1, u);
+      }
+      _mm256_mask_storeu_epi8((char *)C + (m + r) * ldc + n, mask, er_q8z_requant32(z, a0, a1, sc[0], sc[1], u8));
+    }
+    return;
+  }
   for (int p = 0; p < nb; p++) {
     const int64_t n0 = n + 16 * p, cn = nn - 16 * p;
     if (cn <= 0) break;
