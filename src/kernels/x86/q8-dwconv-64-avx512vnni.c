@@ -54,6 +54,9 @@ size_t er_q8_dw_pack_size_64__avx512vnni(int64_t KH, int64_t KW, int64_t C) {
 }
 
 static inline int64_t quad_off(int64_t c) { return perm_pos(c) * 4; }
+/* A last block of at most 32 channels is a "half" block: its 256-byte vectors hold two output
+ * columns of 32 channels (lanes 0-1 and 2-3), its weights mirrored into both halves. */
+static inline int half_last(int64_t C) { return C - (cp64(C) - 64) <= 32; }
 static inline int64_t wsum_pos(int64_t c) { return c / 64 * 64 + perm_pos(c % 64); }
 
 void er_q8_dw_pack_64__avx512vnni(int64_t KH, int64_t KW, int64_t C, const void *w, int is_signed, const int32_t *zp,
@@ -64,6 +67,17 @@ void er_q8_dw_pack_64__avx512vnni(int64_t KH, int64_t KW, int64_t C, const void 
   unsigned char *d = (unsigned char *)packed + HDR;
   if (!h.kind) er_q8_dw_pack__avx2(KH, KW, C, w, is_signed, zp, zp_stride, d);
   else er_q8_dw_pack_vnni(KH, KW, C, w, is_signed, zp, zp_stride, 64, quad_off, wsum_pos, d);
+  if (h.kind && half_last(C)) { /* the last block's channels 0-31 mirrored into 32-63 */
+    const int64_t G = groups(KW), Cp = cp64(C), NB = Cp / 64;
+    int32_t *wsum = (int32_t *)(d + KH * G * Cp * 4);
+    for (int64_t kh = 0; kh < KH; kh++) {
+      for (int64_t g = 0; g < G; g++) {
+        unsigned char *blk = d + ((kh * G + g) * NB + NB - 1) * 256;
+        for (int64_t c = 0; c < 32; c++) memcpy(blk + quad_off(c + 32), blk + quad_off(c), 4);
+      }
+      for (int64_t c = 0; c < 32; c++) wsum[kh * Cp + (NB - 1) * 64 + perm_pos(c + 32)] = wsum[kh * Cp + (NB - 1) * 64 + perm_pos(c)];
+    }
+  }
   memcpy(packed, &h, sizeof h);
 }
 
@@ -83,29 +97,39 @@ size_t er_q8_dw_work_size_64__avx512vnni(int64_t KH, int64_t KW, int64_t OW, int
 }
 
 /* Interleave columns [ow0, ow0 + n) of input row `row`, channel block b, into dst
- * ([g][n][256 bytes]): per output column and group g, the 4 pixels iw = ow*sw - pw + (4g+t)*dw
- * (t < 4; past KW or outside the row: the zero-point pixel zpx), XORed with flip. */
-static void build_row(const unsigned char *row, int64_t W, int64_t C, int64_t KW, int64_t b, int64_t ow0, int64_t n,
-                      int64_t sw, int64_t pw, int64_t dw, const unsigned char *zpx, unsigned char flip,
+ * ([g][unit][256 bytes]): per output column and group g, the 4 pixels iw = ow*sw - pw + (4g+t)*dw
+ * (t < 4; past KW or outside the row: the zero-point pixel zpx), XORed with flip. A unit is
+ * one column, or for a half block two (32 channels each; a missing second column reads zpx). */
+static void build_row(const unsigned char *row, int64_t W, int64_t C, int64_t KW, int64_t b, int half, int64_t ow0,
+                      int64_t n, int64_t sw, int64_t pw, int64_t dw, const unsigned char *zpx, unsigned char flip,
                       unsigned char *dst) {
-  const int64_t G = groups(KW), nc = C - b * 64;
+  const int64_t G = groups(KW), nc = C - b * 64, units = half ? (n + 1) / 2 : n;
   const __m512i vf = _mm512_set1_epi8((char)flip);
   const __mmask64 m = nc >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nc) - 1;
   for (int64_t g = 0; g < G; g++)
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < units; i++) {
       __m512i p[4];
       for (int t = 0; t < 4; t++) {
-        int64_t kw = 4 * g + t, iw = (ow0 + i) * sw - pw + kw * dw;
+        int64_t kw = 4 * g + t;
         if (kw >= KW) { /* zero weights: any bytes */
           p[t] = _mm512_setzero_si512();
           continue;
         }
-        const unsigned char *src = (iw >= 0 && iw < W ? row + iw * C : zpx) + b * 64;
         /* channels past C: zero weights, any byte; not read past the pixel */
-        p[t] = nc >= 64 ? _mm512_loadu_si512(src) : _mm512_maskz_loadu_epi8(m, src);
+        if (half) {
+          int64_t c0 = ow0 + 2 * i, iw0 = c0 * sw - pw + kw * dw, iw1 = iw0 + sw;
+          const unsigned char *s0 = (iw0 >= 0 && iw0 < W ? row + iw0 * C : zpx) + b * 64;
+          const unsigned char *s1 = (2 * i + 1 < n && iw1 >= 0 && iw1 < W ? row + iw1 * C : zpx) + b * 64;
+          p[t] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_maskz_loadu_epi8((__mmask32)m, s0)),
+                                    _mm256_maskz_loadu_epi8((__mmask32)m, s1), 1);
+        } else {
+          int64_t iw = (ow0 + i) * sw - pw + kw * dw;
+          const unsigned char *src = (iw >= 0 && iw < W ? row + iw * C : zpx) + b * 64;
+          p[t] = nc >= 64 ? _mm512_loadu_si512(src) : _mm512_maskz_loadu_epi8(m, src);
+        }
         if (flip) p[t] = _mm512_xor_si512(p[t], vf);
       }
-      unsigned char *o = dst + (g * n + i) * 256;
+      unsigned char *o = dst + (g * units + i) * 256;
       __m512i u01l = _mm512_unpacklo_epi8(p[0], p[1]), u01h = _mm512_unpackhi_epi8(p[0], p[1]);
       __m512i u23l = _mm512_unpacklo_epi8(p[2], p[3]), u23h = _mm512_unpackhi_epi8(p[2], p[3]);
       _mm512_storeu_si512(o, _mm512_unpacklo_epi16(u01l, u23l));
@@ -115,12 +139,26 @@ static void build_row(const unsigned char *row, int64_t W, int64_t C, int64_t KW
     }
 }
 
-/* int32 outputs: back to channel order (acc j lane L dword i is channel 16L + 4j + i) */
-static void store_i32(const __m512i a[4], int64_t nc, int32_t *dst) {
-  int32_t t[64], u[64];
-  for (int j = 0; j < 4; j++) _mm512_storeu_si512(t + 16 * j, a[j]);
-  for (int64_t c = 0; c < 64; c++) u[c] = t[perm_pos(c)];
-  memcpy(dst, u, (size_t)(nc < 64 ? nc : 64) * sizeof(int32_t));
+/* The outputs of one unit (a column, or two of a half block: the second only if two) from
+ * its accumulators (bias and corrections applied); nc channels of the block. */
+static inline __attribute__((always_inline)) void store_unit(const er_q8z_out *z, const __m512i a[4],
+                                                              const __m512 s[4], int u8, int half, int two, int64_t nc,
+                                                              __mmask64 m, char *dst, int64_t C) {
+  if (z->i32) { /* back to channel order (acc j lane L dword i is channel 16L + 4j + i) */
+    int32_t t[64], u[64];
+    for (int j = 0; j < 4; j++) _mm512_storeu_si512(t + 16 * j, a[j]);
+    for (int64_t c = 0; c < 64; c++) u[c] = t[perm_pos(c)];
+    memcpy(dst, u, (size_t)nc * sizeof(int32_t));
+    if (half && two) memcpy(dst + C * 4, u + 32, (size_t)nc * sizeof(int32_t));
+    return;
+  }
+  const __m512i y = er_q8z_requant64(z, a, s, u8);
+  if (!half) {
+    _mm512_mask_storeu_epi8(dst, m, y);
+  } else {
+    _mm256_mask_storeu_epi8(dst, (__mmask32)m, _mm512_castsi512_si256(y));
+    if (two) _mm256_mask_storeu_epi8(dst + C, (__mmask32)m, _mm512_extracti64x4_epi64(y, 1));
+  }
 }
 
 void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, int64_t C,
@@ -148,9 +186,9 @@ void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp
   memset(zpx, (unsigned char)xzp, (size_t)Cp + 64); /* XORed like the data when interleaved */
   /* bias and scales in the accumulators' order */
   for (int64_t c = 0; c < Cp; c++) {
-    int64_t p = c / 64 * 64 + perm_pos(c % 64);
-    biasp[p] = c < C && o->bias ? o->bias[c] : 0;
-    scalep[p] = o->type == ER_I32 ? 0.0f : o->scale[o->scale_stride && c < C ? c : 0];
+    int64_t p = c / 64 * 64 + perm_pos(c % 64), cc = half_last(C) && c >= Cp - 32 ? c - 32 : c; /* mirrored */
+    biasp[p] = cc < C && o->bias ? o->bias[cc] : 0;
+    scalep[p] = o->type == ER_I32 ? 0.0f : o->scale[o->scale_stride && cc < C ? cc : 0];
   }
   const unsigned char *x = (const unsigned char *)in;
   const int i32 = o->type == ER_I32, u8 = o->type == ER_U8;
@@ -162,10 +200,11 @@ void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp
   for (int64_t b = 0; b < NB; b++) {
     __m512 s[4];
     for (int j = 0; j < 4; j++) s[j] = _mm512_loadu_ps(scalep + b * 64 + 16 * j);
-    const int64_t nc = C - b * 64 < 64 ? C - b * 64 : 64;
+    const int half = b == NB - 1 && half_last(C);
+    const int64_t nc = C - b * 64 < 64 ? C - b * 64 : 64, cstep = half ? 2 : 1; /* columns per unit */
     const __mmask64 m = nc >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nc) - 1;
     for (int64_t ow0 = 0; ow0 < OW; ow0 += S) {
-      const int64_t n = OW - ow0 < S ? OW - ow0 : S;
+      const int64_t n = OW - ow0 < S ? OW - ow0 : S, units = (n + cstep - 1) / cstep;
       for (int64_t k = 0; k < KH; k++) tags[k] = -1;
       for (int64_t oh = oh0; oh < oh1; oh++) {
         /* the interleaved rows this output row reads (built unless already in the ring) */
@@ -176,7 +215,8 @@ void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp
         for (int64_t i = 0; i < nr; i++) {
           rp[i] = rows + slots[i] * rowb;
           if (build[i])
-            build_row(x + tags[slots[i]] * W * C, W, C, KW, b, ow0, n, sw, pw, dw, zpx, flip, rows + slots[i] * rowb);
+            build_row(x + tags[slots[i]] * W * C, W, C, KW, b, half, ow0, n, sw, pw, dw, zpx, flip,
+                      rows + slots[i] * rowb);
         }
         /* correction: zx' * sum of the weights of the rows read, minus the bias */
         __m512i k[4];
@@ -190,13 +230,14 @@ void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp
         const signed char *wp[128];
         for (int64_t i = 0; i < nr; i++)
           for (int64_t g = 0; g < G; g++) {
-            xp[i * G + g] = rp[i] + g * n * 256;
+            xp[i * G + g] = rp[i] + g * units * 256;
             wp[i * G + g] = wq + ((khs[i] * G + g) * NB + b) * 256;
           }
         char *dst = (char *)out + ((oh * OW + ow0) * C + b * 64) * (int64_t)esz;
-        /* two output columns at a time: 8 independent accumulator chains */
+        const int64_t ustep = cstep * C * (int64_t)esz; /* bytes of output per unit */
+        /* two units at a time: 8 independent accumulator chains */
         int64_t i = 0;
-        for (; i + 2 <= n; i += 2, dst += 2 * C * (int64_t)esz) {
+        for (; i + 2 <= units; i += 2, dst += 2 * ustep) {
           __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
           for (int64_t q = 0; q < np; q++) {
             const unsigned char *xi = xp[q] + i * 256;
@@ -216,15 +257,10 @@ void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp
                                 _mm512_sub_epi32(a3, k[3])};
           const __m512i bb[4] = {_mm512_sub_epi32(b0, k[0]), _mm512_sub_epi32(b1, k[1]), _mm512_sub_epi32(b2, k[2]),
                                  _mm512_sub_epi32(b3, k[3])};
-          if (i32) {
-            store_i32(a, nc, (int32_t *)dst);
-            store_i32(bb, nc, (int32_t *)(dst + C * (int64_t)esz));
-          } else {
-            _mm512_mask_storeu_epi8(dst, m, er_q8z_requant64(&z, a, s, u8));
-            _mm512_mask_storeu_epi8(dst + C, m, er_q8z_requant64(&z, bb, s, u8));
-          }
+          store_unit(&z, a, s, u8, half, 1, nc, m, dst, C);
+          store_unit(&z, bb, s, u8, half, cstep * (i + 1) + 1 < n, nc, m, dst + ustep, C);
         }
-        if (i < n) {
+        if (i < units) {
           __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
           for (int64_t q = 0; q < np; q++) {
             const unsigned char *xi = xp[q] + i * 256;
@@ -236,8 +272,7 @@ void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp
           }
           const __m512i a[4] = {_mm512_sub_epi32(a0, k[0]), _mm512_sub_epi32(a1, k[1]), _mm512_sub_epi32(a2, k[2]),
                                 _mm512_sub_epi32(a3, k[3])};
-          if (i32) store_i32(a, nc, (int32_t *)dst);
-          else _mm512_mask_storeu_epi8(dst, m, er_q8z_requant64(&z, a, s, u8));
+          store_unit(&z, a, s, u8, half, cstep * i + 1 < n, nc, m, dst, C);
         }
       }
     }

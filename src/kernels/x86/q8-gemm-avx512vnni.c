@@ -59,6 +59,7 @@ static void pack_left(int64_t M, int64_t K, const void *src, int is_signed, int6
   const unsigned char flip = is_signed ? 0x80 : 0;
   const __m512i vflip = _mm512_set1_epi8((char)flip), zero = _mm512_setzero_si512();
   const __mmask16 in16 = (__mmask16)((1u << (K < 16 ? K : 16)) - 1), out16 = (__mmask16)((1u << (Kp < 16 ? Kp : 16)) - 1);
+  const __mmask32 in32 = (__mmask32)((1ull << (K < 32 ? K : 32)) - 1), out32 = (__mmask32)((1ull << (Kp < 32 ? Kp : 32)) - 1);
   for (int64_t m = 0; m < M; m++) {
     unsigned char *row = d + m * Kp;
     const unsigned char *s = (const unsigned char *)src + m * sm;
@@ -68,6 +69,12 @@ static void pack_left(int64_t M, int64_t K, const void *src, int is_signed, int6
       _mm_mask_storeu_epi8(row, out16, v);
       __m128i t = _mm_sad_epu8(v, _mm_setzero_si128());
       sum = (uint32_t)(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1));
+    } else if (sk == 1 && Kp <= 32) { /* one 32-byte vector */
+      __m256i v = _mm256_maskz_mov_epi8(in32, _mm256_xor_si256(_mm256_maskz_loadu_epi8(in32, s), _mm512_castsi512_si256(vflip)));
+      _mm256_mask_storeu_epi8(row, out32, v);
+      __m256i t = _mm256_sad_epu8(v, _mm256_setzero_si256());
+      __m128i u = _mm_add_epi64(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+      sum = (uint32_t)(_mm_cvtsi128_si64(u) + _mm_extract_epi64(u, 1));
     } else if (sk == 1) {
       __m512i acc = zero;
       for (int64_t k = 0; k < Kp; k += 64) {
