@@ -490,3 +490,27 @@ TEST(quantize_to_channels_last) {
   ot_free_all();
   er_threadpool_destroy(pool);
 }
+
+/* QLinearAdd over ranges on 2 threads (large tensors; B full or a scalar, either side) equals
+ * the reference loops */
+TEST(qlinear_add_threads) {
+  er_threadpool *pool = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool));
+  int bad = 0;
+  for (int v = 0; v < 4; v++) {
+    int t = v % 2 ? ER_I8 : ER_U8;
+    int64_t d[2] = {300, 401}, one = 1;
+    er_tensor *A = ot_tensor(t, 2, d, NULL), *B = v >= 2 ? ot_tensor(t, 1, &one, NULL) : ot_tensor(t, 2, d, NULL);
+    qf_fill(A, 0), qf_fill(B, 0);
+    er_tensor *as = qf_scalar(ER_F32, 0.02), *az = qf_scalar(t, qf_zp(t, v)), *bs = qf_scalar(ER_F32, 0.031);
+    er_tensor *bz = qf_scalar(t, qf_zp(t, v + 1)), *cs = qf_scalar(ER_F32, 0.045), *cz = qf_scalar(t, qf_zp(t, v + 2));
+    er_tensor *in[] = {v == 3 ? B : A, as, az, v == 3 ? A : B, bs, bz, cs, cz}, *r[1], y = {0};
+    CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QLinearAdd", 1, NULL, 0, in, 8, r, 1));
+    CHECK_OK(qf_run_mk(ER_DOMAIN_EDGERUN, "QLinearAdd", 1, NULL, 0, in, 8, &y, pool, NULL));
+    if (memcmp(y.data, r[0]->data, er_tensor_nbytes(r[0]))) bad++;
+    free(y.data);
+    ot_free_all();
+  }
+  CHECK(bad == 0);
+  er_threadpool_destroy(pool);
+}

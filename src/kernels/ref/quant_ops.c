@@ -65,6 +65,24 @@ er_status er_qadd_infer(er_kctx *c) {
   return 0;
 }
 
+typedef struct qadd_job {
+  void (*add)(int64_t, const void *, const void *, int64_t, int, int32_t, int32_t, float, float, int32_t, int32_t,
+              int32_t, void *);
+  const void *a, *b;
+  int64_t b_stride;
+  int sg;
+  int32_t za, zb;
+  float ra, rb;
+  int32_t zc, lo, hi;
+  void *y;
+} qadd_job;
+
+static void qadd_range(void *arg, int64_t i0, int64_t i1) {
+  const qadd_job *j = (const qadd_job *)arg;
+  j->add(i1 - i0, (const char *)j->a + i0, (const char *)j->b + i0 * j->b_stride, j->b_stride, j->sg, j->za, j->zb,
+         j->ra, j->rb, j->zc, j->lo, j->hi, (char *)j->y + i0);
+}
+
 er_status er_qadd_run(er_kctx *c) {
   ER_RETURN_IF_ERROR(qadd_check(c));
   const er_tensor *A = c->in[0], *B = c->in[3];
@@ -77,12 +95,12 @@ er_status er_qadd_run(er_kctx *c) {
   const int64_t n = er_tensor_numel(Y), na = er_tensor_numel(A), nb = er_tensor_numel(B);
   void (*add)(int64_t, const void *, const void *, int64_t, int, int32_t, int32_t, float, float, int32_t, int32_t,
               int32_t, void *) = c->mk && c->mk->q8_add ? c->mk->q8_add : er_q8_add_ref;
-  if (na == n && (nb == n || nb == 1)) {
-    add(n, A->data, B->data, nb == n, sg, za, zb, ra, rb, zc, lo, hi, Y->data);
-    return 0;
-  }
-  if (nb == n && na == 1) { /* the same formula with the operands swapped */
-    add(n, B->data, A->data, 0, sg, zb, za, rb, ra, zc, lo, hi, Y->data);
+  if ((na == n && (nb == n || nb == 1)) || (nb == n && na == 1)) {
+    /* elementwise over ranges of the output (threads: each element computed alone) */
+    qadd_job j = {add, A->data, B->data, nb == n, sg, za, zb, ra, rb, zc, lo, hi, Y->data};
+    if (na != n) /* the same formula with the operands swapped */
+      j.a = B->data, j.b = A->data, j.b_stride = 0, j.za = zb, j.zb = za, j.ra = rb, j.rb = ra;
+    er_parallel_for(c, n, 32768, qadd_range, &j);
     return 0;
   }
   /* general broadcasting: rows of the innermost output dimension */
