@@ -42,6 +42,21 @@ static void release_constant(void *user, const void *data, size_t bytes) {
   }
 }
 
+/* After the graph passes: free the unpacked copies of 4-bit weights the passes replaced, and
+ * drop the model file's pages from the resident set (the passes' shape inference read
+ * constants it no longer needs, e.g. a whole quantized embedding table; clean file pages:
+ * what the session reads later comes back from the file). */
+static void after_optimize(er_model *m) {
+  er_imported_release_unused(&m->imp);
+  static long page;
+  if (!page) page = sysconf(_SC_PAGESIZE);
+  for (const er_mapping *mp = m->imp.mappings; mp && page > 0; mp = mp->next) {
+    uintptr_t b = ((uintptr_t)mp->ptr + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t e = ((uintptr_t)mp->ptr + mp->size) & ~((uintptr_t)page - 1);
+    if (mp->is_mmap && e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+  }
+}
+
 static er_status finish_model(er_model *m) {
   const er_graph *g = m->imp.graph;
   m->user_inputs = (int *)er_pool_alloc(&m->imp.pool, sizeof(int) * (size_t)(g->n_inputs + 1));
@@ -58,6 +73,7 @@ er_status er_model_load_file(const char *path, er_model **out_model) {
   if (!m) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
   er_status s = er_onnx_import_file(path, 0, &m->imp);
   if (!s) s = er_optimize(&m->imp, 1); /* ER_OPT=0 in the environment skips it */
+  if (!s) after_optimize(m);
   if (!s) s = finish_model(m);
   if (s) {
     er_model_destroy(m);
@@ -76,6 +92,7 @@ er_status er_model_load_buffer(const void *data, size_t size, const char *base_d
   er_pool_init(&m->imp.pool);
   er_status s = er_onnx_import(data, size, base_dir, "<buffer>", &m->imp);
   if (!s) s = er_optimize(&m->imp, 1);
+  if (!s) after_optimize(m);
   if (!s) s = finish_model(m);
   if (s) {
     er_model_destroy(m);

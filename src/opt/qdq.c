@@ -448,6 +448,74 @@ static er_status fuse_q4(opt_ctx *c, er_node *n, int *done) {
   return NULL;
 }
 
+/* Gather(DequantizeLinear(8-bit constant table [V, D]), indices) along axis 0 (an embedding):
+ * gather the 8-bit rows first and dequantize only those, so the table stays 8-bit in memory
+ * (bit-identical: each element is (float)(q - z) * s either way).
+ *   per tensor / per column:  DequantizeLinear(Gather(T, idx), s, z) (axis -1 per column)
+ *   per row:                  Mul(Sub(Cast(Gather(T, idx)), Cast(Unsqueeze(Gather(z, idx)))),
+ *                                 Unsqueeze(Gather(s, idx)))   (no zero point: no Sub) */
+static er_status fuse_gather(opt_ctx *c, er_node *n, int *done) {
+  if (n->n_inputs != 2 || n->n_outputs != 1 || n->outputs[0] < 0 || opt_attr_int(n, "axis", 0) != 0) return NULL;
+  er_node *d = opt_producer(c, n->inputs[0]);
+  if (!d || !opt_is(d, "DequantizeLinear") || d->n_inputs < 2 || opt_sole_consumer(c, n->inputs[0], NULL) != n)
+    return NULL;
+  const int t = d->inputs[0], sv = d->inputs[1], zv = d->n_inputs > 2 ? d->inputs[2] : -1;
+  if (!is_const(c, t) || val(c, t)->rank != 2 || !is8(val(c, t)->dtype) || !is_const(c, sv) ||
+      val(c, sv)->dtype != ER_F32 || (zv >= 0 && (!is_const(c, zv) || numel(c, zv) != numel(c, sv))))
+    return NULL;
+  if ((d->opset >= 21 && opt_attr_int(d, "block_size", 0)) || (d->opset >= 23 && opt_attr_int(d, "output_dtype", 0)))
+    return NULL;
+  const int64_t V = val(c, t)->dims[0], D = val(c, t)->dims[1], ns = numel(c, sv);
+  int64_t axis = opt_attr_int(d, "axis", 1);
+  axis = axis < 0 ? axis + 2 : axis;
+  const int per_row = ns > 1 && axis == 0 && ns == V;
+  if (ns > 1 && !(axis == 1 && ns == D) && !per_row) return NULL;
+  const int idx = n->inputs[1], y = n->outputs[0];
+  const char *base = n->name;
+  /* n becomes Gather(T, idx) -> gq */
+  int gq = opt_new_value(c, opt_join_name(c, base, "q"), ER_VALUE_NODE);
+  if (gq < 0) return OOM();
+  n = opt_producer(c, y);
+  opt_set_input(c, n, 0, t);
+  opt_set_output(c, n, 0, gq);
+  if (!per_row) {
+    int ins[3] = {gq, sv, zv};
+    int k = opt_add_node(c, "", "DequantizeLinear", 13, opt_join_name(c, base, "dq"), zv >= 0 ? 3 : 2, ins, 1, &y);
+    if (k < 0 || (ns > 1 && opt_set_attr_int(c, &c->g->nodes[k], "axis", -1))) return OOM();
+    *done = 1;
+    return NULL;
+  }
+  const int64_t one = 1, minus1 = -1;
+  int axes = opt_new_init(c, opt_join_name(c, base, "axes"), ER_I64, 1, &one, &minus1);
+  int gs = opt_new_value(c, opt_join_name(c, base, "s"), ER_VALUE_NODE);
+  int us = opt_new_value(c, opt_join_name(c, base, "s_col"), ER_VALUE_NODE);
+  int fq = opt_new_value(c, opt_join_name(c, base, "qf"), ER_VALUE_NODE);
+  if (axes < 0 || gs < 0 || us < 0 || fq < 0) return OOM();
+  int in2[2] = {sv, idx}, un[2] = {gs, axes};
+  int k1 = opt_add_node(c, "", "Gather", 13, opt_join_name(c, base, "gather_s"), 2, in2, 1, &gs);
+  int k2 = opt_add_node(c, "", "Unsqueeze", 13, opt_join_name(c, base, "unsqueeze_s"), 2, un, 1, &us);
+  int k3 = opt_add_node(c, "", "Cast", 13, opt_join_name(c, base, "cast_q"), 1, &gq, 1, &fq);
+  if (k1 < 0 || k2 < 0 || k3 < 0 || opt_set_attr_int(c, &c->g->nodes[k3], "to", ER_F32)) return OOM();
+  int diff = fq;
+  if (zv >= 0) {
+    int gz = opt_new_value(c, opt_join_name(c, base, "z"), ER_VALUE_NODE);
+    int uz = opt_new_value(c, opt_join_name(c, base, "z_col"), ER_VALUE_NODE);
+    int fz = opt_new_value(c, opt_join_name(c, base, "zf"), ER_VALUE_NODE);
+    diff = opt_new_value(c, opt_join_name(c, base, "centered"), ER_VALUE_NODE);
+    if (gz < 0 || uz < 0 || fz < 0 || diff < 0) return OOM();
+    int inz[2] = {zv, idx}, unz[2] = {gz, axes}, sub[2] = {fq, fz};
+    int k4 = opt_add_node(c, "", "Gather", 13, opt_join_name(c, base, "gather_z"), 2, inz, 1, &gz);
+    int k5 = opt_add_node(c, "", "Unsqueeze", 13, opt_join_name(c, base, "unsqueeze_z"), 2, unz, 1, &uz);
+    int k6 = opt_add_node(c, "", "Cast", 13, opt_join_name(c, base, "cast_z"), 1, &uz, 1, &fz);
+    int k7 = opt_add_node(c, "", "Sub", 14, opt_join_name(c, base, "sub_z"), 2, sub, 1, &diff);
+    if (k4 < 0 || k5 < 0 || k6 < 0 || k7 < 0 || opt_set_attr_int(c, &c->g->nodes[k6], "to", ER_F32)) return OOM();
+  }
+  int mul[2] = {diff, us};
+  if (opt_add_node(c, "", "Mul", 14, opt_join_name(c, base, "scale"), 2, mul, 1, &y) < 0) return OOM();
+  *done = 1;
+  return NULL;
+}
+
 /* Data-movement ops between a DQ and a Q with the same parameters run on the 8-bit data. */
 static int moves_data(const er_node *n) {
   return opt_is(n, "MaxPool") || opt_is(n, "Reshape") || opt_is(n, "Flatten") || opt_is(n, "Transpose") ||
@@ -664,6 +732,7 @@ er_status opt_pass_qdq(opt_ctx *c, int *out_count) {
       else if (opt_is(n, "GlobalAveragePool")) ER_RETURN_IF_ERROR(fuse_gap(c, n, &done));
       else if (opt_is(n, "Relu") || opt_is(n, "Clip")) ER_RETURN_IF_ERROR(fuse_act(c, n, &done));
       else if (opt_is(n, "Concat")) ER_RETURN_IF_ERROR(fuse_concat(c, n, &done));
+      else if (opt_is(n, "Gather")) ER_RETURN_IF_ERROR(fuse_gather(c, n, &done));
       else if (moves_data(n)) ER_RETURN_IF_ERROR(drop_qdq(c, n, &done));
       *out_count += done;
     }
