@@ -516,6 +516,65 @@ static er_status fuse_gather(opt_ctx *c, er_node *n, int *done) {
   return NULL;
 }
 
+/* 1 if v is a float32 scalar (a constant, or a value the planner found to have one element) */
+static int f32_scalar(const opt_ctx *c, int v) {
+  if (v < 0) return 0;
+  if (is_const(c, v)) return val(c, v)->dtype == ER_F32 && numel(c, v) == 1;
+  if (opt_dtype(c, v) != ER_F32 || opt_rank(c, v) < 0) return 0;
+  for (int d = 0; d < opt_rank(c, v); d++)
+    if (c->vi_dims[v][d] != 1) return 0;
+  return 1;
+}
+
+/* MatMulInteger(A, B const [K, N], a_zp, b_zp) -> Cast(float) -> Mul(., Mul(a_scale, b_scale))
+ * [-> Add(., bias const [N])] (ONNX Runtime's dynamic quantization, edgerun quantize --dynamic
+ * --format qoperator) -> com.microsoft MatMulIntegerToFloat(A, B, a_scale, b_scale, a_zp,
+ * b_zp, bias): the int32 sums become floats in the GEMM's tiles, with the same two roundings. */
+static er_status fuse_mmi(opt_ctx *c, er_node *n, int *done) {
+  if (n->n_inputs < 2 || n->n_outputs != 1 || n->outputs[0] < 0) return NULL;
+  const int b = n->inputs[1], N = is_const(c, b) && val(c, b)->rank == 2 ? (int)val(c, b)->dims[1] : -1;
+  if (N < 0) return NULL;
+  er_node *cast = opt_sole_consumer(c, n->outputs[0], NULL);
+  if (!cast || !opt_is(cast, "Cast") || opt_attr_int(cast, "to", 0) != ER_F32 || cast->outputs[0] < 0) return NULL;
+  int slot;
+  er_node *mul = opt_sole_consumer(c, cast->outputs[0], &slot);
+  if (!mul || !opt_is(mul, "Mul") || mul->n_inputs != 2 || mul->outputs[0] < 0) return NULL;
+  er_node *sm = opt_producer(c, mul->inputs[1 - slot]);
+  if (!sm || !opt_is(sm, "Mul") || sm->n_inputs != 2) return NULL;
+  int as = sm->inputs[0], bs = sm->inputs[1];
+  if (!f32_scalar(c, as)) as = sm->inputs[1], bs = sm->inputs[0];
+  if (!f32_scalar(c, as) || !is_const(c, bs) || val(c, bs)->dtype != ER_F32 ||
+      !(numel(c, bs) == 1 || (val(c, bs)->rank == 1 && numel(c, bs) == N)))
+    return NULL;
+  if (numel(c, bs) == 1 && !f32_scalar(c, sm->inputs[0] == as ? sm->inputs[1] : sm->inputs[0])) return NULL;
+  /* an Add of a constant float [N] right after: the bias */
+  int y = mul->outputs[0], bias = -1;
+  er_node *add = opt_sole_consumer(c, y, &slot);
+  if (add && opt_is(add, "Add") && add->n_inputs == 2 && add->outputs[0] >= 0) {
+    int bv = add->inputs[1 - slot];
+    if (is_const(c, bv) && val(c, bv)->dtype == ER_F32 && val(c, bv)->rank == 1 && val(c, bv)->dims[0] == N &&
+        opt_rank(c, add->outputs[0]) == opt_rank(c, y))
+      bias = bv;
+    else
+      add = NULL;
+  } else {
+    add = NULL;
+  }
+  const er_op_def *d = er_op_find("com.microsoft", "MatMulIntegerToFloat", 1);
+  if (!d) return NULL;
+  int ins[7] = {n->inputs[0], b, as, bs, n->n_inputs > 2 ? n->inputs[2] : -1, n->n_inputs > 3 ? n->inputs[3] : -1, bias};
+  int out = add ? add->outputs[0] : y;
+  opt_kill(c, cast);
+  opt_kill(c, mul);
+  if (add) opt_kill(c, add);
+  if (opt_set_inputs(c, n, bias >= 0 ? 7 : 6, ins)) return OOM();
+  opt_clear_attrs(n);
+  n->op_type = "MatMulIntegerToFloat", n->domain = "com.microsoft", n->opset = 1, n->op = d;
+  opt_set_output(c, n, 0, out);
+  *done = 1;
+  return NULL;
+}
+
 /* Data-movement ops between a DQ and a Q with the same parameters run on the 8-bit data. */
 static int moves_data(const er_node *n) {
   return opt_is(n, "MaxPool") || opt_is(n, "Reshape") || opt_is(n, "Flatten") || opt_is(n, "Transpose") ||
@@ -733,6 +792,7 @@ er_status opt_pass_qdq(opt_ctx *c, int *out_count) {
       else if (opt_is(n, "Relu") || opt_is(n, "Clip")) ER_RETURN_IF_ERROR(fuse_act(c, n, &done));
       else if (opt_is(n, "Concat")) ER_RETURN_IF_ERROR(fuse_concat(c, n, &done));
       else if (opt_is(n, "Gather")) ER_RETURN_IF_ERROR(fuse_gather(c, n, &done));
+      else if (opt_is(n, "MatMulInteger")) ER_RETURN_IF_ERROR(fuse_mmi(c, n, &done));
       else if (moves_data(n)) ER_RETURN_IF_ERROR(drop_qdq(c, n, &done));
       *out_count += done;
     }

@@ -287,16 +287,46 @@ def embed(name, gran):
     onnx.checker.check_model(m, full_check=True)
     out = os.path.join(HERE, name + ".onnx")
     onnx.save(m, out)
-    x = np.random.RandomState(7).randint(0, V, (2, 5)).astype(np.int64)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    y = ort.InferenceSession(out, so, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    np.save(os.path.join(HERE, name + ".input.npy"), x)
-    np.save(os.path.join(HERE, name + ".output.npy"), y)
+    unoptimized_ref(name, out, np.random.RandomState(7).randint(0, V, (2, 5)).astype(np.int64))
     return "%s %.9g\n" % (name, float(s.min()))
 
 
+def unoptimized_ref(name, out, x):
+    """Runs out (ONNX Runtime, one thread, no graph optimizations: the model's own semantics)
+    on x and saves NAME.input.npy / NAME.output.npy; returns the output."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    y = ort.InferenceSession(out, so, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.save(os.path.join(HERE, name + ".input.npy"), x)
+    np.save(os.path.join(HERE, name + ".output.npy"), y)
+    return y
+
+
+def dynamic(name, per_channel):
+    """ONNX Runtime's dynamic quantization (quantize_dynamic, QOperator: DynamicQuantizeLinear ->
+    MatMulInteger -> Cast -> Mul(a_scale * b_scale) -> Add(bias)) of a 2-layer MLP; the QDQ
+    pass makes MatMulIntegerToFloat of each chain (ORT fuses it likewise)."""
+    from onnxruntime.quantization import quantize_dynamic
+    rs = np.random.RandomState(5)
+    K1, N1, N2 = 40, 48, 24
+    inits = [init("w1", rs.uniform(-0.5, 0.5, (K1, N1))), init("b1", rs.uniform(-0.2, 0.2, N1)),
+             init("w2", rs.uniform(-0.5, 0.5, (N1, N2))), init("b2", rs.uniform(-0.2, 0.2, N2))]
+    nodes = [N("MatMul", ["x", "w1"], ["m1"]), N("Add", ["m1", "b1"], ["a1"]), N("Relu", ["a1"], ["r1"]),
+             N("MatMul", ["r1", "w2"], ["m2"]), N("Add", ["m2", "b2"], ["y"])]
+    model = build(name, nodes, [2, 3, K1], "y", [2, 3, N2], inits)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp = os.path.join(tmp, "f.onnx")
+        onnx.save(model, fp)
+        out = os.path.join(HERE, name + ".onnx")
+        quantize_dynamic(fp, out, weight_type=QuantType.QInt8, per_channel=per_channel)
+    y = unoptimized_ref(name, out, np.random.RandomState(7).uniform(-1, 1, [2, 3, K1]).astype(np.float32))
+    return "%s %.9g\n" % (name, 1e-6 * float(np.abs(y).max()))
+
+
 lines.append(int4("mlp_int4"))
+lines.append(dynamic("mlp_dynamic", False))
+lines.append(dynamic("mlp_dynamic_pc", True))
 lines.append(embed("embed_row_u8", "row"))
 lines.append(embed("embed_col_s8", "col"))
 lines.append(embed("embed_tensor_s8", "tensor"))
