@@ -7,12 +7,13 @@
  * element is one exact int32 sum and the same output stage, so any split gives the same
  * bits as the reference loops. A float output (MatMulIntegerToFloat) gets the int32 sums, then
  * (float)acc * (a_scale * b_scale[n]) + bias[n] per tile. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/ref/quant_common.h"
 
 enum { QM_MAGIC = 0x514d384b, QM_ROWS = 96 };
-#define QM_MIN_PAR ((int64_t)1 << 18)
+#define QM_MIN_PAR ((int64_t)1 << 20) /* as quant_conv.c's QC_MIN_PAR */
 
 static size_t qm_align(size_t n) { return (n + 63) & ~(size_t)63; }
 
@@ -86,6 +87,7 @@ typedef struct qm_job {
   er_q8_out o;
   const float *fscale, *fbias; /* float output: y = (float)acc * fscale[n or 0] + fbias[n] */
   int fper;
+  atomic_int_fast64_t next; /* next item to claim */
 } qm_job;
 
 /* Float output (MatMulIntegerToFloat): the int32 sums of rows [0, rn) x columns [n0, n1) of Y
@@ -110,11 +112,12 @@ static void qm_to_float(const qm_job *j, float *Y, int64_t rn, int64_t n0, int64
   }
 }
 
+/* slot s claims items (row tiles x column chunks) from a shared counter, as quant_conv.c */
 static void qm_task(void *arg, int64_t s0, int64_t s1) {
-  const qm_job *j = (const qm_job *)arg;
+  qm_job *j = (qm_job *)arg;
   for (int64_t s = s0; s < s1; s++) {
     char *slot = j->slots + (size_t)s * j->slot_bytes;
-    for (int64_t it = s * j->items / j->nslots; it < (s + 1) * j->items / j->nslots; it++) {
+    for (int64_t it; (it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->items;) {
       int64_t ch = it % j->nchunks, t = it / j->nchunks;
       int64_t r0 = t * QM_ROWS, rn = j->rows - r0 < QM_ROWS ? j->rows - r0 : QM_ROWS;
       int64_t n0 = ch * j->chunk, n1 = n0 + j->chunk < j->N ? n0 + j->chunk : j->N;
@@ -169,7 +172,7 @@ int er_qmm_fast_run(er_kctx *c, const er_qmm_io *io, int32_t lo, int32_t hi) {
   j.slots = (char *)c->scratch + head;
   if (c->scratch_bytes < head + j.slot_bytes) return 0;
   int nth = er_threadpool_size(c->threads);
-  j.nslots = j.rows * j.N * j.K < QM_MIN_PAR ? 1 : nth;
+  j.nslots = j.rows * j.N * j.K < QM_MIN_PAR * (er_threadpool_sleeping(c->threads) ? 4 : 1) ? 1 : nth;
   if (c->scratch_bytes < head + (size_t)j.nslots * j.slot_bytes) j.nslots = 1;
   j.tiles = (j.rows + QM_ROWS - 1) / QM_ROWS;
   j.chunk = j.N, j.nchunks = 1;
@@ -181,6 +184,7 @@ int er_qmm_fast_run(er_kctx *c, const er_qmm_io *io, int32_t lo, int32_t hi) {
   }
   j.items = j.tiles * j.nchunks;
   if (j.nslots > j.items) j.nslots = j.items;
+  atomic_init(&j.next, 0);
   er_parallel_for(c, j.nslots, 1, qm_task, &j);
   return 1;
 }
