@@ -187,12 +187,18 @@ er_status er_qconv_fast_prepare(er_kctx *c, int cl, int w_idx, int wzp_idx) {
   } else if (cl && kind == QC_DW) /* stage[t][c] = W[c][0][t] */
     for (int64_t m = 0; m < g.M; m++)
       for (int64_t t = 0; t < g.ksize; t++) stage[t * g.M + m] = W[m * g.ksize + t];
-  else if (cl) /* tap-major: stage[g][(t * Cg + c) * Mg + m] = W[g * Mg + m][c][t] */
+  else if (cl) /* tap-major: stage[g][(t * Cg + c) * Mg + m] = W[g * Mg + m][c][t], in blocks of
+                * 64 filters (runs of 64 bytes written, the block's rows read from cache) */
     for (int64_t grp = 0; grp < g.group; grp++)
-      for (int64_t m = 0; m < Mg; m++)
+      for (int64_t m0 = 0; m0 < Mg; m0 += 64) {
+        const int64_t m1 = m0 + 64 < Mg ? m0 + 64 : Mg;
         for (int64_t ci = 0; ci < Cg; ci++)
-          for (int64_t t = 0; t < g.ksize; t++)
-            stage[grp * Kg * Mg + (t * Cg + ci) * Mg + m] = W[((grp * Mg + m) * Cg + ci) * g.ksize + t];
+          for (int64_t t = 0; t < g.ksize; t++) {
+            unsigned char *d = stage + grp * Kg * Mg + (t * Cg + ci) * Mg;
+            const unsigned char *w = W + ((grp * Mg) * Cg + ci) * g.ksize + t;
+            for (int64_t m = m0; m < m1; m++) d[m] = w[m * Cg * g.ksize];
+          }
+      }
   if (kind == QC_DWT) {
     /* packed above */
   } else if (kind == QC_DW && cl) {
