@@ -60,6 +60,10 @@ static void pack_left(int64_t M, int64_t K, const void *src, int is_signed, int6
   const __m512i vflip = _mm512_set1_epi8((char)flip), zero = _mm512_setzero_si512();
   const __mmask16 in16 = (__mmask16)((1u << (K < 16 ? K : 16)) - 1), out16 = (__mmask16)((1u << (Kp < 16 ? Kp : 16)) - 1);
   const __mmask32 in32 = (__mmask32)((1ull << (K < 32 ? K : 32)) - 1), out32 = (__mmask32)((1ull << (Kp < 32 ? Kp : 32)) - 1);
+  /* zmm rows: full 64-byte chunks of K, then at most one partial chunk up to Kp */
+  const int64_t kt = K / 64 * 64;
+  const __mmask64 in_t = ((__mmask64)1 << (K - kt)) - 1;
+  const __mmask64 out_t = Kp - kt >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (Kp - kt)) - 1;
   for (int64_t m = 0; m < M; m++) {
     unsigned char *row = d + m * Kp;
     const unsigned char *s = (const unsigned char *)src + m * sm;
@@ -77,12 +81,15 @@ static void pack_left(int64_t M, int64_t K, const void *src, int is_signed, int6
       sum = (uint32_t)(_mm_cvtsi128_si64(u) + _mm_extract_epi64(u, 1));
     } else if (sk == 1) {
       __m512i acc = zero;
-      for (int64_t k = 0; k < Kp; k += 64) {
-        /* bytes past K load as 0 and stay 0 (padding); stores stop at Kp */
-        __mmask64 in = K - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (K - k)) - 1;
-        __mmask64 out = Kp - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (Kp - k)) - 1;
-        __m512i v = _mm512_maskz_mov_epi8(in, _mm512_xor_si512(_mm512_maskz_loadu_epi8(in, s + k), vflip));
-        _mm512_mask_storeu_epi8(row + k, out, v);
+      int64_t k = 0;
+      for (; k + 64 <= K; k += 64) {
+        __m512i v = _mm512_xor_si512(_mm512_loadu_si512(s + k), vflip);
+        _mm512_storeu_si512(row + k, v);
+        acc = _mm512_add_epi64(acc, _mm512_sad_epu8(v, zero));
+      }
+      if (k < Kp) { /* the one partial chunk: bytes past K load as 0 and stay 0 (padding) */
+        __m512i v = _mm512_maskz_mov_epi8(in_t, _mm512_xor_si512(_mm512_maskz_loadu_epi8(in_t, s + k), vflip));
+        _mm512_mask_storeu_epi8(row + k, out_t, v);
         acc = _mm512_add_epi64(acc, _mm512_sad_epu8(v, zero));
       }
       sum = (uint32_t)_mm512_reduce_add_epi64(acc);
