@@ -146,3 +146,7 @@ test-qdq: all
 	bash scripts/setup-test.sh
 	bash tests/run-qdq.sh $(CLI)
 .PHONY: test-qdq
+# AVX-512 VNNI and AMX int8 kernels (x86/*-avx512vnni.c, *-amx.c): used only when cpuid reports
+# them (and, for AMX, the OS grants the tile state).
+$(BUILD)/obj/src/kernels/x86/%-avx512vnni.o: ER_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+$(BUILD)/obj/src/kernels/x86/%-amx.o: ER_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mamx-tile -mamx-int8
