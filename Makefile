@@ -19,6 +19,11 @@ TARGET_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
 ifneq ($(filter x86_64%,$(TARGET_MACHINE)),)
 DEVICE_SRC += $(X86_SRC)
 endif
+# AVX512=0: build without the AVX-512 kernels (a smaller x86-64 library; AVX2 is then the best table)
+ifeq ($(AVX512),0)
+DEVICE_SRC := $(filter-out %-avx512.c,$(DEVICE_SRC))
+ER_CFLAGS += -DER_NO_AVX512
+endif
 HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/opt/*.c src/io/*.c src/api/*.c \
   src/export/*.c src/quant/*.c src/compress/*.c)
 LIB_SRC := $(DEVICE_SRC) $(HOST_SRC)

@@ -176,7 +176,9 @@ const er_microkernels *er_microkernels_avx512(void); /* -avx512.c files add -mav
 const er_microkernels *er_microkernels_select(void) {
 #if defined(__x86_64__)
   er_cpu_features f = er_cpu_detect();
+#if !defined(ER_NO_AVX512) /* make AVX512=0 */
   if (f.avx2 && f.fma && f.avx512f) return er_microkernels_avx512();
+#endif
   if (f.avx2 && f.fma) {
     const er_microkernels *t = er_microkernels_avx2();
     if (t) return t;

@@ -68,12 +68,31 @@ static inline void er_nhwc_act_row_avx2(float *x, int64_t n, er_act a) {
 static inline int er_nhwc_act_in_regs(int kind) {
   return kind != ER_ACT_NONE && er_act_is_vector(kind) && !er_nhwc_act_rows(kind);
 }
-/* the others, over a stored row: exp-based ones vectorized, GELU / TANH by the reference */
-static inline void er_nhwc_act_stored(float *x, int64_t n, er_act a) {
-  if (er_nhwc_act_rows(a.kind))
+/* The AVX2 kernels keep only RELU and CLIP in registers (two instructions per accumulator,
+ * no code growth per tile variant); every other activation runs over the stored row, still
+ * in L1 (er_nhwc_act_stored), the same per element wherever a row starts. */
+static inline int er_nhwc_act_regs_avx2(int kind) { return kind == ER_ACT_RELU || kind == ER_ACT_CLIP; }
+static inline __attribute__((always_inline)) __m256 er_nhwc_act_min_avx2(__m256 x, er_act a) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(a.kind == ER_ACT_CLIP ? a.a : 0.0f));
+  return a.kind == ER_ACT_CLIP ? _mm256_min_ps(x, _mm256_set1_ps(a.b)) : x;
+}
+/* An activation over a stored row: exp-based ones and the other vector kinds 8 lanes at a
+ * time (a masked tail, so every element takes the vector code), GELU / TANH by the
+ * reference. Out of line: one copy per file. */
+static __attribute__((noinline, unused)) void er_nhwc_act_stored(float *x, int64_t n, er_act a) {
+  if (a.kind == ER_ACT_NONE) return;
+  if (er_nhwc_act_rows(a.kind)) {
     er_nhwc_act_row_avx2(x, n, a);
-  else
+  } else if (er_act_is_vector(a.kind)) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, er_act_avx2(_mm256_loadu_ps(x + i), a));
+    if (i < n) {
+      const __m256i m = er_nhwc_mask(n - i);
+      _mm256_maskstore_ps(x + i, m, er_act_avx2(_mm256_maskload_ps(x + i, m), a));
+    }
+  } else {
     er_f32_apply_act(x, n, a);
+  }
 }
 
 /* Depth blocks of at most kcmax, all equal (a function of kc only, so any split of a GEMM's
