@@ -62,7 +62,7 @@ static inline __attribute__((always_inline)) void pixels(const int np, const int
   if (c0 + 8 <= C) block(np, 1, 0, run, T, in, off, step, w, C, c0, bias, none, vact, act, out, ldo), c0 += 8;
   if (c0 < C) block(np, 1, 1, run, T, in, off, step, w, C, c0, bias, er_nhwc_mask(C - c0), vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
+    er_nhwc_act_block_avx2(out, ldo, np, C, act);
 }
 
 /* Runs of stride-1 kernels whose taps come in rows of L consecutive input pixels (in[t+j] =
@@ -113,7 +113,7 @@ static inline __attribute__((always_inline)) void rows_pixels(const int np, cons
     rows_block(np, L, 0, R, in, off, step, w, C, c0, bias, _mm256_setzero_si256(), vact, act, out, ldo);
   if (c0 < C) rows_block(np, L, 1, R, in, off, step, w, C, c0, bias, er_nhwc_mask(C - c0), vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
+    er_nhwc_act_block_avx2(out, ldo, np, C, act);
 }
 
 #define DW_ACT_REGS er_nhwc_act_regs_avx2

@@ -71,8 +71,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 static inline int act_regs(int act_on, er_act act) { return act_on && er_nhwc_act_regs_avx2(act.kind); }
 /* the other activations over mr stored rows of n columns */
 static inline void act_rows(int mr, int act_on, er_act act, float *c, int64_t ldc, int64_t n) {
-  if (act_on && !er_nhwc_act_regs_avx2(act.kind))
-    for (int r = 0; r < mr; r++) er_nhwc_act_stored(c + r * ldc, n, act);
+  if (act_on && !er_nhwc_act_regs_avx2(act.kind)) er_nhwc_act_block_avx2(c, ldc, mr, n, act);
 }
 
 /* full 6x16 tiles: nt row tiles (6 rows each) x np consecutive panels (a, b, c and bias at
