@@ -253,8 +253,10 @@ static int cvn_shadow_init(const er_kctx *c, const cv_conv *g, cvn_shadow *s) {
   if (!mk || mk == er_microkernels_ref() || c->in[0]->dtype != ER_F32 || g->w.nsp > 2 ||
       c->node->n_attrs >= CVN_ATTRS)
     return 0;
-  s->op = er_op_find(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1);
-  if (!s->op) return 0; /* a device build without the channels-last family */
+  s->op = 0;
+  for (const er_op_def *d = er_ops_nhwc; d->op_type && !s->op; d++)
+    if (strcmp(d->op_type, ER_OP_NHWC_CONV) == 0) s->op = d;
+  if (!s->op) return 0;
   s->node = *c->node;
   for (int i = 0; i < c->node->n_attrs; i++) s->attrs[i] = c->node->attrs[i];
   er_attr nchw = {.name = "_nchw_in", .type = ER_ATTR_INT, .i = 1};
