@@ -19,6 +19,11 @@ TARGET_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
 ifneq ($(filter x86_64%,$(TARGET_MACHINE)),)
 DEVICE_SRC += $(X86_SRC)
 endif
+# AVX512=0: build without the AVX-512 kernels (a smaller x86-64 library; AVX2 is then the best table)
+ifeq ($(AVX512),0)
+DEVICE_SRC := $(filter-out %-avx512.c,$(DEVICE_SRC))
+ER_CFLAGS += -DER_NO_AVX512
+endif
 HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/opt/*.c src/io/*.c src/api/*.c \
   src/export/*.c src/quant/*.c src/compress/*.c)
 LIB_SRC := $(DEVICE_SRC) $(HOST_SRC)
@@ -58,6 +63,19 @@ $(BUILD)/obj/tests/unit/%.o: ER_CFLAGS += -Itests/unit
 $(BUILD)/obj/src/kernels/x86/%.o: ER_CFLAGS += -mavx2 -mfma -mf16c
 # AVX-512F kernels (files named *-avx512.c), chosen from cpuid likewise.
 $(BUILD)/obj/src/kernels/x86/%-avx512.o: ER_CFLAGS += -mavx512f
+# Code size of the device part (docs/design.md, "Code size"): its objects carry no unwind
+# tables (.eh_frame, 7 % of their text; -g still writes .debug_frame for debuggers;
+# sanitizer builds keep them for their stack traces), and the reference code that no
+# benchmark model spends time in (ML, sequence and signal ops, Einsum/TopK/..., NCHW pooling,
+# Cast, Gather/Scatter, control flow, base/ and ir/) is built for size.
+COLD_SRC := $(addprefix src/kernels/ref/,ops_ml.c ops_sequence.c ops_signal.c signal_dft.c signal_grid.c \
+  signal_nms.c linalg_einsum.c linalg_misc.c conv_pool.c elementwise_cast.c shape_index.c ops_elementwise.c \
+  ops_linalg.c) src/kernels/registry.c \
+  src/runtime/control_flow.c $(filter-out src/base/threads.c,$(wildcard src/base/*.c)) $(wildcard src/ir/*.c)
+ifeq ($(SANFLAGS),)
+$(call obj,$(DEVICE_SRC)): ER_CFLAGS += -fno-asynchronous-unwind-tables
+endif
+$(call obj,$(COLD_SRC)): ER_CFLAGS += -Os
 
 # The device part alone (runtime + kernels, no importer/CLI) as a static library, and its
 # code size: `make size` (text = code + read-only data, per object and in total).
