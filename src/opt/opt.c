@@ -59,6 +59,7 @@ static er_status optimize_graph(er_pool *pool, er_graph *g, unsigned passes, uns
   if (!s && (passes & ER_OPT_CONSTANTS)) s = run_pass(&c, opt_pass_constants, &st->constants, "constants");
   if (!s && (passes & ER_OPT_IDENTITY)) s = run_pass(&c, opt_pass_identity, &st->removed_identity, "identity");
   if (!s && (passes & ER_OPT_QDQ)) s = run_pass(&c, opt_pass_qdq, &st->qdq, "qdq");
+  if (!s && (passes & ER_OPT_FOLD)) s = run_pass(&c, opt_pass_fold, &st->folded, "fold");
   if (!s && (passes & ER_OPT_RESHAPE)) s = run_pass(&c, opt_pass_reshape, &st->reshapes, "reshape");
   if (!s && (passes & ER_OPT_PATTERNS)) s = run_pass(&c, opt_pass_layernorm, &st->layernorms, "layernorm");
   if (!s && (passes & ER_OPT_PATTERNS)) s = run_pass(&c, opt_pass_gelu, &st->gelus, "gelu");

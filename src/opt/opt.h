@@ -20,6 +20,11 @@
  *                 (ER_LAYOUT=0 in the environment skips it)
  *   qdq.c         QDQ patterns (DequantizeLinear -> Conv/MatMul/Gemm/Add/... -> QuantizeLinear)
  *                 -> integer ops (QLinearConv, QGemm, QLinearAdd, ...; kernels/qops.h)
+ *   fold.c        nodes whose inputs are all initializers (Cast of float16 weights,
+ *                 DequantizeLinear of weights feeding float ops, Transpose/Reshape/... of
+ *                 constants) evaluated with their kernels into initializers; runs after
+ *                 qdq.c, so DQs of integer patterns are never folded (outputs growing
+ *                 more than 4x their inputs and past 64 KiB stay nodes)
  *   attention.c   MatMul -> scale -> [mask] -> Softmax -> MatMul (and the head Transposes
  *                 around it) -> one edgerun Attention op (kernels/attention.h); part of
  *                 ER_OPT_PATTERNS
@@ -44,7 +49,8 @@ enum {
   ER_OPT_CONSTANTS = 1u << 8,
   ER_OPT_LAYOUT = 1u << 9,
   ER_OPT_QDQ = 1u << 10,
-  ER_OPT_ALL = 0x7ffu
+  ER_OPT_FOLD = 1u << 11,
+  ER_OPT_ALL = 0xfffu
 };
 
 /* Flags for er_optimize_ex. */
@@ -62,6 +68,7 @@ typedef struct er_opt_stats {
       matmul_gemm, fused_act, reshapes, layouts;
   int qdq; /* QDQ patterns rewritten to integer ops */
   int attentions; /* attention.c (with ER_OPT_PATTERNS) */
+  int folded; /* fold.c: nodes evaluated into initializers */
 } er_opt_stats;
 
 /* 1 if er_optimize fuses activations into op_type ("Conv", "ConvTranspose", "Gemm",

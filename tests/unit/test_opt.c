@@ -640,3 +640,75 @@ TEST(opt_attention_pattern) {
         lay->ints[1] == 0 && lay->ints[2] == 0 && lay->ints[3] == 1);
   er_imported_free(&m);
 }
+
+/* Constant folding (src/opt/fold.c): float16 weights + Cast before a Conv + BN + Relu, int8
+ * weights + DequantizeLinear + Transpose before a MatMul, a Reshape shape built from
+ * Unsqueeze/Concat of constants, a Mul of constants and a small ConstantOfShape fold; after
+ * that BN folds, Relu fuses, the conv goes channels-last and MatMul + Add becomes Gemm. An
+ * Expand growing 64 bytes to 256 KiB, a Cast of an initializer listed as a graph input and
+ * a node producing a graph output stay. Numerically equal to the unoptimized model, and
+ * bit-identical to the same passes without folding (ER_FOLD=0). */
+TEST(opt_fold_constants) {
+  er_imported m;
+  er_opt_stats st;
+  CHECK(opt_and_compare("fold", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  CHECK(st.folded == 7); /* cast_w, unsq, cat_shape, dq_w, t_w, bias_mul, cos */
+  CHECK(st.folded_bn == 1 && count_op(m.graph, "BatchNormalization") == 0);
+  CHECK(count_op(m.graph, "NhwcConv") == 1 && count_op(m.graph, "Gemm") == 1);
+  CHECK(count_op(m.graph, "DequantizeLinear") == 0 && count_op(m.graph, "ConstantOfShape") == 0 &&
+        count_op(m.graph, "Concat") == 0 && count_op(m.graph, "Unsqueeze") == 0 && count_op(m.graph, "Mul") == 0);
+  CHECK(count_op(m.graph, "Transpose") == 1); /* the conv's back to channels-first */
+  CHECK(find_node(m.graph, "expand") && find_node(m.graph, "cast_gin") && find_node(m.graph, "neg_const"));
+  const er_node *gemm = find_node(m.graph, "mm+bias_add");
+  CHECK(gemm && gemm->n_inputs == 3);
+  if (gemm && gemm->n_inputs == 3) {
+    const er_value *w = &m.graph->values[gemm->inputs[1]];
+    CHECK(w->kind == ER_VALUE_INITIALIZER && w->dtype == ER_F32 && w->rank == 2 && w->dims[0] == 32 &&
+          w->dims[1] == 6);
+  }
+  CHECK(ir_consistent(m.graph));
+
+  /* the folded constants are exactly what the unfolded graph computes (no other rewrite:
+   * BN folding changes the conv's rounding) */
+  const unsigned only = ER_OPT_DCE | ER_OPT_CONSTANTS | ER_OPT_IDENTITY | ER_OPT_FOLD;
+  er_imported ref, m2;
+  outs a = {0}, b = {0};
+  CHECK_OK(load("fold", &ref));
+  setenv("ER_FOLD", "0", 1);
+  er_status s = er_optimize_ex(&ref, only, 0, &st);
+  unsetenv("ER_FOLD");
+  CHECK_OK(s);
+  CHECK(st.folded == 0);
+  CHECK_OK(load("fold", &m2));
+  CHECK_OK(er_optimize_ex(&m2, only, 0, &st));
+  CHECK(st.folded == 7 && m2.graph->n_nodes == 13);
+  CHECK_OK(run(ref.graph, &a));
+  CHECK_OK(run(m2.graph, &b));
+  CHECK(a.n == 2 && b.n == 2);
+  for (int i = 0; i < a.n && i < b.n; i++)
+    CHECK(er_tensor_nbytes(&a.t[i]) == er_tensor_nbytes(&b.t[i]) &&
+          memcmp(a.t[i].data, b.t[i].data, er_tensor_nbytes(&a.t[i])) == 0);
+  outs_free(&a);
+  outs_free(&b);
+  er_imported_free(&ref);
+  er_imported_free(&m2);
+  er_imported_free(&m);
+
+  /* without the pass in the mask nothing folds (the quantizer's passes) */
+  CHECK(opt_and_compare("fold", ER_OPT_ALL & ~(unsigned)ER_OPT_FOLD, 0, &m, &st) < 1e-5);
+  CHECK(st.folded == 0 && count_op(m.graph, "DequantizeLinear") == 1 && count_op(m.graph, "Cast") == 2);
+  er_imported_free(&m);
+}
+
+/* QDQ model: the weight DequantizeLinear of the integer pattern goes into a QLinearConv (the
+ * QDQ pass runs first), the one of the float conv after it folds. */
+TEST(opt_fold_qdq) {
+  er_imported m;
+  er_opt_stats st;
+  CHECK(opt_and_compare("fold_qdq", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  CHECK(st.qdq >= 1 && st.folded == 1);
+  CHECK(count_op(m.graph, "NhwcQLinearConv") == 1 && count_op(m.graph, "NhwcConv") == 1);
+  CHECK(count_op(m.graph, "DequantizeLinear") == 1 && find_node(m.graph, "dq_c1"));
+  CHECK(ir_consistent(m.graph));
+  er_imported_free(&m);
+}

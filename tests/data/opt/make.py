@@ -383,4 +383,71 @@ save("layout_reduce", [
     N("ReduceMax", ["r"], ["y3"], name="max_w", axes=[-1], keepdims=0),
 ], [vi("x", [1, 3, 6, 5])], [vi("y1", [1, 4]), vi("y2", [1, 6, 5]), vi("y3", [1, 4, 6])],
    [init("W1", rnd(4, 3, 3, 3)), init("ax_c", np.array([1], np.int64))], opset=17)
+# constant folding (src/opt/fold.c). float16 weights + Cast feeding a Conv + BatchNormalization
+# + Relu, int8 weights + DequantizeLinear (per channel) + Transpose feeding a MatMul + Add, a
+# Reshape whose shape is Concat(Unsqueeze(const), const), a Mul of two constants, a small
+# ConstantOfShape (folded); an Expand growing 16 floats to 64 K (stays), a Cast of an
+# initializer that is also a graph input (stays), a constant graph output (stays).
+H16 = TensorProto.FLOAT16
+w16 = rnd(4, 3, 3, 3).astype(np.float16)
+wq = rng.randint(-127, 128, size=(6, 32)).astype(np.int8)
+wq_scale = rng.uniform(0.01, 0.02, size=(6,)).astype(np.float32)
+nodes = [
+    N("Cast", ["W16"], ["W"], name="cast_w", to=F),
+    N("Conv", ["x", "W"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+    N("BatchNormalization", ["c", "g", "b", "m", "v"], ["bn"], name="bn"),
+    N("Relu", ["bn"], ["r"], name="relu"),
+    N("Unsqueeze", ["one", "ax0"], ["one1"], name="unsq"),
+    N("Concat", ["one1", "rest"], ["shape"], name="cat_shape", axis=0),
+    N("Reshape", ["r", "shape"], ["flat"], name="flat"),
+    N("DequantizeLinear", ["Wq", "Wq_scale", "Wq_zp"], ["Wd"], name="dq_w", axis=0),
+    N("Transpose", ["Wd"], ["Wt"], name="t_w", perm=[1, 0]),
+    N("MatMul", ["flat", "Wt"], ["mm"], name="mm"),
+    N("Mul", ["bias_a", "bias_b"], ["bias"], name="bias_mul"),
+    N("Add", ["mm", "bias"], ["y"], name="bias_add"),
+    N("ConstantOfShape", ["cos_shape"], ["zeros"], name="cos", value=init("cv", np.array([0.5], np.float32))),
+    N("Add", ["y", "zeros"], ["y2"], name="add_zeros"),
+    N("Expand", ["small", "big_shape"], ["big"], name="expand"),
+    N("ReduceSum", ["big"], ["bsum"], name="bsum", keepdims=0),
+    N("Add", ["y2", "bsum"], ["z"], name="add_big"),
+    N("Cast", ["gin"], ["ginf"], name="cast_gin", to=F),
+    N("Add", ["z", "ginf"], ["out"], name="add_gin"),
+    N("Neg", ["kconst"], ["kout"], name="neg_const"),
+]
+g = helper.make_graph(nodes, "fold", [vi("x", [1, 3, 4, 4]), vi("gin", [1], F)],
+                      [vi("out", [2, 6]), vi("kout", [3])],
+                      [numpy_helper.from_array(w16, "W16"), init("g", rnd(4, lo=0.5, hi=1.5)),
+                       init("b", rnd(4)), init("m", rnd(4)), init("v", rnd(4, lo=0.5, hi=1.5)),
+                       init("one", np.array(2, np.int64)), init("ax0", np.array([0], np.int64)),
+                       init("rest", np.array([-1], np.int64)),
+                       init("Wq", wq),
+                       init("Wq_scale", wq_scale), init("Wq_zp", np.zeros(6, np.int8)),
+                       init("bias_a", rnd(6)), init("bias_b", rnd(6)),
+                       init("cos_shape", np.array([2, 6], np.int64)),
+                       init("small", rnd(16, 1) * 1e-6), init("big_shape", np.array([16, 4096], np.int64)),
+                       init("gin", np.array([0.25], np.float32)), init("kconst", rnd(3))])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+m.ir_version = 8
+onnx.checker.check_model(m)
+onnx.save(m, os.path.join(HERE, "fold.onnx"))
+
+# QDQ: Q -> DQ -> Conv(DQ(int8 w)) -> Q is an integer pattern (the weight DQ must stay for the
+# QDQ pass, which makes it a QLinearConv); after it DQ -> Conv(DQ(int8 w2)) with a float
+# output stays float: that weight DQ folds.
+wq1 = rng.randint(-127, 128, size=(4, 3, 3, 3)).astype(np.int8)
+wq2 = rng.randint(-127, 128, size=(5, 4, 1, 1)).astype(np.int8)
+save("fold_qdq", [
+    N("QuantizeLinear", ["x", "xs", "xz"], ["xq"], name="q_x"),
+    N("DequantizeLinear", ["xq", "xs", "xz"], ["xd"], name="dq_x"),
+    N("DequantizeLinear", ["W1q", "W1s"], ["W1"], name="dq_w1", axis=0),
+    N("Conv", ["xd", "W1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+    N("QuantizeLinear", ["c1", "cs", "cz"], ["c1q"], name="q_c1"),
+    N("DequantizeLinear", ["c1q", "cs", "cz"], ["c1d"], name="dq_c1"),
+    N("DequantizeLinear", ["W2q", "W2s"], ["W2"], name="dq_w2", axis=0),
+    N("Conv", ["c1d", "W2"], ["y"], name="conv2"),
+], [vi("x", [1, 3, 5, 5])], [vi("y", [1, 5, 5, 5])],
+   [init("xs", np.float32(0.02)), init("xz", np.uint8(128)), init("W1q", wq1),
+    init("W1s", rng.uniform(0.001, 0.003, size=(4,)).astype(np.float32)),
+    init("cs", np.float32(0.05)), init("cz", np.uint8(128)), init("W2q", wq2),
+    init("W2s", rng.uniform(0.001, 0.003, size=(5,)).astype(np.float32))], opset=13)
 print("wrote models to", HERE)
