@@ -591,6 +591,23 @@ TEST(opt_layout_reduce_without_keepdims) {
   er_imported_free(&m);
 }
 
+TEST(opt_layout_convtranspose) {
+  er_imported m;
+  CHECK(opt_and_compare("layout_convt", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
+  const er_graph *g = m.graph;
+  const er_node *up = find_node(g, "up+sig"), *ov = find_node(g, "overlap"), *u1 = find_node(g, "up1d");
+  CHECK(up && !strcmp(up->op_type, "NhwcConv") && act_of(up) == ER_ACT_SIGMOID);
+  const er_attr *a = up ? er_node_attr(up, "_up") : NULL;
+  CHECK(a && a->n == 2 && a->ints[0] == 2 && a->ints[1] == 2);
+  CHECK(u1 && !strcmp(u1->op_type, "NhwcConv"));
+  a = u1 ? er_node_attr(u1, "_up") : NULL;
+  CHECK(a && a->n == 2 && a->ints[0] == 1 && a->ints[1] == 4);
+  CHECK(ov && !strcmp(ov->op_type, "ConvTranspose")); /* overlapping windows: unchanged */
+  CHECK(count_op(g, "ConvTranspose") == 1);
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
 TEST(opt_layout_env_off) {
   er_imported m;
   setenv("ER_LAYOUT", "0", 1);

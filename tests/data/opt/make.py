@@ -383,4 +383,18 @@ save("layout_reduce", [
     N("ReduceMax", ["r"], ["y3"], name="max_w", axes=[-1], keepdims=0),
 ], [vi("x", [1, 3, 6, 5])], [vi("y1", [1, 4]), vi("y2", [1, 6, 5]), vi("y3", [1, 4, 6])],
    [init("W1", rnd(4, 3, 3, 3)), init("ax_c", np.array([1], np.int64))], opset=17)
+# ConvTranspose: kernel = stride, no pads (tiles the output) becomes a 1x1 NhwcConv with
+# _up, its Sigmoid fused; an overlapping one (k 3, s 2, pads 1) stays channels-first; a 1-D
+# one with kernel = stride 4 converts too
+save("layout_convt", [
+    N("Conv", ["x", "W1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+    N("Relu", ["c"], ["r"], name="relu"),
+    N("ConvTranspose", ["r", "Wt", "Bt"], ["u"], name="up", kernel_shape=[2, 2], strides=[2, 2]),
+    N("Sigmoid", ["u"], ["y1"], name="sig"),
+    N("ConvTranspose", ["r", "Wo"], ["y2"], name="overlap", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+    N("Conv", ["x1", "W3"], ["c1"], name="conv1d", pads=[1, 1]),
+    N("ConvTranspose", ["c1", "W4", "B4"], ["y3"], name="up1d", kernel_shape=[4], strides=[4]),
+], [vi("x", [1, 3, 6, 5]), vi("x1", [2, 3, 7])], [vi("y1", [1, 5, 12, 10]), vi("y2", [1, 2, 11, 9]), vi("y3", [2, 3, 28])],
+   [init("W1", rnd(4, 3, 3, 3)), init("Wt", rnd(4, 5, 2, 2)), init("Bt", rnd(5)), init("Wo", rnd(4, 2, 3, 3)),
+    init("W3", rnd(6, 3, 3)), init("W4", rnd(6, 3, 4)), init("B4", rnd(3))], opset=17)
 print("wrote models to", HERE)
