@@ -258,6 +258,18 @@ TEST(opt_conv_add_bias) {
   er_imported_free(&m);
 }
 
+TEST(opt_conv_mul_fold) {
+  er_imported m;
+  CHECK(opt_and_compare("conv_mul", ER_OPT_ALL & ~(unsigned)ER_OPT_LAYOUT, 0, &m, NULL) < 1e-5);
+  const er_graph *g = m.graph;
+  const er_node *c1 = find_node(g, "conv1+mul1+add1+hs1"), *t = find_node(g, "convt+mul2");
+  CHECK(c1 && act_of(c1) == ER_ACT_HARDSWISH && c1->n_inputs == 3);
+  CHECK(t && t->n_inputs == 2); /* no bias before: none made */
+  CHECK(count_op(g, "Mul") == 2 && find_node(g, "mul3") && find_node(g, "mul4"));
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
 TEST(opt_act_default_gate) {
   er_imported m;
   er_opt_stats st;
