@@ -262,6 +262,7 @@ static er_status nhconv_infer(er_kctx *c) {
     er_tensor_set_shape(Y, ER_F32, Y->rank, d);
   }
   c->state_bytes = nh_state_bytes(nh_mk(c), &g);
+  c->out_ld_ok = g.ubh * g.ubw == 1; /* every path but _up writes pixels ldy apart */
   c->scratch_bytes = nh_head_bytes(&g) + (size_t)er_threadpool_size(c->threads) * nh_slot_bytes(&g);
   return 0;
 }
@@ -346,6 +347,7 @@ typedef struct nh_job {
   int64_t rchunk, rchunks; /* rows (pixels, or Winograd tiles) per item */
   int64_t cchunk, cchunks; /* output columns per item (multiple of 16) */
   int64_t owb;             /* NH_DW: output pixels per call */
+  int64_t ldy;             /* floats between output pixels (M, or the planner's out_ld) */
 } nh_job;
 
 static const er_act nh_none = {ER_ACT_NONE, 0, 0};
@@ -447,7 +449,7 @@ static void nh_pw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
     nh_item(j, it, g->rows, g->Mg, &grp, &r0, &rn, &n0, &nn);
     const int64_t m0 = grp * g->Mg + n0;
     j->mk->f32_nhwc_gemm(rn, nn, g->Cg, j->X + r0 * g->C + grp * g->Cg, g->C, j->packed + (size_t)grp * j->gstride,
-                         g->Cg, 0, n0, j->Bv ? j->Bv + m0 : 0, 0, g->act, j->Y + r0 * g->M + m0, g->M);
+                         g->Cg, 0, n0, j->Bv ? j->Bv + m0 : 0, 0, g->act, j->Y + r0 * j->ldy + m0, j->ldy);
   }
 }
 
@@ -630,7 +632,7 @@ static void nh_gemm_item(const nh_job *j, int64_t it, float *buf) {
     else
       nh_gather(g, j->X, grp, r0, rn, u0, un, buf);
     j->mk->f32_nhwc_gemm(rn, nn, un * per, buf, un * per, pk, g->K, u0 * per, n0, j->Bv && !u0 ? j->Bv + m0 : 0,
-                         u0 > 0, last ? g->act : nh_none, j->Y + r0 * g->M + m0, g->M);
+                         u0 > 0, last ? g->act : nh_none, j->Y + r0 * j->ldy + m0, j->ldy);
   }
 }
 
@@ -644,7 +646,7 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
   const int64_t xsi = nh_wxs_in(g), xso = nh_wxs_out(g, j->cchunk);
   float *V = slot, *O = slot + 36 * xsi;
   const float *img = j->X + n * g->H * g->W * g->C;
-  float *out = j->Y + n * g->OH * g->OW * g->M;
+  float *out = j->Y + n * g->OH * g->OW * j->ldy;
   for (int64_t i = 0; i < rn; i++) {
     const float *in[36];
     const int64_t ih0 = (r0 + i) / tw * 4 - w->pb[1], iw0 = (r0 + i) % tw * 4 - w->pb[2];
@@ -663,7 +665,7 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
     const int64_t oh0 = (r0 + i) / tw * 4, ow0 = (r0 + i) % tw * 4;
     for (int a = 0; a < 4; a++)
       for (int b = 0; b < 4; b++)
-        o[4 * a + b] = oh0 + a < g->OH && ow0 + b < g->OW ? out + ((oh0 + a) * g->OW + ow0 + b) * g->M + m0 : 0;
+        o[4 * a + b] = oh0 + a < g->OH && ow0 + b < g->OW ? out + ((oh0 + a) * g->OW + ow0 + b) * j->ldy + m0 : 0;
     j->mk->f32_nhwc_wino_out(mn, O + i * j->cchunk, xso, j->Bv ? j->Bv + m0 : 0, g->act, o);
   }
 }
@@ -711,7 +713,7 @@ static void nh_dw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
     const int64_t row = it / segs, ow0 = it % segs * j->owb, n = row / g->OH, oh = row % g->OH;
     const int64_t end = g->OW - ow0 < j->owb ? g->OW : ow0 + j->owb;
     const float *img = j->X + n * g->H * g->W * g->C;
-    float *y = j->Y + row * g->OW * g->M;
+    float *y = j->Y + row * g->OW * j->ldy;
     const int64_t ih0 = oh * w->s[1] - w->pb[1];
     int64_t kh0 = 0, kh1 = w->k[1]; /* kernel rows inside the input */
     while (kh0 < kh1 && ih0 + kh0 * w->d[1] < 0) kh0++;
@@ -724,20 +726,20 @@ static void nh_dw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
     }
     if (a > ow0) {
       nh_dw_ptrs(j, img, oh, ow0, a - ow0, ptrs);
-      j->mk->f32_nhwc_dwconv(a - ow0, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + ow0 * g->M,
-                             g->M);
+      j->mk->f32_nhwc_dwconv(a - ow0, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + ow0 * j->ldy,
+                             j->ldy);
     }
     if (b > a) {
       const int64_t iw0 = a * sw - w->pb[2], t0 = kh0 * KW, tn = (kh1 - kh0) * KW;
       for (int64_t t = 0; t < tn; t++)
         ptrs[t] = img + ((ih0 + (kh0 + t / KW) * w->d[1]) * g->W + iw0 + t % KW * w->d[2]) * g->C;
       j->mk->f32_nhwc_dwconv(b - a, g->C, tn, ptrs, sw * g->C, (const float *)j->packed + t0 * g->C, j->Bv, g->act,
-                             y + a * g->M, g->M);
+                             y + a * j->ldy, j->ldy);
     }
     if (end > b) {
       nh_dw_ptrs(j, img, oh, b, end - b, ptrs);
-      j->mk->f32_nhwc_dwconv(end - b, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + b * g->M,
-                             g->M);
+      j->mk->f32_nhwc_dwconv(end - b, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + b * j->ldy,
+                             j->ldy);
     }
   }
 }
@@ -753,7 +755,7 @@ static void nh_dwm_task(const void *arg, int64_t r0, int64_t r1, int64_t slot) {
     const int64_t n = row / g->OH, oh = row % g->OH;
     const float *img = j->X + n * g->H * g->W * g->C;
     for (int64_t ow = 0; ow < g->OW; ow++) {
-      float *restrict y = j->Y + (row * g->OW + ow) * M;
+      float *restrict y = j->Y + (row * g->OW + ow) * j->ldy;
       for (int64_t m = 0; m < M; m++) y[m] = j->Bv ? j->Bv[m] : 0.0f;
       for (int64_t t = 0; t < g->T; t++) {
         const int64_t ih = oh * w->s[1] - w->pb[1] + t / KW * w->d[1], iw = ow * w->s[2] - w->pb[2] + t % KW * w->d[2];
@@ -786,6 +788,7 @@ static er_status nhconv_run(er_kctx *c) {
   }
   nh_job j = {&g, mk, (const float *)c->in[0]->data, er_in(c, 2) ? (const float *)c->in[2]->data : 0, 0,
               (float *)c->out[0]->data, (const char *)st + NH_HDR, st->gstride};
+  j.ldy = c->out_ld > 0 && g.ubh * g.ubw == 1 ? c->out_ld : g.M;
   const int nth = er_threadpool_size(c->threads);
   size_t zb = nh_zero_bytes(&g);
   if (zb) {
