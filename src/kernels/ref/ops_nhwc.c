@@ -369,6 +369,9 @@ static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64
     if (rc > 32 * rmul) rc = 32 * rmul;
     int64_t n = rows / rc; /* rounded down: the remainder joins the others */
     if (n < 1) n = 1;
+    /* a multiple of the threads, so that they finish together (7 items on 2 threads: one
+     * waits for the other's 4th) */
+    if (n > 1 && nth > 1 && macs >= min_par && outer == 1) n = (n + nth - 1) / nth * nth;
     rc = (rows + n - 1) / n;
     j->rchunk = (rc + rmul - 1) / rmul * rmul;
   }
