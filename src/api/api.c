@@ -95,6 +95,21 @@ static void model_unlock(er_model *m) {
   if (m->lock_ok) pthread_mutex_unlock(&m->lock);
 }
 
+/* After the graph passes: free the unpacked copies of 4-bit weights the passes replaced, and
+ * drop the model file's pages from the resident set (the passes' shape inference read
+ * constants it no longer needs, e.g. a whole quantized embedding table; clean file pages:
+ * what the session reads later comes back from the file). */
+static void after_optimize(er_model *m) {
+  er_imported_release_unused(&m->imp);
+  static long page;
+  if (!page) page = sysconf(_SC_PAGESIZE);
+  for (const er_mapping *mp = m->imp.mappings; mp && page > 0; mp = mp->next) {
+    uintptr_t b = ((uintptr_t)mp->ptr + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t e = ((uintptr_t)mp->ptr + mp->size) & ~((uintptr_t)page - 1);
+    if (mp->is_mmap && e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+  }
+}
+
 static er_status finish_model(er_model *m) {
   m->lock_ok = pthread_mutex_init(&m->lock, NULL) == 0;
   const er_graph *g = m->imp.graph;
@@ -112,6 +127,7 @@ er_status er_model_load_file(const char *path, er_model **out_model) {
   if (!m) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
   er_status s = er_onnx_import_file(path, 0, &m->imp);
   if (!s) s = er_optimize(&m->imp, 1); /* ER_OPT=0 in the environment skips it */
+  if (!s) after_optimize(m);
   if (!s) s = finish_model(m);
   if (s) {
     er_model_destroy(m);
@@ -130,6 +146,7 @@ er_status er_model_load_buffer(const void *data, size_t size, const char *base_d
   er_pool_init(&m->imp.pool);
   er_status s = er_onnx_import(data, size, base_dir, "<buffer>", &m->imp);
   if (!s) s = er_optimize(&m->imp, 1);
+  if (!s) after_optimize(m);
   if (!s) s = finish_model(m);
   if (s) {
     er_model_destroy(m);

@@ -11,6 +11,8 @@ typedef struct er_mapping {      /* a memory-mapped or heap buffer to release wi
   void *ptr;
   size_t size;
   int is_mmap;                   /* 1: munmap, 0: free */
+  int unpacked4;                 /* 1: the one-per-byte copy of a 4-bit initializer's data, which
+                                    er_imported_release_unused frees once no value reads it */
 } er_mapping;
 
 /* An initializer the importer had to copy out of the file (its bytes were not aligned for
@@ -39,4 +41,8 @@ typedef struct er_imported {
 
 /* Release everything the importer allocated (pool and mappings). */
 void er_imported_free(er_imported *m);
+/* Free the unpacked copies of 4-bit initializers (er_mapping.unpacked4) that no initializer
+ * or tensor attribute of the graph (or its subgraphs) points into any more, e.g. after the
+ * QDQ pass replaced them by packed MatMulQ4 weights. Returns the bytes released. */
+size_t er_imported_release_unused(er_imported *m);
 #endif

@@ -78,56 +78,9 @@ static void ref_gemm_packed_cols(int64_t M, int64_t N, int64_t K, const float *A
     for (int64_t m = 0; m < M; m++) er_f32_apply_act(C + m * ldc + n0, nc, act);
 }
 
-static void ref_dwconv2d(const float *in, int64_t H, int64_t W, const float *w, int64_t KH,
-                         int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
-                         int64_t dw, float bias, er_act act, float *out, int64_t OH, int64_t OW) {
-  for (int64_t oh = 0; oh < OH; oh++) {
-    for (int64_t ow = 0; ow < OW; ow++) {
-      float acc = bias;
-      for (int64_t kh = 0; kh < KH; kh++) {
-        int64_t ih = oh * sh - ph + kh * dh;
-        if (ih < 0 || ih >= H) continue;
-        for (int64_t kw = 0; kw < KW; kw++) {
-          int64_t iw = ow * sw - pw + kw * dw;
-          if (iw < 0 || iw >= W) continue;
-          acc += w[kh * KW + kw] * in[ih * W + iw];
-        }
-      }
-      out[oh * OW + ow] = acc;
-    }
-    er_f32_apply_act(out + oh * OW, OW, act);
-  }
-}
-
-/* Reference packed-A format: A copied to M x K row-major. */
-static size_t ref_pack_a_size(int64_t M, int64_t K) { return (size_t)(M * K) * sizeof(float); }
-static void ref_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, void *packed) {
-  float *p = (float *)packed;
-  for (int64_t m = 0; m < M; m++) memcpy(p + m * K, A + m * lda, sizeof(float) * (size_t)K);
-}
-static void ref_gemm_packed_a(int64_t M, int64_t N, int64_t kc, const void *packed, int64_t K,
-                              int64_t m0, int64_t k0, const float *B, int64_t ldb, int b_padded,
-                              const float *bias, int accumulate, er_act act, float *C, int64_t ldc) {
-  (void)b_padded;
-  const float *A = (const float *)packed + m0 * K + k0;
-  for (int64_t i = 0; i < M; i++) {
-    float *c = C + i * ldc;
-    if (!accumulate)
-      for (int64_t n = 0; n < N; n++) c[n] = bias ? bias[i] : 0.0f;
-    for (int64_t k = 0; k < kc; k++) {
-      const float a = A[i * K + k], *b = B + k * ldb;
-      for (int64_t n = 0; n < N; n++) c[n] += a * b[n];
-    }
-    er_f32_apply_act(c, N, act);
-  }
-}
-
 static const er_microkernels ref_table = {
-    "ref", er_f32_gemm_ref, ref_packed_size, ref_pack_b, ref_gemm_packed, ref_dwconv2d,
-    ref_gemm_packed_cols,
-    .f32_gemm_pack_a_size = ref_pack_a_size,
-    .f32_gemm_pack_a = ref_pack_a,
-    .f32_gemm_packed_a = ref_gemm_packed_a,
+    "ref", er_f32_gemm_ref, ref_packed_size, ref_pack_b, ref_gemm_packed,
+    .f32_gemm_packed_cols = ref_gemm_packed_cols,
     .f32_nhwc_pack_size = er_f32_nhwc_pack_size__ref,
     .f32_nhwc_pack = er_f32_nhwc_pack__ref,
     .f32_nhwc_gemm = er_f32_nhwc_gemm__ref,
@@ -179,7 +132,9 @@ const er_microkernels *er_microkernels_avx512(void); /* -avx512.c files add -mav
 const er_microkernels *er_microkernels_select(void) {
 #if defined(__x86_64__)
   er_cpu_features f = er_cpu_detect();
+#if !defined(ER_NO_AVX512) /* make AVX512=0 */
   if (f.avx2 && f.fma && f.avx512f) return er_microkernels_avx512();
+#endif
   if (f.avx2 && f.fma) {
     const er_microkernels *t = er_microkernels_avx2();
     if (t) return t;

@@ -52,29 +52,12 @@ typedef struct er_microkernels {
   void (*f32_gemm_packed)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                           const void *packed, const float *bias, er_act act, float *C,
                           int64_t ldc);
-  /* Depthwise 2-D convolution of one channel plane (NCHW):
-   * out[oh][ow] = act(bias + sum_kh,kw w[kh*KW+kw] * in[oh*sh - ph + kh*dh][ow*sw - pw + kw*dw]),
-   * taps outside [0,H) x [0,W) count as zero. */
-  void (*f32_dwconv2d)(const float *in, int64_t H, int64_t W, const float *w, int64_t KH,
-                       int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
-                       int64_t dw, float bias, er_act act, float *out, int64_t OH, int64_t OW);
   /* f32_gemm_packed restricted to output columns [n0, n1) (n0 a multiple of 32): lets a
    * caller split one packed product over threads by column blocks. Same bits as the full
    * call for those columns. */
   void (*f32_gemm_packed_cols)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                                const void *packed, const float *bias, er_act act, float *C,
                                int64_t ldc, int64_t n0, int64_t n1);
-  /* Conv GEMM with pre-packed A (weights M x K, row-major before packing; the packed
-   * format is private to each table):
-   *   C[i][n] = act(base + sum_{k<kc} A[m0+i][k0+k] * B[k*ldb + n])   i < M, n < N
-   * base = accumulate ? C[i][n] : (bias ? bias[i] : 0). Depth blocking depends only on kc,
-   * so any split of M or N gives the same bits. b_padded != 0 promises that every B row
-   * may be read up to N rounded up to 16 columns (values there are ignored). */
-  size_t (*f32_gemm_pack_a_size)(int64_t M, int64_t K);
-  void (*f32_gemm_pack_a)(int64_t M, int64_t K, const float *A, int64_t lda, void *packed);
-  void (*f32_gemm_packed_a)(int64_t M, int64_t N, int64_t kc, const void *packed, int64_t K,
-                            int64_t m0, int64_t k0, const float *B, int64_t ldb, int b_padded,
-                            const float *bias, int accumulate, er_act act, float *C, int64_t ldc);
   /* ---- channels-last (NHWC) convolution and pooling: the ops of kernels/nhwc.h ----
    * Conv weights as a GEMM operand B (K x N: K = taps x input channels, N = output channels),
    * packed once (format private to each table) from a source where

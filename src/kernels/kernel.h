@@ -70,6 +70,13 @@ struct er_kctx {
                            (its values now live in state, e.g. packed weights); the host may
                            then drop the pages of a constant no other node reads. Zeroed
                            before each prepare; inputs >= 32 cannot be marked. */
+  /* Strided output (the planner's in-place channel Concat, runtime/exec.c): infer sets
+   * out_ld_ok = 1 when run() can write output 0 as rows of its last dimension out_ld
+   * elements apart; the planner then may set out_ld (> the last dim; 0 = contiguous), and
+   * output 0's data points at the first row inside a larger buffer. Both are zeroed before
+   * infer. An observer reading output values must read such an output row by row. */
+  int out_ld_ok;
+  int64_t out_ld;
 };
 
 /* Split [0, n) over the session's threads in contiguous chunks of >= grain indices; each

@@ -26,6 +26,11 @@
  *                       first conv. The gathered-rows GEMM gathers straight from the channel
  *                       planes; the other paths first copy X channels-last into scratch.
  *                       Same results as the channels-last form (bit for bit on the GEMM).
+ *               _up (optional, set by the layout pass for a ConvTranspose whose kernel tiles
+ *                       its output: strides = kernel, no pads, group 1): [uh, uw] on a 1x1
+ *                       stride-1 unpadded group-1 conv with M = uh*uw*Mo output channels:
+ *                       input pixel (h, w) writes output pixels (h*uh + i, w*uw + j), channel m
+ *                       from GEMM column (i*uw + j)*Mo + m; Y is [N, H*uh, W*uw, Mo].
  *               output: Y [N, OH, OW, M] (or [N, OW, M]); OH/OW as ONNX Conv computes them.
  *               Equal (within float rounding) to Transpose(Conv(Transpose(X, to NCHW)),
  *               to NHWC) with the activation applied.

@@ -42,6 +42,12 @@
  *   com.microsoft NhwcMaxPool  (ONNX Runtime's contrib op, 8-bit only here) MaxPool on a
  *           channels-last uint8/int8 X [N, H, W, C] with MaxPool's attributes, no Indices.
  *
+ *   QuantizeLinear (edgerun)  QuantizeLinear to channels-last: inputs x (float32 [N, C,
+ *           spatial...]), y_scale (f32 scalar), y_zero_point (optional uint8|int8 scalar: the
+ *           output type, else uint8); attribute channels_last (must be 1); output y [N,
+ *           spatial..., C] = Transpose(QuantizeLinear(x)) with the channels moved last. The QDQ
+ *           pass makes it from QuantizeLinear -> Transpose at the input of a channels-last chain.
+ *
  *   MatMulQ4  weight-only 4-bit MatMul: Y = A * W, W[k][n] = (q[k][n] - z[b][n]) * s[b][n],
  *           b = k / block_size.
  *           inputs: A (float32 [..., K]), B (uint8 [K, ceil(N/2)]: each row's 4-bit values two

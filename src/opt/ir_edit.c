@@ -83,7 +83,9 @@ void opt_ctx_free(opt_ctx *c) {
 er_status opt_refresh(opt_ctx *c) {
   er_graph *g = c->g;
   free(c->dead);
-  c->dead = (unsigned char *)calloc((size_t)g->n_nodes + 1, 1);
+  /* as large as the node array's capacity: opt_add_node appends up to cap_nodes */
+  int cap = c->cap_nodes > g->n_nodes ? c->cap_nodes : g->n_nodes;
+  c->dead = (unsigned char *)calloc((size_t)cap + 1, 1);
   if (!c->dead) return OOM();
   memset(c->uses, 0, sizeof(int) * (size_t)g->n_values);
   memset(c->sub_uses, 0, sizeof(int) * (size_t)g->n_values);

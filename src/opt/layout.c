@@ -1,6 +1,7 @@
 /* Channels-last layout (see kernels/nhwc.h) and the Transpose optimizer.
  *
- * 1. Convert: every float32 Conv with constant weights and 1 or 2 spatial dims, and every
+ * 1. Convert: every float32 Conv with constant weights and 1 or 2 spatial dims (and every
+ *    ConvTranspose whose kernel tiles its output: a 1x1 NhwcConv with _up), and every
  *    float32 MaxPool (without Indices) / AveragePool / GlobalAveragePool / GlobalMaxPool,
  *    becomes its channels-last internal op between two Transposes:
  *        y = Op(x)   ->   y = Transpose(NhwcOp(Transpose(x, to_last)), to_first)
@@ -132,11 +133,80 @@ static int f32_rank(const lay *L, int x) {
 }
 
 static const char *nhwc_name(const er_node *n) {
-  if (opt_is(n, "Conv")) return ER_OP_NHWC_CONV;
+  if (opt_is(n, "Conv") || opt_is(n, "ConvTranspose")) return ER_OP_NHWC_CONV;
   if (opt_is(n, "MaxPool")) return ER_OP_NHWC_MAXPOOL;
   if (opt_is(n, "AveragePool")) return ER_OP_NHWC_AVGPOOL;
   if (opt_is(n, "GlobalAveragePool")) return ER_OP_NHWC_GAVGPOOL;
   if (opt_is(n, "GlobalMaxPool")) return ER_OP_NHWC_GMAXPOOL;
+  return NULL;
+}
+
+/* An INTS attribute absent or with every value equal to v (n values when present). */
+static int ints_all(const er_node *n, const char *name, int cnt, int64_t v) {
+  const er_attr *a = er_node_attr(n, name);
+  if (!a) return 1;
+  if (a->type != ER_ATTR_INTS || a->n != cnt) return 0;
+  for (int i = 0; i < a->n; i++)
+    if (a->ints[i] != v) return 0;
+  return 1;
+}
+
+/* A ConvTranspose whose kernel tiles the output without overlap (strides = kernel, no
+ * pads, dilation 1, group 1): each input pixel's kH x kW output block is a 1x1 conv to
+ * kH*kW*M channels, which NhwcConv writes in place with _up = [kH, kW]. */
+static int convt_tiles(const opt_ctx *c, const er_node *n, const er_value *w) {
+  const int nsp = w->rank - 2;
+  if (opt_attr_int(n, "group", 1) != 1) return 0;
+  const er_attr *ks = er_node_attr(n, "kernel_shape"), *st = er_node_attr(n, "strides");
+  if (!st || st->type != ER_ATTR_INTS || st->n != nsp) return 0;
+  for (int i = 0; i < nsp; i++)
+    if (st->ints[i] != w->dims[2 + i] || (ks && (ks->type != ER_ATTR_INTS || ks->n != nsp || ks->ints[i] != w->dims[2 + i])))
+      return 0;
+  const er_attr *ap = er_node_attr(n, "auto_pad");
+  if (ap && (ap->type != ER_ATTR_STRING || (strcmp(ap->s, "NOTSET") && strcmp(ap->s, "VALID")))) return 0;
+  if (er_node_attr(n, "output_shape")) return 0;
+  return ints_all(n, "pads", 2 * nsp, 0) && ints_all(n, "dilations", nsp, 1) && ints_all(n, "output_padding", nsp, 0);
+}
+
+/* ConvTranspose -> the weights and attributes of the equivalent 1x1 NhwcConv with _up:
+ * W'[(kh*kW + kw)*M + m][c] = W[c][m][kh][kw], B' = B repeated kH*kW times. */
+static er_status convt_rewrite(opt_ctx *c, int i) {
+  er_node *n = &c->g->nodes[i];
+  const er_value *w = &c->g->values[n->inputs[1]];
+  const int nsp = w->rank - 2;
+  const int64_t C = w->dims[0], M = w->dims[1], kh = nsp == 2 ? w->dims[2] : 1, kw = w->dims[w->rank - 1];
+  const int64_t T = kh * kw, Mp = T * M;
+  int64_t nw;
+  const float *W = opt_const_f32(c, n->inputs[1], &nw);
+  if (!W || nw != C * Mp) return ER_ERR(ER_INTERNAL, "layout: ConvTranspose '%s' weights unreadable", n->name);
+  float *w2 = (float *)malloc(sizeof(float) * (size_t)(C * Mp + Mp));
+  if (!w2) return OOM();
+  for (int64_t ci = 0; ci < C; ci++)
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t t = 0; t < T; t++) w2[(t * M + m) * C + ci] = W[(ci * M + m) * T + t];
+  int64_t wd[4] = {Mp, C, 1, 1};
+  int wi = opt_new_init_f32(c, w->name, w->rank, wd, w2), bi = -1;
+  if (wi >= 0 && n->n_inputs > 2 && n->inputs[2] >= 0) {
+    int64_t nb;
+    const float *B = opt_const_f32(c, n->inputs[2], &nb);
+    if (!B || nb != M) {
+      free(w2);
+      return ER_ERR(ER_INTERNAL, "layout: ConvTranspose '%s' bias unreadable", n->name);
+    }
+    for (int64_t o = 0; o < Mp; o++) w2[o] = B[o % M];
+    bi = opt_new_init_f32(c, c->g->values[n->inputs[2]].name, 1, &Mp, w2);
+  }
+  free(w2);
+  if (wi < 0 || (n->n_inputs > 2 && n->inputs[2] >= 0 && bi < 0)) return OOM();
+  n = &c->g->nodes[i];
+  const int64_t ones[2] = {1, 1}, zeros[4] = {0, 0, 0, 0}, up[2] = {kh, kw};
+  int ins[3] = {n->inputs[0], wi, bi};
+  if (opt_set_inputs(c, n, bi >= 0 ? 3 : 2, ins) != 0) return OOM();
+  n = &c->g->nodes[i];
+  if (opt_set_attr_ints(c, n, "kernel_shape", nsp, ones) || opt_set_attr_ints(c, n, "strides", nsp, ones) ||
+      opt_set_attr_ints(c, n, "dilations", nsp, ones) || opt_set_attr_ints(c, n, "pads", 2 * nsp, zeros) ||
+      opt_set_attr_ints(c, n, "output_padding", nsp, zeros) || opt_set_attr_ints(c, n, "_up", 2, up))
+    return OOM();
   return NULL;
 }
 
@@ -148,10 +218,11 @@ static int convertible(const lay *L, const er_node *n) {
   if (!er_op_find(ER_DOMAIN_EDGERUN, to, 1)) return -1;
   for (int k = 1; k < n->n_outputs; k++)
     if (n->outputs[k] >= 0) return -1; /* MaxPool Indices */
-  if (opt_is(n, "Conv")) {
+  if (opt_is(n, "Conv") || opt_is(n, "ConvTranspose")) {
     if (n->n_inputs < 2 || n->inputs[1] < 0) return -1;
     const er_value *w = &c->g->values[n->inputs[1]];
     if (w->kind != ER_VALUE_INITIALIZER || w->dtype != ER_F32 || (w->rank != 3 && w->rank != 4)) return -1;
+    if (opt_is(n, "ConvTranspose") && !convt_tiles(c, n, w)) return -1;
     if (n->n_inputs > 2 && n->inputs[2] >= 0) {
       const er_value *b = &c->g->values[n->inputs[2]];
       if (b->kind != ER_VALUE_INITIALIZER || b->dtype != ER_F32) return -1;
@@ -173,6 +244,11 @@ static er_status convert(lay *L, int i, int r, int *count) {
   to_first(r, pf);
   er_node *n = &g->nodes[i];
   const char *to = nhwc_name(n);
+  if (opt_is(n, "ConvTranspose")) {
+    er_status s = convt_rewrite(c, i);
+    if (s) return s;
+    n = &g->nodes[i];
+  }
   int x = n->inputs[0], y = n->outputs[0];
   const char *nm = n->name;
   int xl = opt_new_value(c, g->values[x].name, ER_VALUE_NODE);

@@ -448,6 +448,133 @@ static er_status fuse_q4(opt_ctx *c, er_node *n, int *done) {
   return NULL;
 }
 
+/* Gather(DequantizeLinear(8-bit constant table [V, D]), indices) along axis 0 (an embedding):
+ * gather the 8-bit rows first and dequantize only those, so the table stays 8-bit in memory
+ * (bit-identical: each element is (float)(q - z) * s either way).
+ *   per tensor / per column:  DequantizeLinear(Gather(T, idx), s, z) (axis -1 per column)
+ *   per row:                  Mul(Sub(Cast(Gather(T, idx)), Cast(Unsqueeze(Gather(z, idx)))),
+ *                                 Unsqueeze(Gather(s, idx)))   (no zero point: no Sub) */
+static er_status fuse_gather(opt_ctx *c, er_node *n, int *done) {
+  if (n->n_inputs != 2 || n->n_outputs != 1 || n->outputs[0] < 0 || opt_attr_int(n, "axis", 0) != 0) return NULL;
+  er_node *d = opt_producer(c, n->inputs[0]);
+  if (!d || !opt_is(d, "DequantizeLinear") || d->n_inputs < 2 || opt_sole_consumer(c, n->inputs[0], NULL) != n)
+    return NULL;
+  const int t = d->inputs[0], sv = d->inputs[1], zv = d->n_inputs > 2 ? d->inputs[2] : -1;
+  if (!is_const(c, t) || val(c, t)->rank != 2 || !is8(val(c, t)->dtype) || !is_const(c, sv) ||
+      val(c, sv)->dtype != ER_F32 || (zv >= 0 && (!is_const(c, zv) || numel(c, zv) != numel(c, sv))))
+    return NULL;
+  if ((d->opset >= 21 && opt_attr_int(d, "block_size", 0)) || (d->opset >= 23 && opt_attr_int(d, "output_dtype", 0)))
+    return NULL;
+  const int64_t V = val(c, t)->dims[0], D = val(c, t)->dims[1], ns = numel(c, sv);
+  int64_t axis = opt_attr_int(d, "axis", 1);
+  axis = axis < 0 ? axis + 2 : axis;
+  const int per_row = ns > 1 && axis == 0 && ns == V;
+  if (ns > 1 && !(axis == 1 && ns == D) && !per_row) return NULL;
+  const int idx = n->inputs[1], y = n->outputs[0];
+  const char *base = n->name;
+  /* n becomes Gather(T, idx) -> gq */
+  int gq = opt_new_value(c, opt_join_name(c, base, "q"), ER_VALUE_NODE);
+  if (gq < 0) return OOM();
+  n = opt_producer(c, y);
+  opt_set_input(c, n, 0, t);
+  opt_set_output(c, n, 0, gq);
+  if (!per_row) {
+    int ins[3] = {gq, sv, zv};
+    int k = opt_add_node(c, "", "DequantizeLinear", 13, opt_join_name(c, base, "dq"), zv >= 0 ? 3 : 2, ins, 1, &y);
+    if (k < 0 || (ns > 1 && opt_set_attr_int(c, &c->g->nodes[k], "axis", -1))) return OOM();
+    *done = 1;
+    return NULL;
+  }
+  const int64_t one = 1, minus1 = -1;
+  int axes = opt_new_init(c, opt_join_name(c, base, "axes"), ER_I64, 1, &one, &minus1);
+  int gs = opt_new_value(c, opt_join_name(c, base, "s"), ER_VALUE_NODE);
+  int us = opt_new_value(c, opt_join_name(c, base, "s_col"), ER_VALUE_NODE);
+  int fq = opt_new_value(c, opt_join_name(c, base, "qf"), ER_VALUE_NODE);
+  if (axes < 0 || gs < 0 || us < 0 || fq < 0) return OOM();
+  int in2[2] = {sv, idx}, un[2] = {gs, axes};
+  int k1 = opt_add_node(c, "", "Gather", 13, opt_join_name(c, base, "gather_s"), 2, in2, 1, &gs);
+  int k2 = opt_add_node(c, "", "Unsqueeze", 13, opt_join_name(c, base, "unsqueeze_s"), 2, un, 1, &us);
+  int k3 = opt_add_node(c, "", "Cast", 13, opt_join_name(c, base, "cast_q"), 1, &gq, 1, &fq);
+  if (k1 < 0 || k2 < 0 || k3 < 0 || opt_set_attr_int(c, &c->g->nodes[k3], "to", ER_F32)) return OOM();
+  int diff = fq;
+  if (zv >= 0) {
+    int gz = opt_new_value(c, opt_join_name(c, base, "z"), ER_VALUE_NODE);
+    int uz = opt_new_value(c, opt_join_name(c, base, "z_col"), ER_VALUE_NODE);
+    int fz = opt_new_value(c, opt_join_name(c, base, "zf"), ER_VALUE_NODE);
+    diff = opt_new_value(c, opt_join_name(c, base, "centered"), ER_VALUE_NODE);
+    if (gz < 0 || uz < 0 || fz < 0 || diff < 0) return OOM();
+    int inz[2] = {zv, idx}, unz[2] = {gz, axes}, sub[2] = {fq, fz};
+    int k4 = opt_add_node(c, "", "Gather", 13, opt_join_name(c, base, "gather_z"), 2, inz, 1, &gz);
+    int k5 = opt_add_node(c, "", "Unsqueeze", 13, opt_join_name(c, base, "unsqueeze_z"), 2, unz, 1, &uz);
+    int k6 = opt_add_node(c, "", "Cast", 13, opt_join_name(c, base, "cast_z"), 1, &uz, 1, &fz);
+    int k7 = opt_add_node(c, "", "Sub", 14, opt_join_name(c, base, "sub_z"), 2, sub, 1, &diff);
+    if (k4 < 0 || k5 < 0 || k6 < 0 || k7 < 0 || opt_set_attr_int(c, &c->g->nodes[k6], "to", ER_F32)) return OOM();
+  }
+  int mul[2] = {diff, us};
+  if (opt_add_node(c, "", "Mul", 14, opt_join_name(c, base, "scale"), 2, mul, 1, &y) < 0) return OOM();
+  *done = 1;
+  return NULL;
+}
+
+/* 1 if v is a float32 scalar (a constant, or a value the planner found to have one element) */
+static int f32_scalar(const opt_ctx *c, int v) {
+  if (v < 0) return 0;
+  if (is_const(c, v)) return val(c, v)->dtype == ER_F32 && numel(c, v) == 1;
+  if (opt_dtype(c, v) != ER_F32 || opt_rank(c, v) < 0) return 0;
+  for (int d = 0; d < opt_rank(c, v); d++)
+    if (c->vi_dims[v][d] != 1) return 0;
+  return 1;
+}
+
+/* MatMulInteger(A, B const [K, N], a_zp, b_zp) -> Cast(float) -> Mul(., Mul(a_scale, b_scale))
+ * [-> Add(., bias const [N])] (ONNX Runtime's dynamic quantization, edgerun quantize --dynamic
+ * --format qoperator) -> com.microsoft MatMulIntegerToFloat(A, B, a_scale, b_scale, a_zp,
+ * b_zp, bias): the int32 sums become floats in the GEMM's tiles, with the same two roundings. */
+static er_status fuse_mmi(opt_ctx *c, er_node *n, int *done) {
+  if (n->n_inputs < 2 || n->n_outputs != 1 || n->outputs[0] < 0) return NULL;
+  const int b = n->inputs[1], N = is_const(c, b) && val(c, b)->rank == 2 ? (int)val(c, b)->dims[1] : -1;
+  if (N < 0) return NULL;
+  er_node *cast = opt_sole_consumer(c, n->outputs[0], NULL);
+  if (!cast || !opt_is(cast, "Cast") || opt_attr_int(cast, "to", 0) != ER_F32 || cast->outputs[0] < 0) return NULL;
+  int slot;
+  er_node *mul = opt_sole_consumer(c, cast->outputs[0], &slot);
+  if (!mul || !opt_is(mul, "Mul") || mul->n_inputs != 2 || mul->outputs[0] < 0) return NULL;
+  er_node *sm = opt_producer(c, mul->inputs[1 - slot]);
+  if (!sm || !opt_is(sm, "Mul") || sm->n_inputs != 2) return NULL;
+  int as = sm->inputs[0], bs = sm->inputs[1];
+  if (!f32_scalar(c, as)) as = sm->inputs[1], bs = sm->inputs[0];
+  if (!f32_scalar(c, as) || !is_const(c, bs) || val(c, bs)->dtype != ER_F32 ||
+      !(numel(c, bs) == 1 || (val(c, bs)->rank == 1 && numel(c, bs) == N)))
+    return NULL;
+  if (numel(c, bs) == 1 && !f32_scalar(c, sm->inputs[0] == as ? sm->inputs[1] : sm->inputs[0])) return NULL;
+  /* an Add of a constant float [N] right after: the bias */
+  int y = mul->outputs[0], bias = -1;
+  er_node *add = opt_sole_consumer(c, y, &slot);
+  if (add && opt_is(add, "Add") && add->n_inputs == 2 && add->outputs[0] >= 0) {
+    int bv = add->inputs[1 - slot];
+    if (is_const(c, bv) && val(c, bv)->dtype == ER_F32 && val(c, bv)->rank == 1 && val(c, bv)->dims[0] == N &&
+        opt_rank(c, add->outputs[0]) == opt_rank(c, y))
+      bias = bv;
+    else
+      add = NULL;
+  } else {
+    add = NULL;
+  }
+  const er_op_def *d = er_op_find("com.microsoft", "MatMulIntegerToFloat", 1);
+  if (!d) return NULL;
+  int ins[7] = {n->inputs[0], b, as, bs, n->n_inputs > 2 ? n->inputs[2] : -1, n->n_inputs > 3 ? n->inputs[3] : -1, bias};
+  int out = add ? add->outputs[0] : y;
+  opt_kill(c, cast);
+  opt_kill(c, mul);
+  if (add) opt_kill(c, add);
+  if (opt_set_inputs(c, n, bias >= 0 ? 7 : 6, ins)) return OOM();
+  opt_clear_attrs(n);
+  n->op_type = "MatMulIntegerToFloat", n->domain = "com.microsoft", n->opset = 1, n->op = d;
+  opt_set_output(c, n, 0, out);
+  *done = 1;
+  return NULL;
+}
+
 /* Data-movement ops between a DQ and a Q with the same parameters run on the 8-bit data. */
 static int moves_data(const er_node *n) {
   return opt_is(n, "MaxPool") || opt_is(n, "Reshape") || opt_is(n, "Flatten") || opt_is(n, "Transpose") ||
@@ -530,6 +657,44 @@ static er_status relayout_output(opt_ctx *c, int i, int *out_new) {
   return NULL;
 }
 
+/* QuantizeLinear(float32 x, per tensor) -> Transpose(TO_LAST) at the input of a
+ * channels-last chain: one edgerun QuantizeLinear with channels_last = 1 (kernels/qops.h),
+ * which quantizes and interleaves the channels in one pass. */
+static er_status quantize_to_last(opt_ctx *c, int *count) {
+  const er_op_def *d = er_op_find(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1);
+  for (int i = 0; d && i < c->g->n_nodes; i++) {
+    er_node *t = &c->g->nodes[i];
+    if (c->dead[i] || !is_perm(t, TO_LAST) || t->outputs[0] < 0) continue;
+    int v = t->inputs[0];
+    er_node *q = opt_producer(c, v);
+    er_node *cons[8]; /* readers left without readers (the DequantizeLinear a fusion replaced) go first */
+    int nc = opt_consumers(c, v, cons, 8);
+    for (int k = 0; k < nc && k < 8; k++) {
+      int unread = cons[k] != t;
+      for (int o = 0; o < cons[k]->n_outputs && unread; o++) unread = cons[k]->outputs[o] < 0 || opt_refs(c, cons[k]->outputs[o]) == 0;
+      if (unread) opt_kill(c, cons[k]);
+    }
+    if (!q || !opt_is(q, "QuantizeLinear") || q->n_outputs != 1 || opt_sole_consumer(c, v, NULL) != t) continue;
+    int xt = val(c, q->inputs[0])->dtype ? val(c, q->inputs[0])->dtype : opt_dtype(c, q->inputs[0]);
+    if (q->n_inputs < 2 || xt != ER_F32 || !is_const(c, q->inputs[1]) ||
+        val(c, q->inputs[1])->dtype != ER_F32 || numel(c, q->inputs[1]) != 1)
+      continue;
+    int zp = q->n_inputs > 2 ? q->inputs[2] : -1, zt = zp >= 0 ? val(c, zp)->dtype : ER_U8;
+    if (zp >= 0 && (!is_const(c, zp) || numel(c, zp) != 1)) continue;
+    if ((zt != ER_U8 && zt != ER_I8) || opt_attr_int(q, "block_size", 0) != 0) continue;
+    int64_t odt = opt_attr_int(q, "output_dtype", 0);
+    if (odt && odt != zt) continue;
+    int y = t->outputs[0];
+    opt_kill(c, t);
+    opt_set_output(c, q, 0, y);
+    opt_clear_attrs(q);
+    q->op_type = "QuantizeLinear", q->domain = ER_DOMAIN_EDGERUN, q->opset = 1, q->op = d;
+    if (opt_set_attr_int(c, q, "channels_last", 1)) return OOM();
+    (*count)++;
+  }
+  return NULL;
+}
+
 static er_status channels_last(opt_ctx *c, int *count) {
   const char *env = getenv("ER_QDQ_NHWC");
   if (env && !strcmp(env, "0")) return NULL;
@@ -606,7 +771,7 @@ static er_status channels_last(opt_ctx *c, int *count) {
       }
     }
   }
-  return NULL;
+  return quantize_to_last(c, count);
 }
 
 er_status opt_pass_qdq(opt_ctx *c, int *out_count) {
@@ -626,6 +791,8 @@ er_status opt_pass_qdq(opt_ctx *c, int *out_count) {
       else if (opt_is(n, "GlobalAveragePool")) ER_RETURN_IF_ERROR(fuse_gap(c, n, &done));
       else if (opt_is(n, "Relu") || opt_is(n, "Clip")) ER_RETURN_IF_ERROR(fuse_act(c, n, &done));
       else if (opt_is(n, "Concat")) ER_RETURN_IF_ERROR(fuse_concat(c, n, &done));
+      else if (opt_is(n, "Gather")) ER_RETURN_IF_ERROR(fuse_gather(c, n, &done));
+      else if (opt_is(n, "MatMulInteger")) ER_RETURN_IF_ERROR(fuse_mmi(c, n, &done));
       else if (moves_data(n)) ER_RETURN_IF_ERROR(drop_qdq(c, n, &done));
       *out_count += done;
     }

@@ -515,6 +515,56 @@ static size_t place_items(item *it, int n, item **order) {
   return total;
 }
 
+/* In-place Concat: when every input of a Concat is written by a node for this Concat
+ * alone, the inputs are placed inside the Concat's output and the Concat does not run.
+ *   - Nothing before the axis (outer size 1; an NCHW channel Concat of one image): each
+ *     input is a contiguous block of the output; any producer.
+ *   - The axis is the last (a channels-last channel Concat): each input is a column block
+ *     of the output's rows; its producer must write rows with a stride (out_ld_ok).
+ * An input qualifies when it is an arena value of the Concat's dtype read by nothing else
+ * (no other node, subgraph or graph output) whose producer runs (not folded, not a view
+ * or in-place op, which may share buffers themselves). alias[v] = the output, at[v] = the
+ * byte offset inside it. The output's lifetime starts at the first producer. */
+static void plan_concat_views(er_exec *e, int *alias, int64_t *at, const int *reads) {
+  const er_graph *g = e->g;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const er_node *n = &g->nodes[i];
+    if (e->folded[i] || strcmp(n->op_type, "Concat") || (n->domain && n->domain[0]) || n->n_outputs != 1 ||
+        n->outputs[0] < 0 || n->n_inputs < 1)
+      continue;
+    rt_val *o = &e->v[n->outputs[0]];
+    const int r = o->t.rank;
+    int64_t ax = er_attr_int(&e->ctx[i], "axis", 0);
+    if (ax < 0) ax += r;
+    if (o->first < 0 || r < 1 || ax < 0 || ax >= r) continue;
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < ax; d++) outer *= o->t.dims[d];
+    for (int d = (int)ax + 1; d < r; d++) inner *= o->t.dims[d];
+    const int rows = outer != 1;
+    if (rows && inner != 1) continue;
+    int ok = 1;
+    for (int k = 0; k < n->n_inputs && ok; k++) {
+      const int id = n->inputs[k];
+      const int p = id >= 0 && g->values[id].kind == ER_VALUE_NODE ? g->values[id].producer : -1;
+      ok = p >= 0 && !e->folded[p] && !e->skip[p] && e->v[id].first >= 0 && reads[id] == 1 && alias[id] < 0 &&
+           e->v[id].t.dtype == o->t.dtype && !(g->nodes[p].op->flags & (ER_OP_VIEW | ER_OP_INPLACE)) &&
+           (!rows || (g->nodes[p].outputs[0] == id && e->ctx[p].out_ld_ok));
+    }
+    if (!ok) continue;
+    const size_t es = er_dtype_size(o->t.dtype);
+    int64_t pos = 0; /* along the axis */
+    for (int k = 0; k < n->n_inputs; k++) {
+      const int id = n->inputs[k], p = g->values[id].producer;
+      alias[id] = n->outputs[0];
+      at[id] = pos * inner * (int64_t)es;
+      pos += e->v[id].t.dims[ax];
+      if (rows) e->ctx[p].out_ld = o->t.dims[ax];
+      if (e->v[id].first < o->first) o->first = e->v[id].first;
+    }
+    e->skip[i] = 1;
+  }
+}
+
 static er_status plan_arena(er_exec *e) {
   const er_graph *g = e->g;
   int n_nodes = g->n_nodes;
@@ -542,15 +592,29 @@ static er_status plan_arena(er_exec *e) {
    * In place: output 0 of an ER_OP_INPLACE node takes input 0's buffer when that buffer
    * dies there (no value sharing it is read later), the byte size is the same, and any
    * other input in that buffer has output 0's shape (read element by element too). */
-  int *alias = (int *)xalloc(e, sizeof(int) * (size_t)g->n_values);
-  if (!alias) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory planning the arena");
+  int *alias = (int *)xalloc(e, sizeof(int) * (size_t)g->n_values * 2);
+  int64_t *at = (int64_t *)xalloc(e, sizeof(int64_t) * (size_t)g->n_values);
+  if (!alias || !at) {
+    xfree(e, alias);
+    xfree(e, at);
+    return ER_ERR(ER_OUT_OF_MEMORY, "out of memory planning the arena");
+  }
+  int *reads = alias + g->n_values; /* node inputs, subgraph reads and graph outputs per value */
   for (int i = 0; i < g->n_values; i++) alias[i] = -1;
+  for (int i = 0; i < n_nodes; i++) {
+    if (e->folded[i]) continue;
+    for (int k = 0; k < g->nodes[i].n_inputs; k++)
+      if (g->nodes[i].inputs[k] >= 0) reads[g->nodes[i].inputs[k]]++;
+    for (int *p = e->implicit[i]; p && *p >= 0; p++) reads[*p] += 2;
+  }
+  for (int k = 0; k < g->n_outputs; k++) reads[g->outputs[k]] += 2;
+  plan_concat_views(e, alias, at, reads);
   for (int i = 0; i < n_nodes; i++) {
     const er_node *n = &g->nodes[i];
     unsigned fl = n->op->flags;
     if (e->folded[i] || !(fl & (ER_OP_INPLACE | ER_OP_VIEW)) || n->n_inputs < 1 || n->n_outputs < 1) continue;
     int in0 = n->inputs[0], out0 = n->outputs[0];
-    if (in0 < 0 || out0 < 0 || e->v[in0].first < 0) continue;
+    if (in0 < 0 || out0 < 0 || e->v[in0].first < 0 || alias[out0] >= 0) continue;
     if (er_tensor_nbytes(&e->v[in0].t) != er_tensor_nbytes(&e->v[out0].t)) continue;
     int root = alias[in0] >= 0 ? alias[in0] : in0;
     if (fl & ER_OP_VIEW) {
@@ -582,6 +646,7 @@ static er_status plan_arena(er_exec *e) {
     xfree(e, items);
     xfree(e, order);
     xfree(e, alias);
+    xfree(e, at);
     return ER_ERR(ER_OUT_OF_MEMORY, "out of memory planning the arena");
   }
   int m = 0;
@@ -596,10 +661,11 @@ static er_status plan_arena(er_exec *e) {
   size_t total = place_items(items, m, order);
   for (int i = 0; i < m; i++) *items[i].off_out = items[i].off;
   for (int i = 0; i < g->n_values; i++)
-    if (alias[i] >= 0) e->v[i].off = e->v[alias[i]].off;
+    if (alias[i] >= 0) e->v[i].off = e->v[alias[i]].off + at[i];
   xfree(e, items);
   xfree(e, order);
   xfree(e, alias);
+  xfree(e, at);
   total = (total + ER_ALIGN - 1) & ~(size_t)(ER_ALIGN - 1);
   if (total == 0) total = ER_ALIGN;
   if (e->user_arena) {
@@ -676,6 +742,8 @@ er_status er_exec_plan(er_exec *e) {
      * control flow stays unknown. */
     int cf = (n->op->flags & ER_OP_CONTROL_FLOW) != 0;
     if ((cf && e->infer_only) || (e->implicit[i] && !cf)) unknown = 1;
+    c->out_ld_ok = 0;
+    c->out_ld = 0;
     if (!unknown) {
       c->scratch_bytes = 0;
       c->state_bytes = 0;

@@ -1,6 +1,6 @@
-/* Conv micro-kernels of the best table for this CPU vs the reference table (depthwise 2-D,
- * packed-A GEMM), and the Conv op's fast path (packed weights, im2col tiles, threads,
- * fused activations) vs a direct convolution loop. */
+/* The Conv op's fast path (the channels-last kernel on channels-first tensors with the best
+ * table for this CPU: packed weights, threads, fused activations) vs a direct convolution
+ * loop. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,112 +34,6 @@ static double rel_err(const float *a, const float *b, int64_t n) {
     if (d > m) m = d;
   }
   return m;
-}
-
-TEST(mk_dwconv2d_vs_ref) {
-  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
-  static const int64_t Hs[] = {1, 2, 3, 8, 17, 33};
-  static const int64_t Ks[] = {1, 3, 5, 7};
-  float *in = (float *)malloc(33 * 33 * sizeof(float)), w[49];
-  float *o1 = (float *)malloc(40 * 40 * sizeof(float)), *o2 = (float *)malloc(40 * 40 * sizeof(float));
-  int cases = 0, bad = 0, ai = 0;
-  double worst = 0;
-  for (size_t hi = 0; hi < sizeof Hs / sizeof Hs[0]; hi++)
-    for (int64_t W = 1; W <= 33; W++)
-      for (size_t ki = 0; ki < 4; ki++)
-        for (int64_t s = 1; s <= 2; s++)
-          for (int64_t d = 1; d <= 2; d++)
-            for (int pm = 0; pm < 3; pm++) {
-              int64_t H = Hs[hi], K = Ks[ki], KH = K, KW = K;
-              if (pm == 2) KH = K > 1 ? K - 2 : 1; /* non-square kernel */
-              int64_t ph = pm == 0 ? 0 : (KH / 2) * d, pw = pm == 0 ? 0 : (KW / 2) * d;
-              int64_t pe_h = ph + (pm == 2), pe_w = pw + (pm == 1);
-              int64_t OH = (H + ph + pe_h - ((KH - 1) * d + 1));
-              int64_t OW = (W + pw + pe_w - ((KW - 1) * d + 1));
-              if (OH < 0 || OW < 0) continue;
-              OH = OH / s + 1, OW = OW / s + 1;
-              er_act act = acts[ai++ % N_ACTS];
-              fill(in, H * W);
-              fill(w, KH * KW);
-              float bias = mk_rand();
-              memset(o1, 0, 40 * 40 * sizeof(float));
-              memset(o2, 0, 40 * 40 * sizeof(float));
-              ref->f32_dwconv2d(in, H, W, w, KH, KW, s, s, ph, pw, d, d, bias, act, o1, OH, OW);
-              mk->f32_dwconv2d(in, H, W, w, KH, KW, s, s, ph, pw, d, d, bias, act, o2, OH, OW);
-              double e = rel_err(o2, o1, OH * OW);
-              if (e > worst) worst = e;
-              if (!(e <= 2e-5)) {
-                if (bad++ < 5)
-                  fprintf(stderr, "  dwconv H=%lld W=%lld K=%lldx%lld s=%lld d=%lld p=%lld,%lld act=%d: err %g\n",
-                          (long long)H, (long long)W, (long long)KH, (long long)KW, (long long)s, (long long)d,
-                          (long long)ph, (long long)pw, act.kind, e);
-              }
-              cases++;
-            }
-  CHECK(bad == 0);
-  CHECK(cases > 3000);
-  /* other strides (scalar path) and asymmetric strides/dilations */
-  fill(in, 33 * 33);
-  fill(w, 49);
-  for (int64_t sh = 1; sh <= 3; sh++)
-    for (int64_t sw = 1; sw <= 3; sw++) {
-      int64_t OH = (33 + 2 - 5) / sh + 1, OW = (33 + 2 * 2 - 7) / sw + 1;
-      ref->f32_dwconv2d(in, 33, 33, w, 3, 3, sh, sw, 1, 2, 2, 3, 0.25f, acts[1], o1, OH, OW);
-      mk->f32_dwconv2d(in, 33, 33, w, 3, 3, sh, sw, 1, 2, 2, 3, 0.25f, acts[1], o2, OH, OW);
-      CHECK(rel_err(o2, o1, OH * OW) <= 2e-5);
-    }
-  free(in), free(o1), free(o2);
-}
-
-TEST(mk_gemm_packed_a_vs_ref) {
-  const er_microkernels *ref = er_microkernels_ref(), *mk = er_microkernels_select();
-  static const int64_t Ms[] = {1, 2, 5, 6, 7, 13, 16, 64, 67};
-  static const int64_t Ns[] = {1, 3, 8, 9, 16, 17, 31, 33, 64, 129};
-  static const int64_t Ks[] = {1, 5, 255, 256, 257, 600};
-  const int64_t maxM = 67, maxK = 600, ldb = 131, ldc = 133;
-  float *A = (float *)malloc(sizeof(float) * maxM * maxK), *B = (float *)malloc(sizeof(float) * (maxK * ldb + 16));
-  float *bias = (float *)malloc(sizeof(float) * maxM);
-  float *C1 = (float *)malloc(sizeof(float) * maxM * ldc), *C2 = (float *)malloc(sizeof(float) * maxM * ldc);
-  void *p1 = malloc(ref->f32_gemm_pack_a_size(maxM, maxK)), *p2 = malloc(mk->f32_gemm_pack_a_size(maxM, maxK));
-  int bad = 0, cases = 0, ai = 0;
-  for (size_t mi = 0; mi < sizeof Ms / sizeof Ms[0]; mi++)
-    for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++)
-      for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
-        int64_t M = Ms[mi], N = Ns[ni], K = Ks[ki];
-        fill(A, M * K), fill(B, K * ldb), fill(bias, M);
-        ref->f32_gemm_pack_a(M, K, A, K, p1);
-        mk->f32_gemm_pack_a(M, K, A, K, p2);
-        for (int v = 0; v < 4; v++) {
-          /* v: 0 whole, 1 sub-block of rows/depth with bias, 2 accumulate, 3 zero depth */
-          int64_t m0 = v ? M / 3 : 0, k0 = v ? K / 4 : 0;
-          int64_t mc = M - m0, kc = v == 3 ? 0 : K - k0 - (v ? K / 5 : 0);
-          const float *bs = v == 1 || v == 3 ? bias : NULL;
-          int acc = v == 2;
-          er_act act = acts[ai++ % N_ACTS];
-          fill(C1, M * ldc);
-          memcpy(C2, C1, sizeof(float) * M * ldc);
-          /* B rows padded to 16 columns (+16 floats after the buffer) or not */
-          ref->f32_gemm_packed_a(mc, N, kc, p1, K, m0, k0, B, ldb, v & 1, bs, acc, act, C1, ldc);
-          mk->f32_gemm_packed_a(mc, N, kc, p2, K, m0, k0, B, ldb, v & 1, bs, acc, act, C2, ldc);
-          double e = 0;
-          for (int64_t i = 0; i < M; i++) {
-            double ei = rel_err(C2 + i * ldc, C1 + i * ldc, i < mc ? N : ldc); /* untouched cols equal */
-            if (ei > e) e = ei;
-          }
-          /* columns past N must be untouched */
-          for (int64_t i = 0; i < mc; i++)
-            if (memcmp(C1 + i * ldc + N, C2 + i * ldc + N, sizeof(float) * (size_t)(ldc - N))) e = 1;
-          if (!(e <= 1e-4 * (1 + sqrt((double)kc) / 4))) {
-            if (bad++ < 5)
-              fprintf(stderr, "  packed_a M=%lld N=%lld K=%lld v=%d act=%d: err %g\n", (long long)M, (long long)N,
-                      (long long)K, v, act.kind, e);
-          }
-          cases++;
-        }
-      }
-  CHECK(bad == 0);
-  CHECK(cases == 9 * 10 * 6 * 4);
-  free(A), free(B), free(bias), free(C1), free(C2), free(p1), free(p2);
 }
 
 /* ---- Conv op: fast path (this CPU's table, prepared weights, threads) vs a direct loop ---- */

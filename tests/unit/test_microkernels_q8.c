@@ -44,14 +44,16 @@ static int64_t ld_any(const void *p, int s, int64_t i) {
   return s ? ((const int8_t *)p)[i] : ((const uint8_t *)p)[i];
 }
 
-/* The variants to check: the selected table, and on x86 with AVX2 also the plain AVX2 GEMM
- * and channels-last depthwise when the selected table uses AVX-VNNI ones. Returns the count. */
+/* The variants to check: the selected table and, on x86, every 8-bit ISA level this CPU
+ * has, forced into a copy of it (plain AVX2, AVX-VNNI, AVX-512 VNNI, AMX), so that each one is
+ * tested whichever the selection picks. Returns the count (at most Q8_VARIANTS). */
+enum { Q8_VARIANTS = 5 };
 static int q8_gemm_variants(er_microkernels *out) {
   int n = 0;
   out[n++] = *er_microkernels_select();
 #if defined(__x86_64__)
   er_cpu_features f = er_cpu_detect();
-  if (f.avx2 && f.fma && out[0].q8_gemm != er_q8_gemm_6x16__avx2) {
+  if (f.avx2 && f.fma) {
     out[n] = out[0];
     out[n].q8_pack_left_size = er_q8_pack_left_size__avx2;
     out[n].q8_pack_left = er_q8_pack_left__avx2;
@@ -64,19 +66,31 @@ static int q8_gemm_variants(er_microkernels *out) {
     out[n].q8_dwconv_nhwc = er_q8_dwconv_nhwc__avx2;
     n++;
   }
+  if (f.avx_vnni) {
+    out[n] = out[1];
+    er_q8_use_avxvnni(&out[n++]);
+  }
+  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni) {
+    out[n] = out[1];
+    er_q8_use_avx512vnni(&out[n++]);
+    if (er_cpu_amx_enable()) {
+      out[n] = out[1];
+      er_q8_use_amx(&out[n++]);
+    }
+  }
 #endif
   return n;
 }
 
 TEST(q8_gemm_vs_ref) {
-  er_microkernels variants[2];
+  er_microkernels variants[Q8_VARIANTS];
   int nv = q8_gemm_variants(variants);
   for (int vi = 0; vi < nv; vi++) {
   const er_microkernels *ref = er_microkernels_ref(), *mk = &variants[vi];
-  static const int64_t Ms[] = {1, 2, 5, 6, 7, 13, 31};
+  static const int64_t Ms[] = {1, 2, 5, 6, 7, 13, 31, 32, 49};
   static const int64_t Ns[] = {1, 3, 15, 16, 17, 40, 64};
   static const int64_t Ks[] = {1, 2, 3, 8, 17, 64, 255, 1031};
-  const int64_t maxM = 31, maxN = 64, maxK = 1031;
+  const int64_t maxM = 49, maxN = 64, maxK = 1031;
   unsigned char *L = malloc(maxM * maxK * 2), *R = malloc(maxK * maxN * 2);
   int32_t *zl = malloc(sizeof(int32_t) * maxM), *zr = malloc(sizeof(int32_t) * maxN);
   int32_t *bias = malloc(sizeof(int32_t) * 64);
@@ -211,13 +225,13 @@ TEST(q8_dwconv2d_vs_ref) {
 }
 
 TEST(q8_dwconv_nhwc_vs_ref) {
-  er_microkernels variants[2];
+  er_microkernels variants[Q8_VARIANTS];
   int nv = q8_gemm_variants(variants);
   for (int vi = 0; vi < nv; vi++) {
   const er_microkernels *ref = er_microkernels_ref(), *mk = &variants[vi];
-  static const int64_t Cs[] = {1, 3, 8, 16, 17, 32, 40};
+  static const int64_t Cs[] = {1, 3, 8, 16, 17, 32, 40, 64, 71, 130};
   static const int64_t Ss[] = {1, 2, 5, 9};
-  int64_t maxC = 40, maxS = 9;
+  int64_t maxC = 130, maxS = 9;
   unsigned char *in = malloc(maxS * maxS * maxC), *wr = malloc(49 * maxC);
   int32_t *zp = malloc(sizeof(int32_t) * maxC), *bias = malloc(sizeof(int32_t) * maxC);
   float *scale = malloc(sizeof(float) * maxC);
@@ -326,6 +340,12 @@ TEST(u8_transpose_vs_ref) {
       bad += memcmp(d1, d2, 100 * 80) != 0;
       bad += d1[(c - 1) * 75 + (r - 1)] != src[(r - 1) * 90 + (c - 1)];
     }
+  for (int64_t c = 1; c <= 80; c += 7) { /* 3 planes -> interleaved triples */
+    memset(d1, 7, 100 * 80), memset(d2, 7, 100 * 80);
+    ref->u8_transpose(3, c, src, 90, d1, 3);
+    mk->u8_transpose(3, c, src, 90, d2, 3);
+    bad += memcmp(d1, d2, 100 * 80) != 0;
+  }
   CHECK(bad == 0);
   free(src), free(d1), free(d2);
 }

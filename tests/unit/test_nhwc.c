@@ -159,6 +159,24 @@ static void nh_count_path(const er_attr *at, int nat, er_tensor **in) {
 static int64_t nh_algo; /* _algo given to NhwcConv (0: its choice) */
 static int nh_nchw;     /* give X channels-first with _nchw_in = 1 */
 
+/* Run the standard op `op` (opset 11) on X transposed to channels-first; its output back
+ * channels-last with the activation applied (malloc'ed, *ny elements; NULL on error).
+ * *yn receives the standard op's output. */
+static float *nh_oracle(const char *op, const er_attr *at, int nat, er_tensor *X, er_tensor *W, er_tensor *B,
+                        er_act act, er_tensor **yn, int64_t *ny) {
+  er_status s = ot_run(op, 11, at, nat, (er_tensor *[]){nh_to_nchw(X), W, B}, 3, yn, 1);
+  if (s) {
+    fprintf(stderr, "  %s oracle: %s\n", op, er_status_message(s));
+    er_status_free(s);
+    return NULL;
+  }
+  *ny = er_tensor_numel(yn[0]);
+  float *expect = (float *)malloc(sizeof(float) * (size_t)(*ny + 1));
+  nh_to_nhwc(yn[0], expect);
+  er_f32_apply_act(expect, *ny, act);
+  return expect;
+}
+
 /* NhwcConv on random data vs Transpose(Conv(Transpose(X))) with the activation. */
 static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   int64_t xd[4] = {g->N}, wd[4] = {g->M, g->C / g->group}, bd[1] = {g->M};
@@ -173,16 +191,9 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   at[nat++] = g->auto_pad ? ot_str("auto_pad", g->auto_pad) : ot_ints("pads", 2 * g->nsp, pads);
   /* the oracle: Conv's portable path, then the activation */
   er_tensor *yn[1];
-  er_status s = ot_run("Conv", 11, at, nat, (er_tensor *[]){nh_to_nchw(X), W, B}, 3, yn, 1);
-  if (s) {
-    fprintf(stderr, "  Conv oracle: %s\n", er_status_message(s));
-    er_status_free(s);
-    return 0;
-  }
-  const int64_t ny = er_tensor_numel(yn[0]);
-  float *expect = (float *)malloc(sizeof(float) * (size_t)(ny + 1));
-  nh_to_nhwc(yn[0], expect);
-  er_f32_apply_act(expect, ny, act);
+  int64_t ny;
+  float *expect = nh_oracle("Conv", at, nat, X, W, B, act, yn, &ny);
+  if (!expect) return 0;
   int64_t yd[4] = {g->N};
   for (int i = 0; i < g->nsp; i++) yd[1 + i] = yn[0]->dims[2 + i];
   yd[1 + g->nsp] = g->M;
@@ -350,6 +361,65 @@ TEST(nhwc_conv_forced_algo) {
   er_tensor *y[1], *in[] = {ot_tensor(ER_F32, 4, xd, NULL), ot_tensor(ER_F32, 4, wd, NULL)};
   CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, 2, in, 2, y, 1), ER_INVALID_ARGUMENT);
   CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, bad_algo, 1, in, 2, y, 1), ER_INVALID_ARGUMENT);
+  ot_free_all();
+}
+
+/* _up (a ConvTranspose whose kernel tiles the output, as the layout pass rewrites it): a 1x1
+ * NhwcConv to kh*kw*M channels writing each pixel's kh x kw output block, vs ConvTranspose */
+static int nh_up_case(int nsp, int64_t N, int64_t C, int64_t M, int64_t kh, int64_t kw, int64_t H, int64_t W,
+                      er_act act, int bias) {
+  const int64_t T = kh * kw, Mp = T * M;
+  int64_t xd[4] = {N, H, W, C}, wd[4] = {C, M, kh, kw}, bd[1] = {M};
+  if (nsp == 1) xd[1] = W, xd[2] = C, wd[2] = kw;
+  er_tensor *X = nh_rand_t(nsp + 2, xd), *Wt = nh_rand_t(nsp + 2, wd), *B = bias ? nh_rand_t(1, bd) : NULL;
+  const int64_t ks[2] = {nsp == 2 ? kh : kw, kw};
+  er_attr at[8] = {ot_ints("strides", nsp, ks), ot_ints("kernel_shape", nsp, ks)};
+  er_tensor *yn[1];
+  int64_t ny;
+  float *expect = nh_oracle("ConvTranspose", at, 2, X, Wt, B, act, yn, &ny);
+  if (!expect) return 0;
+  int64_t w2d[4] = {Mp, C, 1, 1}, b2d[1] = {Mp};
+  er_tensor *W2 = ot_tensor(ER_F32, nsp + 2, w2d, NULL), *B2 = bias ? ot_tensor(ER_F32, 1, b2d, NULL) : NULL;
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t t = 0; t < T; t++)
+        ((float *)W2->data)[(t * M + m) * C + c] = ((const float *)Wt->data)[(c * M + m) * T + t];
+  for (int64_t o = 0; bias && o < Mp; o++) ((float *)B2->data)[o] = ((const float *)B->data)[o % M];
+  const int64_t ones[2] = {1, 1}, up[2] = {nsp == 2 ? kh : 1, kw};
+  er_attr au[6] = {ot_ints("kernel_shape", nsp, ones), ot_ints("_up", 2, up), ot_int("_act", act.kind),
+                   ot_float("_act_a", act.a), ot_float("_act_b", act.b)};
+  int64_t yd[4] = {N, nsp == 2 ? H * kh : W * kw, W * kw, M};
+  if (nsp == 1) yd[2] = M;
+  char what[128];
+  snprintf(what, sizeof what, "_up nsp=%d N=%lld C=%lld M=%lld k=%lldx%lld in=%lldx%lld act=%d", nsp, (long long)N,
+           (long long)C, (long long)M, (long long)kh, (long long)kw, (long long)H, (long long)W, act.kind);
+  int ok = nh_check_all(ER_OP_NHWC_CONV, au, 5, (er_tensor *[]){X, W2, B2}, 3, expect, ny, yd, nsp + 2,
+                        2e-6 * (8 + sqrt((double)C)), what);
+  free(expect);
+  ot_free_all();
+  return ok;
+}
+
+TEST(nhwc_conv_up) {
+  static const struct { int nsp; int64_t N, C, M, kh, kw, H, W; } cases[] = {
+      {2, 1, 24, 24, 2, 2, 12, 16}, {2, 2, 24, 1, 2, 2, 9, 7},  {2, 1, 7, 5, 3, 2, 5, 6},
+      {2, 1, 40, 33, 2, 2, 20, 23}, {2, 1, 3, 16, 1, 4, 4, 5},  {2, 2, 17, 9, 4, 4, 3, 3},
+      {1, 2, 12, 8, 1, 4, 1, 30},   {1, 1, 5, 1, 1, 2, 1, 17},
+  };
+  int bad = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (int a = 0; a < 2; a++)
+      if (!nh_up_case(cases[i].nsp, cases[i].N, cases[i].C, cases[i].M, cases[i].kh, cases[i].kw, cases[i].H,
+                      cases[i].W, nh_acts[(2 * i + a) % NH_NACTS], (i + a) % 3 != 0))
+        bad++;
+  CHECK(bad == 0);
+  /* _up on a conv that is not 1x1 is an error, not a wrong result */
+  int64_t xd[4] = {1, 4, 4, 2}, wd[4] = {8, 2, 3, 3};
+  er_tensor *X = nh_rand_t(4, xd), *W = nh_rand_t(4, wd), *y[1];
+  const int64_t up[2] = {2, 2};
+  er_attr at[1] = {ot_ints("_up", 2, up)};
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, 1, (er_tensor *[]){X, W, NULL}, 3, y, 1),
+            ER_INVALID_ARGUMENT);
   ot_free_all();
 }
 

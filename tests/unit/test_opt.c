@@ -258,6 +258,18 @@ TEST(opt_conv_add_bias) {
   er_imported_free(&m);
 }
 
+TEST(opt_conv_mul_fold) {
+  er_imported m;
+  CHECK(opt_and_compare("conv_mul", ER_OPT_ALL & ~(unsigned)ER_OPT_LAYOUT, 0, &m, NULL) < 1e-5);
+  const er_graph *g = m.graph;
+  const er_node *c1 = find_node(g, "conv1+mul1+add1+hs1"), *t = find_node(g, "convt+mul2");
+  CHECK(c1 && act_of(c1) == ER_ACT_HARDSWISH && c1->n_inputs == 3);
+  CHECK(t && t->n_inputs == 2); /* no bias before: none made */
+  CHECK(count_op(g, "Mul") == 2 && find_node(g, "mul3") && find_node(g, "mul4"));
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
 TEST(opt_act_default_gate) {
   er_imported m;
   er_opt_stats st;
@@ -587,6 +599,23 @@ TEST(opt_layout_reduce_without_keepdims) {
   CHECK(mw && output_producer(g, 2) == mw && !strcmp(producer_op(g, mw->inputs[0]), "Transpose"));
   CHECK(mhw && output_producer(g, 0) == mhw && !strcmp(producer_op(g, mhw->inputs[0]), "NhwcConv"));
   CHECK(sc && output_producer(g, 1) == sc && !strcmp(producer_op(g, sc->inputs[0]), "NhwcConv"));
+  CHECK(ir_consistent(g));
+  er_imported_free(&m);
+}
+
+TEST(opt_layout_convtranspose) {
+  er_imported m;
+  CHECK(opt_and_compare("layout_convt", ER_OPT_ALL, 0, &m, NULL) < 1e-5);
+  const er_graph *g = m.graph;
+  const er_node *up = find_node(g, "up+sig"), *ov = find_node(g, "overlap"), *u1 = find_node(g, "up1d");
+  CHECK(up && !strcmp(up->op_type, "NhwcConv") && act_of(up) == ER_ACT_SIGMOID);
+  const er_attr *a = up ? er_node_attr(up, "_up") : NULL;
+  CHECK(a && a->n == 2 && a->ints[0] == 2 && a->ints[1] == 2);
+  CHECK(u1 && !strcmp(u1->op_type, "NhwcConv"));
+  a = u1 ? er_node_attr(u1, "_up") : NULL;
+  CHECK(a && a->n == 2 && a->ints[0] == 1 && a->ints[1] == 4);
+  CHECK(ov && !strcmp(ov->op_type, "ConvTranspose")); /* overlapping windows: unchanged */
+  CHECK(count_op(g, "ConvTranspose") == 1);
   CHECK(ir_consistent(g));
   er_imported_free(&m);
 }

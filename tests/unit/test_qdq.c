@@ -84,14 +84,23 @@ static void qdq_cases(int *er_failed_) {
     const er_graph *g = m.graph;
     /* only integer ops between the input's QuantizeLinear and the output's DequantizeLinear */
     static const char *float_ops[] = {"Conv", "MatMul", "Gemm", "Add", "GlobalAveragePool", "Relu", "Clip", "Concat"};
-    int weight_only = strstr(name, "int4") != NULL; /* float activations: float ops stay */
-    for (size_t k = 0; k < sizeof float_ops / sizeof float_ops[0] && !weight_only; k++)
+    int weight_only = strstr(name, "int4") != NULL, dynamic = strstr(name, "dynamic") != NULL;
+    for (size_t k = 0; k < sizeof float_ops / sizeof float_ops[0] && !weight_only && !dynamic; k++)
       if (count_op(g, float_ops[k])) {
         fprintf(stderr, "  %s: %d float %s left\n", name, count_op(g, float_ops[k]), float_ops[k]);
         *er_failed_ = 1;
       }
     CHECK(count_op(g, "QuantizeLinear") <= 1 && count_op(g, "DequantizeLinear") <= 1);
     CHECK(!weight_only || (count_op(g, "MatMulQ4") == 3 && count_op(g, "MatMul") == 0));
+    /* ONNX Runtime's dynamic format: MatMulInteger -> Cast -> Mul -> Add fused */
+    CHECK(!dynamic || (count_op(g, "MatMulIntegerToFloat") == 2 && count_op(g, "MatMulInteger") == 0 &&
+                       count_op(g, "Cast") == 0 && count_op(g, "Add") == 0));
+    /* the importer's one-per-byte copies of the 4-bit weights are freed once MatMulQ4 holds
+     * them packed (the runs below read only what is left: ASan would see a stale pointer) */
+    size_t released = er_imported_release_unused(&m);
+    if (!(weight_only ? released > 0 : released == 0)) fprintf(stderr, "  %s: released %zu\n", name, released);
+    CHECK(weight_only ? released > 0 : released == 0);
+    CHECK(er_imported_release_unused(&m) == 0);
     /* channels-last: every conv converted, Transposes only at the borders of the region */
     const char *nhwc = getenv("ER_QDQ_NHWC");
     int cl = !nhwc || strcmp(nhwc, "0");
@@ -100,6 +109,15 @@ static void qdq_cases(int *er_failed_) {
     if (count_op(g, "Transpose") > 2) {
       fprintf(stderr, "  %s: %d Transposes left\n", name, count_op(g, "Transpose"));
       *er_failed_ = 1;
+    }
+    /* channels-last: the input's QuantizeLinear writes channels-last itself (no Transpose) */
+    for (int i = 0; i < g->n_nodes && cl; i++) {
+      const er_node *n = &g->nodes[i];
+      int p = n->n_inputs && n->inputs[0] >= 0 ? g->values[n->inputs[0]].producer : -1;
+      if (!strcmp(n->op_type, "Transpose") && p >= 0 && !strcmp(g->nodes[p].op_type, "QuantizeLinear")) {
+        fprintf(stderr, "  %s: QuantizeLinear -> Transpose left\n", name);
+        *er_failed_ = 1;
+      }
     }
     CHECK(st.qdq > 0);
     char path[256];

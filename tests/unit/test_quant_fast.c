@@ -441,3 +441,123 @@ TEST(nhwc_maxpool_8bit_vs_maxpool) {
   CHECK(bad == 0);
   CHECK(cases >= 16);
 }
+
+/* edgerun QuantizeLinear channels_last = 1 vs the standard QuantizeLinear then a transpose to
+ * channels-last: bit-exact, with and without the micro-kernels (3 channels take the
+ * interleave path), 1 and 2 threads; bad attributes and ranks are errors. */
+TEST(quantize_to_channels_last) {
+  const int64_t shapes[][4] = {{1, 3, 17, 23}, {2, 3, 80, 90}, {2, 5, 9, 7}, {1, 1, 3, 300}, {1, 3, 1, 1}};
+  er_threadpool *pool = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool));
+  int bad = 0;
+  er_attr cl = ot_int("channels_last", 1);
+  for (int v = 0; v < 10; v++) {
+    const int64_t *d = shapes[v % 5];
+    int t = v % 2 ? ER_I8 : ER_U8;
+    er_tensor *X = ot_tensor(ER_F32, 4, d, NULL);
+    int64_t n = er_tensor_numel(X), S = d[2] * d[3];
+    for (int64_t i = 0; i < n; i++) ((float *)X->data)[i] = (float)((int)(qf_next() % 4001) - 2000) * 0.011f;
+    if (n > 9) ((float *)X->data)[9] = NAN, ((float *)X->data)[2] = 0.5f * 0.07f;
+    er_tensor *s = qf_scalar(ER_F32, 0.07), *z = qf_scalar(t, qf_zp(t, v));
+    er_tensor *in[] = {X, s, z}, *r[1], *y[1];
+    CHECK_OK(ot_run("QuantizeLinear", 13, NULL, 0, in, 3, r, 1));
+    for (int mk = 0; mk < 3; mk++) {
+      er_tensor yy = {0}, *yp = &yy;
+      if (mk == 0) {
+        CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1, &cl, 1, in, 3, y, 1));
+        yp = y[0];
+      } else {
+        CHECK_OK(qf_run_mk(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1, &cl, 1, in, 3, &yy, mk == 2 ? pool : NULL, NULL));
+      }
+      CHECK(yp->rank == 4 && yp->dims[1] == d[2] && yp->dims[2] == d[3] && yp->dims[3] == d[1] && yp->dtype == t);
+      for (int64_t b = 0; b < d[0]; b++)
+        for (int64_t c = 0; c < d[1]; c++)
+          for (int64_t p = 0; p < S; p++)
+            bad += ((unsigned char *)yp->data)[(b * S + p) * d[1] + c] != ((unsigned char *)r[0]->data)[(b * d[1] + c) * S + p];
+      if (mk) free(yy.data);
+    }
+    ot_free_all();
+  }
+  CHECK(bad == 0);
+  /* errors: channels_last missing, rank 2 */
+  int64_t d2[2] = {3, 4};
+  er_tensor *X2 = ot_tensor(ER_F32, 2, d2, NULL), *s2 = qf_scalar(ER_F32, 0.5), *out[1];
+  er_tensor *in2[] = {X2, s2};
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1, &cl, 1, in2, 2, out, 1), ER_INVALID_ARGUMENT);
+  int64_t d4[4] = {1, 3, 2, 2};
+  er_tensor *X4 = ot_tensor(ER_F32, 4, d4, NULL), *in4[] = {X4, s2};
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, "QuantizeLinear", 1, NULL, 0, in4, 2, out, 1), ER_INVALID_ARGUMENT);
+  ot_free_all();
+  er_threadpool_destroy(pool);
+}
+
+/* QLinearAdd over ranges on 2 threads (large tensors; B full or a scalar, either side) equals
+ * the reference loops */
+TEST(qlinear_add_threads) {
+  er_threadpool *pool = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool));
+  int bad = 0;
+  for (int v = 0; v < 4; v++) {
+    int t = v % 2 ? ER_I8 : ER_U8;
+    int64_t d[2] = {300, 401}, one = 1;
+    er_tensor *A = ot_tensor(t, 2, d, NULL), *B = v >= 2 ? ot_tensor(t, 1, &one, NULL) : ot_tensor(t, 2, d, NULL);
+    qf_fill(A, 0), qf_fill(B, 0);
+    er_tensor *as = qf_scalar(ER_F32, 0.02), *az = qf_scalar(t, qf_zp(t, v)), *bs = qf_scalar(ER_F32, 0.031);
+    er_tensor *bz = qf_scalar(t, qf_zp(t, v + 1)), *cs = qf_scalar(ER_F32, 0.045), *cz = qf_scalar(t, qf_zp(t, v + 2));
+    er_tensor *in[] = {v == 3 ? B : A, as, az, v == 3 ? A : B, bs, bz, cs, cz}, *r[1], y = {0};
+    CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QLinearAdd", 1, NULL, 0, in, 8, r, 1));
+    CHECK_OK(qf_run_mk(ER_DOMAIN_EDGERUN, "QLinearAdd", 1, NULL, 0, in, 8, &y, pool, NULL));
+    if (memcmp(y.data, r[0]->data, er_tensor_nbytes(r[0]))) bad++;
+    free(y.data);
+    ot_free_all();
+  }
+  CHECK(bad == 0);
+  er_threadpool_destroy(pool);
+}
+
+/* com.microsoft MatMulIntegerToFloat: packed fast path (1 and 2 threads) vs the reference
+ * loops, bit for bit; the value against its formula; bad scales are errors */
+TEST(matmul_integer_to_float) {
+  er_threadpool *pool = NULL;
+  CHECK_OK(er_threadpool_create(2, &pool));
+  int bad = 0;
+  for (int v = 0; v < 6; v++) {
+    const int64_t K = v < 3 ? 37 : 300, N = v % 3 == 0 ? 5 : 70, da[3] = {2, 33, K}, db[2] = {K, N}, dn = N;
+    int at = v % 2 ? ER_I8 : ER_U8, bt = ER_I8, per = v % 3 != 1;
+    er_tensor *A = ot_tensor(at, 3, da, NULL), *B = ot_tensor(bt, 2, db, NULL);
+    qf_fill(A, v == 5), qf_fill(B, v == 5);
+    er_tensor *as = qf_scalar(ER_F32, 0.013), *bs = per ? ot_tensor(ER_F32, 1, &dn, NULL) : qf_scalar(ER_F32, 0.021);
+    er_tensor *az = qf_scalar(at, qf_zp(at, v)), *bz = per ? ot_tensor(bt, 1, &dn, NULL) : qf_scalar(bt, qf_zp(bt, v + 1));
+    er_tensor *bias = ot_tensor(ER_F32, 1, &dn, NULL);
+    for (int64_t n = 0; n < N; n++) {
+      if (per) ((float *)bs->data)[n] = 0.001f * (float)(n + 3), ((int8_t *)bz->data)[n] = (int8_t)(qf_zp(bt, 3));
+      ((float *)bias->data)[n] = (float)n * 0.37f - 3;
+    }
+    int nin = v == 2 ? 6 : 7;
+    er_tensor *in[] = {A, B, as, bs, az, bz, bias}, *r[1], y1 = {0}, y2 = {0};
+    CHECK_OK(ot_run_domain("com.microsoft", "MatMulIntegerToFloat", 1, NULL, 0, in, nin, r, 1));
+    CHECK_OK(qf_run_mk("com.microsoft", "MatMulIntegerToFloat", 1, NULL, 0, in, nin, &y1, NULL, NULL));
+    CHECK_OK(qf_run_mk("com.microsoft", "MatMulIntegerToFloat", 1, NULL, 0, in, nin, &y2, pool, NULL));
+    CHECK(r[0]->dtype == ER_F32 && r[0]->rank == 3 && r[0]->dims[2] == N);
+    if (memcmp(y1.data, r[0]->data, er_tensor_nbytes(r[0])) || memcmp(y2.data, r[0]->data, er_tensor_nbytes(r[0])))
+      bad++;
+    for (int64_t m = 0; m < 2 * 33; m += 13) /* the formula */
+      for (int64_t n = 0; n < N; n++) {
+        int32_t acc = 0;
+        for (int64_t k = 0; k < K; k++)
+          acc += (qf_ld(A->data, at, (size_t)(m * K + k)) - qf_ld(az->data, at, 0)) *
+                 (qf_ld(B->data, bt, (size_t)(k * N + n)) - qf_ld(bz->data, bt, per ? (size_t)n : 0));
+        float e = (float)acc * (0.013f * ((const float *)bs->data)[per ? n : 0]);
+        if (nin == 7) e = e + ((const float *)bias->data)[n];
+        if (((const float *)r[0]->data)[m * N + n] != e) bad++;
+      }
+    free(y1.data), free(y2.data);
+    /* a per-row a_scale is not supported: a clear error */
+    int64_t d2 = 2;
+    er_tensor *as2 = ot_tensor(ER_F32, 1, &d2, NULL), *in2[] = {A, B, as2, bs};
+    CHECK_ERR(ot_run_domain("com.microsoft", "MatMulIntegerToFloat", 1, NULL, 0, in2, 4, r, 1), ER_UNSUPPORTED);
+    ot_free_all();
+  }
+  CHECK(bad == 0);
+  er_threadpool_destroy(pool);
+}

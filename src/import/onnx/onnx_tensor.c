@@ -25,11 +25,28 @@ static void unpack_4bit(const uint8_t *src, uint8_t *dst, size_t n, int dt) {
   }
 }
 
+/* Room for n unpacked 4-bit elements: a model's 4-bit weights go to a heap buffer of their
+ * own, which the model releases once the optimizer has replaced them (er_mapping.unpacked4,
+ * er_imported_release_unused); a standalone tensor's to the pool. NULL when out of memory. */
+static uint8_t *alloc_unpacked4(onx_ctx *c, size_t n) {
+  if (c->copy_data || n == 0) return (uint8_t *)er_pool_alloc(c->pool, n ? n : 1);
+  er_mapping *mp = (er_mapping *)calloc(1, sizeof *mp);
+  uint8_t *d = mp ? (uint8_t *)malloc(n) : NULL;
+  if (!d) {
+    free(mp);
+    return NULL;
+  }
+  mp->ptr = d, mp->size = n, mp->unpacked4 = 1;
+  mp->next = *c->mappings;
+  *c->mappings = mp;
+  return d;
+}
+
 /* Element data of a tensor from bytes in the file (raw_data or external file). */
 static er_status take_bytes(onx_ctx *c, er_tensor *t, const uint8_t *src, size_t numel,
                             size_t esize) {
   if (is_4bit(t->dtype)) {
-    uint8_t *d = (uint8_t *)er_pool_alloc(c->pool, numel ? numel : 1);
+    uint8_t *d = alloc_unpacked4(c, numel);
     if (!d) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
     unpack_4bit(src, d, numel, t->dtype);
     t->data = d;
@@ -131,7 +148,7 @@ static er_status fill_typed(onx_ctx *c, const pb_reader *msg, er_tensor *t, uint
   int dt = t->dtype;
   size_t esize = er_dtype_size(dt);
   size_t bytes = numel * esize;
-  uint8_t *d = (uint8_t *)er_pool_alloc(c->pool, bytes ? bytes : 1);
+  uint8_t *d = is_4bit(dt) ? alloc_unpacked4(c, numel) : (uint8_t *)er_pool_alloc(c->pool, bytes ? bytes : 1);
   if (!d) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory (%zu bytes)", bytes);
   t->data = d;
   pb_reader r = *msg;

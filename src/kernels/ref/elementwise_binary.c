@@ -3,10 +3,15 @@
  * PRelu, Pow (mixed base and exponent types), variadic Sum/Mean/Max/Min, and Where.
  *
  * Design: a row function computes out[i] = f(a[i*sa], b[i*sb]) over one contiguous
- * output row, with input strides 0 (broadcast) or 1. Row functions are generated per
- * (op, element type) by X-macros from one expression per op and type kind:
- *   F = floating (float16/bfloat16 are loaded to float and rounded back),
- *   S = signed integer (wrap-around via uint64), U = unsigned, B = bool.
+ * output row, with input strides 0 (broadcast) or 1. Each op is one expression per type
+ * kind: F = floating, S = signed integer (wrap-around via uint64), U = unsigned, B = bool.
+ * Generic rows (one per op and kind) load a chunk of either input into a buffer of the
+ * kind's widest type (double, int64, uint64, bool), apply the expression and store the
+ * chunk back in the element type: double holds every float32/16/bfloat16 value exactly and
+ * rounding its +, -, *, / result to the narrower type gives the same bits as computing in
+ * that type (53 >= 2 x 24 + 2 bits), and integer results wrap the same when truncated, so
+ * one row serves all types of a kind. float32 has typed rows for the common ops (the
+ * vectorizing loops; Add/Sub/Mul/Div/Max/Min mostly take elementwise_fast.c first).
  * bcast_apply() walks the broadcast output, merging dimensions so same-shape and
  * scalar operands become one long row.
  */
@@ -24,28 +29,6 @@ typedef struct {
 
 /* Row function: `n` outputs at o; in[k] advanced by s[k] (0 or 1) per element. */
 typedef void (*row_fn)(void *o, const void *const *in, const int64_t *s, int64_t n, const bpar *p);
-
-/* ---- element type lists: X(OP, ENUM, storage, compute, load, store, kind) ---- */
-#define ID(v) (v)
-#define TYPES_FLOAT(X, OP)                                              \
-  X(OP, ER_F32, float, float, ID, ID, F)                                \
-  X(OP, ER_F64, double, double, ID, ID, F)                              \
-  X(OP, ER_F16, uint16_t, float, er_f16_to_f32, er_f32_to_f16, F)       \
-  X(OP, ER_BF16, uint16_t, float, er_bf16_to_f32, er_f32_to_bf16, F)
-#define TYPES_SINT(X, OP)                   \
-  X(OP, ER_I8, int8_t, int8_t, ID, ID, S)   \
-  X(OP, ER_I16, int16_t, int16_t, ID, ID, S) \
-  X(OP, ER_I32, int32_t, int32_t, ID, ID, S) \
-  X(OP, ER_I64, int64_t, int64_t, ID, ID, S)
-#define TYPES_UINT(X, OP)                      \
-  X(OP, ER_U8, uint8_t, uint8_t, ID, ID, U)    \
-  X(OP, ER_U16, uint16_t, uint16_t, ID, ID, U) \
-  X(OP, ER_U32, uint32_t, uint32_t, ID, ID, U) \
-  X(OP, ER_U64, uint64_t, uint64_t, ID, ID, U)
-#define TYPES_BOOL(X, OP) X(OP, ER_BOOL, uint8_t, uint8_t, ID, ID, B)
-#define TYPES_INT(X, OP) TYPES_SINT(X, OP) TYPES_UINT(X, OP)
-#define TYPES_NUM(X, OP) TYPES_FLOAT(X, OP) TYPES_INT(X, OP)
-#define TYPES_ALL(X, OP) TYPES_NUM(X, OP) TYPES_BOOL(X, OP)
 
 /* ---- per-kind expressions: OP_K(x, y, C) ---- */
 #define WRAP(C, e) ((C)(uint64_t)(e))
@@ -72,8 +55,9 @@ typedef void (*row_fn)(void *o, const void *const *in, const int64_t *s, int64_t
 #define POW_F(x, y, C) ((C)pow((x), (y)))
 #define POW_S(x, y, C) ((C)ipow_i64((x), (y)))
 #define POW_U(x, y, C) ((C)ipow_u64((x), (y)))
-#define SHL_U(x, y, C) ((y) >= 8 * sizeof(C) ? (C)0 : (C)((uint64_t)(x) << (y)))
-#define SHR_U(x, y, C) ((y) >= 8 * sizeof(C) ? (C)0 : (C)((uint64_t)(x) >> (y)))
+/* bits: the element type's width (a variable of the generic rows) */
+#define SHL_U(x, y, C) ((y) >= (uint64_t)bits ? (C)0 : (C)((uint64_t)(x) << (y)))
+#define SHR_U(x, y, C) ((y) >= (uint64_t)bits ? (C)0 : (C)((uint64_t)(x) >> (y)))
 #define BAND_S(x, y, C) ((C)((x) & (y)))
 #define BAND_U BAND_S
 #define BOR_S(x, y, C) ((C)((x) | (y)))
@@ -132,77 +116,150 @@ static int64_t ipow_i64(int64_t b, int64_t e) {
   return (int64_t)ipow_u64((uint64_t)b, (uint64_t)e);
 }
 
+/* ---- kinds and chunk conversions ---- */
+enum { K_NONE, K_F, K_S, K_U, K_B };
+static int kind_of(int dt) {
+  switch (dt) {
+    case ER_F32: case ER_F64: case ER_F16: case ER_BF16: return K_F;
+    case ER_I8: case ER_I16: case ER_I32: case ER_I64: return K_S;
+    case ER_U8: case ER_U16: case ER_U32: case ER_U64: return K_U;
+    case ER_BOOL: return K_B;
+    default: return K_NONE;
+  }
+}
+enum { CH = 256 }; /* elements per chunk */
+/* n elements of type dt at p + (i0 + i)*s (s 0 or 1) into d, widened to the kind's type */
+static void ld_F(const void *p, int dt, int64_t i0, int64_t s, int64_t n, double *d) {
+  for (int64_t i = 0; i < n; i++) d[i] = er_ld(p, dt, (i0 + i) * s);
+}
+#define LD_INT(NAME, W)                                                                                  \
+  static void NAME(const void *p, int dt, int64_t i0, int64_t s, int64_t n, W *d) {                      \
+    switch (dt) {                                                                                        \
+      case ER_I8: for (int64_t i = 0; i < n; i++) d[i] = (W)((const int8_t *)p)[(i0 + i) * s]; break;    \
+      case ER_I16: for (int64_t i = 0; i < n; i++) d[i] = (W)((const int16_t *)p)[(i0 + i) * s]; break;  \
+      case ER_I32: for (int64_t i = 0; i < n; i++) d[i] = (W)((const int32_t *)p)[(i0 + i) * s]; break;  \
+      case ER_I64: for (int64_t i = 0; i < n; i++) d[i] = (W)((const int64_t *)p)[(i0 + i) * s]; break;  \
+      case ER_U16: for (int64_t i = 0; i < n; i++) d[i] = (W)((const uint16_t *)p)[(i0 + i) * s]; break; \
+      case ER_U32: for (int64_t i = 0; i < n; i++) d[i] = (W)((const uint32_t *)p)[(i0 + i) * s]; break; \
+      case ER_U64: for (int64_t i = 0; i < n; i++) d[i] = (W)((const uint64_t *)p)[(i0 + i) * s]; break; \
+      default: for (int64_t i = 0; i < n; i++) d[i] = (W)((const uint8_t *)p)[(i0 + i) * s]; break;     \
+    }                                                                                                    \
+  }
+LD_INT(ld_S, int64_t)
+LD_INT(ld_U, uint64_t)
+LD_INT(ld_B, uint8_t)
+#undef LD_INT
+/* n results at element i0 of o (element type dt) */
+static void st_F(void *o, int dt, int64_t i0, int64_t n, const double *v) {
+  for (int64_t i = 0; i < n; i++) er_st(o, dt, i0 + i, v[i]);
+}
+static void st_U(void *o, int dt, int64_t i0, int64_t n, const uint64_t *v) { /* truncates: wraps */
+  switch (er_dtype_size(dt)) {
+    case 1: for (int64_t i = 0; i < n; i++) ((uint8_t *)o)[i0 + i] = (uint8_t)v[i]; break;
+    case 2: for (int64_t i = 0; i < n; i++) ((uint16_t *)o)[i0 + i] = (uint16_t)v[i]; break;
+    case 4: for (int64_t i = 0; i < n; i++) ((uint32_t *)o)[i0 + i] = (uint32_t)v[i]; break;
+    default: for (int64_t i = 0; i < n; i++) ((uint64_t *)o)[i0 + i] = v[i]; break;
+  }
+}
+static void st_S(void *o, int dt, int64_t i0, int64_t n, const int64_t *v) { st_U(o, dt, i0, n, (const uint64_t *)v); }
+static void st_B(void *o, int dt, int64_t i0, int64_t n, const uint8_t *v) {
+  (void)dt;
+  memcpy((uint8_t *)o + i0, v, (size_t)n);
+}
+
 /* ---- row generators ---- */
-#define ROW_LOOP(S, OS, C, LD, ST, EXPR)                                     \
-  const S *a = (const S *)in[0], *b = (const S *)in[1];                      \
-  OS *o = (OS *)o_;                                                          \
-  (void)p;                                                                   \
-  if (s[0] && s[1])                                                          \
-    for (int64_t i = 0; i < n; i++) {                                        \
-      C x = LD(a[i]), y = LD(b[i]);                                          \
-      o[i] = ST(EXPR);                                                       \
-    }                                                                        \
-  else if (s[0]) {                                                           \
-    C y = LD(b[0]);                                                          \
-    for (int64_t i = 0; i < n; i++) {                                        \
-      C x = LD(a[i]);                                                        \
-      o[i] = ST(EXPR);                                                       \
-    }                                                                        \
-  } else                                                                     \
-    for (int64_t i = 0; i < n; i++) {                                        \
-      C x = LD(a[0]), y = LD(b[i * s[1]]);                                   \
-      o[i] = ST(EXPR);                                                       \
-    }
-
-/* output has the input type */
-#define ROW_SAME(OP, E, S, C, LD, ST, K)                                                      \
-  static void OP##_##E(void *o_, const void *const *in, const int64_t *s, int64_t n,          \
-                       const bpar *p) {                                                        \
-    ROW_LOOP(S, S, C, LD, ST, OP##_##K(x, y, C))                                               \
+/* Generic row of OP for kind K (compute type C); OUT: SAME (the input type) or BOOL. */
+#define OUTT_SAME(C) C
+#define OUTT_BOOL(C) uint8_t
+#define STORE_SAME(K) st_##K
+#define STORE_BOOL(K) st_B
+#define GROW(OP, K, C, OUT)                                                                          \
+  static void r_##OP##_##K(void *o, const void *const *in, const int64_t *s, int64_t n, const bpar *p) { \
+    C x_[CH], y_[CH];                                                                                \
+    OUTT_##OUT(C) r_[CH];                                                                            \
+    const int bits = 8 * (int)er_dtype_size(p->ta);                                                  \
+    (void)bits;                                                                                      \
+    for (int64_t i0 = 0; i0 < n; i0 += CH) {                                                         \
+      const int64_t m = n - i0 < CH ? n - i0 : CH;                                                   \
+      ld_##K(in[0], p->ta, i0, s[0], m, x_);                                                         \
+      ld_##K(in[1], p->tb, i0, s[1], m, y_);                                                         \
+      for (int64_t i = 0; i < m; i++) {                                                              \
+        const C x = x_[i], y = y_[i];                                                                \
+        r_[i] = (OUTT_##OUT(C))(OP##_##K(x, y, C));                                                  \
+      }                                                                                              \
+      STORE_##OUT(K)(o, p->to, i0, m, r_);                                                           \
+    }                                                                                                \
   }
-/* output is bool */
-#define ROW_BOOL(OP, E, S, C, LD, ST, K)                                                      \
-  static void OP##_##E(void *o_, const void *const *in, const int64_t *s, int64_t n,          \
-                       const bpar *p) {                                                        \
-    ROW_LOOP(S, uint8_t, C, LD, (uint8_t), OP##_##K(x, y, C))                                 \
-  }
-#define ROW_CASE(OP, E, S, C, LD, ST, K) \
-  case E: return OP##_##E;
+#define CTYPE_F double
+#define CTYPE_S int64_t
+#define CTYPE_U uint64_t
+#define CTYPE_B uint8_t
 
-/* DEF_OP(OP, TYPES, ROW): the row functions of OP for every type in TYPES, and
- * OP_fn(dtype) returning the one for a type (NULL if OP does not take it). */
-#define DEF_OP(OP, TYPES, ROW)         \
-  TYPES(ROW, OP)                       \
-  static row_fn OP##_fn(int dt) {      \
-    switch (dt) {                      \
-      TYPES(ROW_CASE, OP)              \
-      default: return 0;               \
-    }                                  \
+/* float32, typed: three loops (both operands stepping, b broadcast, a broadcast) that
+ * vectorize */
+#define ROW_F32(OP, OUTT)                                                                            \
+  static void r_##OP##_F32(void *o_, const void *const *in, const int64_t *s, int64_t n, const bpar *p) { \
+    const float *a = (const float *)in[0], *b = (const float *)in[1];                                \
+    OUTT *o = (OUTT *)o_;                                                                            \
+    (void)p;                                                                                         \
+    if (s[0] && s[1])                                                                                \
+      for (int64_t i = 0; i < n; i++) o[i] = (OUTT)OP##_F(a[i], b[i], float);                        \
+    else if (s[0]) {                                                                                 \
+      const float y = b[0];                                                                          \
+      for (int64_t i = 0; i < n; i++) o[i] = (OUTT)OP##_F(a[i], y, float);                           \
+    } else                                                                                           \
+      for (int64_t i = 0; i < n; i++) o[i] = (OUTT)OP##_F(a[0], b[i * s[1]], float);                 \
   }
 
-DEF_OP(ADD, TYPES_NUM, ROW_SAME)
-DEF_OP(SUB, TYPES_NUM, ROW_SAME)
-DEF_OP(MUL, TYPES_NUM, ROW_SAME)
-DEF_OP(DIV, TYPES_NUM, ROW_SAME)
-DEF_OP(MOD, TYPES_NUM, ROW_SAME)
-DEF_OP(FMOD, TYPES_NUM, ROW_SAME)
-DEF_OP(POW, TYPES_NUM, ROW_SAME)
-DEF_OP(SHL, TYPES_UINT, ROW_SAME)
-DEF_OP(SHR, TYPES_UINT, ROW_SAME)
-DEF_OP(BAND, TYPES_INT, ROW_SAME)
-DEF_OP(BOR, TYPES_INT, ROW_SAME)
-DEF_OP(BXOR, TYPES_INT, ROW_SAME)
-DEF_OP(AND, TYPES_BOOL, ROW_SAME)
-DEF_OP(OR, TYPES_BOOL, ROW_SAME)
-DEF_OP(XOR, TYPES_BOOL, ROW_SAME)
-DEF_OP(EQ, TYPES_ALL, ROW_BOOL)
-DEF_OP(GT, TYPES_NUM, ROW_BOOL)
-DEF_OP(GE, TYPES_NUM, ROW_BOOL)
-DEF_OP(LT, TYPES_NUM, ROW_BOOL)
-DEF_OP(LE, TYPES_NUM, ROW_BOOL)
-DEF_OP(MAX, TYPES_NUM, ROW_SAME)
-DEF_OP(MIN, TYPES_NUM, ROW_SAME)
-DEF_OP(PRELU, TYPES_NUM, ROW_SAME)
+/* FOR_KINDS(M, OP, OUT, kinds...): M(OP, K, OUT) for each of 1 to 4 kinds */
+#define FOR_KINDS(M, OP, OUT, ...) FK_N(__VA_ARGS__, FK4, FK3, FK2, FK1, -)(M, OP, OUT, __VA_ARGS__)
+#define FK_N(a, b, c, d, N, ...) N
+#define FK1(M, OP, OUT, a) M(OP, OUT, a)
+#define FK2(M, OP, OUT, a, b) M(OP, OUT, a) M(OP, OUT, b)
+#define FK3(M, OP, OUT, a, b, c) M(OP, OUT, a) M(OP, OUT, b) M(OP, OUT, c)
+#define FK4(M, OP, OUT, a, b, c, d) M(OP, OUT, a) M(OP, OUT, b) M(OP, OUT, c) M(OP, OUT, d)
+#define KIND_ROW(OP, OUT, K) GROW(OP, K, CTYPE_##K, OUT)
+#define KIND_CASE(OP, OUT, K) \
+  if (k == K_##K) return r_##OP##_##K;
+/* DEF_OP(OP, OUT, kinds...): the generic rows of OP and OP_fn(dtype) returning the row for
+ * a type (NULL if OP does not take it); DEF_OP32 also a typed float32 row. */
+#define DEF_OP_(OP, OUT, F32CASE, ...)                \
+  FOR_KINDS(KIND_ROW, OP, OUT, __VA_ARGS__)           \
+  static row_fn OP##_fn(int dt) {                     \
+    const int k = kind_of(dt);                        \
+    F32CASE                                           \
+    FOR_KINDS(KIND_CASE, OP, OUT, __VA_ARGS__)        \
+    return 0;                                         \
+  }
+#define OUTC_SAME float
+#define OUTC_BOOL uint8_t
+#define DEF_OP(OP, OUT, ...) DEF_OP_(OP, OUT, , __VA_ARGS__)
+#define DEF_OP32(OP, OUT, ...) \
+  ROW_F32(OP, OUTC_##OUT) DEF_OP_(OP, OUT, if (dt == ER_F32) return r_##OP##_F32;, __VA_ARGS__)
+
+DEF_OP32(ADD, SAME, F, S, U)
+DEF_OP32(SUB, SAME, F, S, U)
+DEF_OP32(MUL, SAME, F, S, U)
+DEF_OP32(DIV, SAME, F, S, U)
+DEF_OP(MOD, SAME, F, S, U)
+DEF_OP(FMOD, SAME, F, S, U)
+DEF_OP(POW, SAME, F, S, U)
+DEF_OP(SHL, SAME, U)
+DEF_OP(SHR, SAME, U)
+DEF_OP(BAND, SAME, S, U)
+DEF_OP(BOR, SAME, S, U)
+DEF_OP(BXOR, SAME, S, U)
+DEF_OP(AND, SAME, B)
+DEF_OP(OR, SAME, B)
+DEF_OP(XOR, SAME, B)
+DEF_OP32(EQ, BOOL, F, S, U, B)
+DEF_OP32(GT, BOOL, F, S, U)
+DEF_OP32(GE, BOOL, F, S, U)
+DEF_OP32(LT, BOOL, F, S, U)
+DEF_OP32(LE, BOOL, F, S, U)
+DEF_OP32(MAX, SAME, F, S, U)
+DEF_OP32(MIN, SAME, F, S, U)
+DEF_OP32(PRELU, SAME, F, S, U)
 
 /* Pow with different base and exponent types: generic loads, output = base type. */
 static void pow_mixed(void *o, const void *const *in, const int64_t *s, int64_t n, const bpar *p) {

@@ -6,20 +6,17 @@
  * GEMM whose innermost loop runs over contiguous output columns (vectorizes at
  * -O2). ConvTranspose and Col2Im use the same column walker in scatter mode.
  *
- * float32 Conv with an optimized micro-kernel table (ctx->mk) takes a fast path
- * (section "float32 fast path" below): weights packed once in prepare into
- * ctx->state, im2col tiles per thread in ctx->scratch (or the input itself for 1x1),
- * Winograd F(4x4,3x3) for stride-1 3x3 convs, the table's depthwise kernel for
- * group == channels, threads over tiles / row chunks, bias and the fused activation
- * (_act, _act_a, _act_b) in the GEMM epilogue. Everything else (other dtypes, weights
- * that are not constant, the reference table) uses the template code, which applies
- * the fused activation afterwards.
+ * A float32 1-D or 2-D Conv with an optimized micro-kernel table (ctx->mk) runs the
+ * channels-last NhwcConv kernel on its channels-first tensors (section "float32 fast path"
+ * below). Everything else (other dtypes, 3-D, the reference table) uses the template code,
+ * which applies the fused activation (_act, _act_a, _act_b) afterwards.
  *
  * The kernel bodies are a template: this file includes itself twice, once with
  * CV_T = float and once with CV_T = double (section "template" at the bottom).
  */
 #ifndef CV_T
 #include <math.h>
+#include "kernels/nhwc.h"
 #include "kernels/ref/conv_common.h"
 
 const int cv_float_types[] = {ER_F32, ER_F64, ER_F16, ER_BF16, 0};
@@ -231,261 +228,99 @@ static void cv_apply_act(void *y, int ct, int64_t n, er_act a) {
   }
 }
 
-/* ---- float32 fast path: packed-weight GEMM (dispatch table) and depthwise kernel ----
- * GEMM orientation: per group, out[co][p] = sum_k W[co][k] * col[k][p] with W packed as A
- * (M = Cout/group, K = Cin/group * kernel size) and B an im2col tile of output pixels
- * (or, for 1x1 stride-1 unpadded convs, the input plane itself), so results land in NCHW
- * directly. im2col tiles hold CVF_NT pixel columns x a depth chunk of whole channels
- * (<= CVF_ROWS rows unless one channel has more taps); each thread has its own tile. The
- * depth chunking depends only on the geometry, so any thread count gives the same bits. */
-enum { CVF_NT = 128, CVF_ROWS = 256, CVF_MAGIC = 0x43564631 };
-typedef struct cvf_state {
-  uint32_t magic;
-  int kind;                  /* 1 im2col GEMM, 3 Winograd */
-  const er_microkernels *mk; /* the table whose packed format this is */
-  size_t gstride;            /* bytes per group of packed weights */
-} cvf_state;
-#define CVF_HDR cv_align(sizeof(cvf_state))
+/* ---- float32 fast path: the channels-last kernel on channels-first tensors ----
+ * With an optimized micro-kernel table, a float32 1-D or 2-D Conv (the ones the layout pass
+ * leaves channels-first: weights computed in the graph, subgraph bodies, ER_LAYOUT=0) runs
+ * the NhwcConv kernel (kernels/nhwc.h, ops_nhwc.c) through a shadow context: the node's
+ * attributes plus _nchw_in = 1, so it reads X as it is; it writes Y channels-last into
+ * scratch, and a transpose per image makes it NCHW. Its weights are packed in prepare from
+ * constant W (else at each run), its paths (1x1 GEMM, gathered GEMM, depthwise, Winograd) and
+ * thread splits are the channels-last ones, and its results are the same for any thread
+ * count. Other convs (other dtypes, 3-D, the reference table) take the template code. */
+enum { CVN_ATTRS = 24 };
+typedef struct cvn_shadow {
+  er_node node;
+  er_attr attrs[CVN_ATTRS];
+  er_tensor y; /* [N, (OH,) OW, M] in scratch */
+  er_tensor *out[1];
+  er_kctx c;
+  const er_op_def *op;
+} cvn_shadow;
 
-/* Winograd F(4x4, 3x3) (Lavin & Gray): for stride-1 3x3 convs with enough channels and
- * pixels. Per group of T output tiles (4x4 pixels each): V = B^T d B per channel (6x6),
- * 36 GEMMs O_xi[M x T] = U_xi[M x C] * V_xi[C x T] with U = G g G^T packed as A in
- * prepare, then Y = A^T O A per output channel and tile, plus bias and activation.
- * 2.25x fewer multiplies than im2col at 4x the weight memory; the size limits below keep
- * that memory moderate. Same bits for any thread count (tiles/rows split only). */
-static int cvw_ok(const cv_conv *g) {
-  const cv_win *w = &g->w;
-  if (w->nsp != 2 || w->k[1] != 3 || w->k[2] != 3 || g->group != 1) return 0;
-  for (int i = 1; i < 3; i++)
-    if (w->s[i] != 1 || w->d[i] != 1) return 0;
-  return g->Cg >= 16 && g->Mg >= 16 && g->Cg * g->Mg <= 256 * 256 && w->out[1] >= 8 && w->out[2] >= 8;
+/* 1 and a shadow context for NhwcConv when the fast path applies to c */
+static int cvn_shadow_init(const er_kctx *c, const cv_conv *g, cvn_shadow *s) {
+  const er_microkernels *mk = c->mk;
+  if (!mk || mk == er_microkernels_ref() || c->in[0]->dtype != ER_F32 || g->w.nsp > 2 ||
+      c->node->n_attrs >= CVN_ATTRS)
+    return 0;
+  s->op = 0;
+  for (const er_op_def *d = er_ops_nhwc; d->op_type && !s->op; d++)
+    if (strcmp(d->op_type, ER_OP_NHWC_CONV) == 0) s->op = d;
+  if (!s->op) return 0;
+  s->node = *c->node;
+  for (int i = 0; i < c->node->n_attrs; i++) s->attrs[i] = c->node->attrs[i];
+  er_attr nchw = {.name = "_nchw_in", .type = ER_ATTR_INT, .i = 1};
+  s->attrs[c->node->n_attrs] = nchw;
+  s->node.attrs = s->attrs;
+  s->node.n_attrs = c->node->n_attrs + 1;
+  s->y = *c->out[0];
+  s->y.data = NULL;
+  s->out[0] = &s->y;
+  s->c = *c;
+  s->c.node = &s->node;
+  s->c.opset = 1;
+  s->c.n_out = 1;
+  s->c.out = s->out;
+  return 1;
 }
-static int64_t cvw_T(const cv_conv *g) { return g->Cg + g->Mg <= 256 ? 32 : 16; }
-/* extra floats between the 36 matrices of V and O: their rows would otherwise be a multiple
- * of 4 KB apart and the 36 scattered stores per tile would all hit one L1 set */
-enum { CVW_PAD = 16 };
+/* bytes of the channels-last Y at the start of scratch */
+static size_t cvn_y_bytes(const er_kctx *c) { return cv_align(er_tensor_nbytes(c->out[0])); }
 
-/* 1 = packed GEMM, 2 = depthwise kernel, 3 = Winograd, 0 = reference path. */
-static int cvf_kind(const er_kctx *c, const cv_conv *g) {
-  const er_microkernels *mk = c->mk, *ref = er_microkernels_ref();
-  if (!mk || c->in[0]->dtype != ER_F32) return 0;
-  if (g->Cg == 1 && g->group > 1)
-    return g->w.nsp <= 2 && mk->f32_dwconv2d && mk->f32_dwconv2d != ref->f32_dwconv2d ? 2 : 0;
-  if (!mk->f32_gemm_packed_a || mk->f32_gemm_packed_a == ref->f32_gemm_packed_a) return 0;
-  return cvw_ok(g) ? 3 : 1;
-}
-static int64_t cvf_cols(const cv_conv *g) { return g->outN < CVF_NT ? g->outN : CVF_NT; }
-/* channels per depth chunk: the tile (rows x columns) stays within CVF_ROWS x CVF_NT floats;
- * few output pixels allow deeper chunks. Depends on the geometry only. */
-static int64_t cvf_chunk_channels(const cv_conv *g) {
-  int64_t cols = cvf_cols(g) > 0 ? cvf_cols(g) : 1;
-  int64_t cb = CVF_ROWS * CVF_NT / cols / g->ks;
-  if (cb < 1) cb = 1;
-  return cb < g->Cg ? cb : g->Cg;
-}
-static size_t cvf_slot_bytes(const cv_conv *g, int kind) {
-  if (kind == 3) return cv_align((size_t)(36 * (cvw_T(g) * (g->Cg + g->Mg) + 2 * CVW_PAD)) * sizeof(float));
-  /* + 16 floats: the GEMM may read the last column row up to a multiple of 16 */
-  return g->pointwise ? 0 : cv_align((size_t)(cvf_chunk_channels(g) * g->ks * cvf_cols(g) + 16) * sizeof(float));
-}
-/* packed weights per group (kind 1) or per Winograd position (kind 3) */
-static size_t cvf_gstride(const er_kctx *c, const cv_conv *g, int kind) {
-  if (kind != 3) return cv_align(c->mk->f32_gemm_pack_a_size(g->Mg, g->Kg));
-  size_t pk = c->mk->f32_gemm_pack_a_size(g->Mg, g->Cg), raw = (size_t)(g->Mg * g->Cg) * sizeof(float);
-  return cv_align(pk > raw ? pk : raw); /* prepare stages an unpacked M x C matrix here */
-}
-static size_t cvf_state_bytes(const er_kctx *c, const cv_conv *g, int kind) {
-  if (kind == 3) /* 36 packed U matrices + one unpacked M x C staging matrix */
-    return CVF_HDR + 36 * cvf_gstride(c, g, kind) + cv_align((size_t)(g->Mg * g->Cg) * sizeof(float));
-  return CVF_HDR + (size_t)g->group * cvf_gstride(c, g, kind);
-}
-
-static const float cvw_G[6][3] = {{1.0f / 4, 0, 0},
-                                  {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                  {-1.0f / 6, 1.0f / 6, -1.0f / 6},
-                                  {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                  {1.0f / 24, -1.0f / 12, 1.0f / 6},
-                                  {0, 0, 1}};
-
-/* The transforms work on 8 tiles at once ("lanes", index l): fixed-length inner loops over
- * contiguous lanes that compilers vectorize (SSE/NEON at -O2).
- * B^T over 6 rows at stride s (floats) -> 6 rows at stride so. */
-static inline void cvw_bt8(const float *restrict x, int64_t s, float *restrict o, int64_t so) {
-  for (int l = 0; l < 8; l++) {
-    float d0 = x[l], d1 = x[s + l], d2 = x[2 * s + l], d3 = x[3 * s + l], d4 = x[4 * s + l], d5 = x[5 * s + l];
-    o[l] = 4 * d0 - 5 * d2 + d4;
-    o[so + l] = -4 * d1 - 4 * d2 + d3 + d4;
-    o[2 * so + l] = 4 * d1 - 4 * d2 - d3 + d4;
-    o[3 * so + l] = -2 * d1 - d2 + 2 * d3 + d4;
-    o[4 * so + l] = 2 * d1 - d2 - 2 * d3 + d4;
-    o[5 * so + l] = 4 * d1 - 5 * d3 + d5;
-  }
-}
-/* A^T: 6 rows at stride s -> 4 rows at stride so */
-static inline void cvw_at8(const float *restrict x, int64_t s, float *restrict o, int64_t so) {
-  for (int l = 0; l < 8; l++) {
-    float m0 = x[l], m1 = x[s + l], m2 = x[2 * s + l], m3 = x[3 * s + l], m4 = x[4 * s + l], m5 = x[5 * s + l];
-    float p12 = m1 + m2, n12 = m1 - m2, p34 = m3 + m4, n34 = m3 - m4;
-    o[l] = m0 + p12 + p34;
-    o[so + l] = n12 + 2 * n34;
-    o[2 * so + l] = p12 + 4 * p34;
-    o[3 * so + l] = n12 + 8 * n34 + m5;
-  }
-}
-
-/* Input transform of tiles [t0, t0+tn) of one image: V[xi*xs + c*T + t]; lanes past tn
- * (up to a multiple of 8, T is one) are zero. */
-static void cvw_input(const cv_conv *g, const float *x, int64_t t0, int64_t tn, int64_t T, int64_t xs, float *V) {
-  const cv_win *w = &g->w;
-  const int64_t H = w->in[1], W = w->in[2], tw = (w->out[2] + 3) / 4, C = g->Cg;
-  float d[36 * 8], u[36 * 8];
-  for (int64_t c = 0; c < C; c++) {
-    const float *plane = x + c * g->inN;
-    for (int64_t tb = 0; tb < tn; tb += 8) {
-      for (int l = 0; l < 8; l++) { /* gather 6x6 patches: d[(6i + j)*8 + l] */
-        int64_t t = t0 + tb + l;
-        if (tb + l >= tn) {
-          for (int e = 0; e < 36; e++) d[e * 8 + l] = 0.0f;
-          continue;
-        }
-        int64_t ih0 = t / tw * 4 - w->pb[1], iw0 = t % tw * 4 - w->pb[2];
-        if (ih0 >= 0 && iw0 >= 0 && ih0 + 6 <= H && iw0 + 6 <= W) {
-          for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 6; j++) d[(6 * i + j) * 8 + l] = plane[(ih0 + i) * W + iw0 + j];
-        } else {
-          for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 6; j++) {
-              int64_t ih = ih0 + i, iw = iw0 + j;
-              d[(6 * i + j) * 8 + l] = ih >= 0 && ih < H && iw >= 0 && iw < W ? plane[ih * W + iw] : 0.0f;
-            }
-        }
-      }
-      for (int j = 0; j < 6; j++) cvw_bt8(d + 8 * j, 48, u + 8 * j, 48); /* columns: u = B^T d */
-      float *v = V + c * T + tb;
-      for (int i = 0; i < 6; i++) cvw_bt8(u + 48 * i, 8, v + 6 * i * xs, xs); /* rows: u B */
-    }
-  }
-}
-
-/* Output transform of rows [0, mn) (channels m0..) for tiles [t0, t0+tn): O[xi*xs + m*T + t]
- * (readable up to tn rounded to 8). */
-static void cvw_output(const cv_conv *g, const float *O, int64_t xs, int64_t T, int64_t t0, int64_t tn,
-                       int64_t m0, int64_t mn, const float *bias, er_act act, float *y) {
-  const cv_win *w = &g->w;
-  const int64_t OH = w->out[1], OW = w->out[2], tw = (OW + 3) / 4;
-  float r[24 * 8], out[16 * 8];
-  for (int64_t m = 0; m < mn; m++) {
-    float b = bias ? bias[m0 + m] : 0.0f;
-    float *ym = y + (m0 + m) * g->outN;
-    for (int64_t tb = 0; tb < tn; tb += 8) {
-      const float *o = O + m * T + tb;
-      for (int j = 0; j < 6; j++) cvw_at8(o + j * xs, 6 * xs, r + 8 * j, 48); /* columns: 4 x 6 */
-      for (int i = 0; i < 4; i++) cvw_at8(r + 48 * i, 8, out + 32 * i, 8);    /* rows: 4 x 4 */
-      for (int l = 0; l < 8 && tb + l < tn; l++) {
-        int64_t t = t0 + tb + l, oh0 = t / tw * 4, ow0 = t % tw * 4;
-        int64_t nh = OH - oh0 < 4 ? OH - oh0 : 4, nw = OW - ow0 < 4 ? OW - ow0 : 4;
-        for (int i = 0; i < nh; i++) {
-          float *dst = ym + (oh0 + i) * OW + ow0;
-          if (act.kind == ER_ACT_RELU) {
-            for (int j = 0; j < nw; j++) {
-              float v = out[(4 * i + j) * 8 + l] + b;
-              dst[j] = v > 0 ? v : 0;
-            }
-          } else {
-            for (int j = 0; j < nw; j++) dst[j] = out[(4 * i + j) * 8 + l] + b;
-            er_f32_apply_act(dst, nw, act);
-          }
-        }
-      }
-    }
-  }
-}
-
-/* Minimum multiply-adds per node before the fast paths split over threads: below these,
- * the wake-up and cache traffic of a second thread cost more than the work. */
-#define CVF_MIN_PAR ((int64_t)1 << 18)
-#define CVF_DW_MIN_PAR ((int64_t)1 << 15)
-
-typedef struct cvf_job {
-  const cv_conv *g;
+typedef struct cvn_job {
   const er_microkernels *mk;
-  const float *X, *W, *Bv;
-  float *Y;
-  const char *packed;
-  size_t gstride;
-  char *slots;
-  size_t slot_bytes;
-  int64_t nt, ntiles, mcs, mchunks, items, nslots, cb, wtiles;
-  int kind;
-  er_act act;
-} cvf_job;
-
-static void cvw_item(const cvf_job *j, int64_t it, float *slot) {
-  const cv_conv *g = j->g;
-  int64_t mc = it % j->mchunks, t = it / j->mchunks;
-  int64_t blk = t % j->ntiles, n = t / j->ntiles;
-  int64_t T = j->nt, t0 = blk * T, tn = j->wtiles - t0 < T ? j->wtiles - t0 : T;
-  int64_t m0 = mc * j->mcs, mn = g->Mg - m0 < j->mcs ? g->Mg - m0 : j->mcs;
-  const int64_t xin = g->Cg * T + CVW_PAD, xout = j->mcs * T + CVW_PAD;
-  float *V = slot, *O = slot + 36 * xin;
-  cvw_input(g, j->X + n * g->C * g->inN, t0, tn, T, xin, V);
-  er_act none = {ER_ACT_NONE, 0, 0};
-  for (int xi = 0; xi < 36; xi++)
-    j->mk->f32_gemm_packed_a(mn, tn, g->Cg, j->packed + (size_t)xi * j->gstride, g->Cg, m0, 0, V + xi * xin, T, 1,
-                             0, 0, none, O + xi * xout, T);
-  cvw_output(g, O, xout, T, t0, tn, m0, mn, j->Bv, j->act, j->Y + n * g->M * g->outN);
+  const float *src;
+  float *dst;
+  int64_t S, M;
+} cvn_job;
+/* images [n0, n1): [S, M] -> [M, S] */
+static void cvn_to_first(void *arg, int64_t n0, int64_t n1) {
+  const cvn_job *j = (const cvn_job *)arg;
+  for (int64_t n = n0; n < n1; n++)
+    j->mk->x32_transpose(j->src + n * j->S * j->M, j->M, j->dst + n * j->S * j->M, j->S, j->S, j->M);
 }
 
-static void cvf_item(const cvf_job *j, int64_t it, float *col) {
-  const cv_conv *g = j->g;
-  int64_t mc = it % j->mchunks, t = it / j->mchunks;
-  int64_t tile = t % j->ntiles, ng = t / j->ntiles, grp = ng % g->group, n = ng / g->group;
-  int64_t p0 = tile * j->nt, pn = g->outN - p0 < j->nt ? g->outN - p0 : j->nt;
-  int64_t m0 = mc * j->mcs, mn = g->Mg - m0 < j->mcs ? g->Mg - m0 : j->mcs;
-  const float *x = j->X + (n * g->C + grp * g->Cg) * g->inN;
-  float *y = j->Y + (n * g->M + grp * g->Mg + m0) * g->outN + p0;
-  const float *bias = j->Bv ? j->Bv + grp * g->Mg + m0 : 0;
-  const void *pa = j->packed + (size_t)grp * j->gstride;
-  if (g->pointwise) {
-    /* B rows are input planes: over-reading a row lands in the next plane, safe unless it
-     * runs past the end of X */
-    int64_t pad_end = (n * g->C + grp * g->Cg + g->Cg - 1) * g->inN + p0 + (pn + 15) / 16 * 16;
-    int padded = pad_end <= g->N * g->C * g->inN;
-    j->mk->f32_gemm_packed_a(mn, pn, g->Cg, pa, g->Kg, m0, 0, x + p0, g->inN, padded, bias, 0, j->act, y, g->outN);
-    return;
+/* infer (state_bytes, scratch_bytes), prepare or run through NhwcConv; *done = 0 when the
+ * fast path does not apply */
+static er_status cvn_call(er_kctx *c, const cv_conv *g, int what, int *done) {
+  cvn_shadow s;
+  *done = cvn_shadow_init(c, g, &s);
+  if (!*done) return 0;
+  const size_t yb = cvn_y_bytes(c);
+  if (what == 0) {
+    ER_RETURN_IF_ERROR(s.op->infer(&s.c));
+    c->state_bytes = s.c.state_bytes;
+    c->scratch_bytes = yb + s.c.scratch_bytes;
+    return 0;
   }
-  er_act none = {ER_ACT_NONE, 0, 0};
-  for (int64_t c0 = 0; c0 < g->Cg; c0 += j->cb) {
-    int64_t cn = g->Cg - c0 < j->cb ? g->Cg - c0 : j->cb;
-    cols_f32(&g->w, (float *)(x + c0 * g->inN), cn, p0, pn, col, 0);
-    j->mk->f32_gemm_packed_a(mn, pn, cn * g->ks, pa, g->Kg, m0, c0 * g->ks, col, pn, 1, c0 ? 0 : bias, c0 > 0,
-                             c0 + cn == g->Cg ? j->act : none, y, g->outN);
+  if (what == 1) {
+    s.c.consumed = 0;
+    ER_RETURN_IF_ERROR(s.op->prepare(&s.c));
+    c->consumed |= s.c.consumed;
+    return 0;
   }
-}
-
-static void cvf_task(void *arg, int64_t s0, int64_t s1) {
-  const cvf_job *j = (const cvf_job *)arg;
-  for (int64_t s = s0; s < s1; s++) {
-    float *col = (float *)(j->slots + (size_t)s * j->slot_bytes);
-    for (int64_t it = s * j->items / j->nslots; it < (s + 1) * j->items / j->nslots; it++) {
-      if (j->kind == 3)
-        cvw_item(j, it, col);
-      else
-        cvf_item(j, it, col);
-    }
-  }
-}
-
-static void cvf_dw_task(void *arg, int64_t i0, int64_t i1) {
-  const cvf_job *j = (const cvf_job *)arg;
-  const cv_conv *g = j->g;
-  const cv_win *w = &g->w;
-  for (int64_t i = i0; i < i1; i++) {
-    int64_t n = i / g->M, m = i % g->M;
-    j->mk->f32_dwconv2d(j->X + (n * g->C + m / g->Mg) * g->inN, w->in[1], w->in[2], j->W + m * g->ks, w->k[1],
-                        w->k[2], w->s[1], w->s[2], w->pb[1], w->pb[2], w->d[1], w->d[2], j->Bv ? j->Bv[m] : 0.0f,
-                        j->act, j->Y + i * g->outN, w->out[1], w->out[2]);
-  }
+  ER_RETURN_IF_ERROR(s.op->infer(&s.c)); /* the channels-last shape of Y, the scratch it needs */
+  if (c->scratch_bytes < yb + s.c.scratch_bytes)
+    return ER_ERR(ER_INTERNAL, "Conv scratch too small for the channels-last path");
+  s.y.data = c->scratch;
+  s.c.scratch = (char *)c->scratch + yb;
+  s.c.scratch_bytes = c->scratch_bytes - yb;
+  s.c.state = c->state;
+  s.c.state_bytes = c->state_bytes;
+  ER_RETURN_IF_ERROR(s.op->run(&s.c));
+  cvn_job j = {c->mk, (const float *)s.y.data, (float *)c->out[0]->data, er_tensor_numel(c->out[0]) / (g->N * g->M),
+               g->M};
+  er_parallel_for(c, g->N, 1, cvn_to_first, &j);
+  return 0;
 }
 
 static er_status conv_infer(er_kctx *c) {
@@ -497,127 +332,19 @@ static er_status conv_infer(er_kctx *c) {
   int64_t d[ER_MAX_RANK] = {g.N, g.M};
   for (int i = 0; i < g.w.nsp; i++) d[2 + i] = g.w.out[3 - g.w.nsp + i];
   er_tensor_set_shape(c->out[0], X->dtype, X->rank, d);
+  int done;
+  ER_RETURN_IF_ERROR(cvn_call(c, &g, 0, &done));
+  if (done) return 0;
   int ct = cv_ctype(X->dtype);
-  size_t ref_bytes = cv_stage_all(c, ct) + cv_align((size_t)(g.rows * g.cw) * cv_csize(ct));
-  c->scratch_bytes = ref_bytes;
-  int kind = cvf_kind(c, &g);
-  if (kind == 2) c->scratch_bytes = 0;
-  if ((kind == 1 || kind == 3) && er_in_known(c, 1)) {
-    c->state_bytes = cvf_state_bytes(c, &g, kind);
-    size_t fast = (size_t)er_threadpool_size(c->threads) * cvf_slot_bytes(&g, kind);
-    /* the reference fallback (weights not packed) can run with a narrower column chunk */
-    size_t fallback = cv_align((size_t)(g.rows * (g.cw < 64 ? g.cw : 64)) * sizeof(float));
-    c->scratch_bytes = fast > fallback ? fast : fallback;
-  }
+  c->scratch_bytes = cv_stage_all(c, ct) + cv_align((size_t)(g.rows * g.cw) * cv_csize(ct));
   return 0;
 }
 
 static er_status conv_prepare(er_kctx *c) {
-  if (!c->state || c->state_bytes < CVF_HDR) return 0;
-  cvf_state *st = (cvf_state *)c->state;
-  st->magic = 0;
   cv_conv g;
   ER_RETURN_IF_ERROR(conv_geom(c, &g));
-  int kind = cvf_kind(c, &g);
-  if ((kind != 1 && kind != 3) || !er_in_known(c, 1)) return 0;
-  if (cvf_state_bytes(c, &g, kind) > c->state_bytes) return 0;
-  st->gstride = cvf_gstride(c, &g, kind);
-  const float *W = (const float *)c->in[1]->data;
-  char *base = (char *)c->state + CVF_HDR;
-  if (kind == 3) {
-    /* U_xi = (G g G^T)[i][j], xi = 6i + j, for every (m, c) in one pass over W, written
-     * unpacked (M x C) into each xi's region (each holds at least M x C floats), in runs
-     * of 64 elements; then each region is copied to the staging matrix and packed back. */
-    float *u = (float *)(base + 36 * st->gstride);
-    const int64_t MC = g.Mg * g.Cg;
-    float blk[36][64];
-    for (int64_t e0 = 0; e0 < MC; e0 += 64) {
-      int64_t en = MC - e0 < 64 ? MC - e0 : 64;
-      for (int64_t e = 0; e < en; e++) {
-        const float *k = W + (e0 + e) * 9;
-        float h[6][3]; /* G g */
-        for (int i = 0; i < 6; i++)
-          for (int b = 0; b < 3; b++)
-            h[i][b] = cvw_G[i][0] * k[b] + cvw_G[i][1] * k[3 + b] + cvw_G[i][2] * k[6 + b];
-        for (int i = 0; i < 6; i++)
-          for (int jj = 0; jj < 6; jj++)
-            blk[6 * i + jj][e] = h[i][0] * cvw_G[jj][0] + h[i][1] * cvw_G[jj][1] + h[i][2] * cvw_G[jj][2];
-      }
-      for (int xi = 0; xi < 36; xi++)
-        memcpy((float *)(base + (size_t)xi * st->gstride) + e0, blk[xi], (size_t)en * sizeof(float));
-    }
-    for (int xi = 0; xi < 36; xi++) {
-      memcpy(u, base + (size_t)xi * st->gstride, (size_t)MC * sizeof(float));
-      c->mk->f32_gemm_pack_a(g.Mg, g.Cg, u, g.Cg, base + (size_t)xi * st->gstride);
-    }
-  } else {
-    for (int64_t grp = 0; grp < g.group; grp++)
-      c->mk->f32_gemm_pack_a(g.Mg, g.Kg, W + grp * g.Mg * g.Kg, g.Kg, base + (size_t)grp * st->gstride);
-  }
-  st->kind = kind;
-  st->mk = c->mk;
-  st->magic = CVF_MAGIC;
-  c->consumed |= 1u << 1; /* W lives packed in the state now */
-  return 0;
-}
-
-/* Runs the fast path if it applies; *done = 0 leaves the work to the reference path. */
-static void conv_run_fast(er_kctx *c, const cv_conv *g, er_act act, int *done) {
-  *done = 0;
-  int kind = cvf_kind(c, g);
-  cvf_job j = {g, c->mk, (const float *)c->in[0]->data, (const float *)c->in[1]->data,
-               er_in(c, 2) ? (const float *)c->in[2]->data : 0, (float *)c->out[0]->data};
-  j.act = act;
-  int nth = er_threadpool_size(c->threads);
-  if (kind == 2) {
-    int64_t planes = g->N * g->M;
-    int64_t grain = (planes + 4 * nth - 1) / (4 * nth);
-    /* too little work to repay waking another thread: one chunk */
-    if (planes * g->outN * g->ks < CVF_DW_MIN_PAR) grain = planes;
-    er_parallel_for(c, planes, grain, cvf_dw_task, &j);
-    *done = 1;
-    return;
-  }
-  const cvf_state *st = (const cvf_state *)c->state;
-  if ((kind != 1 && kind != 3) || !st || c->state_bytes < CVF_HDR || st->magic != CVF_MAGIC || st->mk != c->mk ||
-      st->kind != kind)
-    return;
-  j.packed = (const char *)c->state + CVF_HDR;
-  j.gstride = st->gstride;
-  j.slot_bytes = cvf_slot_bytes(g, kind);
-  j.kind = kind;
-  j.nslots = nth;
-  if (g->N * g->group * g->Mg * g->Kg * g->outN < CVF_MIN_PAR) j.nslots = 1; /* tiny: one thread */
-  if (j.slot_bytes && (int64_t)(c->scratch_bytes / j.slot_bytes) < j.nslots)
-    j.nslots = (int64_t)(c->scratch_bytes / j.slot_bytes);
-  if (j.nslots < 1) return;
-  j.slots = (char *)c->scratch;
-  j.cb = cvf_chunk_channels(g);
-  /* enough independent items for the threads: narrower pixel tiles, then row chunks */
-  int64_t outer = g->N * g->group, want = 4 * j.nslots;
-  if (kind == 3) {
-    j.nt = cvw_T(g); /* Winograd tiles per item: fixed (the scratch is sized for it) */
-    j.wtiles = ((g->w.out[1] + 3) / 4) * ((g->w.out[2] + 3) / 4);
-    j.ntiles = (j.wtiles + j.nt - 1) / j.nt;
-  } else {
-    /* full-width tiles: every tile streams all of A (the weights), so more parallelism
-     * comes from row chunks, which split A instead */
-    j.nt = CVF_NT;
-    j.ntiles = (g->outN + j.nt - 1) / j.nt;
-  }
-  j.mchunks = 1, j.mcs = g->Mg;
-  if (kind == 3) want = j.nslots; /* each row chunk repeats the input transform: split less */
-  if (j.nslots > 1 && outer * j.ntiles < want) {
-    int64_t mc = (want + outer * j.ntiles - 1) / (outer * j.ntiles);
-    j.mcs = (g->Mg + mc - 1) / mc;
-    j.mcs = (j.mcs + 23) / 24 * 24; /* whole register panels */
-    if (j.mcs >= g->Mg) j.mcs = g->Mg;
-    j.mchunks = (g->Mg + j.mcs - 1) / j.mcs;
-  }
-  j.items = outer * j.ntiles * j.mchunks;
-  if (j.nslots > j.items) j.nslots = j.items;
-  er_parallel_for(c, j.nslots, 1, cvf_task, &j);
-  *done = 1;
+  int done;
+  return cvn_call(c, &g, 1, &done);
 }
 
 static er_status conv_run(er_kctx *c) {
@@ -625,17 +352,11 @@ static er_status conv_run(er_kctx *c) {
   ER_RETURN_IF_ERROR(conv_geom(c, &g));
   er_act act;
   ER_RETURN_IF_ERROR(cv_read_act(c, &act));
-  int done = 0;
-  conv_run_fast(c, &g, act, &done);
+  int done;
+  ER_RETURN_IF_ERROR(cvn_call(c, &g, 2, &done));
   if (done) return 0;
   int ct = cv_ctype(c->in[0]->dtype);
-  size_t stage = cv_stage_all(c, ct), csz = cv_csize(ct);
-  if (g.cw && stage + cv_align((size_t)(g.rows * g.cw) * csz) > c->scratch_bytes) {
-    /* scratch was sized for the fast path: use a narrower column chunk */
-    size_t avail = c->scratch_bytes > stage + 64 ? c->scratch_bytes - stage - 64 : 0;
-    g.cw = (int64_t)(avail / ((size_t)g.rows * csz));
-    if (g.cw < 1) return ER_ERR(ER_INTERNAL, "Conv scratch too small for the reference path");
-  }
+  size_t csz = cv_csize(ct);
   char *sp = (char *)c->scratch;
   void *X = cv_stage_in(c->in[0], ct, &sp), *W = cv_stage_in(c->in[1], ct, &sp);
   void *B = cv_stage_in(er_in(c, 2), ct, &sp), *Y = cv_stage_out(c->out[0], ct, &sp);

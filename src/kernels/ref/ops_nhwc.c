@@ -27,6 +27,7 @@
 #include "kernels/nhwc.h"
 #include "kernels/ref/conv_common.h"
 #include "kernels/sparse.h"
+#include "kernels/vmath.h"
 
 #include <stdatomic.h>
 
@@ -89,6 +90,7 @@ typedef struct nh_conv {
   int64_t kd;               /* NH_GEMM: depth of a full chunk */
   int kind;
   int nchw;                 /* _nchw_in: X is [N, C, (H,) W] */
+  int64_t ubh, ubw;         /* _up: each input pixel gives a ubh x ubw block of output pixels */
   er_act act;
 } nh_conv;
 
@@ -169,6 +171,19 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
     g->kind = NH_WINO;
   }
   if (algo < 0 || algo > 2) return ER_ERR(ER_INVALID_ARGUMENT, "_algo=%lld is unknown (0, 1 or 2)", (long long)algo);
+  g->ubh = g->ubw = 1;
+  const int64_t *up;
+  const int nup = er_attr_ints(c, "_up", &up);
+  if (nup >= 0) {
+    if (nup != 2 || up[0] < 1 || up[1] < 1 || (nsp == 1 && up[0] != 1))
+      return ER_ERR(ER_INVALID_ARGUMENT, "_up must be 2 positive values (the first 1 for a 1-D conv)");
+    if (g->kind != NH_PW || g->group != 1 || g->nchw || algo)
+      return ER_ERR(ER_INVALID_ARGUMENT, "_up needs a 1x1 stride-1 unpadded conv with group 1");
+    if (g->M % (up[0] * up[1]))
+      return ER_ERR(ER_INVALID_ARGUMENT, "_up %lldx%lld does not divide the %lld output channels", (long long)up[0],
+                    (long long)up[1], (long long)g->M);
+    g->ubh = up[0], g->ubw = up[1];
+  }
   return 0;
 }
 
@@ -197,14 +212,14 @@ static const er_microkernels *nh_mk(const er_kctx *c) { return c->mk ? c->mk : e
 static size_t nh_gstride(const er_microkernels *mk, const nh_conv *g) {
   if (g->kind == NH_WINO) return cv_align(mk->f32_nhwc_pack_size(g->C, g->M));
   if (g->kind == NH_DW || g->kind == NH_DWM) return cv_align((size_t)(g->T * g->M) * sizeof(float));
-  return cv_align(mk->f32_nhwc_pack_size(g->K, g->Mg));
+  return cv_align(mk->f32_nhwc_pack_size(g->K, g->Mg / g->ubh));
 }
 
 static size_t nh_state_bytes(const er_microkernels *mk, const nh_conv *g) {
   size_t gs = nh_gstride(mk, g);
   if (g->kind == NH_WINO) return NH_HDR + 36 * gs;
   if (g->kind == NH_DW || g->kind == NH_DWM) return NH_HDR + gs;
-  return NH_HDR + (size_t)g->group * gs;
+  return NH_HDR + (size_t)(g->group * g->ubh) * gs;
 }
 
 /* Winograd tiles per item: a multiple of 6 (row tiles), V and O within 2 MB (L2), the
@@ -250,7 +265,17 @@ static er_status nhconv_infer(er_kctx *c) {
   nh_conv g;
   ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
   nh_set_out(c, &g.w, g.M);
+  if (g.ubh * g.ubw > 1) { /* [N, (OH*ubh,) OW*ubw, M/(ubh*ubw)] */
+    er_tensor *Y = c->out[0];
+    int64_t d[4];
+    for (int i = 0; i < Y->rank; i++) d[i] = Y->dims[i];
+    if (Y->rank == 4) d[1] *= g.ubh;
+    d[Y->rank - 2] *= g.ubw;
+    d[Y->rank - 1] /= g.ubh * g.ubw;
+    er_tensor_set_shape(Y, ER_F32, Y->rank, d);
+  }
   c->state_bytes = nh_state_bytes(nh_mk(c), &g);
+  c->out_ld_ok = g.ubh * g.ubw == 1; /* every path but _up writes pixels ldy apart */
   c->scratch_bytes = nh_head_bytes(&g) + (size_t)er_threadpool_size(c->threads) * nh_slot_bytes(&g);
   size_t sb;
   ER_RETURN_IF_ERROR(nh_sparse(c, &g, &sb));
@@ -301,6 +326,10 @@ static void nh_pack(const er_microkernels *mk, const nh_conv *g, const float *W,
           }
       }
     }
+  } else if (g->ubh > 1) { /* _up: one block of M/ubh columns per kernel row (1x1, group 1) */
+    const int64_t nb = g->M / g->ubh;
+    for (int64_t b = 0; b < g->ubh; b++)
+      mk->f32_nhwc_pack(g->K, nb, W + b * nb * g->K, g->K, g->K, 1, 0, base + (size_t)b * st->gstride);
   } else { /* B[t*Cg + c][m] = W[m][c][t]; nchw: B[c*T + t][m] = W[m][c][t] */
     for (int64_t grp = 0; grp < g->group; grp++)
       mk->f32_nhwc_pack(g->K, g->Mg, W + grp * g->Mg * g->K, g->K, g->nchw ? g->K : g->Cg, g->nchw ? 1 : g->T,
@@ -345,6 +374,7 @@ typedef struct nh_job {
   int64_t rchunk, rchunks; /* rows (pixels, or Winograd tiles) per item */
   int64_t cchunk, cchunks; /* output columns per item (multiple of 16) */
   int64_t owb;             /* NH_DW: output pixels per call */
+  int64_t ldy;             /* floats between output pixels (M, or the planner's out_ld) */
 } nh_job;
 
 static const er_act nh_none = {ER_ACT_NONE, 0, 0};
@@ -366,6 +396,9 @@ static void nh_split(nh_job *j, int64_t outer, int64_t rows, int64_t cols, int64
     if (rc > 32 * rmul) rc = 32 * rmul;
     int64_t n = rows / rc; /* rounded down: the remainder joins the others */
     if (n < 1) n = 1;
+    /* a multiple of the threads, so that they finish together (7 items on 2 threads: one
+     * waits for the other's 4th) */
+    if (n > 1 && nth > 1 && macs >= min_par && outer == 1) n = (n + nth - 1) / nth * nth;
     rc = (rows + n - 1) / n;
     j->rchunk = (rc + rmul - 1) / rmul * rmul;
   }
@@ -446,7 +479,36 @@ static void nh_pw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
     nh_item(j, it, g->rows, g->Mg, &grp, &r0, &rn, &n0, &nn);
     const int64_t m0 = grp * g->Mg + n0;
     j->mk->f32_nhwc_gemm(rn, nn, g->Cg, j->X + r0 * g->C + grp * g->Cg, g->C, j->packed + (size_t)grp * j->gstride,
-                         g->Cg, 0, n0, j->Bv ? j->Bv + m0 : 0, 0, g->act, j->Y + r0 * g->M + m0, g->M);
+                         g->Cg, 0, n0, j->Bv ? j->Bv + m0 : 0, 0, g->act, j->Y + r0 * j->ldy + m0, j->ldy);
+  }
+}
+
+/* _up: input pixels [r0, r0+rn), columns [n0, n0+nn) of each kernel row's block; pixel
+ * (n, h, w) writes output pixels (h*ubh + i, w*ubw + j), the block's columns (j, m) being
+ * one contiguous run of the output row. Calls never cross an image row. */
+static void nh_up_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
+  const nh_job *j = (const nh_job *)arg;
+  const nh_conv *g = j->g;
+  const int64_t nb = g->M / g->ubh, Mo = nb / g->ubw, OWo = g->OW * g->ubw, OHo = g->OH * g->ubh;
+  /* exp-based activations go over the written rows with the table's vector functions (a
+   * GEMM applies them row by row of its tile: costly for the few columns of a block) */
+  const int vf = g->act.kind == ER_ACT_SIGMOID ? ER_VF_SIGMOID : g->act.kind == ER_ACT_SILU ? ER_VF_SILU
+               : g->act.kind == ER_ACT_TANH ? ER_VF_TANH : g->act.kind == ER_ACT_GELU ? ER_VF_GELU : 0;
+  for (int64_t it = i0; it < i1; it++) {
+    int64_t grp, r0, rn, n0, nn;
+    nh_item(j, it, g->rows, nb, &grp, &r0, &rn, &n0, &nn);
+    for (int64_t r = r0, e = r0 + rn; r < e;) {
+      const int64_t w = r % g->OW, h = r / g->OW % g->OH, n = r / (g->OW * g->OH);
+      const int64_t seg = g->OW - w < e - r ? g->OW - w : e - r;
+      for (int64_t b = 0; b < g->ubh; b++) {
+        float *y = j->Y + ((n * OHo + h * g->ubh + b) * OWo + w * g->ubw) * Mo + n0;
+        j->mk->f32_nhwc_gemm(seg, nn, g->C, j->X + r * g->C, g->C, j->packed + (size_t)b * j->gstride, g->C, 0, n0,
+                             j->Bv ? j->Bv + b * nb + n0 : 0, 0, vf ? nh_none : g->act, y, nb);
+        if (vf && nn == nb) j->mk->f32_vunary(vf, y, y, seg * nb);
+        for (int64_t p = 0; vf && nn < nb && p < seg; p++) j->mk->f32_vunary(vf, y + p * nb, y + p * nb, nn);
+      }
+      r += seg;
+    }
   }
 }
 
@@ -600,7 +662,7 @@ static void nh_gemm_item(const nh_job *j, int64_t it, float *buf) {
     else
       nh_gather(g, j->X, grp, r0, rn, u0, un, buf);
     j->mk->f32_nhwc_gemm(rn, nn, un * per, buf, un * per, pk, g->K, u0 * per, n0, j->Bv && !u0 ? j->Bv + m0 : 0,
-                         u0 > 0, last ? g->act : nh_none, j->Y + r0 * g->M + m0, g->M);
+                         u0 > 0, last ? g->act : nh_none, j->Y + r0 * j->ldy + m0, j->ldy);
   }
 }
 
@@ -614,7 +676,7 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
   const int64_t xsi = nh_wxs_in(g), xso = nh_wxs_out(g, j->cchunk);
   float *V = slot, *O = slot + 36 * xsi;
   const float *img = j->X + n * g->H * g->W * g->C;
-  float *out = j->Y + n * g->OH * g->OW * g->M;
+  float *out = j->Y + n * g->OH * g->OW * j->ldy;
   for (int64_t i = 0; i < rn; i++) {
     const float *in[36];
     const int64_t ih0 = (r0 + i) / tw * 4 - w->pb[1], iw0 = (r0 + i) % tw * 4 - w->pb[2];
@@ -633,7 +695,7 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
     const int64_t oh0 = (r0 + i) / tw * 4, ow0 = (r0 + i) % tw * 4;
     for (int a = 0; a < 4; a++)
       for (int b = 0; b < 4; b++)
-        o[4 * a + b] = oh0 + a < g->OH && ow0 + b < g->OW ? out + ((oh0 + a) * g->OW + ow0 + b) * g->M + m0 : 0;
+        o[4 * a + b] = oh0 + a < g->OH && ow0 + b < g->OW ? out + ((oh0 + a) * g->OW + ow0 + b) * j->ldy + m0 : 0;
     j->mk->f32_nhwc_wino_out(mn, O + i * j->cchunk, xso, j->Bv ? j->Bv + m0 : 0, g->act, o);
   }
 }
@@ -681,7 +743,7 @@ static void nh_dw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
     const int64_t row = it / segs, ow0 = it % segs * j->owb, n = row / g->OH, oh = row % g->OH;
     const int64_t end = g->OW - ow0 < j->owb ? g->OW : ow0 + j->owb;
     const float *img = j->X + n * g->H * g->W * g->C;
-    float *y = j->Y + row * g->OW * g->M;
+    float *y = j->Y + row * g->OW * j->ldy;
     const int64_t ih0 = oh * w->s[1] - w->pb[1];
     int64_t kh0 = 0, kh1 = w->k[1]; /* kernel rows inside the input */
     while (kh0 < kh1 && ih0 + kh0 * w->d[1] < 0) kh0++;
@@ -694,20 +756,20 @@ static void nh_dw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
     }
     if (a > ow0) {
       nh_dw_ptrs(j, img, oh, ow0, a - ow0, ptrs);
-      j->mk->f32_nhwc_dwconv(a - ow0, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + ow0 * g->M,
-                             g->M);
+      j->mk->f32_nhwc_dwconv(a - ow0, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + ow0 * j->ldy,
+                             j->ldy);
     }
     if (b > a) {
       const int64_t iw0 = a * sw - w->pb[2], t0 = kh0 * KW, tn = (kh1 - kh0) * KW;
       for (int64_t t = 0; t < tn; t++)
         ptrs[t] = img + ((ih0 + (kh0 + t / KW) * w->d[1]) * g->W + iw0 + t % KW * w->d[2]) * g->C;
       j->mk->f32_nhwc_dwconv(b - a, g->C, tn, ptrs, sw * g->C, (const float *)j->packed + t0 * g->C, j->Bv, g->act,
-                             y + a * g->M, g->M);
+                             y + a * j->ldy, j->ldy);
     }
     if (end > b) {
       nh_dw_ptrs(j, img, oh, b, end - b, ptrs);
-      j->mk->f32_nhwc_dwconv(end - b, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + b * g->M,
-                             g->M);
+      j->mk->f32_nhwc_dwconv(end - b, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + b * j->ldy,
+                             j->ldy);
     }
   }
 }
@@ -723,7 +785,7 @@ static void nh_dwm_task(const void *arg, int64_t r0, int64_t r1, int64_t slot) {
     const int64_t n = row / g->OH, oh = row % g->OH;
     const float *img = j->X + n * g->H * g->W * g->C;
     for (int64_t ow = 0; ow < g->OW; ow++) {
-      float *restrict y = j->Y + (row * g->OW + ow) * M;
+      float *restrict y = j->Y + (row * g->OW + ow) * j->ldy;
       for (int64_t m = 0; m < M; m++) y[m] = j->Bv ? j->Bv[m] : 0.0f;
       for (int64_t t = 0; t < g->T; t++) {
         const int64_t ih = oh * w->s[1] - w->pb[1] + t / KW * w->d[1], iw = ow * w->s[2] - w->pb[2] + t % KW * w->d[2];
@@ -767,6 +829,7 @@ static er_status nhconv_run(er_kctx *c) {
   }
   nh_job j = {&g, mk, (const float *)c->in[0]->data, er_in(c, 2) ? (const float *)c->in[2]->data : 0, 0,
               (float *)c->out[0]->data, (const char *)st + NH_HDR, st->gstride};
+  j.ldy = c->out_ld > 0 && g.ubh * g.ubw == 1 ? c->out_ld : g.M;
   const int nth = er_threadpool_size(c->threads);
   size_t zb = nh_zero_bytes(&g);
   if (zb) {
@@ -783,8 +846,8 @@ static er_status nhconv_run(er_kctx *c) {
   const int64_t min_par = NH_MIN_PAR * wake, dw_min_par = NH_DW_MIN_PAR * wake;
   switch (g.kind) {
     case NH_PW:
-      nh_split(&j, g.group, g.rows, g.Mg, 12, 0, macs, nth, min_par);
-      nh_parallel(c, j.items, macs < min_par ? 1 : nth, nh_pw_task, &j);
+      nh_split(&j, g.group, g.rows, g.Mg / g.ubh, 12, 0, macs, nth, min_par);
+      nh_parallel(c, j.items, macs < min_par ? 1 : nth, g.ubh * g.ubw > 1 ? nh_up_task : nh_pw_task, &j);
       return 0;
     case NH_DW: {
       j.owb = NH_PTRS / g.T < g.OW ? NH_PTRS / g.T : g.OW;

@@ -435,6 +435,78 @@ static er_status mmi_run(er_kctx *c) {
   return 0;
 }
 
+/* ------------------------------------------------ MatMulIntegerToFloat (com.microsoft) */
+/* MatMulIntegerToFloat(A, B, a_scale, b_scale, a_zero_point?, b_zero_point?, bias?), as ONNX
+ * Runtime's contrib op: Y = (float)((A - a_zp)(B - b_zp)) * (a_scale * b_scale) + bias, float32
+ * (the QDQ pass makes it from MatMulInteger -> Cast -> Mul(a_scale * b_scale) [-> Add(bias)],
+ * ONNX Runtime's dynamic quantization). Here: a_scale and a_zero_point scalars, b_scale and
+ * b_zero_point scalars or [N], bias [N] (B 2-D); the product rounded once, then the sum. */
+typedef struct {
+  const float *bs, *bias;
+  float as;
+  int bper;
+  int64_t N;
+  float *y;
+} mitf_sink_ctx;
+
+static void sink_mitf(void *vctx, size_t o, int32_t acc, int64_t m, int64_t n, int64_t am, int64_t bm) {
+  const mitf_sink_ctx *q = (const mitf_sink_ctx *)vctx;
+  float v = (float)acc * (q->as * q->bs[q->bper ? n : 0]);
+  q->y[o] = q->bias ? v + q->bias[n] : v;
+}
+
+static er_status mitf_check(er_kctx *c, mm_geom *g, mm_args *p) {
+  ER_RETURN_IF_ERROR(er_check_inputs(c, 4, 7));
+  static const int tf[] = {ER_F32, 0};
+  ER_RETURN_IF_ERROR(er_check_type(c, 0, k_i8u8));
+  ER_RETURN_IF_ERROR(er_check_type(c, 1, k_i8u8));
+  ER_RETURN_IF_ERROR(er_check_type(c, 2, tf));
+  ER_RETURN_IF_ERROR(er_check_type(c, 3, tf));
+  memset(p, 0, sizeof *p);
+  p->a = c->in[0], p->b = c->in[1], p->azp = er_in(c, 4), p->bzp = er_in(c, 5);
+  if ((p->azp && p->azp->dtype != p->a->dtype) || (p->bzp && p->bzp->dtype != p->b->dtype))
+    return ER_ERR(ER_INVALID_ARGUMENT, "zero point types must match A and B");
+  if (p->b->rank != 2) return ER_ERR(ER_UNSUPPORTED, "B must be 2-D, got rank %d", p->b->rank);
+  ER_RETURN_IF_ERROR(mm_geometry(p->a, p->b, g));
+  if (er_tensor_numel(c->in[2]) != 1 || (p->azp && er_tensor_numel(p->azp) != 1))
+    return ER_ERR(ER_UNSUPPORTED, "a_scale and a_zero_point must be scalars");
+  ER_RETURN_IF_ERROR(mm_qparam(p->bzp, p->b, g->N, g->bbatch, "b_zero_point", &p->qb));
+  const er_tensor *bs = c->in[3], *bias = er_in(c, 6);
+  if (er_tensor_numel(bs) != 1 && !(bs->rank == 1 && bs->dims[0] == g->N))
+    return ER_ERR(ER_INVALID_ARGUMENT, "b_scale must be a scalar or a %lld-vector", (long long)g->N);
+  if (bias) {
+    ER_RETURN_IF_ERROR(er_check_type(c, 6, tf));
+    if (bias->rank != 1 || bias->dims[0] != g->N)
+      return ER_ERR(ER_INVALID_ARGUMENT, "bias must be float [%lld]", (long long)g->N);
+  }
+  return 0;
+}
+
+static const er_qmm_io mitf_io = {0, 2, 4, 1, 3, 5, 6, -1, -1};
+
+static er_status mitf_infer(er_kctx *c) {
+  mm_geom g;
+  mm_args p;
+  ER_RETURN_IF_ERROR(mitf_check(c, &g, &p));
+  er_tensor_set_shape(c->out[0], ER_F32, g.out_rank, g.out_dims);
+  er_qmm_fast_infer(c, &mitf_io);
+  return 0;
+}
+
+static er_status mitf_prepare(er_kctx *c) { return er_qmm_fast_prepare(c, &mitf_io); }
+
+static er_status mitf_run(er_kctx *c) {
+  mm_geom g;
+  mm_args p;
+  ER_RETURN_IF_ERROR(mitf_check(c, &g, &p));
+  if (er_qmm_fast_run(c, &mitf_io, 0, 0)) return 0;
+  mitf_sink_ctx q = {(const float *)c->in[3]->data, er_in(c, 6) ? (const float *)c->in[6]->data : NULL,
+                     ((const float *)c->in[2]->data)[0], er_tensor_numel(c->in[3]) > 1, g.N,
+                     (float *)c->out[0]->data};
+  mm_int(&g, &p, sink_mitf, &q);
+  return 0;
+}
+
 /* ------------------------------------------------------------ QLinearMatMul */
 
 typedef struct {
@@ -810,5 +882,7 @@ const er_op_def er_ops_quant[] = {
     {"QLinearConcat", ER_DOMAIN_EDGERUN, 1, 0, er_qcat_infer, er_qcat_run, 0},
     {"QLinearConcat", "com.microsoft", 1, 0, er_qcat_infer, er_qcat_run, 0},
     {ER_OP_MATMULQ4, ER_DOMAIN_EDGERUN, 1, 0, er_matmulq4_infer, er_matmulq4_run, 0},
+    {"QuantizeLinear", ER_DOMAIN_EDGERUN, 1, 0, er_qlc_infer, er_qlc_run, 0},
+    {"MatMulIntegerToFloat", "com.microsoft", 1, 0, mitf_infer, mitf_run, 0, mitf_prepare},
     {0},
 };

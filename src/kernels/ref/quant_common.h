@@ -80,4 +80,7 @@ er_status er_qcat_infer(er_kctx *c);
 er_status er_qcat_run(er_kctx *c);
 er_status er_nhwc_maxpool_infer(er_kctx *c);
 er_status er_nhwc_maxpool_run(er_kctx *c);
+/* QuantizeLinear to channels-last (quant_ops.c) */
+er_status er_qlc_infer(er_kctx *c);
+er_status er_qlc_run(er_kctx *c);
 #endif

@@ -15,6 +15,7 @@
  * output pixels as the left operand (for 1x1 stride-1 convs the input rows themselves),
  * the weights reordered tap-major and packed once as the right operand. Depthwise with
  * multiplier 1: q8_dwconv_nhwc per output row. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/ref/quant_common.h"
@@ -23,8 +24,11 @@
  * channels-first depthwise through channels-last tiles (DWT: 32 channels x a band of rows
  * transposed in, q8_dwconv_nhwc, transposed back), used when its output is 8-bit */
 enum { QC_MAGIC = 0x5143384b, QC_GEMM = 1, QC_DW = 2, QC_DWT = 3, QC_CB = 32 };
-/* minimum multiply-adds before a second thread is woken */
-#define QC_MIN_PAR ((int64_t)1 << 18)
+/* minimum multiply-adds before a second thread takes part (GEMM; depthwise: an eighth), 4x
+ * more while the workers sleep (waking one takes tens of microseconds): the int8 kernels do
+ * ~1M multiply-adds in a few microseconds */
+#define QC_MIN_PAR ((int64_t)1 << 20)
+static int64_t qc_min_par(const er_kctx *c) { return QC_MIN_PAR * (er_threadpool_sleeping(c->threads) ? 4 : 1); }
 
 static size_t qc_align(size_t n) { return (n + 63) & ~(size_t)63; }
 
@@ -183,12 +187,18 @@ er_status er_qconv_fast_prepare(er_kctx *c, int cl, int w_idx, int wzp_idx) {
   } else if (cl && kind == QC_DW) /* stage[t][c] = W[c][0][t] */
     for (int64_t m = 0; m < g.M; m++)
       for (int64_t t = 0; t < g.ksize; t++) stage[t * g.M + m] = W[m * g.ksize + t];
-  else if (cl) /* tap-major: stage[g][(t * Cg + c) * Mg + m] = W[g * Mg + m][c][t] */
+  else if (cl) /* tap-major: stage[g][(t * Cg + c) * Mg + m] = W[g * Mg + m][c][t], in blocks of
+                * 64 filters (runs of 64 bytes written, the block's rows read from cache) */
     for (int64_t grp = 0; grp < g.group; grp++)
-      for (int64_t m = 0; m < Mg; m++)
+      for (int64_t m0 = 0; m0 < Mg; m0 += 64) {
+        const int64_t m1 = m0 + 64 < Mg ? m0 + 64 : Mg;
         for (int64_t ci = 0; ci < Cg; ci++)
-          for (int64_t t = 0; t < g.ksize; t++)
-            stage[grp * Kg * Mg + (t * Cg + ci) * Mg + m] = W[((grp * Mg + m) * Cg + ci) * g.ksize + t];
+          for (int64_t t = 0; t < g.ksize; t++) {
+            unsigned char *d = stage + grp * Kg * Mg + (t * Cg + ci) * Mg;
+            const unsigned char *w = W + ((grp * Mg) * Cg + ci) * g.ksize + t;
+            for (int64_t m = m0; m < m1; m++) d[m] = w[m * Cg * g.ksize];
+          }
+      }
   if (kind == QC_DWT) {
     /* packed above */
   } else if (kind == QC_DW && cl) {
@@ -231,13 +241,17 @@ typedef struct qc_job {
   int32_t xzp;
   er_q8_out o;
   int64_t T, ntiles, chunk, nchunks, items, nslots;
+  atomic_int_fast64_t next; /* next item to claim */
 } qc_job;
 
 /* Byte runs of im2col are often a few bytes (a 1-channel input): copy those inline rather
  * than through a libc call. */
 static inline void qc_copy(unsigned char *d, const unsigned char *s, int64_t n) {
-  if (n > 16) {
+  if (n > 64) {
     memcpy(d, s, (size_t)n);
+  } else if (n >= 16) { /* 16-byte moves, the last one overlapping */
+    for (int64_t i = 0; i + 16 < n; i += 16) memcpy(d + i, s + i, 16);
+    memcpy(d + n - 16, s + n - 16, 16);
   } else if (n >= 8) { /* two overlapping 8-byte moves */
     memcpy(d, s, 8);
     memcpy(d + n - 8, s + n - 8, 8);
@@ -405,11 +419,13 @@ static void qc_dwt_item(const qc_job *j, int64_t it, char *slot) {
   j->mk->u8_transpose((oh1 - oh0) * v->OW, cb, yo, cb, j->Y + (n * g->M + c0) * OHW + oh0 * v->OW, OHW);
 }
 
+/* Slot s (its own scratch) claims items from a shared counter until none is left: a thread
+ * the system delays takes fewer items. Each item is computed alone: same bits for any split. */
 static void qc_task(void *arg, int64_t s0, int64_t s1) {
-  const qc_job *j = (const qc_job *)arg;
+  qc_job *j = (qc_job *)arg;
   for (int64_t s = s0; s < s1; s++) {
     char *slot = j->slots + (size_t)s * j->slot_bytes;
-    for (int64_t it = s * j->items / j->nslots; it < (s + 1) * j->items / j->nslots; it++) {
+    for (int64_t it; (it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->items;) {
       if (j->kind == QC_GEMM)
         qc_item(j, it, slot);
       else if (j->kind == QC_DWT)
@@ -454,14 +470,15 @@ int er_qconv_fast_run(er_kctx *c, const er_qconv_geom *g, int cl, const er_qconv
   int nth = er_threadpool_size(c->threads);
   const int64_t Mg = g->M / g->group, Kg = g->C / g->group * g->ksize;
   if (kind == QC_DW || kind == QC_DWT) {
-    j.nslots = g->N * g->osize * g->M * g->ksize < QC_MIN_PAR / 8 ? 1 : nth;
+    j.nslots = g->N * g->osize * g->M * g->ksize < qc_min_par(c) / 8 ? 1 : nth;
     j.slot_bytes = qc_slot_bytes(c, g, cl, kind);
     j.slots = (char *)c->scratch + head;
     if (c->scratch_bytes < head + (size_t)j.nslots * j.slot_bytes) j.nslots = 1;
     if (c->scratch_bytes < head + j.slot_bytes) return 0;
-    /* channels-last: per image, one chunk of output rows per slot (each chunk builds its
-     * own input rows) */
-    j.T = (j.v.OH + j.nslots - 1) / j.nslots;
+    /* channels-last: per image, bands of output rows (each builds its own input rows): one
+     * per slot alone, else ~4 per slot (claimed as threads come free) of at least 4 rows */
+    j.T = j.nslots == 1 ? j.v.OH : (j.v.OH + 4 * j.nslots - 1) / (4 * j.nslots);
+    if (j.T < 4) j.T = 4;
     j.items = cl ? g->N * ((j.v.OH + j.T - 1) / j.T) : g->N * g->M;
     if (kind == QC_DWT) {
       j.gstride = st->gstride;
@@ -473,7 +490,7 @@ int er_qconv_fast_run(er_kctx *c, const er_qconv_geom *g, int cl, const er_qconv
     j.slots = (char *)c->scratch + head;
     j.T = qc_tile(g, cl);
     j.ntiles = (g->osize + j.T - 1) / j.T;
-    j.nslots = g->N * g->M * Kg * g->osize < QC_MIN_PAR ? 1 : nth;
+    j.nslots = g->N * g->M * Kg * g->osize < qc_min_par(c) ? 1 : nth;
     if (c->scratch_bytes < head + (size_t)j.nslots * j.slot_bytes) j.nslots = 1;
     if (c->scratch_bytes < head + j.slot_bytes) return 0;
     /* too few tiles for the threads: split the weights' rows / columns too */
@@ -489,6 +506,7 @@ int er_qconv_fast_run(er_kctx *c, const er_qconv_geom *g, int cl, const er_qconv
   }
   if (j.nslots > j.items) j.nslots = j.items;
   if (j.nslots < 1) j.nslots = 1;
+  atomic_init(&j.next, 0);
   er_parallel_for(c, j.nslots, 1, qc_task, &j);
   return 1;
 }

@@ -5,13 +5,15 @@
  * right operand; A of any rank (its leading dims are rows), per-tensor scale and zero point,
  * packed per tile of rows. Threads split rows (and, for few rows, column panels); each output
  * element is one exact int32 sum and the same output stage, so any split gives the same
- * bits as the reference loops. */
+ * bits as the reference loops. A float output (MatMulIntegerToFloat) gets the int32 sums, then
+ * (float)acc * (a_scale * b_scale[n]) + bias[n] per tile. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/ref/quant_common.h"
 
 enum { QM_MAGIC = 0x514d384b, QM_ROWS = 96 };
-#define QM_MIN_PAR ((int64_t)1 << 18)
+#define QM_MIN_PAR ((int64_t)1 << 20) /* as quant_conv.c's QC_MIN_PAR */
 
 static size_t qm_align(size_t n) { return (n + 63) & ~(size_t)63; }
 
@@ -83,19 +85,46 @@ typedef struct qm_job {
   int asig;
   int32_t azp;
   er_q8_out o;
+  const float *fscale, *fbias; /* float output: y = (float)acc * fscale[n or 0] + fbias[n] */
+  int fper;
+  atomic_int_fast64_t next; /* next item to claim */
 } qm_job;
 
+/* Float output (MatMulIntegerToFloat): the int32 sums of rows [0, rn) x columns [n0, n1) of Y
+ * become floats in place, (float)acc * scale (+ bias), two roundings as the unfused graph's
+ * Cast -> Mul -> Add. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#endif
+static void qm_to_float(const qm_job *j, float *Y, int64_t rn, int64_t n0, int64_t n1) {
+  const float *s = j->fscale, *b = j->fbias, s0 = j->fscale[0];
+  for (int64_t r = 0; r < rn; r++) { /* one simple loop per case, for the vectorizer */
+    float *y = Y + r * j->N;
+    const int32_t *acc = (const int32_t *)y;
+    if (j->fper && b)
+      for (int64_t n = n0; n < n1; n++) y[n] = (float)acc[n] * s[n] + b[n];
+    else if (j->fper)
+      for (int64_t n = n0; n < n1; n++) y[n] = (float)acc[n] * s[n];
+    else if (b)
+      for (int64_t n = n0; n < n1; n++) y[n] = (float)acc[n] * s0 + b[n];
+    else
+      for (int64_t n = n0; n < n1; n++) y[n] = (float)acc[n] * s0;
+  }
+}
+
+/* slot s claims items (row tiles x column chunks) from a shared counter, as quant_conv.c */
 static void qm_task(void *arg, int64_t s0, int64_t s1) {
-  const qm_job *j = (const qm_job *)arg;
+  qm_job *j = (qm_job *)arg;
   for (int64_t s = s0; s < s1; s++) {
     char *slot = j->slots + (size_t)s * j->slot_bytes;
-    for (int64_t it = s * j->items / j->nslots; it < (s + 1) * j->items / j->nslots; it++) {
+    for (int64_t it; (it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->items;) {
       int64_t ch = it % j->nchunks, t = it / j->nchunks;
       int64_t r0 = t * QM_ROWS, rn = j->rows - r0 < QM_ROWS ? j->rows - r0 : QM_ROWS;
       int64_t n0 = ch * j->chunk, n1 = n0 + j->chunk < j->N ? n0 + j->chunk : j->N;
       j->mk->q8_pack_left(rn, j->K, j->A + r0 * j->K, j->asig, j->K, 1, &j->azp, 0, slot);
       j->mk->q8_gemm(j->K, slot, rn, j->packed, j->N, 0, rn, n0, n1, &j->o, j->Y + r0 * j->N * (int64_t)j->esz,
                      j->N);
+      if (j->fscale) qm_to_float(j, (float *)j->Y + r0 * j->N, rn, n0, n1);
     }
   }
 }
@@ -115,12 +144,20 @@ int er_qmm_fast_run(er_kctx *c, const er_qmm_io *io, int32_t lo, int32_t hi) {
   j.asig = a->dtype == ER_I8;
   j.azp = az ? er_q_ld(az->data, az->dtype, 0) : 0;
   const int ot = c->out[0]->dtype;
-  j.esz = ot == ER_I32 ? 4 : 1;
+  j.esz = ot == ER_I32 || ot == ER_F32 ? 4 : 1;
   er_q8_out *o = &j.o;
-  o->type = ot;
+  o->type = ot == ER_F32 ? ER_I32 : ot;
   o->bias = io->bias >= 0 && er_in(c, io->bias) ? (const int32_t *)c->in[io->bias]->data : NULL;
   const size_t head = qm_align((size_t)j.N * sizeof(float));
-  if (ot != ER_I32) {
+  if (ot == ER_F32) { /* int32 sums into Y, then floats: scales a_scale * b_scale[n] in scratch */
+    const er_tensor *as = c->in[io->as], *bs = c->in[io->bs];
+    float *sc = (float *)c->scratch, sa = (float)er_load_f64(as->data, as->dtype, 0);
+    j.fper = er_tensor_numel(bs) > 1;
+    for (int64_t n = 0; n < (j.fper ? j.N : 1); n++) sc[n] = sa * (float)er_load_f64(bs->data, bs->dtype, (size_t)n);
+    j.fscale = sc;
+    j.fbias = (const float *)o->bias;
+    o->bias = NULL;
+  } else if (ot != ER_I32) {
     const er_tensor *as = c->in[io->as], *bs = c->in[io->bs];
     float *sc = (float *)c->scratch, sa = (float)er_load_f64(as->data, as->dtype, 0);
     float sy = (float)er_load_f64(c->in[io->ys]->data, c->in[io->ys]->dtype, 0);
@@ -135,7 +172,7 @@ int er_qmm_fast_run(er_kctx *c, const er_qmm_io *io, int32_t lo, int32_t hi) {
   j.slots = (char *)c->scratch + head;
   if (c->scratch_bytes < head + j.slot_bytes) return 0;
   int nth = er_threadpool_size(c->threads);
-  j.nslots = j.rows * j.N * j.K < QM_MIN_PAR ? 1 : nth;
+  j.nslots = j.rows * j.N * j.K < QM_MIN_PAR * (er_threadpool_sleeping(c->threads) ? 4 : 1) ? 1 : nth;
   if (c->scratch_bytes < head + (size_t)j.nslots * j.slot_bytes) j.nslots = 1;
   j.tiles = (j.rows + QM_ROWS - 1) / QM_ROWS;
   j.chunk = j.N, j.nchunks = 1;
@@ -147,6 +184,7 @@ int er_qmm_fast_run(er_kctx *c, const er_qmm_io *io, int32_t lo, int32_t hi) {
   }
   j.items = j.tiles * j.nchunks;
   if (j.nslots > j.items) j.nslots = j.items;
+  atomic_init(&j.next, 0);
   er_parallel_for(c, j.nslots, 1, qm_task, &j);
   return 1;
 }

@@ -13,6 +13,8 @@
  *       Y = clamp(rint((float)acc * (x_s / (y_s * (float)S))) + y_zp).
  *
  *   NhwcMaxPool (com.microsoft, 8-bit): quant_pool.c.
+ *   QuantizeLinear (edgerun, channels_last = 1): QuantizeLinear of a float32 [N, C, spatial...]
+ *       X per tensor, written as [N, spatial..., C] (kernels/qops.h).
  *
  * The fast paths (same bits) go through the q8 micro-kernels. */
 #include <string.h>
@@ -63,6 +65,24 @@ er_status er_qadd_infer(er_kctx *c) {
   return 0;
 }
 
+typedef struct qadd_job {
+  void (*add)(int64_t, const void *, const void *, int64_t, int, int32_t, int32_t, float, float, int32_t, int32_t,
+              int32_t, void *);
+  const void *a, *b;
+  int64_t b_stride;
+  int sg;
+  int32_t za, zb;
+  float ra, rb;
+  int32_t zc, lo, hi;
+  void *y;
+} qadd_job;
+
+static void qadd_range(void *arg, int64_t i0, int64_t i1) {
+  const qadd_job *j = (const qadd_job *)arg;
+  j->add(i1 - i0, (const char *)j->a + i0, (const char *)j->b + i0 * j->b_stride, j->b_stride, j->sg, j->za, j->zb,
+         j->ra, j->rb, j->zc, j->lo, j->hi, (char *)j->y + i0);
+}
+
 er_status er_qadd_run(er_kctx *c) {
   ER_RETURN_IF_ERROR(qadd_check(c));
   const er_tensor *A = c->in[0], *B = c->in[3];
@@ -75,12 +95,12 @@ er_status er_qadd_run(er_kctx *c) {
   const int64_t n = er_tensor_numel(Y), na = er_tensor_numel(A), nb = er_tensor_numel(B);
   void (*add)(int64_t, const void *, const void *, int64_t, int, int32_t, int32_t, float, float, int32_t, int32_t,
               int32_t, void *) = c->mk && c->mk->q8_add ? c->mk->q8_add : er_q8_add_ref;
-  if (na == n && (nb == n || nb == 1)) {
-    add(n, A->data, B->data, nb == n, sg, za, zb, ra, rb, zc, lo, hi, Y->data);
-    return 0;
-  }
-  if (nb == n && na == 1) { /* the same formula with the operands swapped */
-    add(n, B->data, A->data, 0, sg, zb, za, rb, ra, zc, lo, hi, Y->data);
+  if ((na == n && (nb == n || nb == 1)) || (nb == n && na == 1)) {
+    /* elementwise over ranges of the output (threads: each element computed alone) */
+    qadd_job j = {add, A->data, B->data, nb == n, sg, za, zb, ra, rb, zc, lo, hi, Y->data};
+    if (na != n) /* the same formula with the operands swapped */
+      j.a = B->data, j.b = A->data, j.b_stride = 0, j.za = zb, j.zb = za, j.ra = rb, j.rb = ra;
+    er_parallel_for(c, n, 32768, qadd_range, &j);
     return 0;
   }
   /* general broadcasting: rows of the innermost output dimension */
@@ -243,5 +263,88 @@ er_status er_qcat_run(er_kctx *c) {
     }
     off += row;
   }
+  return 0;
+}
+
+/* ------------------------------------------ QuantizeLinear to channels-last */
+
+enum { QLC_PIX = 256 }; /* pixels per work item: C planes quantized, then interleaved */
+
+static er_status qlc_check(er_kctx *c) {
+  ER_RETURN_IF_ERROR(er_check_inputs(c, 2, 3));
+  static const int tf[] = {ER_F32, 0};
+  ER_RETURN_IF_ERROR(er_check_type(c, 0, tf));
+  ER_RETURN_IF_ERROR(er_check_type(c, 1, tf));
+  ER_RETURN_IF_ERROR(check_scalar(c, 1, 0, "y_scale"));
+  if (er_in(c, 2)) {
+    ER_RETURN_IF_ERROR(er_check_type(c, 2, k_q8));
+    ER_RETURN_IF_ERROR(check_scalar(c, 2, 0, "y_zero_point"));
+  }
+  if (c->in[0]->rank < 3) return ER_ERR(ER_INVALID_ARGUMENT, "x must have rank >= 3, got %d", c->in[0]->rank);
+  if (er_attr_int(c, "channels_last", 0) != 1) return ER_ERR(ER_INVALID_ARGUMENT, "channels_last must be 1");
+  return 0;
+}
+
+er_status er_qlc_infer(er_kctx *c) {
+  ER_RETURN_IF_ERROR(qlc_check(c));
+  const er_tensor *x = c->in[0];
+  int64_t d[ER_MAX_RANK];
+  d[0] = x->dims[0];
+  for (int i = 2; i < x->rank; i++) d[i - 1] = x->dims[i];
+  d[x->rank - 1] = x->dims[1];
+  er_tensor_set_shape(c->out[0], er_in(c, 2) ? c->in[2]->dtype : ER_U8, x->rank, d);
+  c->scratch_bytes = (size_t)er_threadpool_size(c->threads) * (size_t)(x->dims[1] * QLC_PIX);
+  return 0;
+}
+
+typedef struct qlc_job {
+  const er_microkernels *mk;
+  const float *x;
+  unsigned char *y, *tmp;
+  int64_t C, S, tiles, items, nslots;
+  float scale;
+  int32_t zp, lo, hi;
+  int type;
+} qlc_job;
+
+/* slot s (its own C x QLC_PIX bytes of scratch) does items [s * items / nslots, ...): item =
+ * (image, tile of QLC_PIX pixels); each byte is one quantized value, whatever the split */
+static void qlc_slots(void *arg, int64_t s0, int64_t s1) {
+  const qlc_job *j = (const qlc_job *)arg;
+  for (int64_t s = s0; s < s1; s++) {
+    unsigned char *t = j->tmp + (size_t)(s * j->C * QLC_PIX);
+    for (int64_t it = s * j->items / j->nslots; it < (s + 1) * j->items / j->nslots; it++) {
+      int64_t n = it / j->tiles, p0 = it % j->tiles * QLC_PIX, pn = j->S - p0 < QLC_PIX ? j->S - p0 : QLC_PIX;
+      const float *xn = j->x + n * j->C * j->S + p0;
+      for (int64_t ch = 0; ch < j->C; ch++)
+        j->mk->q8_quantize(pn, xn + ch * j->S, j->scale, j->zp, j->lo, j->hi, j->type, t + ch * pn);
+      j->mk->u8_transpose(j->C, pn, t, pn, j->y + (n * j->S + p0) * j->C, j->C);
+    }
+  }
+}
+
+er_status er_qlc_run(er_kctx *c) {
+  ER_RETURN_IF_ERROR(qlc_check(c));
+  const er_tensor *x = c->in[0];
+  qlc_job j;
+  memset(&j, 0, sizeof j);
+  j.mk = c->mk ? c->mk : er_microkernels_ref();
+  j.x = (const float *)x->data;
+  j.y = (unsigned char *)c->out[0]->data;
+  j.tmp = (unsigned char *)c->scratch;
+  j.C = x->dims[1];
+  j.S = j.C > 0 && x->dims[0] > 0 ? er_tensor_numel(x) / (x->dims[0] * j.C) : 0;
+  j.tiles = (j.S + QLC_PIX - 1) / QLC_PIX;
+  j.items = x->dims[0] * j.tiles;
+  j.scale = scalar_f(c, 1);
+  j.zp = scalar_zp(c, 2);
+  j.type = c->out[0]->dtype;
+  er_q8_range(j.type, &j.lo, &j.hi);
+  if (j.items == 0 || j.C == 0) return 0;
+  j.nslots = er_threadpool_size(c->threads);
+  if (j.nslots > j.items) j.nslots = j.items;
+  if (er_tensor_numel(x) < 32768) j.nslots = 1;
+  if (c->scratch_bytes < (size_t)(j.nslots * j.C * QLC_PIX)) return ER_ERR(ER_INTERNAL, "QuantizeLinear scratch too small");
+  er_parallel_for(c, j.nslots, 1, qlc_slots, &j);
   return 0;
 }

@@ -397,6 +397,82 @@ static double accum(const rs_acc *a, int d, int64_t off, double w) {
   return s;
 }
 
+/* Nearest mode without extrapolation: the trailing axes that map every output index to the
+ * same input index form blocks of B contiguous elements; the output is runs along the last
+ * other axis L (out_dims[L] blocks, each copied from its input offset), one run per
+ * coordinate of the axes before L. A run whose source equals the previous run's (an
+ * upsampled row) is a copy of that output run. Runs are split over threads (each run is a
+ * plain copy, so the split does not change the result). */
+typedef struct {
+  const rs_params *p;
+  const rs_taps *t;
+  const char *x;
+  char *y;
+  size_t es;
+  int L;      /* last non-identity axis */
+  int64_t B;  /* elements per block (product of the identity axes after L) */
+} rs_near_job;
+
+static void rs_near_runs(void *arg, int64_t r0, int64_t r1) {
+  const rs_near_job *j = (const rs_near_job *)arg;
+  const rs_params *p = j->p;
+  const int L = j->L;
+  const int64_t n = p->out_dims[L], *ix = j->t[L].idx;
+  const size_t bb = (size_t)j->B * j->es, run = (size_t)n * bb;
+  int64_t o[ER_MAX_RANK], t = r0, prev = -1;
+  for (int d = L - 1; d >= 0; d--) o[d] = t % p->out_dims[d], t /= p->out_dims[d];
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t base = 0;
+    for (int d = 0; d < L; d++) base += j->t[d].idx[o[d]];
+    char *dst = j->y + (size_t)r * run;
+    if (r > r0 && base == prev) {
+      memcpy(dst, dst - run, run);
+    } else if (j->es == 4 && j->B == 1) {
+      const uint32_t *src = (const uint32_t *)j->x + base;
+      uint32_t *d32 = (uint32_t *)dst;
+      for (int64_t i = 0; i < n; i++) d32[i] = src[ix[i]];
+    } else {
+      const char *src = j->x + (size_t)base * j->es;
+      for (int64_t i = 0; i < n; i++) memcpy(dst + (size_t)i * bb, src + (size_t)ix[i] * j->es, bb);
+    }
+    prev = base;
+    for (int d = L - 1; d >= 0; d--) {
+      if (++o[d] < p->out_dims[d]) break;
+      o[d] = 0;
+    }
+  }
+}
+
+/* Test hook: non-zero disables the nearest fast path (unit tests compare both paths). */
+int er_resize_fast_disabled;
+
+static int rs_nearest_fast(er_kctx *c, const rs_params *p, const rs_taps *t, const int64_t *istr) {
+  const int r = p->rank;
+  if (er_resize_fast_disabled) return 0;
+  for (int d = 0; d < r; d++)
+    for (int64_t i = 0; i < p->out_dims[d]; i++)
+      if (t[d].cnt[i] != 1) return 0; /* extrapolated coordinates */
+  int L = r - 1;
+  int64_t B = 1;
+  for (; L >= 0; L--) {
+    int ident = p->out_dims[L] == p->in_dims[L];
+    for (int64_t i = 0; ident && i < p->out_dims[L]; i++) ident = t[L].idx[i] == i * istr[L];
+    if (!ident) break;
+    B *= p->out_dims[L];
+  }
+  rs_near_job j = {p, t, (const char *)c->in[0]->data, (char *)c->out[0]->data, er_dtype_size(c->in[0]->dtype), L, B};
+  if (L < 0) {
+    memcpy(j.y, j.x, (size_t)B * j.es);
+    return 1;
+  }
+  int64_t runs = 1;
+  for (int d = 0; d < L; d++) runs *= p->out_dims[d];
+  const int64_t run_bytes = p->out_dims[L] * B * (int64_t)j.es;
+  const int64_t grain = run_bytes >= 65536 ? 1 : 65536 / (run_bytes > 0 ? run_bytes : 1);
+  er_parallel_for(c, runs, grain, rs_near_runs, &j);
+  return 1;
+}
+
 er_status er_resize_run(er_kctx *c) {
   rs_params p;
   ER_RETURN_IF_ERROR(rs_parse(c, &p));
@@ -431,6 +507,8 @@ er_status er_resize_run(er_kctx *c) {
     }
     build_taps(&p, d, istr[d], rs, re, &taps[d]);
   }
+
+  if (p.mode == RS_NEAREST && rs_nearest_fast(c, &p, taps, istr)) return 0;
 
   int64_t o[ER_MAX_RANK] = {0};
   size_t es = er_dtype_size(x->dtype);

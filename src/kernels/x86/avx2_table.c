@@ -19,10 +19,6 @@ static er_microkernels avx2_table = {
     .f32_gemm_pack_b = er_f32_gemm_pack_b_16__avx2,
     .f32_gemm_packed = er_f32_gemm_packed_6x16__avx2,
     .f32_gemm_packed_cols = er_f32_gemm_packed_cols_6x16__avx2,
-    .f32_dwconv2d = er_f32_dwconv2d__avx2,
-    .f32_gemm_pack_a_size = er_f32_gemm_pack_a_size_6x16__avx2,
-    .f32_gemm_pack_a = er_f32_gemm_pack_a_6x16__avx2,
-    .f32_gemm_packed_a = er_f32_gemm_packed_a_6x16__avx2,
     /* channels-last weights: the AVX2 kernels read the reference packed format */
     .f32_nhwc_pack_size = er_f32_nhwc_pack_size__ref,
     .f32_nhwc_pack = er_f32_nhwc_pack__ref,
@@ -65,19 +61,11 @@ static er_microkernels avx2_table = {
 };
 
 const er_microkernels *er_microkernels_avx2(void) {
-  const er_microkernels *ref = er_microkernels_ref();
-  /* entries without an AVX2 version yet: take the reference one */
-  if (!avx2_table.f32_dwconv2d) avx2_table.f32_dwconv2d = ref->f32_dwconv2d;
-  if (er_cpu_detect().avx_vnni) { /* 8-bit GEMM on vpdpbusd (4 exact products per lane) */
-    avx2_table.q8_pack_left_size = er_q8_pack_left_size__avxvnni;
-    avx2_table.q8_pack_left = er_q8_pack_left__avxvnni;
-    avx2_table.q8_pack_right_size = er_q8_pack_right_size_16__avxvnni;
-    avx2_table.q8_pack_right = er_q8_pack_right_16__avxvnni;
-    avx2_table.q8_gemm = er_q8_gemm_6x16__avxvnni;
-    avx2_table.q8_dw_pack_size = er_q8_dw_pack_size__avxvnni;
-    avx2_table.q8_dw_pack = er_q8_dw_pack__avxvnni;
-    avx2_table.q8_dw_work_size = er_q8_dw_work_size__avxvnni;
-    avx2_table.q8_dwconv_nhwc = er_q8_dwconv_nhwc__avxvnni;
+  er_cpu_features f = er_cpu_detect();
+  if (f.avx_vnni) er_q8_use_avxvnni(&avx2_table); /* 8-bit GEMM on vpdpbusd (4 exact products per lane) */
+  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni) { /* 512-bit vpdpbusd; AMX tiles if granted */
+    er_q8_use_avx512vnni(&avx2_table);
+    if (er_cpu_amx_enable()) er_q8_use_amx(&avx2_table);
   }
   return &avx2_table;
 }

@@ -15,10 +15,15 @@
 
 const er_microkernels *er_microkernels_avx2(void);
 
+#if !defined(ER_NO_AVX512)
 static er_microkernels avx512_table;
 static atomic_int avx512_state; /* 0 unbuilt, 1 building, 2 ready */
+#endif
 
 const er_microkernels *er_microkernels_avx512(void) {
+#if defined(ER_NO_AVX512) /* make AVX512=0: no AVX-512 kernels built; tests get the AVX2 table */
+  return er_microkernels_avx2();
+#else
   int s = atomic_load_explicit(&avx512_state, memory_order_acquire);
   if (s == 2) return &avx512_table;
   int expect = 0;
@@ -44,4 +49,5 @@ const er_microkernels *er_microkernels_avx512(void) {
     }
   }
   return &avx512_table;
+#endif
 }

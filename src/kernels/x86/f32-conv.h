@@ -1,24 +1,9 @@
 /*
- * AVX2/FMA convolution micro-kernels (float32). Declarations for the AVX2 table, plus a
- * vectorized activation used by their epilogues (only visible to AVX2-compiled files).
- *
- *   er_f32_dwconv2d__avx2          depthwise 2-D conv of one plane (see dispatch.h)
- *   er_f32_gemm_pack_a_6x16__avx2  weights (M x K row-major) -> panels of 6 rows, k-major
- *   er_f32_gemm_packed_a_6x16__avx2  C = act(base + A_packed[m0.., k0..k0+kc) * B)
+ * Vectorized activations for the AVX2/FMA epilogues (only visible to AVX2-compiled files).
  */
 #ifndef ER_KERNELS_X86_F32_CONV_H
 #define ER_KERNELS_X86_F32_CONV_H
 #include "kernels/dispatch.h"
-
-void er_f32_dwconv2d__avx2(const float *in, int64_t H, int64_t W, const float *w, int64_t KH,
-                           int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
-                           int64_t dw, float bias, er_act act, float *out, int64_t OH, int64_t OW);
-size_t er_f32_gemm_pack_a_size_6x16__avx2(int64_t M, int64_t K);
-void er_f32_gemm_pack_a_6x16__avx2(int64_t M, int64_t K, const float *A, int64_t lda, void *packed);
-void er_f32_gemm_packed_a_6x16__avx2(int64_t M, int64_t N, int64_t kc, const void *packed, int64_t K,
-                                     int64_t m0, int64_t k0, const float *B, int64_t ldb,
-                                     int b_padded, const float *bias, int accumulate, er_act act,
-                                     float *C, int64_t ldc);
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>

@@ -95,21 +95,27 @@ typedef void (*tile_fn)(int64_t kc, const float *a, int64_t lda, const float *b,
                                  const float *bias, const er_act *act) {                      \
     tile(mr, wide, kc, a, lda, b, b2, c, ldc, nr, init, bias, act);                           \
   }
-#define TILE_ROWS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12)
+/* tile heights 1-4, 6, 8 and 12; other row counts take the tallest that fits, then the rest
+ * (each element is computed the same way whatever tile computes it) */
+#define TILE_ROWS(X) X(1) X(2) X(3) X(4) X(6) X(8) X(12)
 #define TILE_NARROW(mr) TILE_FN(mr, 0)
 #define TILE_WIDE(mr) TILE_FN(mr, 1)
 TILE_ROWS(TILE_NARROW)
 TILE_ROWS(TILE_WIDE)
-#define TILE_REF0(mr) tile_##mr##_0,
-#define TILE_REF1(mr) tile_##mr##_1,
-static const tile_fn k_tiles[2][MR + 1] = {{0, TILE_ROWS(TILE_REF0)}, {0, TILE_ROWS(TILE_REF1)}};
+#define TILE_REF(mr) [mr] = {tile_##mr##_0, tile_##mr##_1},
+static const tile_fn k_tiles[MR + 1][2] = {TILE_ROWS(TILE_REF)};
+static const int k_height[MR + 1] = {0, 1, 2, 3, 4, 4, 6, 6, 8, 8, 8, 8, 12};
 
 /* b: the first panel's rows [k0, k0 + kc); the second panel starts panel_stride later */
 static inline void run_tile(int64_t mr, int64_t kc, const float *a, int64_t lda, const float *b,
                             int64_t panel_stride, float *c, int64_t ldc, int64_t nr, int init,
                             const float *bias, const er_act *act) {
-  k_tiles[nr > 16][mr](kc, a, lda, b, nr > 16 ? b + panel_stride : NULL, c, ldc, (int)nr, init, bias,
-                       act);
+  for (int64_t r = 0; r < mr;) {
+    const int h = k_height[mr - r];
+    k_tiles[h][nr > 16](kc, a + r * lda, lda, b, nr > 16 ? b + panel_stride : NULL, c + r * ldc, ldc, (int)nr, init,
+                        bias, act);
+    r += h;
+  }
 }
 
 /* Pack op(B)[k0 .. k0+kc)[j0 .. j0+nc) * alpha into 16-column panels (zero-padded, an even

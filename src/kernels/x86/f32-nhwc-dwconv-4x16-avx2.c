@@ -8,8 +8,8 @@
  * vector load serves np = 4 pixels (8 accumulators). Runs of stride-1 3- or 5-wide kernels (taps in rows of consecutive input
  * pixels) keep a kernel row's weights in registers and load each input vector once for the
  * 4 outputs that use it. Each output is bias + its taps in order with FMA whatever block computes
- * it, then the activation per 8-lane vector (SILU / SIGMOID over each stored pixel row, GELU /
- * TANH: the scalar reference afterwards), so any split of the pixels gives the same bits.
+ * it, then RELU / CLIP per 8-lane vector in registers, any other activation over each stored
+ * pixel row (er_nhwc_act_stored), so any split of the pixels gives the same bits.
  */
 #include <immintrin.h>
 
@@ -42,12 +42,12 @@ static inline __attribute__((always_inline)) void block(const int np, const int 
 #pragma GCC unroll 4
   for (int p = 0; p < np; p++) {
     float *o = out + p * ldo + c0;
-    const __m256 y0 = vact ? er_act_avx2(a0[p], act) : a0[p];
+    const __m256 y0 = vact ? er_nhwc_act_min_avx2(a0[p], act) : a0[p];
     if (masked)
       _mm256_maskstore_ps(o, tail, y0);
     else
       _mm256_storeu_ps(o, y0);
-    if (nv == 2) _mm256_storeu_ps(o + 8, vact ? er_act_avx2(a1[p], act) : a1[p]);
+    if (nv == 2) _mm256_storeu_ps(o + 8, vact ? er_nhwc_act_min_avx2(a1[p], act) : a1[p]);
   }
 #undef LD
 }
@@ -62,7 +62,7 @@ static inline __attribute__((always_inline)) void pixels(const int np, const int
   if (c0 + 8 <= C) block(np, 1, 0, run, T, in, off, step, w, C, c0, bias, none, vact, act, out, ldo), c0 += 8;
   if (c0 < C) block(np, 1, 1, run, T, in, off, step, w, C, c0, bias, er_nhwc_mask(C - c0), vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
+    er_nhwc_act_block_avx2(out, ldo, np, C, act);
 }
 
 /* Runs of stride-1 kernels whose taps come in rows of L consecutive input pixels (in[t+j] =
@@ -95,7 +95,7 @@ static inline __attribute__((always_inline)) void rows_block(const int np, const
   }
 #pragma GCC unroll 8
   for (int p = 0; p < np; p++) {
-    const __m256 y = vact ? er_act_avx2(acc[p], act) : acc[p];
+    const __m256 y = vact ? er_nhwc_act_min_avx2(acc[p], act) : acc[p];
     if (masked)
       _mm256_maskstore_ps(out + p * ldo + c0, tail, y);
     else
@@ -113,9 +113,9 @@ static inline __attribute__((always_inline)) void rows_pixels(const int np, cons
     rows_block(np, L, 0, R, in, off, step, w, C, c0, bias, _mm256_setzero_si256(), vact, act, out, ldo);
   if (c0 < C) rows_block(np, L, 1, R, in, off, step, w, C, c0, bias, er_nhwc_mask(C - c0), vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_nhwc_act_stored(out + p * ldo, C, act);
+    er_nhwc_act_block_avx2(out, ldo, np, C, act);
 }
 
-#define DW_ACT_REGS er_nhwc_act_in_regs
+#define DW_ACT_REGS er_nhwc_act_regs_avx2
 #define DW_NAME er_f32_nhwc_dwconv_4x16__avx2
 #include "kernels/x86/f32-nhwc-dwconv-impl.h"

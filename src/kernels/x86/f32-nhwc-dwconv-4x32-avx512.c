@@ -59,7 +59,7 @@ static inline __attribute__((always_inline)) void pixels(const int np, const int
   else if (c0 < C)
     block(np, 1, run, T, in, off, step, w, C, c0, bias, lanes(C - c0), 0, vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_nhwc_act_stored_avx512(out + p * ldo, C, act);
+    er_nhwc_act_block_avx512(out, ldo, np, C, act);
 }
 
 /* Runs of stride-1 kernels whose taps come in rows of L consecutive input pixels: np pixels
@@ -99,7 +99,7 @@ static inline __attribute__((always_inline)) void rows_pixels(const int np, cons
   for (int64_t c0 = 0; c0 < C; c0 += 16)
     rows_block(np, L, R, in, off, step, w, C, c0, bias, lanes(C - c0), vact, act, out, ldo);
   if (act.kind != ER_ACT_NONE && !vact)
-    for (int p = 0; p < np; p++) er_nhwc_act_stored_avx512(out + p * ldo, C, act);
+    er_nhwc_act_block_avx512(out, ldo, np, C, act);
 }
 
 #define DW_ACT_REGS er_nhwc_act_regs_avx512

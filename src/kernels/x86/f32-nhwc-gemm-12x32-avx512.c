@@ -28,11 +28,12 @@ enum { NR = 16, KC = 256, NCB = 256, MR = 12 };
 enum { INIT_ZERO, INIT_BIAS, INIT_C };
 
 /* C[0..mr)[0..nr) for nr <= 16*np: b = packed rows at this depth for the first column,
- * ps = floats between panels. exact: nr == 16*np. */
+ * ps = floats between panels. exact: nr == 16*np. vact: RELU / CLIP in registers; the
+ * callers apply the other activations over the stored rows. */
 static inline __attribute__((always_inline)) void tile(const int mr, const int np, const int exact, int64_t kc,
                                                        const float *a, int64_t lda, const float *b, int64_t ps,
                                                        float *c, int64_t ldc, int64_t nr, int mode, const float *bias,
-                                                       int act_on, er_act act) {
+                                                       int vact, er_act act) {
   __m512 acc[MR][4];
   __mmask16 m[4];
 #pragma GCC unroll 4
@@ -68,51 +69,78 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
     }
     b += NR;
   }
-  const int vec_act = act_on && er_nhwc_act_regs_avx512(act.kind);
 #pragma GCC unroll 12
-  for (int r = 0; r < mr; r++) {
-    float *cr = c + r * ldc;
+  for (int r = 0; r < mr; r++)
 #pragma GCC unroll 4
-    for (int v = 0; v < np; v++) _mm512_mask_storeu_ps(cr + 16 * v, m[v], vec_act ? er_nhwc_act_min_avx512(acc[r][v], act) : acc[r][v]);
-    if (act_on && !vec_act) er_nhwc_act_stored_avx512(cr, nr, act);
-  }
+    for (int v = 0; v < np; v++)
+      _mm512_mask_storeu_ps(c + r * ldc + 16 * v, m[v], vact ? er_nhwc_act_min_avx512(acc[r][v], act) : acc[r][v]);
+}
+/* act_on: the activation is due (last depth block); 1 if it goes in registers */
+static inline int act_regs(int act_on, er_act act) { return act_on && er_nhwc_act_regs_avx512(act.kind); }
+/* the other activations over mr stored rows of n columns */
+static inline void act_rows(int mr, int act_on, er_act act, float *c, int64_t ldc, int64_t n) {
+  if (act_on && !er_nhwc_act_regs_avx512(act.kind)) er_nhwc_act_block_avx512(c, ldc, mr, n, act);
 }
 
-/* the full 12x32 tile, out of line (one copy for both loops) */
+/* the full 12x32 tile, out of line: one copy (it needs every register: a loop around it
+ * in the same function would spill) */
 static __attribute__((noinline)) void tile_full(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps,
-                                                float *c, int64_t ldc, int mode, const float *bias, int act_on,
+                                                float *c, int64_t ldc, int mode, const float *bias, int vact,
                                                 er_act act) {
-  tile(MR, 2, 1, kc, a, lda, b, ps, c, ldc, 2 * NR, mode, bias, act_on, act);
+  tile(MR, 2, 1, kc, a, lda, b, ps, c, ldc, 2 * NR, mode, bias, vact, act);
+}
+/* full tiles: nt row tiles x npp panel pairs (a, b, c and bias at the first); activations not
+ * in registers go over each row tile's rows once its panels are done */
+static void tiles_full(int64_t nt, int64_t npp, int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps,
+                       float *c, int64_t ldc, int mode, const float *bias, int act_on, er_act act) {
+  const int vact = act_regs(act_on, act);
+  for (int64_t t = 0; t < nt; t++, a += MR * lda, c += MR * ldc) {
+    for (int64_t p = 0; p < npp; p++)
+      tile_full(kc, a, lda, b + 2 * p * ps, ps, c + 2 * p * NR, ldc, mode, bias ? bias + 2 * p * NR : 0, vact, act);
+    act_rows(MR, act_on, act, c, ldc, npp * 2 * NR);
+  }
 }
 
 typedef void (*tile_fn)(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, int64_t ldc,
-                        int64_t nr, int mode, const float *bias, int act_on, er_act act);
+                        int64_t nr, int mode, const float *bias, int vact, er_act act);
 #define TILE(mr, np)                                                                                          \
   static void tile_##mr##x##np(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, \
-                               int64_t ldc, int64_t nr, int mode, const float *bias, int act_on, er_act act) { \
-    tile(mr, np, 0, kc, a, lda, b, ps, c, ldc, nr, mode, bias, act_on, act);                                 \
+                               int64_t ldc, int64_t nr, int mode, const float *bias, int vact, er_act act) {   \
+    tile(mr, np, 0, kc, a, lda, b, ps, c, ldc, nr, mode, bias, vact, act);                                   \
   }
 TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4) TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4) TILE(3, 1) TILE(3, 2)
-TILE(3, 3) TILE(3, 4) TILE(4, 1) TILE(4, 2) TILE(5, 1) TILE(5, 2) TILE(6, 1) TILE(6, 2) TILE(7, 1) TILE(7, 2)
-TILE(8, 1) TILE(8, 2) TILE(9, 1) TILE(9, 2) TILE(10, 1) TILE(10, 2) TILE(11, 1) TILE(11, 2) TILE(12, 1) TILE(12, 2)
+TILE(3, 3) TILE(3, 4) TILE(4, 1) TILE(4, 2) TILE(6, 1) TILE(6, 2) TILE(8, 1) TILE(8, 2) TILE(12, 1) TILE(12, 2)
 #undef TILE
-/* tiles[mr][np]; the widest np of a row count is its step */
+/* tiles[mr][np] for the tile heights 1-4, 6, 8 and 12 (other row counts: the tallest that
+ * fits, then the rest); the widest np of a height is its step */
 static const tile_fn tiles[MR + 1][5] = {
     {0},
     {0, tile_1x1, tile_1x2, tile_1x3, tile_1x4},
     {0, tile_2x1, tile_2x2, tile_2x3, tile_2x4},
     {0, tile_3x1, tile_3x2, tile_3x3, tile_3x4},
     {0, tile_4x1, tile_4x2},
-    {0, tile_5x1, tile_5x2},
+    {0},
     {0, tile_6x1, tile_6x2},
-    {0, tile_7x1, tile_7x2},
+    {0},
     {0, tile_8x1, tile_8x2},
-    {0, tile_9x1, tile_9x2},
-    {0, tile_10x1, tile_10x2},
-    {0, tile_11x1, tile_11x2},
+    {0}, {0}, {0},
     {0, tile_12x1, tile_12x2},
 };
 static const int max_np[MR + 1] = {0, 4, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+static const int height[MR + 1] = {0, 1, 2, 3, 4, 4, 6, 6, 8, 8, 8, 8, 12}; /* tallest tile <= mr rows */
+
+/* mr rows x nr columns (nr <= 16 * max_np[mr]) through tiles of ceil(nr / 16) panels, then
+ * the other activations */
+static void tile_part(int mr, int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c,
+                      int64_t ldc, int64_t nr, int mode, const float *bias, int act_on, er_act act) {
+  const int np = (int)((nr + NR - 1) / NR);
+  for (int r = 0; r < mr;) {
+    const int h = height[mr - r];
+    tiles[h][np](kc, a + r * lda, lda, b, ps, c + r * ldc, ldc, nr, mode, bias, act_regs(act_on, act), act);
+    r += h;
+  }
+  act_rows(mr, act_on, act, c, ldc, nr);
+}
 
 void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const float *A, int64_t lda,
                                     const void *packed, int64_t K, int64_t k0, int64_t n0, const float *bias,
@@ -141,23 +169,24 @@ void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const floa
             const int mr = M - i0 < MR ? (int)(M - i0) : MR;
             const float *a = A + i0 * lda + kk;
             float *c = C + i0 * ldc + j;
-            if (mr == MR && nr == 2 * NR)
-              tile_full(kl, a, lda, b, ps, c, ldc, mode, bs, act_on, act);
-            else
-              tiles[mr][(nr + NR - 1) / NR](kl, a, lda, b, ps, c, ldc, nr, mode, bs, act_on, act);
+            if (mr == MR && nr == 2 * NR) {
+              tile_full(kl, a, lda, b, ps, c, ldc, mode, bs, act_regs(act_on, act), act);
+              act_rows(MR, act_on, act, c, ldc, 2 * NR);
+            } else
+              tile_part(mr, kl, a, lda, b, ps, c, ldc, nr, mode, bs, act_on, act);
           }
         }
         continue;
       }
       int64_t i0 = 0;
-      for (; i0 + MR <= M && jf > jc; i0 += MR) { /* full 12x32 tiles inline, then the rest */
-        const float *a = A + i0 * lda + kk;
-        float *c = C + i0 * ldc;
-        for (int64_t j = jc; j < jf; j += 2 * NR)
-          tile_full(kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, mode, bias ? bias + j : 0, act_on, act);
-        if (jf < je)
-          tiles[MR][(je - jf + NR - 1) / NR](kl, a, lda, P + (jf / NR) * ps + kk * NR, ps, c + jf, ldc, je - jf, mode,
-                                             bias ? bias + jf : 0, act_on, act);
+      if (jf > jc && M >= MR) { /* full 12x32 tiles, then the rest */
+        const int64_t nt = M / MR;
+        tiles_full(nt, (jf - jc) / (2 * NR), kl, A + kk, lda, P + (jc / NR) * ps + kk * NR, ps, C + jc, ldc, mode,
+                   bias ? bias + jc : 0, act_on, act);
+        for (; i0 < MR * nt; i0 += MR)
+          if (jf < je)
+            tile_part(MR, kl, A + i0 * lda + kk, lda, P + (jf / NR) * ps + kk * NR, ps, C + i0 * ldc + jf, ldc,
+                      je - jf, mode, bias ? bias + jf : 0, act_on, act);
       }
       for (; i0 < M; i0 += MR) {
         const int mr = M - i0 < MR ? (int)(M - i0) : MR;
@@ -166,8 +195,8 @@ void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const floa
         float *c = C + i0 * ldc;
         for (int64_t j = jc; j < je; j += step) {
           const int64_t nr = je - j < step ? je - j : step;
-          tiles[mr][(nr + NR - 1) / NR](kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, nr, mode,
-                                        bias ? bias + j : 0, act_on, act);
+          tile_part(mr, kl, a, lda, P + (j / NR) * ps + kk * NR, ps, c + j, ldc, nr, mode, bias ? bias + j : 0, act_on,
+                    act);
         }
       }
     }

@@ -5,11 +5,12 @@
  *   WV, WT          vector and tail-mask types; WN lanes per vector
  *   WSET1 WADD WSUB WFMA WFNMA   the arithmetic; WZERO() a zero vector
  *   WLOAD(p, t) / WSTORE(p, t, v)  masked load / store (t: WFULL or WTAIL(n), n < WN lanes)
- *   WACT(v, act)    activation in registers; WACT_ROW(row, n, act) over a stored row
+ *   WACT_REGS(kind) 1 for the activations applied in registers (RELU, CLIP), by WACT(v, act);
+ *                   WACT_ROW(row, n, act) applies the others over a stored row
  *   WIN, WOUT       the entry points' names
  * Per block of WN channels (the last one masked): the 6 columns of the 6x6 patch go through
  * B^T (or A^T) into a stack buffer, then its rows. The output adds the bias and applies the
- * activation per vector (SILU, SIGMOID, GELU, TANH: over the stored pixel afterwards).
+ * activation per vector (RELU, CLIP; the others over the stored pixel afterwards).
  */
 
 /* B^T: 6 vectors -> 6 */
@@ -87,7 +88,7 @@ static inline __attribute__((always_inline)) void wino_out_block(const float *O,
 }
 
 void WOUT(int64_t M, const float *O, int64_t xs, const float *bias, er_act act, float *const *out) {
-  const int vact = er_nhwc_act_in_regs(act.kind);
+  const int vact = WACT_REGS(act.kind);
   int64_t m0 = 0;
   for (; m0 + WN <= M; m0 += WN) wino_out_block(O, xs, m0, WFULL, bias, vact, act, out);
   if (m0 < M) wino_out_block(O, xs, m0, WTAIL(M - m0), bias, vact, act, out);

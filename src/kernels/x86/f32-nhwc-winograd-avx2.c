@@ -31,7 +31,8 @@ static inline __attribute__((always_inline)) void w_store(float *p, int n, __m25
 #define WZERO _mm256_setzero_ps
 #define WLOAD w_load
 #define WSTORE w_store
-#define WACT er_act_avx2
+#define WACT er_nhwc_act_min_avx2
+#define WACT_REGS er_nhwc_act_regs_avx2
 #define WACT_ROW er_nhwc_act_stored
 #define WIN er_f32_nhwc_wino_in__avx2
 #define WOUT er_f32_nhwc_wino_out__avx2

@@ -20,7 +20,8 @@
 #define WZERO _mm512_setzero_ps
 #define WLOAD(p, t) _mm512_maskz_loadu_ps((t), (p))
 #define WSTORE(p, t, v) _mm512_mask_storeu_ps((p), (t), (v))
-#define WACT er_nhwc_act_avx512
+#define WACT er_nhwc_act_min_avx512
+#define WACT_REGS er_nhwc_act_regs_avx512
 #define WACT_ROW er_nhwc_act_stored_avx512
 #define WIN er_f32_nhwc_wino_in__avx512
 #define WOUT er_f32_nhwc_wino_out__avx512

@@ -68,13 +68,37 @@ static inline void er_nhwc_act_row_avx2(float *x, int64_t n, er_act a) {
 static inline int er_nhwc_act_in_regs(int kind) {
   return kind != ER_ACT_NONE && er_act_is_vector(kind) && !er_nhwc_act_rows(kind);
 }
-/* the others, over a stored row: exp-based ones vectorized, GELU / TANH by the reference */
-static inline void er_nhwc_act_stored(float *x, int64_t n, er_act a) {
-  if (er_nhwc_act_rows(a.kind))
-    er_nhwc_act_row_avx2(x, n, a);
-  else
-    er_f32_apply_act(x, n, a);
+/* The AVX2 kernels keep only RELU and CLIP in registers (two instructions per accumulator,
+ * no code growth per tile variant); every other activation runs over the stored row, still
+ * in L1 (er_nhwc_act_stored), the same per element wherever a row starts. */
+static inline int er_nhwc_act_regs_avx2(int kind) { return kind == ER_ACT_RELU || kind == ER_ACT_CLIP; }
+static inline __attribute__((always_inline)) __m256 er_nhwc_act_min_avx2(__m256 x, er_act a) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(a.kind == ER_ACT_CLIP ? a.a : 0.0f));
+  return a.kind == ER_ACT_CLIP ? _mm256_min_ps(x, _mm256_set1_ps(a.b)) : x;
 }
+/* An activation over `rows` stored rows of n floats, ldx apart: exp-based ones and the other
+ * vector kinds 8 lanes at a time (a masked tail, so every element takes the vector code),
+ * GELU / TANH by the reference. Out of line (one copy per file), the kind tested once per
+ * block of rows. */
+static __attribute__((noinline, unused)) void er_nhwc_act_block_avx2(float *x, int64_t ldx, int64_t rows, int64_t n,
+                                                                     er_act a) {
+  if (a.kind == ER_ACT_NONE) return;
+  if (er_nhwc_act_rows(a.kind)) {
+    for (int64_t r = 0; r < rows; r++) er_nhwc_act_row_avx2(x + r * ldx, n, a);
+  } else if (er_act_is_vector(a.kind)) {
+    const __m256i m = er_nhwc_mask(n % 8);
+    for (int64_t r = 0; r < rows; r++) {
+      float *xr = x + r * ldx;
+      int64_t i = 0;
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(xr + i, er_act_avx2(_mm256_loadu_ps(xr + i), a));
+      if (i < n) _mm256_maskstore_ps(xr + i, m, er_act_avx2(_mm256_maskload_ps(xr + i, m), a));
+    }
+  } else {
+    for (int64_t r = 0; r < rows; r++) er_f32_apply_act(x + r * ldx, n, a);
+  }
+}
+/* the same over one row */
+static inline void er_nhwc_act_stored(float *x, int64_t n, er_act a) { er_nhwc_act_block_avx2(x, 0, 1, n, a); }
 
 /* Depth blocks of at most kcmax, all equal (a function of kc only, so any split of a GEMM's
  * rows or columns sums each element over the same blocks). */
@@ -154,19 +178,26 @@ static inline __attribute__((always_inline)) __m512 er_nhwc_act_min_avx512(__m51
   x = _mm512_max_ps(x, _mm512_set1_ps(a.kind == ER_ACT_CLIP ? a.a : 0.0f));
   return a.kind == ER_ACT_CLIP ? _mm512_min_ps(x, _mm512_set1_ps(a.b)) : x;
 }
-static inline void er_nhwc_act_stored_avx512(float *x, int64_t n, er_act a) {
+/* er_nhwc_act_block_avx2 16 lanes at a time (GELU, TANH: the reference) */
+static __attribute__((noinline, unused)) void er_nhwc_act_block_avx512(float *x, int64_t ldx, int64_t rows, int64_t n,
+                                                                       er_act a) {
   if (a.kind == ER_ACT_NONE) return;
   if (!er_nhwc_act_rows(a.kind) && !er_nhwc_act_in_regs(a.kind)) {
-    er_nhwc_act_stored(x, n, a); /* GELU, TANH */
+    for (int64_t r = 0; r < rows; r++) er_f32_apply_act(x + r * ldx, n, a); /* GELU, TANH */
     return;
   }
   const int silu = a.kind == ER_ACT_SILU, sig = er_nhwc_act_rows(a.kind);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
-    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    _mm512_mask_storeu_ps(x + i, m, sig ? er_nhwc_sig_avx512(v, silu) : er_nhwc_act_avx512(v, a));
+  const __mmask16 tail = (__mmask16)((1u << (n % 16)) - 1);
+  for (int64_t r = 0; r < rows; r++) {
+    float *xr = x + r * ldx;
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : tail;
+      const __m512 v = _mm512_maskz_loadu_ps(m, xr + i);
+      _mm512_mask_storeu_ps(xr + i, m, sig ? er_nhwc_sig_avx512(v, silu) : er_nhwc_act_avx512(v, a));
+    }
   }
 }
+static inline void er_nhwc_act_stored_avx512(float *x, int64_t n, er_act a) { er_nhwc_act_block_avx512(x, 0, 1, n, a); }
 #endif
 #endif
 #endif

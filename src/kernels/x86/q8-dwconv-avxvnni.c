@@ -27,6 +27,7 @@
 
 #include "kernels/q8.h"
 #include "kernels/x86/q8-common-avx2.h"
+#include "kernels/x86/q8-dw-vnni.h"
 #include "kernels/x86/q8.h"
 
 enum { HDR = 64 };
@@ -44,6 +45,7 @@ size_t er_q8_dw_pack_size__avxvnni(int64_t KH, int64_t KW, int64_t C) {
   return HDR + (v > a ? v : a);
 }
 
+static inline int64_t natural_pos(int64_t c) { return c; }
 /* byte offset of channel c's quad inside a 128-byte chunk block */
 static inline int64_t quad_pos(int64_t c) {
   int64_t q = c % 32, lane = q / 16, r = q % 16; /* r: quad (r/4) and channel in quad (r%4) */
@@ -54,34 +56,10 @@ void er_q8_dw_pack__avxvnni(int64_t KH, int64_t KW, int64_t C, const void *w, in
                             int zp_stride, void *packed) {
   /* the ring tracks <= 32 rows, the kernel <= 128 (row, group) pairs */
   dwv_hdr h = {KH <= 32 && KH * groups(KW) <= 128, (int32_t)KH, (int32_t)KW, (int32_t)C};
-  const int64_t G = groups(KW), Cp = cp32(C), nch = Cp / 32;
-  for (int64_t t = 0; t < KH * KW && h.kind; t++)
-    for (int64_t c = 0; c < C; c++) {
-      int32_t v = (is_signed ? (int32_t)((const int8_t *)w)[t * C + c] : (int32_t)((const uint8_t *)w)[t * C + c]) -
-                  (zp ? zp[c * zp_stride] : 0);
-      if (v < -128 || v > 127) {
-        h.kind = 0;
-        break;
-      }
-    }
+  if (h.kind) h.kind = er_q8_dw_fits_i8(KH * KW, C, w, is_signed, zp, zp_stride);
   unsigned char *d = (unsigned char *)packed + HDR;
-  if (!h.kind) {
-    er_q8_dw_pack__avx2(KH, KW, C, w, is_signed, zp, zp_stride, d);
-  } else {
-    signed char *wq = (signed char *)d;
-    int32_t *wsum = (int32_t *)(d + KH * G * Cp * 4);
-    memset(wq, 0, (size_t)(KH * G * Cp * 4));
-    memset(wsum, 0, (size_t)(KH * Cp) * 4);
-    for (int64_t kh = 0; kh < KH; kh++)
-      for (int64_t kw = 0; kw < KW; kw++)
-        for (int64_t c = 0; c < C; c++) {
-          int64_t t = kh * KW + kw, g = kw / 4;
-          int32_t v = (is_signed ? (int32_t)((const int8_t *)w)[t * C + c] : (int32_t)((const uint8_t *)w)[t * C + c]) -
-                      (zp ? zp[c * zp_stride] : 0);
-          wq[((kh * G + g) * nch + c / 32) * 128 + quad_pos(c) + kw % 4] = (signed char)v;
-          wsum[kh * Cp + c] += v;
-        }
-  }
+  if (!h.kind) er_q8_dw_pack__avx2(KH, KW, C, w, is_signed, zp, zp_stride, d);
+  else er_q8_dw_pack_vnni(KH, KW, C, w, is_signed, zp, zp_stride, 32, quad_pos, natural_pos, d);
   memcpy(packed, &h, sizeof h);
 }
 
@@ -163,27 +141,13 @@ void er_q8_dwconv_nhwc__avxvnni(const void *in, int is_signed, int32_t xzp, int6
 
   for (int64_t oh = oh0; oh < oh1; oh++) {
     /* the interleaved rows this output row reads (built unless already in the ring) */
-    int64_t nr = 0, used = 0; /* used: bit mask of ring slots taken by this row */
-    int64_t khs[32];
-    for (int64_t kh = 0; kh < KH; kh++) {
-      int64_t ih = oh * sh - ph + kh * dh;
-      if (ih < 0 || ih >= H) continue;
-      int64_t slot = -1;
-      for (int64_t k = 0; k < KH; k++)
-        if (tags[k] == ih) slot = k;
-      if (slot >= 0) used |= (int64_t)1 << slot;
-      khs[nr] = kh;
-      rp[nr++] = slot >= 0 ? rows + slot * rowb : NULL;
-    }
+    int64_t khs[32], slots[32];
+    int build[32];
+    const int64_t nr = er_q8_dw_ring(oh, KH, H, sh, ph, dh, tags, khs, slots, build);
     for (int64_t i = 0; i < nr; i++) {
-      if (rp[i]) continue;
-      /* slots holding rows this output row reads are marked used: take a free one */
-      int64_t slot = 0;
-      while ((used >> slot) & 1) slot++;
-      used |= (int64_t)1 << slot;
-      tags[slot] = oh * sh - ph + khs[i] * dh;
-      build_row(x + tags[slot] * W * C, W, C, KW, OW, sw, pw, dw, zpx, flip, x + H * W * C, rows + slot * rowb);
-      rp[i] = rows + slot * rowb;
+      rp[i] = rows + slots[i] * rowb;
+      if (build[i])
+        build_row(x + tags[slots[i]] * W * C, W, C, KW, OW, sw, pw, dw, zpx, flip, x + H * W * C, rows + slots[i] * rowb);
     }
     /* correction: zx' * sum of the weights of the rows read, minus the bias */
     for (int64_t c = 0; c < Cp; c += 8) {

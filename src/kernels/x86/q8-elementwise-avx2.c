@@ -81,9 +81,39 @@ void er_f32_minmax__avx2(int64_t n, const float *x, float *mn, float *mx) {
 }
 
 /* 16 x 16 byte tiles through a 4-stage unpack network; the edges go through the reference */
+/* 3 rows of 16 bytes -> 16 interleaved triples (48 bytes): byte 3c + r of the output is byte c
+ * of row r; output vector v, source row r: pshufb with index (16v + p - r) / 3 where
+ * (16v + p) % 3 == r, else 0x80 (zero) */
+static void interleave3_16(const unsigned char *r0, const unsigned char *r1, const unsigned char *r2,
+                           unsigned char *d) {
+  static const signed char idx[3][3][16] = { /* [v][r][p] */
+    {{0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128, 5},
+     {-128, 0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128},
+     {-128, -128, 0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128}},
+    {{-128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10, -128},
+     {5, -128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10},
+     {-128, 5, -128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128}},
+    {{-128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128, -128},
+     {-128, -128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128},
+     {10, -128, -128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15}}};
+  const __m128i a[3] = {_mm_loadu_si128((const __m128i *)r0), _mm_loadu_si128((const __m128i *)r1),
+                        _mm_loadu_si128((const __m128i *)r2)};
+  for (int v = 0; v < 3; v++) {
+    __m128i o = _mm_setzero_si128();
+    for (int r = 0; r < 3; r++) o = _mm_or_si128(o, _mm_shuffle_epi8(a[r], _mm_loadu_si128((const __m128i *)idx[v][r])));
+    _mm_storeu_si128((__m128i *)(d + 16 * v), o);
+  }
+}
+
 void er_u8_transpose__avx2(int64_t rows, int64_t cols, const void *src, int64_t lds, void *dst, int64_t ldd) {
   const unsigned char *s = (const unsigned char *)src;
   unsigned char *d = (unsigned char *)dst;
+  if (rows == 3 && ldd == 3) { /* 3 planes -> interleaved triples (an RGB image to channels-last) */
+    int64_t c = 0;
+    for (; c + 16 <= cols; c += 16) interleave3_16(s + c, s + lds + c, s + 2 * lds + c, d + 3 * c);
+    if (c < cols) er_u8_transpose_ref(3, cols - c, s + c, lds, d + 3 * c, 3);
+    return;
+  }
   const int64_t R16 = rows & ~(int64_t)15, C16 = cols & ~(int64_t)15;
   for (int64_t r0 = 0; r0 < R16; r0 += 16)
     for (int64_t c0 = 0; c0 < C16; c0 += 16) {

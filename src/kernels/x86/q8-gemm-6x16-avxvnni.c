@@ -240,3 +240,15 @@ void er_q8_gemm_6x16__avxvnni(int64_t K, const void *left, int64_t M, const void
     }
   }
 }
+
+void er_q8_use_avxvnni(er_microkernels *t) {
+  t->q8_pack_left_size = er_q8_pack_left_size__avxvnni;
+  t->q8_pack_left = er_q8_pack_left__avxvnni;
+  t->q8_pack_right_size = er_q8_pack_right_size_16__avxvnni;
+  t->q8_pack_right = er_q8_pack_right_16__avxvnni;
+  t->q8_gemm = er_q8_gemm_6x16__avxvnni;
+  t->q8_dw_pack_size = er_q8_dw_pack_size__avxvnni;
+  t->q8_dw_pack = er_q8_dw_pack__avxvnni;
+  t->q8_dw_work_size = er_q8_dw_work_size__avxvnni;
+  t->q8_dwconv_nhwc = er_q8_dwconv_nhwc__avxvnni;
+}

@@ -53,4 +53,37 @@ void er_q8_dwconv_nhwc__avxvnni(const void *in, int is_signed, int32_t xzp, int6
 void er_f32_q4_gemm_4x16__avx2(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const uint8_t *B,
                                int is_signed, const float *scale, const void *zp, int64_t block, const float *bias,
                                float *C, int64_t ldc, int64_t n0, int64_t n1);
+/* AVX-512 VNNI GEMM (q8-gemm-avx512vnni.c) and its formats padded for AMX tiles (_16x64) */
+size_t er_q8_pack_left_size__avx512vnni(int64_t M, int64_t K);
+void er_q8_pack_left__avx512vnni(int64_t M, int64_t K, const void *src, int is_signed, int64_t sm, int64_t sk,
+                                 const int32_t *zp, int zp_stride, void *packed);
+size_t er_q8_pack_right_size_16__avx512vnni(int64_t K, int64_t N);
+void er_q8_pack_right_16__avx512vnni(int64_t K, int64_t N, const void *src, int is_signed, int64_t sk, int64_t sn,
+                                     const int32_t *zp, int zp_stride, void *packed);
+size_t er_q8_pack_left_size_16x64__avx512vnni(int64_t M, int64_t K);
+void er_q8_pack_left_16x64__avx512vnni(int64_t M, int64_t K, const void *src, int is_signed, int64_t sm, int64_t sk,
+                                       const int32_t *zp, int zp_stride, void *packed);
+size_t er_q8_pack_right_size_16x64__avx512vnni(int64_t K, int64_t N);
+void er_q8_pack_right_16x64__avx512vnni(int64_t K, int64_t N, const void *src, int is_signed, int64_t sk, int64_t sn,
+                                        const int32_t *zp, int zp_stride, void *packed);
+void er_q8_gemm_8x32__avx512vnni(int64_t K, const void *left, int64_t M, const void *right, int64_t N, int64_t m0,
+                                 int64_t m1, int64_t n0, int64_t n1, const er_q8_out *o, void *C, int64_t ldc);
+/* AVX-512 VNNI channels-last depthwise, 64 channels per block (q8-dwconv-64-avx512vnni.c) */
+size_t er_q8_dw_pack_size_64__avx512vnni(int64_t KH, int64_t KW, int64_t C);
+void er_q8_dw_pack_64__avx512vnni(int64_t KH, int64_t KW, int64_t C, const void *w, int is_signed, const int32_t *zp,
+                                  int zp_stride, void *packed);
+size_t er_q8_dw_work_size_64__avx512vnni(int64_t KH, int64_t KW, int64_t OW, int64_t C);
+void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp, int64_t H, int64_t W, int64_t C,
+                                      const void *packed, int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
+                                      int64_t pw, int64_t dh, int64_t dw, const er_q8_out *o, void *out, int64_t OW,
+                                      int64_t oh0, int64_t oh1, void *work);
+/* AMX tiles (q8-gemm-amx.c) on the _16x64 formats */
+void er_q8_gemm_32x32__amx(int64_t K, const void *left, int64_t M, const void *right, int64_t N, int64_t m0,
+                           int64_t m1, int64_t n0, int64_t n1, const er_q8_out *o, void *C, int64_t ldc);
+/* Put the 8-bit entries of each ISA level into table t (the caller checked cpuid; AMX also
+ * needs er_cpu_amx_enable()): AVX-VNNI (256-bit), AVX-512 VNNI, AMX (on the AVX-512 VNNI
+ * entries). Used by the table selection and by tests that force a variant. */
+void er_q8_use_avxvnni(er_microkernels *t);
+void er_q8_use_avx512vnni(er_microkernels *t);
+void er_q8_use_amx(er_microkernels *t);
 #endif

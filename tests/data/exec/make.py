@@ -97,3 +97,38 @@ save("packed_weights", [
      numpy_helper.from_array((rng.randn(128) * 0.1).astype(np.float32), "B1"),
      numpy_helper.from_array((rng.randn(128, 128, 1, 1) * 0.1).astype(np.float32), "W2"),
      numpy_helper.from_array((rng.randn(256, 128) * 0.1).astype(np.float32), "W3")])
+
+# In-place Concat (runtime/exec.c plan_concat_views): channels-last Concats of NhwcConv
+# outputs (pointwise, gathered GEMM, depthwise, Winograd paths) written in place with a row
+# stride; a Concat on axis 0 of MatMul outputs (contiguous blocks); two that must copy: an
+# input also read by an Add, and a last-axis Concat of MatMuls (no strided writes).
+rng = np.random.RandomState(11)
+def w(*shape):
+    return (rng.randn(*shape) * 0.3).astype(np.float32)
+save("concat_views", [
+    N("Conv", ["x", "Wa"], ["a"], name="conv_a"),
+    N("Conv", ["x", "Wb", "Bb"], ["b"], name="conv_b", pads=[1, 1, 1, 1]),
+    N("Conv", ["x", "Wc"], ["c"], name="conv_c", group=3, pads=[1, 1, 1, 1]),
+    N("Concat", ["a", "b", "c"], ["y1"], name="cat1", axis=1),
+    N("Conv", ["x", "Wt"], ["t"], name="conv_t"),
+    N("Conv", ["t", "We"], ["e"], name="conv_e", pads=[1, 1, 1, 1]),
+    N("Conv", ["t", "Wf"], ["f"], name="conv_f"),
+    N("Concat", ["e", "f"], ["y2"], name="cat2", axis=1),
+    N("Conv", ["x", "Wg"], ["g"], name="conv_g"),
+    N("Add", ["g", "one"], ["h"], name="add_h"),
+    N("Concat", ["g", "h"], ["y3"], name="cat3", axis=1),
+    N("MatMul", ["x2", "W1"], ["m1"], name="mm1"),
+    N("MatMul", ["x3", "W1"], ["m3"], name="mm3"),
+    N("Concat", ["m1", "m3"], ["y4"], name="cat4", axis=0),
+    N("MatMul", ["x2", "W2"], ["n1"], name="mm_n1"),
+    N("MatMul", ["x2", "W3"], ["n2"], name="mm_n2"),
+    N("Concat", ["n1", "n2"], ["y5"], name="cat5", axis=1),
+], [vi("x", [1, 3, 17, 16]), vi("x2", [4, 6]), vi("x3", [2, 6])],
+   [vi("y1", [1, 14, 17, 16]), vi("y2", [1, 24, 17, 16]), vi("y3", [1, 8, 17, 16]), vi("y4", [6, 5]),
+    vi("y5", [4, 5])],
+   [numpy_helper.from_array(w(5, 3, 1, 1), "Wa"), numpy_helper.from_array(w(6, 3, 3, 3), "Wb"),
+    numpy_helper.from_array(w(6), "Bb"), numpy_helper.from_array(w(3, 1, 3, 3), "Wc"),
+    numpy_helper.from_array(w(16, 3, 1, 1), "Wt"), numpy_helper.from_array(w(16, 16, 3, 3), "We"),
+    numpy_helper.from_array(w(8, 16, 1, 1), "Wf"), numpy_helper.from_array(w(4, 3, 1, 1), "Wg"),
+    numpy_helper.from_array(np.array([1.0], np.float32), "one"), numpy_helper.from_array(w(6, 5), "W1"),
+    numpy_helper.from_array(w(6, 3), "W2"), numpy_helper.from_array(w(6, 2), "W3")])

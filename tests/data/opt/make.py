@@ -450,4 +450,36 @@ save("fold_qdq", [
     init("W1s", rng.uniform(0.001, 0.003, size=(4,)).astype(np.float32)),
     init("cs", np.float32(0.05)), init("cz", np.uint8(128)), init("W2q", wq2),
     init("W2s", rng.uniform(0.001, 0.003, size=(5,)).astype(np.float32))], opset=13)
+
+# ConvTranspose: kernel = stride, no pads (tiles the output) becomes a 1x1 NhwcConv with
+# _up, its Sigmoid fused; an overlapping one (k 3, s 2, pads 1) stays channels-first; a 1-D
+# one with kernel = stride 4 converts too
+save("layout_convt", [
+    N("Conv", ["x", "W1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+    N("Relu", ["c"], ["r"], name="relu"),
+    N("ConvTranspose", ["r", "Wt", "Bt"], ["u"], name="up", kernel_shape=[2, 2], strides=[2, 2]),
+    N("Sigmoid", ["u"], ["y1"], name="sig"),
+    N("ConvTranspose", ["r", "Wo"], ["y2"], name="overlap", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+    N("Conv", ["x1", "W3"], ["c1"], name="conv1d", pads=[1, 1]),
+    N("ConvTranspose", ["c1", "W4", "B4"], ["y3"], name="up1d", kernel_shape=[4], strides=[4]),
+], [vi("x", [1, 3, 6, 5]), vi("x1", [2, 3, 7])], [vi("y1", [1, 5, 12, 10]), vi("y2", [1, 2, 11, 9]), vi("y3", [2, 3, 28])],
+   [init("W1", rnd(4, 3, 3, 3)), init("Wt", rnd(4, 5, 2, 2)), init("Bt", rnd(5)), init("Wo", rnd(4, 2, 3, 3)),
+    init("W3", rnd(6, 3, 3)), init("W4", rnd(6, 3, 4)), init("B4", rnd(3))], opset=17)
+# Conv -> per-channel Mul -> scalar Add -> HardSwish (PP-LCNet's affine blocks) folds into
+# the conv and fuses; a grouped ConvTranspose times a per-channel constant (on the left)
+# folds; a Mul whose constant varies along W, and one after a conv read twice, stay
+save("conv_mul", [
+    N("Conv", ["x", "W1", "B1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+    N("Mul", ["c1", "s1"], ["m1"], name="mul1"),
+    N("Add", ["m1", "a1"], ["p1"], name="add1"),
+    N("HardSwish", ["p1"], ["h1"], name="hs1"),
+    N("ConvTranspose", ["h1", "Wt"], ["t"], name="convt", group=2, strides=[2, 2], kernel_shape=[2, 2]),
+    N("Mul", ["s2", "t"], ["m2"], name="mul2"),
+    N("Conv", ["m2", "W3"], ["c3"], name="conv3"),
+    N("Mul", ["c3", "s3"], ["y1"], name="mul3"),  # varies along W: stays
+    N("Mul", ["c3", "s4"], ["y2"], name="mul4"),  # c3 read twice: stays
+], [vi("x", [1, 3, 4, 4])], [vi("y1", [1, 2, 8, 8]), vi("y2", [1, 2, 8, 8])],
+   [init("W1", rnd(4, 3, 3, 3)), init("B1", rnd(4)), init("s1", rnd(1, 4, 1, 1)), init("a1", np.array([0.3], np.float32)),
+    init("Wt", rnd(4, 3, 2, 2)), init("s2", rnd(6, 1, 1)), init("W3", rnd(2, 6, 1, 1)), init("s3", rnd(1, 1, 1, 8)),
+    init("s4", np.float32(1.5))], opset=17)
 print("wrote models to", HERE)

@@ -264,7 +264,72 @@ def int4(name):
     return "%s %.9g\n" % (name, 1e-5 * float(np.abs(y).max()))
 
 
+def embed(name, gran):
+    """DequantizeLinear(int8/uint8 table [20, 8]) -> Gather(indices x int64 [2, 5]): the QDQ
+    pass gathers the 8-bit rows first (per row / per column / per tensor quantization)."""
+    rs = np.random.RandomState(11)
+    V, D = 20, 8
+    u8 = gran == "row"
+    q = rs.randint(0, 256, (V, D)).astype(np.uint8) if u8 else rs.randint(-128, 128, (V, D)).astype(np.int8)
+    n = V if gran == "row" else D if gran == "col" else 1
+    s = rs.uniform(0.01, 0.1, n).astype(np.float32)
+    inits = [numpy_helper.from_array(q, "T"), numpy_helper.from_array(s if n > 1 else s.reshape(()), "s")]
+    ins = ["T", "s"]
+    if u8:
+        inits.append(numpy_helper.from_array(rs.randint(0, 256, n).astype(np.uint8), "z"))
+        ins.append("z")
+    nodes = [N("DequantizeLinear", ins, ["t"], axis=0 if gran == "row" else 1),
+             N("Gather", ["t", "x"], ["y"], axis=0)]
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.INT64, [2, 5])],
+                          [helper.make_tensor_value_info("y", F, [2, 5, D])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m, full_check=True)
+    out = os.path.join(HERE, name + ".onnx")
+    onnx.save(m, out)
+    unoptimized_ref(name, out, np.random.RandomState(7).randint(0, V, (2, 5)).astype(np.int64))
+    return "%s %.9g\n" % (name, float(s.min()))
+
+
+def unoptimized_ref(name, out, x):
+    """Runs out (ONNX Runtime, one thread, no graph optimizations: the model's own semantics)
+    on x and saves NAME.input.npy / NAME.output.npy; returns the output."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    y = ort.InferenceSession(out, so, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.save(os.path.join(HERE, name + ".input.npy"), x)
+    np.save(os.path.join(HERE, name + ".output.npy"), y)
+    return y
+
+
+def dynamic(name, per_channel):
+    """ONNX Runtime's dynamic quantization (quantize_dynamic, QOperator: DynamicQuantizeLinear ->
+    MatMulInteger -> Cast -> Mul(a_scale * b_scale) -> Add(bias)) of a 2-layer MLP; the QDQ
+    pass makes MatMulIntegerToFloat of each chain (ORT fuses it likewise)."""
+    from onnxruntime.quantization import quantize_dynamic
+    rs = np.random.RandomState(5)
+    K1, N1, N2 = 40, 48, 24
+    inits = [init("w1", rs.uniform(-0.5, 0.5, (K1, N1))), init("b1", rs.uniform(-0.2, 0.2, N1)),
+             init("w2", rs.uniform(-0.5, 0.5, (N1, N2))), init("b2", rs.uniform(-0.2, 0.2, N2))]
+    nodes = [N("MatMul", ["x", "w1"], ["m1"]), N("Add", ["m1", "b1"], ["a1"]), N("Relu", ["a1"], ["r1"]),
+             N("MatMul", ["r1", "w2"], ["m2"]), N("Add", ["m2", "b2"], ["y"])]
+    model = build(name, nodes, [2, 3, K1], "y", [2, 3, N2], inits)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp = os.path.join(tmp, "f.onnx")
+        onnx.save(model, fp)
+        out = os.path.join(HERE, name + ".onnx")
+        quantize_dynamic(fp, out, weight_type=QuantType.QInt8, per_channel=per_channel)
+    y = unoptimized_ref(name, out, np.random.RandomState(7).uniform(-1, 1, [2, 3, K1]).astype(np.float32))
+    return "%s %.9g\n" % (name, 1e-6 * float(np.abs(y).max()))
+
+
 lines.append(int4("mlp_int4"))
+lines.append(dynamic("mlp_dynamic", False))
+lines.append(dynamic("mlp_dynamic_pc", True))
+lines.append(embed("embed_row_u8", "row"))
+lines.append(embed("embed_col_s8", "col"))
+lines.append(embed("embed_tensor_s8", "tensor"))
 lines.append(manual("manual_act_u8", "u8"))
 lines.append(manual("manual_act_s8", "s8"))
 
