@@ -255,7 +255,7 @@ static er_status nh_sparse(const er_kctx *c, const nh_conv *g, size_t *out_bytes
   int64_t mode;
   *out_bytes = 0;
   ER_RETURN_IF_ERROR(er_spw_mode(c, &mode));
-  if (g->kind != NH_PW || g->group != 1 || mode == 0 || !er_in_known(c, 1)) return 0;
+  if (g->kind != NH_PW || g->group != 1 || g->ubh * g->ubw != 1 || mode == 0 || !er_in_known(c, 1)) return 0;
   const int64_t nnz = er_spw_count(g->C, g->M, (const float *)c->in[1]->data, g->C, 1);
   if (er_spw_choose(g->rows, g->C, g->M, nnz, mode)) *out_bytes = NH_HDR + er_spw_bytes(g->C, g->M, nnz);
   return 0;
@@ -816,7 +816,8 @@ static er_status nhconv_run(er_kctx *c) {
     }
     const size_t head = nh_head_bytes(&g);
     return er_spw_gemm(c, g.rows, X, g.C, (const er_spw *)((const char *)st + NH_HDR),
-                       er_in(c, 2) ? (const float *)c->in[2]->data : 0, g.act, (float *)c->out[0]->data, g.M,
+                       er_in(c, 2) ? (const float *)c->in[2]->data : 0, g.act, (float *)c->out[0]->data,
+                       c->out_ld > 0 ? c->out_ld : g.M,
                        (char *)c->scratch + head, c->scratch_bytes - head);
   }
   if (!st || c->state_bytes < nh_state_bytes(mk, &g))
