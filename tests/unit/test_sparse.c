@@ -144,6 +144,9 @@ TEST(sparse_format) {
   CHECK(!er_spw_choose(64, 256, 256, 256 * 256 / 2, -1));
   CHECK(er_spw_choose(64, 256, 256, 256 * 256 / 20, -1)); /* 95 % zeros, 64 rows: sparse */
   CHECK(!er_spw_choose(0, 256, 256, 1, 1));
+  /* one row: small weights (cache-resident) stay dense, a big classifier goes sparse */
+  CHECK(!er_spw_choose(1, 64, 256, 64 * 256 / 10, -1));
+  CHECK(er_spw_choose(1, 1280, 1000, 1280 * 100, -1));
 }
 
 TEST(sparse_kernels_match_double) {

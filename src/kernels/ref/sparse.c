@@ -74,9 +74,12 @@ void er_spw_pack(int64_t K, int64_t N, const float *src, int64_t sn, int64_t sk,
  * SqueezeNet, ResNet-18, tinybert, the digits MLP; 70 and 90 %) run both ways on the
  * project's machine (Xeon, AVX-512 table, 1 thread; docs/design.md). In ns:
  *   dense packed GEMM   M*K*N32 / 70 (N32: N rounded up to the 32-wide tiles); for fewer
- *                       than 12 rows at least 0.15 per weight (in a model the weights come
- *                       from L3: every layer's were evicted by the others since the last
- *                       run); weights over 2 MB at least 4*K*N / 26 (streamed)
+ *                       than 12 rows at least 0.15 per weight (K x N32) when the weights
+ *                       are 1 MB or more (in a model they come from L3: evicted by the other
+ *                       layers since the last run), else 0.04 (they stay in L2 between runs:
+ *                       the digits MLP's 64x256 / 256x128 layers, 1 row, ran 2x / 0.9x slower
+ *                       sparse at 90 % zeros than dense); weights over 2 MB at least
+ *                       4*K*N / 26 (streamed)
  *   sparse, < 3 rows    per row 0.32 per entry (gathers) + 5 per column and block
  *   sparse, 3+ rows     per 32-row tile 0.8 per entry + 4.5 per column and block, plus
  *                       0.12 per element transposed (M x (K + N)); sparse weights over 2 MB
@@ -85,6 +88,8 @@ void er_spw_pack(int64_t K, int64_t N, const float *src, int64_t sn, int64_t sk,
  * zeros dense usually stays; at 90 % most 1x1 convs and few-row products go sparse. */
 #define DENSE_MACS 70.0
 #define DENSE_ROW_NS 0.15
+#define DENSE_HOT_NS 0.04
+#define COLD_BYTES (1024.0 * 1024)
 #define STREAM_BYTES 26.0
 #define BIG_BYTES (2.0 * 1024 * 1024)
 #define SPMV_NS 0.32
@@ -102,7 +107,8 @@ int er_spw_choose(int64_t M, int64_t K, int64_t N, int64_t nnz, int64_t mode) {
   if (kn - nnz < (int64_t)(ER_SPW_MIN_SPARSITY * (double)kn)) return 0; /* pruned "70 %" rounds down */
   const double runs = (double)spw_nkb(K) * (double)N, entries = (double)nnz + 0.5 * (ER_SPW_RUN - 1) * runs;
   double dense = (double)M * (double)K * (double)((N + 31) / 32 * 32) / DENSE_MACS;
-  if (M < 12) dense = dmax(dense, DENSE_ROW_NS * (double)kn);
+  if (M < 12) /* few rows: bound by reading the weights, from L3 when they are big */
+    dense = dmax(dense, (4.0 * (double)kn >= COLD_BYTES ? DENSE_ROW_NS : DENSE_HOT_NS) * (double)K * ((N + 31) / 32 * 32));
   if (4.0 * (double)kn > BIG_BYTES) dense = dmax(dense, 4.0 * (double)kn / STREAM_BYTES);
   double sparse;
   if (M < SPW_SPMV_ROWS) {
