@@ -8,6 +8,7 @@
 #include "kernels/ref/nhwc_mk.h"
 #include "kernels/ref/rnn_cell.h"
 #include "kernels/q8.h"
+#include "kernels/sparse.h"
 #include "kernels/vmath.h"
 
 void er_x32_transpose_ref(const void *src, int64_t lds, void *dst, int64_t ldd, int64_t rows,
@@ -116,6 +117,8 @@ static const er_microkernels ref_table = {
     .f32_softmax = er_f32_softmax_ref,
     .f32_layernorm = er_f32_layernorm_ref,
     .x32_transpose = er_x32_transpose_ref,
+    .f32_spmm_32 = er_f32_spmm_32_ref,
+    .f32_spmv = er_f32_spmv_ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

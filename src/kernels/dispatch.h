@@ -164,6 +164,19 @@ typedef struct er_microkernels {
    * dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. */
   void (*x32_transpose)(const void *src, int64_t lds, void *dst, int64_t ldd, int64_t rows,
                         int64_t cols);
+  /* ---- sparse float32 weights (format and driver: kernels/sparse.h) ----
+   * n columns, column c's entries at j in [ptr[c], ptr[c+1]) (a multiple of 4 of them):
+   * row idx[j], value val[j].
+   * 32 rows: At is K x 32 (At[k*32 + r] = row r's input k), for c < n, r < 32:
+   *   Ct[c*32 + r] = act((accumulate ? Ct[c*32 + r] : bias ? bias[c] : 0) + sum_j val[j]*At[idx[j]*32 + r])
+   * (act: NONE, or a piecewise-linear kind: RELU, CLIP, LEAKYRELU, HARDSIGMOID, HARDSWISH)
+   * One row:
+   *   y[c] = (accumulate ? y[c] : bias ? bias[c] : 0) + sum_j val[j]*x[idx[j]]
+   * The sum runs in an order fixed by the column's nonzeros alone. */
+  void (*f32_spmm_32)(const float *At, const int32_t *ptr, const uint16_t *idx, const float *val, int64_t n,
+                      const float *bias, int accumulate, er_act act, float *Ct);
+  void (*f32_spmv)(const float *x, const int32_t *ptr, const uint16_t *idx, const float *val, int64_t n,
+                   const float *bias, int accumulate, float *y);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

@@ -142,4 +142,5 @@ er_status opt_pass_layout(opt_ctx *c, int *out_count);
 er_status opt_pass_qdq(opt_ctx *c, int *out_count);
 er_status opt_pass_attention(opt_ctx *c, int *out_count);
 er_status opt_pass_fold(opt_ctx *c, int *out_count);
+er_status opt_pass_sparse(opt_ctx *c, int *out_count);
 #endif

@@ -25,6 +25,7 @@
  *                 constants) evaluated with their kernels into initializers; runs after
  *                 qdq.c, so DQs of integer patterns are never folded (outputs growing
  *                 more than 4x their inputs and past 64 KiB stay nodes)
+ *   sparse.c      ER_SPARSE=0/1: `_sparse` on every Gemm/MatMul/NhwcConv (kernels/sparse.h)
  *   attention.c   MatMul -> scale -> [mask] -> Softmax -> MatMul (and the head Transposes
  *                 around it) -> one edgerun Attention op (kernels/attention.h); part of
  *                 ER_OPT_PATTERNS
@@ -69,6 +70,7 @@ typedef struct er_opt_stats {
   int qdq; /* QDQ patterns rewritten to integer ops */
   int attentions; /* attention.c (with ER_OPT_PATTERNS) */
   int folded; /* fold.c: nodes evaluated into initializers */
+  int sparse_marked; /* sparse.c: nodes given _sparse from ER_SPARSE */
 } er_opt_stats;
 
 /* 1 if er_optimize fuses activations into op_type ("Conv", "ConvTranspose", "Gemm",

@@ -40,6 +40,15 @@ import json,sys; d=json.load(open(sys.argv[1]))
 assert d['params_after'] == d['params_before'] and d['nonzero_after'] < 0.35 * d['nonzero_before'], d
 assert all(abs(l['zeros_after'] - round(0.7 * l['params'])) <= 1 for l in d['layers'] if l['skipped'] is None)" "$tmp/out"
 check unstructured_ort python3 "$here/ort_agree.py" "$cli" "$tmp/mb_u.onnx"
+# the sparse kernels (kernels/sparse.h) on pruned files, forced on every candidate node
+# (ER_SPARSE=1) and by the rule: squeezenet's 1x1 expand convs write into their Concat in
+# place (rows out_ld apart), tinybert's MatMuls / Gemms
+check sparse_mb_ort env ER_SPARSE=1 python3 "$here/ort_agree.py" "$cli" "$tmp/mb_u.onnx"
+expect_ok unstructured_sq90 "$cli" prune "$models/bench/squeezenet1_1.onnx" -o "$tmp/sq_u.onnx" --sparsity 0.9
+check sparse_squeezenet_ort env ER_SPARSE=1 python3 "$here/ort_agree.py" "$cli" "$tmp/sq_u.onnx"
+check sparse_squeezenet_rule_ort python3 "$here/ort_agree.py" "$cli" "$tmp/sq_u.onnx"
+expect_ok unstructured_tinybert90 "$cli" prune "$models/bench/tinybert.onnx" -o "$tmp/tb_u.onnx" --sparsity 0.9
+check sparse_tinybert_ort python3 "$here/ort_agree.py" "$cli" "$tmp/tb_u.onnx"
 
 # usage errors (2)
 expect_fail no_model 2 "no model given" "$cli" prune

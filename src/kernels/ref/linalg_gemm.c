@@ -3,6 +3,7 @@
 
 #include "kernels/kernel.h"
 #include "kernels/ref/gemm.h"
+#include "kernels/sparse.h"
 #include "kernels/vmath.h"
 
 /* ---- er_f32_gemm_ref ----------------------------------------------------------------
@@ -248,6 +249,50 @@ static const void *packed_b(const er_kctx *ctx, int64_t K, int64_t N) {
   return pack_data(ctx->state);
 }
 
+/* Sparse weights (kernels/sparse.h), chosen by its rule in infer for a constant float32 B
+ * (op(B)[k][n] = B[n*sn + k*sk]) and built in prepare: the state is then a pack_hdr with
+ * ready = 2 followed by the format; the product runs through er_spw_gemm. */
+static er_status sparse_choice(const er_kctx *ctx, int64_t M, int64_t K, int64_t N, int64_t sn, int64_t sk,
+                               int64_t *out_nnz, int *out) {
+  int64_t mode;
+  *out = 0;
+  ER_RETURN_IF_ERROR(er_spw_mode(ctx, &mode));
+  if (mode == 0 || !er_in_known(ctx, 1)) return 0;
+  *out_nnz = er_spw_count(K, N, (const float *)ctx->in[1]->data, sn, sk);
+  *out = er_spw_choose(M, K, N, *out_nnz, mode);
+  return 0;
+}
+static er_status sparse_plan(er_kctx *ctx, int64_t M, int64_t K, int64_t N, int64_t sn, int64_t sk) {
+  int64_t nnz = 0;
+  int sp;
+  ER_RETURN_IF_ERROR(sparse_choice(ctx, M, K, N, sn, sk, &nnz, &sp));
+  if (sp) {
+    ctx->state_bytes = PACK_HDR_BYTES + er_spw_bytes(K, N, nnz);
+    ctx->scratch_bytes += er_spw_scratch_bytes(M, K, N, er_threadpool_size(ctx->threads));
+  }
+  return 0;
+}
+/* *out = 1 when infer chose the sparse form and it is now in the state. */
+static er_status sparse_pack(er_kctx *ctx, int64_t M, int64_t K, int64_t N, int64_t sn, int64_t sk, int *out) {
+  int64_t nnz = 0;
+  ER_RETURN_IF_ERROR(sparse_choice(ctx, M, K, N, sn, sk, &nnz, out));
+  if (!*out) return 0;
+  if (ctx->state_bytes < PACK_HDR_BYTES + er_spw_bytes(K, N, nnz)) {
+    *out = 0;
+    return 0;
+  }
+  pack_hdr *h = (pack_hdr *)ctx->state;
+  er_spw_pack(K, N, (const float *)ctx->in[1]->data, sn, sk, pack_data(h));
+  h->K = K, h->N = N, h->ready = 2;
+  ctx->consumed |= 1u << 1;
+  return 0;
+}
+static const er_spw *sparse_b(const er_kctx *ctx, int64_t K, int64_t N) {
+  const pack_hdr *h = (const pack_hdr *)ctx->state;
+  if (!h || ctx->state_bytes < PACK_HDR_BYTES || h->ready != 2 || h->K != K || h->N != N) return 0;
+  return (const er_spw *)pack_data(ctx->state);
+}
+
 /* One product C = op(A) op(B) (+ C when accumulate) with activation, split over threads. */
 typedef struct {
   const er_microkernels *mk;
@@ -330,6 +375,13 @@ static int gemm_packable(const er_kctx *ctx) {
          er_attr_int(ctx, "transA", 0) == 0 && er_attr_float(ctx, "alpha", 1.0f) == 1.0f;
 }
 
+/* C absent, or one float32 row of N with beta 1 (a bias the sparse path adds). */
+static int gemm_bias_row(const er_kctx *ctx, int64_t N) {
+  const er_tensor *c = er_in(ctx, 2);
+  return !c || (er_attr_float(ctx, "beta", 1.0f) == 1.0f && c->dtype == ER_F32 && c->rank >= 1 &&
+                er_tensor_numel(c) == N && c->dims[c->rank - 1] == N);
+}
+
 static er_status gemm_infer(er_kctx *ctx) {
   ER_RETURN_IF_ERROR(er_check_inputs(ctx, 2, 3));
   ER_RETURN_IF_ERROR(er_check_type(ctx, 0, k_gemm_types));
@@ -362,7 +414,10 @@ static er_status gemm_infer(er_kctx *ctx) {
   int64_t dims[2] = {M, N};
   er_tensor_set_shape(ctx->out[0], a->dtype, 2, dims);
   ctx->scratch_bytes = is_half(a->dtype) ? (size_t)(M * K + K * N + M * N) * sizeof(float) : 0;
-  if (gemm_packable(ctx)) ctx->state_bytes = pack_state_bytes(ctx, K, N);
+  if (gemm_packable(ctx)) {
+    ctx->state_bytes = pack_state_bytes(ctx, K, N);
+    if (gemm_bias_row(ctx, N)) ER_RETURN_IF_ERROR(sparse_plan(ctx, M, K, N, tb ? K : 1, tb ? 1 : N));
+  }
   return 0;
 }
 
@@ -373,7 +428,9 @@ static er_status gemm_prepare(er_kctx *ctx) {
   const er_tensor *b = ctx->in[1];
   int tb = er_attr_int(ctx, "transB", 0) != 0;
   int64_t K = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
-  pack_into_state(ctx, tb, K, N, (const float *)b->data, b->dims[1]);
+  int sp = 0;
+  if (gemm_bias_row(ctx, N)) ER_RETURN_IF_ERROR(sparse_pack(ctx, ctx->in[0]->dims[0], K, N, tb ? K : 1, tb ? 1 : N, &sp));
+  if (!sp && ctx->state_bytes >= pack_state_bytes(ctx, K, N)) pack_into_state(ctx, tb, K, N, (const float *)b->data, b->dims[1]);
   return 0;
 }
 
@@ -416,6 +473,10 @@ static er_status gemm_run(er_kctx *ctx) {
     gemm_job j = {mk_of(ctx), 0, 0, act, ta, tb, 0, alpha, M, N, K, a->dims[1], b->dims[1], N,
                   A, B, Y, 0};
     const void *packed = dt == ER_F32 && !ta && alpha == 1.0f ? packed_b(ctx, K, N) : 0;
+    const er_spw *sp = dt == ER_F32 && !ta && alpha == 1.0f ? sparse_b(ctx, K, N) : 0;
+    if (sp && gemm_bias_row(ctx, N))
+      return er_spw_gemm(ctx, M, A, a->dims[1], sp, use_c ? (const float *)c->data : 0, act, Y, N, ctx->scratch,
+                         ctx->scratch_bytes);
     if (packed) {
       /* bias fused when C is one row of N (per-column) and beta == 1 */
       int bias_ok = use_c && beta == 1.0f && c->dims[c->rank - 1] == N &&
@@ -524,6 +585,13 @@ static int matmul_packable(const er_kctx *ctx, const mm_shape *s) {
   return b->dtype == ER_F32 && er_in_known(ctx, 1) && er_tensor_numel(b) == s->K * s->N;
 }
 
+/* A's rows all multiply the one B (no batch dimension of A broadcast): one tall product. */
+static int matmul_rows_shared(const mm_shape *s) {
+  for (int i = 0; i < s->brank; i++)
+    if ((s->sb[i] != 0 || s->sa[i] == 0) && s->bdims[i] != 1) return 0;
+  return 1;
+}
+
 /* Internal extension (graph passes only, src/opt/matmul_add.c): with attribute _bias = 1,
  * MatMul takes a third input, a float32 [N] bias added to every output row before the
  * fused activation. */
@@ -554,7 +622,10 @@ static er_status matmul_infer(er_kctx *ctx) {
   ctx->scratch_bytes = is_half(a->dtype) ? (size_t)(er_tensor_numel(a) + er_tensor_numel(b) +
                                                     s.batch * s.M * s.N) * sizeof(float)
                                          : 0;
-  if (matmul_packable(ctx, &s)) ctx->state_bytes = pack_state_bytes(ctx, s.K, s.N);
+  if (matmul_packable(ctx, &s)) {
+    ctx->state_bytes = pack_state_bytes(ctx, s.K, s.N);
+    if (matmul_rows_shared(&s)) ER_RETURN_IF_ERROR(sparse_plan(ctx, s.batch * s.M, s.K, s.N, 1, s.N));
+  }
   return 0;
 }
 
@@ -566,7 +637,10 @@ static er_status matmul_prepare(er_kctx *ctx) {
   int64_t dims[ER_MAX_RANK + 2];
   er_status st = matmul_shape(ctx->in[0], ctx->in[1], &s, &rank, dims);
   if (st) return st;
-  if (matmul_packable(ctx, &s))
+  int sp = 0;
+  if (matmul_packable(ctx, &s) && matmul_rows_shared(&s))
+    ER_RETURN_IF_ERROR(sparse_pack(ctx, s.batch * s.M, s.K, s.N, 1, s.N, &sp));
+  if (matmul_packable(ctx, &s) && !sp && ctx->state_bytes >= pack_state_bytes(ctx, s.K, s.N))
     pack_into_state(ctx, 0, s.K, s.N, (const float *)ctx->in[1]->data, s.N);
   return 0;
 }
@@ -641,6 +715,8 @@ static er_status matmul_run(er_kctx *ctx) {
     const er_microkernels *mk = mk_of(ctx);
     const void *packed = dt == ER_F32 && b_shared && a_full ? packed_b(ctx, K, N) : 0;
     const float *bias = matmul_bias(ctx);
+    const er_spw *sp = dt == ER_F32 && b_shared && a_full ? sparse_b(ctx, K, N) : 0;
+    if (sp) return er_spw_gemm(ctx, s.batch * M, A32, K, sp, bias, act, Y32, N, ctx->scratch, ctx->scratch_bytes);
     if (b_shared && a_full) {
       gemm_job j = {mk, packed, bias, act, 0, 0, 0, 1.0f, s.batch * M, N, K, K, N, N,
                     A32, B32, Y32, 0};

@@ -26,13 +26,14 @@
  */
 #include "kernels/nhwc.h"
 #include "kernels/ref/conv_common.h"
+#include "kernels/sparse.h"
 #include "kernels/vmath.h"
 
 #include <stdatomic.h>
 
 static const int nh_types[] = {ER_F32, 0};
 
-enum { NH_PW = 1, NH_GEMM, NH_DW, NH_DWM, NH_WINO };
+enum { NH_PW = 1, NH_GEMM, NH_DW, NH_DWM, NH_WINO, NH_SPARSE };
 enum {
   NH_PTRS = 1024,   /* tap pointers per depthwise / pooling call (stack) */
   NH_TILE = 96,     /* output pixels per gathered tile (multiple of 6 and 12) */
@@ -248,6 +249,18 @@ static size_t nh_xt_bytes(const nh_conv *g) {
 /* scratch: [zero vector][channels-last X][per-thread slots] */
 static size_t nh_head_bytes(const nh_conv *g) { return nh_zero_bytes(g) + nh_xt_bytes(g); }
 
+/* NH_SPARSE: a pointwise group-1 conv whose constant weights the rule of kernels/sparse.h
+ * runs sparse (K = C, N = M, W[n][k] at n*C + k). *out_bytes: its state. */
+static er_status nh_sparse(const er_kctx *c, const nh_conv *g, size_t *out_bytes) {
+  int64_t mode;
+  *out_bytes = 0;
+  ER_RETURN_IF_ERROR(er_spw_mode(c, &mode));
+  if (g->kind != NH_PW || g->group != 1 || g->ubh * g->ubw != 1 || mode == 0 || !er_in_known(c, 1)) return 0;
+  const int64_t nnz = er_spw_count(g->C, g->M, (const float *)c->in[1]->data, g->C, 1);
+  if (er_spw_choose(g->rows, g->C, g->M, nnz, mode)) *out_bytes = NH_HDR + er_spw_bytes(g->C, g->M, nnz);
+  return 0;
+}
+
 static er_status nhconv_infer(er_kctx *c) {
   nh_conv g;
   ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
@@ -264,6 +277,12 @@ static er_status nhconv_infer(er_kctx *c) {
   c->state_bytes = nh_state_bytes(nh_mk(c), &g);
   c->out_ld_ok = g.ubh * g.ubw == 1; /* every path but _up writes pixels ldy apart */
   c->scratch_bytes = nh_head_bytes(&g) + (size_t)er_threadpool_size(c->threads) * nh_slot_bytes(&g);
+  size_t sb;
+  ER_RETURN_IF_ERROR(nh_sparse(c, &g, &sb));
+  if (sb) {
+    c->state_bytes = sb;
+    c->scratch_bytes = nh_head_bytes(&g) + er_spw_scratch_bytes(g.rows, g.C, g.M, er_threadpool_size(c->threads));
+  }
   return 0;
 }
 
@@ -327,6 +346,14 @@ static er_status nhconv_prepare(er_kctx *c) {
   st->magic = 0;
   nh_conv g;
   ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
+  size_t sb;
+  ER_RETURN_IF_ERROR(nh_sparse(c, &g, &sb));
+  if (sb && sb <= c->state_bytes) {
+    er_spw_pack(g.C, g.M, (const float *)c->in[1]->data, g.C, 1, (char *)st + NH_HDR);
+    st->kind = NH_SPARSE, st->mk = nh_mk(c), st->constant = 1, st->magic = NH_MAGIC;
+    c->consumed |= 1u << 1;
+    return 0;
+  }
   if (!er_in_known(c, 1) || nh_state_bytes(nh_mk(c), &g) > c->state_bytes) return 0;
   nh_pack(nh_mk(c), &g, (const float *)c->in[1]->data, st);
   st->constant = 1;
@@ -781,6 +808,18 @@ static er_status nhconv_run(er_kctx *c) {
   const er_microkernels *mk = nh_mk(c);
   if (er_tensor_numel(c->out[0]) == 0) return 0;
   nh_state *st = (nh_state *)c->state;
+  if (st && c->state_bytes >= NH_HDR && st->magic == NH_MAGIC && st->kind == NH_SPARSE && st->mk == mk) {
+    const float *X = (const float *)c->in[0]->data;
+    if (nh_xt_bytes(&g)) { /* _nchw_in: channels-last copy first */
+      nh_to_last(&g, X, (float *)c->scratch);
+      X = (const float *)c->scratch;
+    }
+    const size_t head = nh_head_bytes(&g);
+    return er_spw_gemm(c, g.rows, X, g.C, (const er_spw *)((const char *)st + NH_HDR),
+                       er_in(c, 2) ? (const float *)c->in[2]->data : 0, g.act, (float *)c->out[0]->data,
+                       c->out_ld > 0 ? c->out_ld : g.M,
+                       (char *)c->scratch + head, c->scratch_bytes - head);
+  }
   if (!st || c->state_bytes < nh_state_bytes(mk, &g))
     return ER_ERR(ER_INTERNAL, "NhwcConv state memory was not provided");
   if (c->scratch_bytes < nh_head_bytes(&g) + nh_slot_bytes(&g))

@@ -10,6 +10,7 @@
 #include "base/cpu.h"
 #include "kernels/x86/f32-vmath.h"
 #include "kernels/x86/x32-transpose.h"
+#include "kernels/x86/f32-spmm.h"
 
 static er_microkernels avx2_table = {
     .isa = "avx2",
@@ -55,6 +56,8 @@ static er_microkernels avx2_table = {
     .f32_softmax = er_f32_softmax__avx2,
     .f32_layernorm = er_f32_layernorm__avx2,
     .x32_transpose = er_x32_transpose_8x8__avx2,
+    .f32_spmm_32 = er_f32_spmm_32__avx2,
+    .f32_spmv = er_f32_spmv_8__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {

@@ -11,6 +11,7 @@
 #include "kernels/x86/f32-gemm.h"
 #include "kernels/x86/f32-nhwc.h"
 #include "kernels/x86/f32-vmath.h"
+#include "kernels/x86/f32-spmm.h"
 
 const er_microkernels *er_microkernels_avx2(void);
 
@@ -39,6 +40,8 @@ const er_microkernels *er_microkernels_avx512(void) {
     t.f32_nhwc_dwconv = er_f32_nhwc_dwconv_4x32__avx512;
     t.f32_nhwc_wino_in = er_f32_nhwc_wino_in__avx512;
     t.f32_nhwc_wino_out = er_f32_nhwc_wino_out__avx512;
+    t.f32_spmm_32 = er_f32_spmm_32__avx512;
+    t.f32_spmv = er_f32_spmv_16__avx512;
     avx512_table = t;
     atomic_store_explicit(&avx512_state, 2, memory_order_release);
   } else {
