@@ -305,6 +305,47 @@ TEST(linalg_reduce_ops_axis_attr) {
   ot_free_all();
 }
 
+/* float32 Sum / Mean / LogSum keeping the last dim (the channels-last global-pool path, whole
+ * rows into a run of accumulators) against a direct double sum, over several axis sets */
+TEST(linalg_reduce_last_dim_kept_f32) {
+  enum { A = 2, B = 3, C = 5, L = 7 };
+  float xv[A * B * C * L];
+  for (int i = 0; i < A * B * C * L; i++) xv[i] = (float)((i * 37 % 101) - 50) / 16.0f + 0.01f * (float)i;
+  static const int64_t sets[4][3] = {{1, 2, -1}, {0, 2, -1}, {0, -1, -1}, {0, 1, 2}};
+  static const int nsets[4] = {2, 2, 1, 3};
+  static const char *const ops[3] = {"ReduceSum", "ReduceMean", "ReduceLogSum"};
+  const int64_t dims[4] = {A, B, C, L};
+  for (int s = 0; s < 4; s++)
+    for (int o = 0; o < 3; o++) {
+      er_tensor *y[1];
+      er_attr at[] = {ot_ints("axes", nsets[s], sets[s]), ot_int("keepdims", s & 1)};
+      CHECK_OK(ot_run(ops[o], 11, at, 2, IN(T(ER_F32, 4, D(A, B, C, L), xv)), 1, y, 1));
+      int red[4] = {0, 0, 0, 0};
+      int64_t count = 1, on = 1;
+      for (int k = 0; k < nsets[s]; k++) red[sets[s][k]] = 1, count *= dims[sets[s][k]];
+      for (int d = 0; d < 4; d++) on *= red[d] ? 1 : dims[d];
+      CHECK(er_tensor_numel(y[0]) == on);
+      double want[A * B * C * L] = {0};
+      for (int i = 0; i < A * B * C * L; i++) {
+        int64_t t = i, idx[4], oi = 0;
+        for (int d = 3; d >= 0; d--) idx[d] = t % dims[d], t /= dims[d];
+        for (int d = 0; d < 4; d++)
+          if (!red[d]) oi = oi * dims[d] + idx[d];
+        want[oi] += (double)xv[i];
+      }
+      for (int64_t i = 0; i < on && er_tensor_numel(y[0]) == on; i++) {
+        double w = o == 0 ? want[i] : o == 1 ? want[i] / (double)count : log(want[i]);
+        float got = ((const float *)y[0]->data)[i];
+        if (!(w == w) ? got == got : fabs((double)got - w) > 1e-5 * (1 + fabs(w))) {
+          fprintf(stderr, "  %s set %d: element %lld %g, want %g\n", ops[o], s, (long long)i, got, w);
+          CHECK(0);
+          break;
+        }
+      }
+      ot_free_all();
+    }
+}
+
 TEST(linalg_reduce_axes_input_and_noop) {
   er_tensor *y[1];
   er_tensor *axes = T(ER_I64, 1, D(1), I64(0));

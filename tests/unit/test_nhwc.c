@@ -238,6 +238,9 @@ TEST(nhwc_conv_pointwise) {
       {2, 1, 60, 90, 2, {16, 16}, {1, 1}, {1, 1}, {1, 1}},
       {1, 2, 24, 40, 1, {50}, {1}, {1}, {1}},               /* 1-D */
       {1, 1, 128, 4, 1, {1}, {1}, {1}, {1}},                /* 1 pixel, 4 channels */
+      /* 2 threads: row chunks rebalanced (169 and 196 pixels) */
+      {2, 1, 64, 200, 1, {13, 13}, {1, 1}, {1, 1}, {1, 1}},
+      {2, 1, 64, 100, 1, {14, 14}, {1, 1}, {1, 1}, {1, 1}},
   };
   for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
     if (!nh_conv_case(&big[i], nh_acts[i % NH_NACTS], 1)) bad++;

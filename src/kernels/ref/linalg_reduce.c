@@ -185,7 +185,27 @@ static er_status reduce_run(er_kctx *ctx, int op) {
   double init = op == R_PROD ? 1.0 : op == R_MAX ? -INFINITY : op == R_MIN ? INFINITY : 0.0;
   for (int64_t o = 0; o < on; o++) acc[o] = init;
   const void *p = x->data;
-  switch (op) {
+  if (dt == ER_F32 && lstr == 1 && (op == R_SUM || op == R_MEAN || op == R_LOGSUM)) {
+    /* the last dim kept (a channels-last global pool): whole rows added to a run of acc,
+     * in the same order as the general loop below */
+    const float *xf = (const float *)p;
+    int64_t idx[ER_MAX_RANK] = {0}, base = 0;
+    for (int64_t r = 0; r < rows; r++, xf += last) {
+      double *a = acc + base;
+      int64_t j = 0;
+      for (; j + 4 <= last; j += 4) { /* straight-line groups the compiler packs into vectors */
+        a[j] += (double)xf[j], a[j + 1] += (double)xf[j + 1];
+        a[j + 2] += (double)xf[j + 2], a[j + 3] += (double)xf[j + 3];
+      }
+      for (; j < last; j++) a[j] += (double)xf[j];
+      for (int d = rank - 2; d >= 0; d--) {
+        base += ostr[d];
+        if (++idx[d] < x->dims[d]) break;
+        base -= ostr[d] * x->dims[d];
+        idx[d] = 0;
+      }
+    }
+  } else switch (op) {
     case R_SUM: case R_MEAN: case R_LOGSUM: FOR_EACH_ELEMENT(acc[o] += er_ld(p, dt, i)); break;
     case R_PROD: FOR_EACH_ELEMENT(acc[o] *= er_ld(p, dt, i)); break;
     case R_L1: FOR_EACH_ELEMENT(acc[o] += fabs(er_ld(p, dt, i))); break;

@@ -646,6 +646,7 @@ static er_status slice_infer(er_kctx *c) {
   ER_RETURN_IF_ERROR(elem_size(x, &es));
   int64_t start[MAXR], step[MAXR], count[MAXR];
   ER_RETURN_IF_ERROR(slice_params(c, start, step, count));
+  c->out_ld_ok = x->rank >= 1; /* rows may go into a channels-last Concat (planner) */
   return set_out(c, 0, x->dtype, x->rank, count);
 }
 
@@ -659,8 +660,16 @@ static er_status slice_run(er_kctx *c) {
     off += start[d] * st[d];
     sst[d] = step[d] * st[d];
   }
-  strided_copy(y->data, (const char *)x->data + (size_t)off * er_dtype_size(x->dtype),
-               er_dtype_size(x->dtype), y->rank, y->dims, sst);
+  /* out_ld: rows of the last dim out_ld elements apart (inside an in-place Concat) */
+  int64_t dst[MAXR], *dp = NULL;
+  if (c->out_ld > 0 && y->rank >= 1) {
+    dst[y->rank - 1] = 1;
+    int64_t s = c->out_ld;
+    for (int d = y->rank - 2; d >= 0; d--) dst[d] = s, s *= y->dims[d];
+    dp = dst;
+  }
+  strided_copy2(y->data, dp, (const char *)x->data + (size_t)off * er_dtype_size(x->dtype),
+                er_dtype_size(x->dtype), y->rank, y->dims, sst);
   return NULL;
 }
 

@@ -33,7 +33,7 @@ enum { INIT_ZERO, INIT_BIAS, INIT_C };
 static inline __attribute__((always_inline)) void tile(const int mr, const int np, const int exact, int64_t kc,
                                                        const float *a, int64_t lda, const float *b, int64_t ps,
                                                        float *c, int64_t ldc, int64_t nr, int mode, const float *bias,
-                                                       int vact, er_act act) {
+                                                       int vact, er_act act, const float *pf) {
   __m512 acc[MR][4];
   __mmask16 m[4];
 #pragma GCC unroll 4
@@ -67,6 +67,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 #pragma GCC unroll 4
       for (int v = 0; v < np; v++) acc[r][v] = _mm512_fmadd_ps(av, bk[v], acc[r][v]);
     }
+    if (pf) _mm_prefetch((const char *)(pf + k * NR), _MM_HINT_T1);
     b += NR;
   }
 #pragma GCC unroll 12
@@ -86,8 +87,8 @@ static inline void act_rows(int mr, int act_on, er_act act, float *c, int64_t ld
  * in the same function would spill) */
 static __attribute__((noinline)) void tile_full(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps,
                                                 float *c, int64_t ldc, int mode, const float *bias, int vact,
-                                                er_act act) {
-  tile(MR, 2, 1, kc, a, lda, b, ps, c, ldc, 2 * NR, mode, bias, vact, act);
+                                                er_act act, const float *pf) {
+  tile(MR, 2, 1, kc, a, lda, b, ps, c, ldc, 2 * NR, mode, bias, vact, act, pf);
 }
 /* full tiles: nt row tiles x npp panel pairs (a, b, c and bias at the first); activations not
  * in registers go over each row tile's rows once its panels are done */
@@ -96,7 +97,7 @@ static void tiles_full(int64_t nt, int64_t npp, int64_t kc, const float *a, int6
   const int vact = act_regs(act_on, act);
   for (int64_t t = 0; t < nt; t++, a += MR * lda, c += MR * ldc) {
     for (int64_t p = 0; p < npp; p++)
-      tile_full(kc, a, lda, b + 2 * p * ps, ps, c + 2 * p * NR, ldc, mode, bias ? bias + 2 * p * NR : 0, vact, act);
+      tile_full(kc, a, lda, b + 2 * p * ps, ps, c + 2 * p * NR, ldc, mode, bias ? bias + 2 * p * NR : 0, vact, act, 0);
     act_rows(MR, act_on, act, c, ldc, npp * 2 * NR);
   }
 }
@@ -106,7 +107,7 @@ typedef void (*tile_fn)(int64_t kc, const float *a, int64_t lda, const float *b,
 #define TILE(mr, np)                                                                                          \
   static void tile_##mr##x##np(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ps, float *c, \
                                int64_t ldc, int64_t nr, int mode, const float *bias, int vact, er_act act) {   \
-    tile(mr, np, 0, kc, a, lda, b, ps, c, ldc, nr, mode, bias, vact, act);                                   \
+    tile(mr, np, 0, kc, a, lda, b, ps, c, ldc, nr, mode, bias, vact, act, 0);                                \
   }
 TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4) TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4) TILE(3, 1) TILE(3, 2)
 TILE(3, 3) TILE(3, 4) TILE(4, 1) TILE(4, 2) TILE(6, 1) TILE(6, 2) TILE(8, 1) TILE(8, 2) TILE(12, 1) TILE(12, 2)
@@ -165,12 +166,16 @@ void er_f32_nhwc_gemm_12x32__avx512(int64_t M, int64_t N, int64_t kc, const floa
         for (int64_t j = jc; j < je; j += 2 * NR) {
           const int64_t nr = je - j < 2 * NR ? je - j : 2 * NR;
           const float *b = P + (j / NR) * ps + kk * NR, *bs = bias ? bias + j : 0;
+          /* in a whole model a layer's weights come from L3: the first two row tiles fetch
+           * the next pair's panels (one 64-byte line per depth step each) into L2 */
+          const float *nb = j + 2 * NR < je ? b + 2 * ps : 0;
           for (int64_t i0 = 0; i0 < M; i0 += MR) {
             const int mr = M - i0 < MR ? (int)(M - i0) : MR;
             const float *a = A + i0 * lda + kk;
             float *c = C + i0 * ldc + j;
             if (mr == MR && nr == 2 * NR) {
-              tile_full(kl, a, lda, b, ps, c, ldc, mode, bs, act_regs(act_on, act), act);
+              tile_full(kl, a, lda, b, ps, c, ldc, mode, bs, act_regs(act_on, act), act,
+                        nb && i0 < 2 * MR ? nb + (i0 / MR) * ps : 0);
               act_rows(MR, act_on, act, c, ldc, 2 * NR);
             } else
               tile_part(mr, kl, a, lda, b, ps, c, ldc, nr, mode, bs, act_on, act);

@@ -101,7 +101,8 @@ save("packed_weights", [
 # In-place Concat (runtime/exec.c plan_concat_views): channels-last Concats of NhwcConv
 # outputs (pointwise, gathered GEMM, depthwise, Winograd paths) written in place with a row
 # stride; a Concat on axis 0 of MatMul outputs (contiguous blocks); two that must copy: an
-# input also read by an Add, and a last-axis Concat of MatMuls (no strided writes).
+# input also read by an Add, and a last-axis Concat of MatMuls (no strided writes); a
+# last-axis Concat of two Slices (one with a negative step), which write rows with a stride.
 rng = np.random.RandomState(11)
 def w(*shape):
     return (rng.randn(*shape) * 0.3).astype(np.float32)
@@ -123,12 +124,17 @@ save("concat_views", [
     N("MatMul", ["x2", "W2"], ["n1"], name="mm_n1"),
     N("MatMul", ["x2", "W3"], ["n2"], name="mm_n2"),
     N("Concat", ["n1", "n2"], ["y5"], name="cat5", axis=1),
+    N("Slice", ["x2", "s1b", "s1e", "ax1"], ["s1"], name="slice_s1"),
+    N("Slice", ["x2", "s2b", "s2e", "ax1", "s2s"], ["s2"], name="slice_s2"),
+    N("Concat", ["s1", "s2"], ["y6"], name="cat6", axis=1),
 ], [vi("x", [1, 3, 17, 16]), vi("x2", [4, 6]), vi("x3", [2, 6])],
    [vi("y1", [1, 14, 17, 16]), vi("y2", [1, 24, 17, 16]), vi("y3", [1, 8, 17, 16]), vi("y4", [6, 5]),
-    vi("y5", [4, 5])],
+    vi("y5", [4, 5]), vi("y6", [4, 5])],
    [numpy_helper.from_array(w(5, 3, 1, 1), "Wa"), numpy_helper.from_array(w(6, 3, 3, 3), "Wb"),
     numpy_helper.from_array(w(6), "Bb"), numpy_helper.from_array(w(3, 1, 3, 3), "Wc"),
     numpy_helper.from_array(w(16, 3, 1, 1), "Wt"), numpy_helper.from_array(w(16, 16, 3, 3), "We"),
     numpy_helper.from_array(w(8, 16, 1, 1), "Wf"), numpy_helper.from_array(w(4, 3, 1, 1), "Wg"),
     numpy_helper.from_array(np.array([1.0], np.float32), "one"), numpy_helper.from_array(w(6, 5), "W1"),
-    numpy_helper.from_array(w(6, 3), "W2"), numpy_helper.from_array(w(6, 2), "W3")])
+    numpy_helper.from_array(w(6, 3), "W2"), numpy_helper.from_array(w(6, 2), "W3"),
+    init("s1b", [0]), init("s1e", [3]), init("ax1", [1]), init("s2b", [5]), init("s2e", [1]),
+    init("s2s", [-2])])
