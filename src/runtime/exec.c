@@ -58,6 +58,9 @@ struct er_exec {
   void *observe_user;
   int depth;
   void **state;          /* per node: prepare()d persistent memory */
+  unsigned char *state_block; /* the states the last plan prepared, in one block */
+  size_t state_block_bytes;
+  unsigned char *defer;  /* per node: prepare after the plan's shape walk, in state_block */
   const er_microkernels *mk;
   er_tensor *outer_plan; /* subgraphs: shapes of outer-scope values the plan was made for */
   int infer_only;
@@ -195,6 +198,7 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
   e->scratch_off = (int64_t *)xalloc(e, sizeof(int64_t) * (size_t)g->n_nodes);
   e->inputs = (input_rec *)xalloc(e, sizeof(input_rec) * (size_t)g->n_inputs);
   e->state = (void **)xalloc(e, sizeof(void *) * (size_t)g->n_nodes);
+  e->defer = (unsigned char *)xalloc(e, (size_t)g->n_nodes);
   if (parent) e->outer_plan = (er_tensor *)xalloc(e, sizeof(er_tensor) * (size_t)g->n_values);
   if (!e->v || !e->ctx || !e->ins || !e->outs || !e->implicit || !e->folded || !e->dyn || !e->skip || !e->outer_ids ||
       !e->scratch_off || !e->inputs || !e->state || (parent && !e->outer_plan)) {
@@ -239,6 +243,8 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
   return NULL;
 }
 
+static void free_state(er_exec *e, int i);
+
 static void release_values(er_exec *e) {
   for (int i = 0; i < e->g->n_values; i++) {
     xfree(e, e->v[i].owned);
@@ -252,7 +258,8 @@ void er_exec_destroy(er_exec *e) {
   xfree(e, e->children);
   if (e->v) release_values(e);
   if (e->state)
-    for (int i = 0; i < e->g->n_nodes; i++) xfree(e, e->state[i]);
+    for (int i = 0; i < e->g->n_nodes; i++) free_state(e, i);
+  xfree(e, e->state_block);
   if (e->implicit)
     for (int i = 0; i < e->g->n_nodes; i++) xfree(e, e->implicit[i]);
   if (e->inputs)
@@ -384,13 +391,24 @@ static er_status alloc_outputs_heap(er_exec *e, int node) {
   return NULL;
 }
 
-/* Give node i its persistent state and let the op fill it from constant inputs. */
-static er_status prepare_node(er_exec *e, int i) {
+/* Free node i's state unless it lives in state_block. */
+static void free_state(er_exec *e, int i) {
+  unsigned char *p = (unsigned char *)e->state[i];
+  if (p && !(e->state_block && p >= e->state_block && p < e->state_block + e->state_block_bytes)) xfree(e, p);
+  e->state[i] = NULL;
+}
+
+enum { STATE_ALIGN = 64 };
+static size_t state_span(size_t n) { return (n + STATE_ALIGN - 1) & ~(size_t)(STATE_ALIGN - 1); }
+
+/* Give node i its persistent state (at `at` when not NULL, else its own allocation) and let
+ * the op fill it from constant inputs. */
+static er_status prepare_node_at(er_exec *e, int i, void *at) {
   er_kctx *c = &e->ctx[i];
   c->state = NULL;
   if (c->state_bytes) {
-    xfree(e, e->state[i]);
-    e->state[i] = xalloc_uninit(e, c->state_bytes);
+    free_state(e, i);
+    e->state[i] = at ? at : xalloc_uninit(e, c->state_bytes);
     if (!e->state[i])
       return ER_ERR(ER_OUT_OF_MEMORY, "node '%s': out of memory for %zu bytes of state", c->node->name,
                     c->state_bytes);
@@ -402,6 +420,39 @@ static er_status prepare_node(er_exec *e, int i) {
   if (s) return node_error(c->node, s);
   note_consumed(e, i);
   return NULL;
+}
+static er_status prepare_node(er_exec *e, int i) { return prepare_node_at(e, i, NULL); }
+
+/* The plan's deferred prepares: every state in one block (one allocation, so large enough
+ * for transparent huge pages: a few page faults instead of one per 4 KiB of packed weights,
+ * about a fifth of a CNN's load time), then each node fills its own. */
+static er_status prepare_deferred(er_exec *e) {
+  const er_graph *g = e->g;
+  size_t total = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (e->defer[i]) {
+      if (e->ctx[i].state_bytes > SIZE_MAX / 2 - total)
+        return ER_ERR(ER_OUT_OF_MEMORY, "prepared state too large");
+      total += state_span(e->ctx[i].state_bytes);
+    }
+  if (total) {
+    e->state_block = (unsigned char *)xalloc_uninit(e, total);
+    if (!e->state_block) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory for %zu bytes of prepared state", total);
+    e->state_block_bytes = total;
+  }
+  size_t at = 0;
+  const int dynamic = e->dynamic;
+  er_status s = NULL;
+  for (int i = 0; i < g->n_nodes && !s; i++) {
+    if (!e->defer[i]) continue;
+    e->dynamic = e->defer[i] == 2; /* as when the shape walk reached node i */
+    e->defer[i] = 0;
+    size_t nb = state_span(e->ctx[i].state_bytes);
+    s = prepare_node_at(e, i, nb ? e->state_block + at : NULL);
+    at += nb;
+  }
+  e->dynamic = dynamic;
+  return s;
 }
 
 /* Run node with heap scratch (folding and dynamic mode). */
@@ -724,6 +775,16 @@ er_status er_exec_plan(er_exec *e) {
   }
   if (!e->parent) ER_RETURN_IF_ERROR(check_symbolic(e));
   reset_values(e);
+  if (e->state_block) {
+    for (int i = 0; i < g->n_nodes; i++) {
+      unsigned char *p = (unsigned char *)e->state[i];
+      if (p >= e->state_block && p < e->state_block + e->state_block_bytes) e->state[i] = e->ctx[i].state = NULL;
+    }
+    xfree(e, e->state_block);
+    e->state_block = NULL;
+    e->state_block_bytes = 0;
+  }
+  memset(e->defer, 0, (size_t)g->n_nodes);
   if (e->release && !e->infer_only) {
     if (!e->readers_left) e->readers_left = (int *)xalloc(e, sizeof(int) * ((size_t)g->n_values + 1));
     if (e->readers_left) count_readers(e);
@@ -770,7 +831,8 @@ er_status er_exec_plan(er_exec *e) {
       e->v[id].state = V_SHAPED;
     }
     int foldable = is_foldable(e, c);
-    if (foldable || !e->infer_only) ER_RETURN_IF_ERROR(prepare_node(e, i));
+    if (foldable) ER_RETURN_IF_ERROR(prepare_node(e, i));
+    else if (!e->infer_only) e->defer[i] = e->dynamic ? 2 : 1; /* 2: release nothing (note_consumed) */
     if (foldable) {
       /* inputs of a SHAPE_ONLY op need no data, but kernels may look at it: give NULL-safe */
       ER_RETURN_IF_ERROR(alloc_outputs_heap(e, i));
@@ -781,6 +843,7 @@ er_status er_exec_plan(er_exec *e) {
     }
   }
   if (e->infer_only) return NULL; /* shapes are known; nothing to run */
+  ER_RETURN_IF_ERROR(prepare_deferred(e));
   if (!e->dynamic) ER_RETURN_IF_ERROR(plan_arena(e));
   /* use counts for dynamic mode */
   for (int i = 0; i < g->n_values; i++) e->v[i].uses = 0;
