@@ -401,9 +401,8 @@ static void free_state(er_exec *e, int i) {
 enum { STATE_ALIGN = 64 };
 static size_t state_span(size_t n) { return (n + STATE_ALIGN - 1) & ~(size_t)(STATE_ALIGN - 1); }
 
-/* Give node i its persistent state (at `at` when not NULL, else its own allocation) and let
- * the op fill it from constant inputs. */
-static er_status prepare_node_at(er_exec *e, int i, void *at) {
+/* Give node i its persistent state (at `at` when not NULL, else its own allocation). */
+static er_status give_state(er_exec *e, int i, void *at) {
   er_kctx *c = &e->ctx[i];
   c->state = NULL;
   if (c->state_bytes) {
@@ -415,6 +414,13 @@ static er_status prepare_node_at(er_exec *e, int i, void *at) {
     c->state = e->state[i];
   }
   c->consumed = 0;
+  return NULL;
+}
+
+/* Give node i its state and let the op fill it from constant inputs. */
+static er_status prepare_node_at(er_exec *e, int i, void *at) {
+  ER_RETURN_IF_ERROR(give_state(e, i, at));
+  er_kctx *c = &e->ctx[i];
   if (!c->node->op->prepare) return NULL;
   er_status s = c->node->op->prepare(c);
   if (s) return node_error(c->node, s);
@@ -423,35 +429,88 @@ static er_status prepare_node_at(er_exec *e, int i, void *at) {
 }
 static er_status prepare_node(er_exec *e, int i) { return prepare_node_at(e, i, NULL); }
 
+typedef struct {
+  er_exec *e;
+  const int *ids;
+  er_status *st;
+} prep_job;
+
+static void prep_range(void *arg, int64_t b, int64_t end) {
+  const prep_job *j = (const prep_job *)arg;
+  for (int64_t k = b; k < end; k++) {
+    er_kctx *c = &j->e->ctx[j->ids[k]];
+    j->st[k] = c->node->op->prepare(c);
+  }
+}
+
+static int prep_any_thread(const er_exec *e, int i) {
+  const er_op_def *op = e->ctx[i].node->op;
+  return op->prepare && (op->flags & ER_OP_PREPARE_ANY_THREAD);
+}
+
 /* The plan's deferred prepares: every state in one block (one allocation, so large enough
  * for transparent huge pages: a few page faults instead of one per 4 KiB of packed weights,
- * about a fifth of a CNN's load time), then each node fills its own. */
+ * about a fifth of a CNN's load time); with threads, the prepares of ops marked
+ * ER_OP_PREPARE_ANY_THREAD (weight packing) run at once on them. Constants are released
+ * afterwards in node order (note_consumed), as if every prepare had run in turn. */
 static er_status prepare_deferred(er_exec *e) {
   const er_graph *g = e->g;
   size_t total = 0;
+  int n_any = 0;
   for (int i = 0; i < g->n_nodes; i++)
     if (e->defer[i]) {
       if (e->ctx[i].state_bytes > SIZE_MAX / 2 - total)
         return ER_ERR(ER_OUT_OF_MEMORY, "prepared state too large");
       total += state_span(e->ctx[i].state_bytes);
+      n_any += prep_any_thread(e, i);
     }
   if (total) {
     e->state_block = (unsigned char *)xalloc_uninit(e, total);
     if (!e->state_block) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory for %zu bytes of prepared state", total);
     e->state_block_bytes = total;
   }
-  size_t at = 0;
-  const int dynamic = e->dynamic;
+  int *ids = NULL, n_par = 0;
+  er_status *sts = NULL;
+  if (er_threadpool_size(e->threads) > 1 && n_any > 1) {
+    ids = (int *)xalloc(e, sizeof(int) * (size_t)n_any);
+    sts = (er_status *)xalloc(e, sizeof(er_status) * (size_t)n_any);
+    if (!ids || !sts) {
+      xfree(e, ids);
+      xfree(e, sts);
+      ids = NULL, sts = NULL;
+    }
+  }
   er_status s = NULL;
+  size_t at = 0;
+  for (int i = 0; i < g->n_nodes && !s; i++) {
+    if (!e->defer[i]) continue;
+    size_t nb = state_span(e->ctx[i].state_bytes);
+    s = give_state(e, i, nb ? e->state_block + at : NULL);
+    at += nb;
+    if (ids && prep_any_thread(e, i)) ids[n_par++] = i;
+  }
+  if (!s && n_par) {
+    prep_job j = {e, ids, sts};
+    er_threadpool_run(e->threads, n_par, 1, prep_range, &j);
+  }
+  const int dynamic = e->dynamic;
+  int k = 0;
   for (int i = 0; i < g->n_nodes && !s; i++) {
     if (!e->defer[i]) continue;
     e->dynamic = e->defer[i] == 2; /* as when the shape walk reached node i */
     e->defer[i] = 0;
-    size_t nb = state_span(e->ctx[i].state_bytes);
-    s = prepare_node_at(e, i, nb ? e->state_block + at : NULL);
-    at += nb;
+    er_kctx *c = &e->ctx[i];
+    er_status ps = NULL;
+    if (k < n_par && ids[k] == i) ps = sts[k++];
+    else if (c->node->op->prepare) ps = c->node->op->prepare(c);
+    else continue;
+    if (ps) s = node_error(c->node, ps);
+    else note_consumed(e, i);
   }
   e->dynamic = dynamic;
+  for (; k < n_par; k++) er_status_free(sts[k]);
+  xfree(e, ids);
+  xfree(e, sts);
   return s;
 }
 
