@@ -201,7 +201,7 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
   e->defer = (unsigned char *)xalloc(e, (size_t)g->n_nodes);
   if (parent) e->outer_plan = (er_tensor *)xalloc(e, sizeof(er_tensor) * (size_t)g->n_values);
   if (!e->v || !e->ctx || !e->ins || !e->outs || !e->implicit || !e->folded || !e->dyn || !e->skip || !e->outer_ids ||
-      !e->scratch_off || !e->inputs || !e->state || (parent && !e->outer_plan)) {
+      !e->scratch_off || !e->inputs || !e->state || !e->defer || (parent && !e->outer_plan)) {
     er_exec_destroy(e);
     return ER_ERR(ER_OUT_OF_MEMORY, "out of memory creating executor");
   }
@@ -274,6 +274,7 @@ void er_exec_destroy(er_exec *e) {
   xfree(e, e->folded);
   xfree(e, e->dyn);
   xfree(e, e->skip);
+  xfree(e, e->defer);
   xfree(e, e->outer_ids);
   xfree(e, e->scratch_off);
   xfree(e, e->inputs);
