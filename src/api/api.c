@@ -3,7 +3,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "edgerun.h"
@@ -58,7 +60,7 @@ static void drop_pages(const void *data, size_t bytes) {
 static int in_file_mapping(const er_model *m, const void *data, size_t bytes) {
   for (const er_mapping *mp = m->imp.mappings; mp; mp = mp->next) {
     uintptr_t lo = (uintptr_t)mp->ptr, hi = lo + mp->size, a = (uintptr_t)data;
-    if (mp->is_mmap && a >= lo && a + bytes <= hi) return 1;
+    if (mp->is_mmap == 1 && a >= lo && a + bytes <= hi) return 1;
   }
   return 0;
 }
@@ -106,8 +108,28 @@ static void after_optimize(er_model *m) {
   for (const er_mapping *mp = m->imp.mappings; mp && page > 0; mp = mp->next) {
     uintptr_t b = ((uintptr_t)mp->ptr + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
     uintptr_t e = ((uintptr_t)mp->ptr + mp->size) & ~((uintptr_t)page - 1);
-    if (mp->is_mmap && e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+    if (mp->is_mmap == 1 && e > b) madvise((void *)b, e - b, MADV_DONTNEED);
   }
+}
+
+/* ER_TIMING=1 in the environment: the start-up phases' wall times on stderr. */
+static double timing_ms(void) {
+  static int on = -1;
+  if (on < 0) {
+    const char *env = getenv("ER_TIMING");
+    on = env && *env && strcmp(env, "0") != 0;
+  }
+  if (!on) return -1;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void timing_note(double *t, const char *phase) {
+  if (*t < 0) return;
+  double now = timing_ms();
+  fprintf(stderr, "edgerun: %-10s %8.2f ms\n", phase, now - *t);
+  *t = now;
 }
 
 static er_status finish_model(er_model *m) {
@@ -125,9 +147,13 @@ er_status er_model_load_file(const char *path, er_model **out_model) {
   *out_model = NULL;
   er_model *m = (er_model *)calloc(1, sizeof *m);
   if (!m) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory");
+  double t = timing_ms();
   er_status s = er_onnx_import_file(path, 0, &m->imp);
+  timing_note(&t, "import");
   if (!s) s = er_optimize(&m->imp, 1); /* ER_OPT=0 in the environment skips it */
+  timing_note(&t, "optimize");
   if (!s) after_optimize(m);
+  timing_note(&t, "release");
   if (!s) s = finish_model(m);
   if (s) {
     er_model_destroy(m);
@@ -247,7 +273,9 @@ er_status er_session_create(er_model *model, const er_session_options *opts,
       st = er_exec_set_input(s->exec, model->user_inputs[i], &t);
       free(zero);
     }
+    double t = timing_ms();
     if (!st) st = er_exec_plan(s->exec);
+    timing_note(&t, "plan");
   }
   model_unlock(model);
   if (st) {
@@ -295,7 +323,9 @@ er_status er_session_run(er_session *s) {
   if (!er_exec_prepares(s->exec)) return er_exec_run(s->exec);
   model_lock(s->model); /* this run plans or prepares: constants are read */
   restore_copies(s->model);
+  double t = timing_ms();
   er_status st = er_exec_run(s->exec);
+  timing_note(&t, "run");
   model_unlock(s->model);
   return st;
 }

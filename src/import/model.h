@@ -10,7 +10,7 @@ typedef struct er_mapping {      /* a memory-mapped or heap buffer to release wi
   struct er_mapping *next;
   void *ptr;
   size_t size;
-  int is_mmap;                   /* 1: munmap, 0: free */
+  int is_mmap;                   /* 1: a mapped file, 2: anonymous memory (both munmap); 0: free */
   int unpacked4;                 /* 1: the one-per-byte copy of a 4-bit initializer's data, which
                                     er_imported_release_unused frees once no value reads it */
 } er_mapping;

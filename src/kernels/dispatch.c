@@ -1,6 +1,7 @@
 #include "kernels/dispatch.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "base/cpu.h"
@@ -129,7 +130,7 @@ const er_microkernels *er_microkernels_avx2(void);
 const er_microkernels *er_microkernels_avx512(void); /* -avx512.c files add -mavx512f */
 #endif
 
-const er_microkernels *er_microkernels_select(void) {
+static const er_microkernels *select_table(void) {
 #if defined(__x86_64__)
   er_cpu_features f = er_cpu_detect();
 #if !defined(ER_NO_AVX512) /* make AVX512=0 */
@@ -141,4 +142,16 @@ const er_microkernels *er_microkernels_select(void) {
   }
 #endif
   return &ref_table;
+}
+
+/* Chosen once per process: cpuid traps to the hypervisor in a VM (tens of microseconds per
+ * query), and every executor (sessions, the passes' shape inference) asks. */
+const er_microkernels *er_microkernels_select(void) {
+  static _Atomic(const er_microkernels *) chosen;
+  const er_microkernels *t = atomic_load_explicit(&chosen, memory_order_acquire);
+  if (!t) {
+    t = select_table();
+    atomic_store_explicit(&chosen, t, memory_order_release);
+  }
+  return t;
 }

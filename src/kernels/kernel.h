@@ -32,9 +32,13 @@ enum {
   ER_OP_INPLACE = 1u << 3,      /* output 0 may share memory with input 0 when they have the
                                    same byte size: the kernel reads element i of input 0
                                    before writing element i of output 0, and nothing else */
-  ER_OP_VIEW = 1u << 4          /* when output 0 has input 0's dtype and byte size, it holds
+  ER_OP_VIEW = 1u << 4,         /* when output 0 has input 0's dtype and byte size, it holds
                                    exactly input 0's bytes (Reshape, Squeeze, Identity...):
                                    the planner may give it input 0's memory and skip the run */
+  ER_OP_PREPARE_ANY_THREAD = 1u << 5 /* prepare only reads the node's inputs and attributes and
+                                   writes its own state and ctx->consumed (no thread pool, no
+                                   shared memory): the planner may run several such prepares
+                                   at once on the session's threads */
 };
 
 typedef struct er_op_def {

@@ -70,6 +70,7 @@ er_status opt_ctx_init(opt_ctx *c, er_pool *pool, er_graph *g, unsigned flags) {
 }
 
 void opt_ctx_free(opt_ctx *c) {
+  free(c->name_slots);
   free(c->uses);
   free(c->sub_uses);
   free(c->out_uses);
@@ -80,8 +81,15 @@ void opt_ctx_free(opt_ctx *c) {
   memset(c, 0, sizeof *c);
 }
 
+static void drop_names(opt_ctx *c) {
+  free(c->name_slots);
+  c->name_slots = NULL;
+  c->name_cap = 0;
+}
+
 er_status opt_refresh(opt_ctx *c) {
   er_graph *g = c->g;
+  drop_names(c);
   free(c->dead);
   /* as large as the node array's capacity: opt_add_node appends up to cap_nodes */
   int cap = c->cap_nodes > g->n_nodes ? c->cap_nodes : g->n_nodes;
@@ -246,6 +254,7 @@ er_status opt_compact_values(opt_ctx *c) {
       memcpy(c->vi_dims[remap[v]], c->vi_dims[v], sizeof c->vi_dims[v]);
     }
   g->n_values = m;
+  drop_names(c);
   for (int i = 0; i < g->n_nodes; i++) {
     er_node *n = &g->nodes[i];
     for (int k = 0; k < n->n_inputs; k++)
@@ -501,8 +510,38 @@ int opt_forward(opt_ctx *c, er_node *n, int y, int x) {
   return 1;
 }
 
-static int unique_name(const opt_ctx *c, const char *name) {
-  return er_graph_find_value(c->g, name) < 0;
+static size_t name_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return (size_t)(h ^ (h >> 29));
+}
+
+static void names_insert(opt_ctx *c, int v) {
+  size_t mask = c->name_cap - 1, i = name_hash(c->g->values[v].name) & mask;
+  while (c->name_slots[i] >= 0) i = (i + 1) & mask;
+  c->name_slots[i] = v;
+}
+
+/* (Re)build the name table for at least `need` values; 0 when out of memory. */
+static int names_build(opt_ctx *c, int need) {
+  size_t cap = 64;
+  while (cap < (size_t)need * 2) cap *= 2;
+  drop_names(c);
+  c->name_slots = (int *)malloc(cap * sizeof(int));
+  if (!c->name_slots) return 0;
+  c->name_cap = cap;
+  for (size_t i = 0; i < cap; i++) c->name_slots[i] = -1;
+  for (int v = 0; v < c->g->n_values; v++) names_insert(c, v);
+  return 1;
+}
+
+/* No value of g is called `name` (a hash table: passes that add many values stay linear). */
+static int unique_name(opt_ctx *c, const char *name) {
+  if (!c->name_slots && !names_build(c, c->g->n_values + 1)) return er_graph_find_value(c->g, name) < 0;
+  size_t mask = c->name_cap - 1;
+  for (size_t i = name_hash(name) & mask; c->name_slots[i] >= 0; i = (i + 1) & mask)
+    if (!strcmp(c->g->values[c->name_slots[i]].name, name)) return 0;
+  return 1;
 }
 
 int opt_new_value(opt_ctx *c, const char *name, int kind) {
@@ -522,6 +561,8 @@ int opt_new_value(opt_ctx *c, const char *name, int kind) {
   if (!nm) return -1;
   int v = g->n_values++;
   er_value_init(&g->values[v], nm, kind);
+  if (c->name_slots && (size_t)g->n_values * 2 > c->name_cap) drop_names(c); /* rebuilt when next needed */
+  else if (c->name_slots) names_insert(c, v);
   c->uses[v] = c->sub_uses[v] = c->out_uses[v] = 0;
   c->vi_dtype[v] = 0;
   c->vi_rank[v] = -1;

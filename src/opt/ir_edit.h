@@ -31,6 +31,10 @@ typedef struct opt_ctx {
   int cap_nodes;         /* capacity of g->nodes once opt_add_node grew it (0: importer's) */
   int needs_sort;        /* opt_add_node appended nodes: opt_compact re-sorts */
   unsigned act_ops;      /* OPT_ACT_*: producers whose kernels read _act / _act_a / _act_b */
+  /* value names of g for opt_new_value's uniqueness test: open addressing over value indices
+   * (-1 empty), built on first use, dropped by opt_refresh and opt_compact_values */
+  int *name_slots;
+  size_t name_cap;
 } opt_ctx;
 
 enum { OPT_ACT_CONV = 1u << 0, OPT_ACT_CONVTRANSPOSE = 1u << 1, OPT_ACT_GEMM = 1u << 2,

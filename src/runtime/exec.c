@@ -58,6 +58,9 @@ struct er_exec {
   void *observe_user;
   int depth;
   void **state;          /* per node: prepare()d persistent memory */
+  unsigned char *state_block; /* the states the last plan prepared, in one block */
+  size_t state_block_bytes;
+  unsigned char *defer;  /* per node: prepare after the plan's shape walk, in state_block */
   const er_microkernels *mk;
   er_tensor *outer_plan; /* subgraphs: shapes of outer-scope values the plan was made for */
   int infer_only;
@@ -195,9 +198,10 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
   e->scratch_off = (int64_t *)xalloc(e, sizeof(int64_t) * (size_t)g->n_nodes);
   e->inputs = (input_rec *)xalloc(e, sizeof(input_rec) * (size_t)g->n_inputs);
   e->state = (void **)xalloc(e, sizeof(void *) * (size_t)g->n_nodes);
+  e->defer = (unsigned char *)xalloc(e, (size_t)g->n_nodes);
   if (parent) e->outer_plan = (er_tensor *)xalloc(e, sizeof(er_tensor) * (size_t)g->n_values);
   if (!e->v || !e->ctx || !e->ins || !e->outs || !e->implicit || !e->folded || !e->dyn || !e->skip || !e->outer_ids ||
-      !e->scratch_off || !e->inputs || !e->state || (parent && !e->outer_plan)) {
+      !e->scratch_off || !e->inputs || !e->state || !e->defer || (parent && !e->outer_plan)) {
     er_exec_destroy(e);
     return ER_ERR(ER_OUT_OF_MEMORY, "out of memory creating executor");
   }
@@ -239,6 +243,8 @@ er_status er_exec_create(const er_graph *g, er_exec *parent, const er_allocator 
   return NULL;
 }
 
+static void free_state(er_exec *e, int i);
+
 static void release_values(er_exec *e) {
   for (int i = 0; i < e->g->n_values; i++) {
     xfree(e, e->v[i].owned);
@@ -252,7 +258,8 @@ void er_exec_destroy(er_exec *e) {
   xfree(e, e->children);
   if (e->v) release_values(e);
   if (e->state)
-    for (int i = 0; i < e->g->n_nodes; i++) xfree(e, e->state[i]);
+    for (int i = 0; i < e->g->n_nodes; i++) free_state(e, i);
+  xfree(e, e->state_block);
   if (e->implicit)
     for (int i = 0; i < e->g->n_nodes; i++) xfree(e, e->implicit[i]);
   if (e->inputs)
@@ -267,6 +274,7 @@ void er_exec_destroy(er_exec *e) {
   xfree(e, e->folded);
   xfree(e, e->dyn);
   xfree(e, e->skip);
+  xfree(e, e->defer);
   xfree(e, e->outer_ids);
   xfree(e, e->scratch_off);
   xfree(e, e->inputs);
@@ -384,24 +392,127 @@ static er_status alloc_outputs_heap(er_exec *e, int node) {
   return NULL;
 }
 
-/* Give node i its persistent state and let the op fill it from constant inputs. */
-static er_status prepare_node(er_exec *e, int i) {
+/* Free node i's state unless it lives in state_block. */
+static void free_state(er_exec *e, int i) {
+  unsigned char *p = (unsigned char *)e->state[i];
+  if (p && !(e->state_block && p >= e->state_block && p < e->state_block + e->state_block_bytes)) xfree(e, p);
+  e->state[i] = NULL;
+}
+
+enum { STATE_ALIGN = 64 };
+static size_t state_span(size_t n) { return (n + STATE_ALIGN - 1) & ~(size_t)(STATE_ALIGN - 1); }
+
+/* Give node i its persistent state (at `at` when not NULL, else its own allocation). */
+static er_status give_state(er_exec *e, int i, void *at) {
   er_kctx *c = &e->ctx[i];
   c->state = NULL;
   if (c->state_bytes) {
-    xfree(e, e->state[i]);
-    e->state[i] = xalloc_uninit(e, c->state_bytes);
+    free_state(e, i);
+    e->state[i] = at ? at : xalloc_uninit(e, c->state_bytes);
     if (!e->state[i])
       return ER_ERR(ER_OUT_OF_MEMORY, "node '%s': out of memory for %zu bytes of state", c->node->name,
                     c->state_bytes);
     c->state = e->state[i];
   }
   c->consumed = 0;
+  return NULL;
+}
+
+/* Give node i its state and let the op fill it from constant inputs. */
+static er_status prepare_node_at(er_exec *e, int i, void *at) {
+  ER_RETURN_IF_ERROR(give_state(e, i, at));
+  er_kctx *c = &e->ctx[i];
   if (!c->node->op->prepare) return NULL;
   er_status s = c->node->op->prepare(c);
   if (s) return node_error(c->node, s);
   note_consumed(e, i);
   return NULL;
+}
+static er_status prepare_node(er_exec *e, int i) { return prepare_node_at(e, i, NULL); }
+
+typedef struct {
+  er_exec *e;
+  const int *ids;
+  er_status *st;
+} prep_job;
+
+static void prep_range(void *arg, int64_t b, int64_t end) {
+  const prep_job *j = (const prep_job *)arg;
+  for (int64_t k = b; k < end; k++) {
+    er_kctx *c = &j->e->ctx[j->ids[k]];
+    j->st[k] = c->node->op->prepare(c);
+  }
+}
+
+static int prep_any_thread(const er_exec *e, int i) {
+  const er_op_def *op = e->ctx[i].node->op;
+  return op->prepare && (op->flags & ER_OP_PREPARE_ANY_THREAD);
+}
+
+/* The plan's deferred prepares: every state in one block (one allocation, so large enough
+ * for transparent huge pages: a few page faults instead of one per 4 KiB of packed weights,
+ * about a fifth of a CNN's load time); with threads, the prepares of ops marked
+ * ER_OP_PREPARE_ANY_THREAD (weight packing) run at once on them. Constants are released
+ * afterwards in node order (note_consumed), as if every prepare had run in turn. */
+static er_status prepare_deferred(er_exec *e) {
+  const er_graph *g = e->g;
+  size_t total = 0;
+  int n_any = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (e->defer[i]) {
+      if (e->ctx[i].state_bytes > SIZE_MAX / 2 - total)
+        return ER_ERR(ER_OUT_OF_MEMORY, "prepared state too large");
+      total += state_span(e->ctx[i].state_bytes);
+      n_any += prep_any_thread(e, i);
+    }
+  if (total) {
+    e->state_block = (unsigned char *)xalloc_uninit(e, total);
+    if (!e->state_block) return ER_ERR(ER_OUT_OF_MEMORY, "out of memory for %zu bytes of prepared state", total);
+    e->state_block_bytes = total;
+  }
+  int *ids = NULL, n_par = 0;
+  er_status *sts = NULL;
+  if (er_threadpool_size(e->threads) > 1 && n_any > 1) {
+    ids = (int *)xalloc(e, sizeof(int) * (size_t)n_any);
+    sts = (er_status *)xalloc(e, sizeof(er_status) * (size_t)n_any);
+    if (!ids || !sts) {
+      xfree(e, ids);
+      xfree(e, sts);
+      ids = NULL, sts = NULL;
+    }
+  }
+  er_status s = NULL;
+  size_t at = 0;
+  for (int i = 0; i < g->n_nodes && !s; i++) {
+    if (!e->defer[i]) continue;
+    size_t nb = state_span(e->ctx[i].state_bytes);
+    s = give_state(e, i, nb ? e->state_block + at : NULL);
+    at += nb;
+    if (ids && prep_any_thread(e, i)) ids[n_par++] = i;
+  }
+  if (!s && n_par) {
+    prep_job j = {e, ids, sts};
+    er_threadpool_run(e->threads, n_par, 1, prep_range, &j);
+  }
+  const int dynamic = e->dynamic;
+  int k = 0;
+  for (int i = 0; i < g->n_nodes && !s; i++) {
+    if (!e->defer[i]) continue;
+    e->dynamic = e->defer[i] == 2; /* as when the shape walk reached node i */
+    e->defer[i] = 0;
+    er_kctx *c = &e->ctx[i];
+    er_status ps = NULL;
+    if (k < n_par && ids[k] == i) ps = sts[k++];
+    else if (c->node->op->prepare) ps = c->node->op->prepare(c);
+    else continue;
+    if (ps) s = node_error(c->node, ps);
+    else note_consumed(e, i);
+  }
+  e->dynamic = dynamic;
+  for (; k < n_par; k++) er_status_free(sts[k]);
+  xfree(e, ids);
+  xfree(e, sts);
+  return s;
 }
 
 /* Run node with heap scratch (folding and dynamic mode). */
@@ -724,6 +835,16 @@ er_status er_exec_plan(er_exec *e) {
   }
   if (!e->parent) ER_RETURN_IF_ERROR(check_symbolic(e));
   reset_values(e);
+  if (e->state_block) {
+    for (int i = 0; i < g->n_nodes; i++) {
+      unsigned char *p = (unsigned char *)e->state[i];
+      if (p >= e->state_block && p < e->state_block + e->state_block_bytes) e->state[i] = e->ctx[i].state = NULL;
+    }
+    xfree(e, e->state_block);
+    e->state_block = NULL;
+    e->state_block_bytes = 0;
+  }
+  memset(e->defer, 0, (size_t)g->n_nodes);
   if (e->release && !e->infer_only) {
     if (!e->readers_left) e->readers_left = (int *)xalloc(e, sizeof(int) * ((size_t)g->n_values + 1));
     if (e->readers_left) count_readers(e);
@@ -770,7 +891,8 @@ er_status er_exec_plan(er_exec *e) {
       e->v[id].state = V_SHAPED;
     }
     int foldable = is_foldable(e, c);
-    if (foldable || !e->infer_only) ER_RETURN_IF_ERROR(prepare_node(e, i));
+    if (foldable) ER_RETURN_IF_ERROR(prepare_node(e, i));
+    else if (!e->infer_only) e->defer[i] = e->dynamic ? 2 : 1; /* 2: release nothing (note_consumed) */
     if (foldable) {
       /* inputs of a SHAPE_ONLY op need no data, but kernels may look at it: give NULL-safe */
       ER_RETURN_IF_ERROR(alloc_outputs_heap(e, i));
@@ -781,6 +903,7 @@ er_status er_exec_plan(er_exec *e) {
     }
   }
   if (e->infer_only) return NULL; /* shapes are known; nothing to run */
+  ER_RETURN_IF_ERROR(prepare_deferred(e));
   if (!e->dynamic) ER_RETURN_IF_ERROR(plan_arena(e));
   /* use counts for dynamic mode */
   for (int i = 0; i < g->n_values; i++) e->v[i].uses = 0;

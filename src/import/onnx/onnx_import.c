@@ -366,6 +366,7 @@ er_status er_onnx_import_ex(const void *data, size_t size, const char *base_dir,
   c.base_dir = base_dir;
   c.mappings = &m->mappings;
   c.copies = &m->copies;
+  c.copy_cap = size;
   px_graph *pg = NULL;
   const char *pn = "", *pv = "";
   er_status s = onx_parse_model(&c, (const uint8_t *)data, size, &pg, &pn, &pv);

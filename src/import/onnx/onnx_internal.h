@@ -108,6 +108,9 @@ typedef struct onx_ctx {
   int copy_data;        /* copy tensor data even when aligned in place */
   er_mapping **mappings;
   er_copied **copies;   /* where to record large unaligned copies (NULL: don't) */
+  uint8_t *copy_area;   /* large copies go here (an anonymous huge-page mapping, reserved */
+  size_t copy_used;     /* at the first one; copy_cap: its size, the model's byte count) */
+  size_t copy_cap;
   onx_extfile *files;
   onx_opsets model_opsets;
   int64_t ir_version;

@@ -43,8 +43,8 @@ er_status er_linalg_hardmax_run(er_kctx *ctx);
 #define TRAINING "ai.onnx.preview.training"
 
 const er_op_def er_ops_linalg[] = {
-    {"Gemm", "", 1, 0, K(gemm), 0, er_linalg_gemm_prepare},
-    {"MatMul", "", 1, 0, K(matmul), 0, er_linalg_matmul_prepare},
+    {"Gemm", "", 1, 0, K(gemm), ER_OP_PREPARE_ANY_THREAD, er_linalg_gemm_prepare},
+    {"MatMul", "", 1, 0, K(matmul), ER_OP_PREPARE_ANY_THREAD, er_linalg_matmul_prepare},
     {"Einsum", "", 12, 0, K(einsum), 0},
     {"Det", "", 11, 0, K(det), 0},
     {"ReduceSum", "", 1, 0, K(reduce_sum), 0},

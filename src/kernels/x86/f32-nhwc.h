@@ -26,6 +26,8 @@ void er_f32_nhwc_dwconv_4x32__avx512(int64_t n, int64_t C, int64_t T, const floa
 void er_f32_nhwc_wino_in__avx512(int64_t C, const float *const *in, float *V, int64_t xs);
 void er_f32_nhwc_wino_out__avx512(int64_t M, const float *O, int64_t xs, const float *bias, er_act act,
                                   float *const *out);
+void er_f32_nhwc_pack__avx2(int64_t K, int64_t N, const float *src, int64_t sn, int64_t kin, int64_t sc,
+                            int64_t st, void *packed);
 void er_f32_nhwc_dwconv_4x16__avx2(int64_t n, int64_t C, int64_t T, const float *const *in, int64_t step,
                                    const float *w, const float *bias, er_act act, float *out, int64_t ldo);
 void er_f32_nhwc_pool__avx2(int kind, int64_t C, int64_t T, const float *const *in, float div, float *out);
