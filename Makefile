@@ -115,7 +115,9 @@ $(OPS): $(OPS_FROM)
 endif
 ifneq ($(OPS),)
 OPS_HDR := $(BUILD)/ops_selected.h
-OPS_SRC := src/kernels/registry.c src/runtime/control_flow.c $(wildcard src/kernels/ref/ops_*.c)
+OPS_SRC := src/kernels/registry.c src/runtime/control_flow.c $(wildcard src/kernels/ref/ops_*.c) \
+  src/kernels/ref/elementwise_binary.c src/kernels/ref/elementwise_unary.c src/kernels/dispatch.c \
+  $(filter %_table.c,$(DEVICE_SRC))
 $(OPS_HDR): $(OPS)
 	@mkdir -p $(dir $@)
 	@sed 's/#.*//' $< | tr -s ' \t\r' '\n\n\n' | grep . | sort -u > $@.list
