@@ -4,6 +4,10 @@
 #   make demo       Silero VAD on a synthesized speech recording
 #   make asan       the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 CC ?= cc
+# Selective-op builds (OPS=FILE or OPS_FROM=MODELS, see `size` below) go to their own directory.
+ifneq ($(OPS)$(OPS_FROM),)
+BUILD ?= build-ops
+endif
 BUILD ?= build
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
@@ -73,18 +77,56 @@ COLD_SRC := $(addprefix src/kernels/ref/,ops_ml.c ops_sequence.c ops_signal.c si
   ops_linalg.c) src/kernels/registry.c \
   src/runtime/control_flow.c $(filter-out src/base/threads.c,$(wildcard src/base/*.c)) $(wildcard src/ir/*.c)
 ifeq ($(SANFLAGS),)
-$(call obj,$(DEVICE_SRC)): ER_CFLAGS += -fno-asynchronous-unwind-tables
+$(call obj,$(DEVICE_SRC)): ER_CFLAGS += -fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections
 endif
 $(call obj,$(COLD_SRC)): ER_CFLAGS += -Os
 
 # The device part alone (runtime + kernels, no importer/CLI) as a static library, and its
-# code size: `make size` (text = code + read-only data, per object and in total).
+# code size: `make size` (text = code + read-only data): the whole archive, and the device
+# code a program running a prepared model links (tools/device-size/device_min.c linked with
+# --gc-sections, minus the same program without edgerun calls; device objects are built
+# with -ffunction-sections -fdata-sections so the linker can drop what nothing reaches).
 DEVICE_LIB := $(BUILD)/libedgerun_device.a
 $(DEVICE_LIB): $(call obj,$(DEVICE_SRC))
 	@rm -f $@
 	@ar rcs $@ $^
-size: $(DEVICE_LIB)
+DEVICE_MIN := $(BUILD)/device_min
+$(DEVICE_MIN) $(DEVICE_MIN)_empty: tools/device-size/device_min.c $(DEVICE_LIB)
+	$(CC) $(ER_CFLAGS) $(if $(filter %_empty,$@),-DER_EMPTY) -no-pie -Wl,--gc-sections -o $@ $< $(DEVICE_LIB) $(LDLIBS)
+size: $(DEVICE_LIB) $(DEVICE_MIN) $(DEVICE_MIN)_empty
+	@echo "op kernels: $(if $(OPS),$$(grep -c . $(OPS_HDR)) op types from $(OPS),all)"
 	@size -t $(DEVICE_LIB) | tail -1 | awk '{printf "device library %s: text %d bytes (%.1f KB), data %d, bss %d\n", "$(DEVICE_LIB)", $$1, $$1/1024, $$2, $$3}'
+	@size $(DEVICE_MIN) $(DEVICE_MIN)_empty | awk 'NR == 2 {t = $$1; d = $$2; b = $$3} NR == 3 {printf "linked device program %s: text %d bytes (%.1f KB), data %d, bss %d (minus an empty program)\n", "$(DEVICE_MIN)", t - $$1, (t - $$1)/1024, d - $$2, b - $$3}'
+
+# Selective-op build (like TFLite Micro's op resolver or ONNX Runtime's reduced-ops build):
+#   make size OPS=ops.txt                   op types, one per line (# comments)
+#   make size OPS_FROM="a.onnx b.onnx"      the op types these models run, from
+#                                           `edgerun inspect --ops-list` (after graph passes)
+# builds into build-ops/ (or BUILD=...) with registry entries of other op types compiled out
+# (ER_OPDEF in src/kernels/kernel.h), so their kernels are never linked. A model using an op
+# outside the list fails to load with "op X not in this build". A build that also imports
+# ONNX files (the CLI) needs the ops as written too: edgerun inspect --ops-list-import.
+ifneq ($(OPS_FROM),)
+OPS := $(BUILD)/ops-from.txt
+$(OPS): $(OPS_FROM)
+	$(MAKE) BUILD=build OPS= OPS_FROM= build/edgerun
+	@mkdir -p $(dir $@)
+	build/edgerun inspect --ops-list $(OPS_FROM) > $@
+endif
+ifneq ($(OPS),)
+OPS_HDR := $(BUILD)/ops_selected.h
+OPS_SRC := src/kernels/registry.c src/runtime/control_flow.c $(wildcard src/kernels/ref/ops_*.c) \
+  src/kernels/ref/elementwise_binary.c src/kernels/ref/elementwise_unary.c src/kernels/dispatch.c \
+  $(filter %_table.c,$(DEVICE_SRC))
+$(OPS_HDR): $(OPS)
+	@mkdir -p $(dir $@)
+	@sed 's/#.*//' $< | tr -s ' \t\r' '\n\n\n' | grep . | sort -u > $@.list
+	@if grep -qv '^[A-Za-z_][A-Za-z0-9_]*$$' $@.list; then echo "$(OPS): not an op type: $$(grep -v '^[A-Za-z_][A-Za-z0-9_]*$$' $@.list | head -1)" >&2; exit 1; fi
+	@sed 's/.*/#define ER_OPSEL_& 1/' $@.list > $@.tmp && rm -f $@.list
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(call obj,$(OPS_SRC)): $(OPS_HDR)
+$(call obj,$(OPS_SRC)): ER_CFLAGS += -DER_OPS_SELECTED -include $(OPS_HDR) -Wno-unused-function -Wno-unused-variable
+endif
 
 # aarch64 (Arm64 gateways): the whole library, the unit tests and the CLI cross-built, run
 # under qemu-user: unit tests, then the real models against ONNX Runtime's references
@@ -123,6 +165,16 @@ test: all $(UNIT) $(TOOL_TESTS) $(VAD_DEMO)
 	bash tests/run-conformance.sh $(CLI)
 	bash tests/run-models.sh $(CLI)
 	bash tests/run-arena.sh $(CLI)
+	$(MAKE) ops-test
+
+# A selective-op build of the CLI with MobileNetV2's op types only (tests/run-ops.sh). It
+# starts from a copy of this build's objects: only the registry and family files differ.
+OPS_TEST := $(BUILD)/ops-test
+ops-test: $(CLI)
+	@rm -rf $(OPS_TEST) && mkdir -p $(OPS_TEST) && cp -a $(BUILD)/obj $(OPS_TEST)/
+	$(CLI) inspect --ops-list-import .cache/models/tv_mobilenet_v2.onnx > $(OPS_TEST)/ops.txt
+	$(MAKE) BUILD=$(OPS_TEST) OPS=$(OPS_TEST)/ops.txt $(OPS_TEST)/edgerun
+	bash tests/run-ops.sh $(OPS_TEST)/edgerun $(CLI)
 
 demo: all $(VAD_DEMO)
 	bash scripts/demo.sh $(CLI)
@@ -145,7 +197,7 @@ $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(LIB)
 clean:
 	rm -rf build build-asan build-fuzz build-arm64
 
-.PHONY: all unit test demo asan fuzz fuzz-bins clean size cross-test
+.PHONY: all unit test demo asan fuzz fuzz-bins clean size cross-test ops-test
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # Kernel micro-benchmarks: build/bench_<name> for each bench/kernels/<name>.c (see bench/README.md)

@@ -90,6 +90,7 @@ static const er_microkernels ref_table = {
     .f32_nhwc_gpool = er_f32_nhwc_gpool__ref,
     .f32_nhwc_wino_in = er_f32_nhwc_wino_in__ref,
     .f32_nhwc_wino_out = er_f32_nhwc_wino_out__ref,
+#if ER_MK_RNN
     .f32_gemv_packed_size = er_f32_gemv_packed_size_ref,
     .f32_gemv_pack = er_f32_gemv_pack_ref,
     .f32_gemv_packed = er_f32_gemv_packed_ref,
@@ -98,6 +99,8 @@ static const er_microkernels ref_table = {
     .f32_lstm_packed_size = er_f32_lstm_packed_size_ref,
     .f32_lstm_pack = er_f32_lstm_pack_ref,
     .f32_lstm_step = er_f32_lstm_step_ref,
+#endif
+#if ER_MK_Q8
     .q8_pack_left_size = er_q8_pack_left_size_ref,
     .q8_pack_left = er_q8_pack_left_ref,
     .q8_pack_right_size = er_q8_pack_right_size_ref,
@@ -114,9 +117,14 @@ static const er_microkernels ref_table = {
     .f32_minmax = er_f32_minmax_ref,
     .u8_transpose = er_u8_transpose_ref,
     .f32_q4_gemm = er_f32_q4_gemm_ref,
+#endif
     .f32_vunary = er_f32_vunary_ref,
+#if ER_MK_SOFTMAX
     .f32_softmax = er_f32_softmax_ref,
+#endif
+#if ER_MK_LAYERNORM
     .f32_layernorm = er_f32_layernorm_ref,
+#endif
     .x32_transpose = er_x32_transpose_ref,
     .f32_spmm_32 = er_f32_spmm_32_ref,
     .f32_spmv = er_f32_spmv_ref,

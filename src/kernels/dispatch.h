@@ -184,4 +184,26 @@ const er_microkernels *er_microkernels_ref(void);
 const er_microkernels *er_microkernels_select(void);
 /* Apply an activation to n floats in place (reference; used by fused epilogues). */
 void er_f32_apply_act(float *x, int64_t n, er_act act);
+
+/* Kernel groups a selective-op build (make OPS=FILE: ER_OPS_SELECTED, ER_OPSEL_<op> from the
+ * generated header) keeps only when one of the op types reaching them is kept; their table
+ * entries stay NULL otherwise, in every table, so nothing links them. Full builds keep all. */
+#if !defined(ER_OPS_SELECTED) || defined(ER_OPSEL_QuantizeLinear) || defined(ER_OPSEL_DequantizeLinear) || \
+    defined(ER_OPSEL_DynamicQuantizeLinear) || defined(ER_OPSEL_MatMulInteger) || defined(ER_OPSEL_QLinearMatMul) || \
+    defined(ER_OPSEL_ConvInteger) || defined(ER_OPSEL_QLinearConv) || defined(ER_OPSEL_NhwcQLinearConv) || \
+    defined(ER_OPSEL_QGemm) || defined(ER_OPSEL_QLinearAdd) || defined(ER_OPSEL_QLinearGlobalAveragePool) || \
+    defined(ER_OPSEL_QLinearConcat) || defined(ER_OPSEL_MatMulQ4) || \
+    defined(ER_OPSEL_MatMulIntegerToFloat)
+#define ER_MK_Q8 1 /* q8_*, u8_transpose, f32_minmax, f32_q4_gemm (ops_quant.c, quant_{gemm,conv,ops}.c) */
+#endif
+#if !defined(ER_OPS_SELECTED) || defined(ER_OPSEL_RNN) || defined(ER_OPSEL_GRU) || defined(ER_OPSEL_LSTM)
+#define ER_MK_RNN 1 /* f32_gemv_*, f32_sigmoid, f32_tanh, f32_lstm_* (ops_rnn.c) */
+#endif
+#if !defined(ER_OPS_SELECTED) || defined(ER_OPSEL_Softmax) || defined(ER_OPSEL_LogSoftmax) || \
+    defined(ER_OPSEL_Hardmax) || defined(ER_OPSEL_Attention)
+#define ER_MK_SOFTMAX 1 /* f32_softmax (linalg_softmax.c, linalg_attention.c) */
+#endif
+#if !defined(ER_OPS_SELECTED) || defined(ER_OPSEL_LayerNormalization)
+#define ER_MK_LAYERNORM 1 /* f32_layernorm (conv_norm.c) */
+#endif
 #endif

@@ -119,8 +119,28 @@ const er_op_def *er_op_find(const char *domain, const char *op_type, int opset);
 const er_op_def *er_op_find_any(const char *domain, const char *op_type);
 /* Iterate all registered ops: returns NULL past the end. */
 const er_op_def *er_op_at(int index);
+/* 1 when this library is a selective-op build (make OPS=FILE): a missing op may only be left out. */
+int er_op_build_selective(void);
 
-/* Each family file defines one array, terminated by an entry with op_type NULL. */
+/* Each family file defines one array, terminated by an entry with op_type NULL; each entry is
+ * written ER_OPDEF(OpType, {...}) (no comma after it).  A selective-op build (make OPS=FILE,
+ * see Makefile) compiles the family files with -DER_OPS_SELECTED and a generated header that
+ * defines ER_OPSEL_<OpType> as 1 for each op type kept: the other entries compile to nothing,
+ * so their kernels are never referenced and the compiler/linker drop them.  Keyed on the op
+ * type alone (all domains and opsets of a kept op type stay). */
+#define ER_OPSEL_CAT_(a, b) a##b
+#define ER_OPSEL_CAT(a, b) ER_OPSEL_CAT_(a, b)
+#ifdef ER_OPS_SELECTED
+#define ER_OPSEL_PROBE_1 ~, 1
+#define ER_OPSEL_ARG2_(a, b, ...) b
+#define ER_OPSEL_ARG2(...) ER_OPSEL_ARG2_(__VA_ARGS__)
+#define ER_OPSEL_IS1(x) ER_OPSEL_ARG2(ER_OPSEL_CAT(ER_OPSEL_PROBE_, x), 0, ~)
+#define ER_OPSEL_KEEP_1(...) __VA_ARGS__,
+#define ER_OPSEL_KEEP_0(...)
+#define ER_OPDEF(name, ...) ER_OPSEL_CAT(ER_OPSEL_KEEP_, ER_OPSEL_IS1(ER_OPSEL_##name))(__VA_ARGS__)
+#else
+#define ER_OPDEF(name, ...) __VA_ARGS__,
+#endif
 extern const er_op_def er_ops_elementwise[];
 extern const er_op_def er_ops_conv[];     /* conv, pooling, normalization */
 extern const er_op_def er_ops_linalg[];   /* gemm, matmul, einsum, reductions, softmax, topk, cumsum */

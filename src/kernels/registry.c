@@ -39,6 +39,15 @@ const er_op_def *er_op_find_any(const char *domain, const char *op_type) {
   return 0;
 }
 
+/* 1 in a selective-op build (make OPS=FILE): ops missing from the registry may exist in a full build. */
+int er_op_build_selective(void) {
+#ifdef ER_OPS_SELECTED
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 /* ---- kernel helpers ---- */
 int64_t er_attr_int(const er_kctx *c, const char *name, int64_t def) {
   const er_attr *a = er_node_attr(c->node, name);

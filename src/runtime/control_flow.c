@@ -468,9 +468,9 @@ static er_status scan8_run(er_kctx *c) {
 }
 
 const er_op_def er_ops_control[] = {
-    {"If", "", 1, 0, if_infer, if_run, ER_OP_CONTROL_FLOW},
-    {"Loop", "", 1, 0, cf_infer, loop_run, ER_OP_CONTROL_FLOW},
-    {"Scan", "", 8, 8, cf_infer, scan8_run, ER_OP_CONTROL_FLOW},
-    {"Scan", "", 9, 0, cf_infer, scan_run, ER_OP_CONTROL_FLOW},
+    ER_OPDEF(If, {"If", "", 1, 0, if_infer, if_run, ER_OP_CONTROL_FLOW})
+    ER_OPDEF(Loop, {"Loop", "", 1, 0, cf_infer, loop_run, ER_OP_CONTROL_FLOW})
+    ER_OPDEF(Scan, {"Scan", "", 8, 8, cf_infer, scan8_run, ER_OP_CONTROL_FLOW})
+    ER_OPDEF(Scan, {"Scan", "", 9, 0, cf_infer, scan_run, ER_OP_CONTROL_FLOW})
     {0},
 };

@@ -1,4 +1,5 @@
-/* edgerun inspect MODEL [--json] [--optimized] */
+/* edgerun inspect MODEL [--json] [--optimized]
+ * edgerun inspect --ops-list[-import] MODEL... (op types for a selective-op build) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,13 @@ static const char *usage =
     "usage: edgerun inspect MODEL [--json] [--optimized]\n"
     "  prints inputs, outputs (with symbolic dimensions), op counts, parameter bytes, opsets\n"
     "  --optimized  also list the graph as edgerun runs it (after its graph passes), node by\n"
-    "               node: op, name, inputs -> outputs (text output only)\n";
+    "               node: op, name, inputs -> outputs (text output only)\n"
+    "usage: edgerun inspect --ops-list MODEL...\n"
+    "  prints the op types the models run (after edgerun's graph passes, so internal ops such\n"
+    "  as NhwcConv are listed), one per line, sorted: the OPS file of a selective-op build\n"
+    "  (make OPS=FILE) that runs these models prepared\n"
+    "  --ops-list-import  also the op types as written in the files (a build that imports the\n"
+    "               ONNX files itself, such as the CLI, needs both)\n";
 
 typedef struct op_count {
   const char *op;
@@ -149,7 +156,62 @@ static void print_optimized(const er_graph *g) {
   print_node_list(g, 0);
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void add_ops(const er_graph *g, char **ops, int *n, int cap) {
+  op_count oc[512];
+  int n_oc = 0;
+  count_ops(g, oc, &n_oc, 512);
+  for (int i = 0; i < n_oc; i++) {
+    int k = 0;
+    while (k < *n && strcmp(ops[k], oc[i].op)) k++;
+    if (k == *n && *n < cap) ops[(*n)++] = strdup(oc[i].op);
+  }
+}
+
+/* --ops-list: the union of the op types of the models' optimized graphs (and with
+ * with_import, of the files as written), one per line, sorted. */
+static int ops_list(int n_paths, char **paths, int with_import) {
+  char *ops[1024];
+  int n = 0, rc = EXIT_OK;
+  for (int p = 0; p < n_paths && rc == EXIT_OK; p++) {
+    er_model *m = NULL;
+    er_status st = er_model_load_file(paths[p], &m);
+    if (st) {
+      rc = cli_fail(st, EXIT_MODEL);
+    } else {
+      add_ops(er_model_ir(m)->graph, ops, &n, 1024);
+      if (with_import) {
+        er_imported imp;
+        st = er_onnx_import_file(paths[p], ER_ONNX_NO_OP_RESOLVE, &imp);
+        if (st) rc = cli_fail(st, EXIT_MODEL);
+        else add_ops(imp.graph, ops, &n, 1024);
+        er_imported_free(&imp);
+      }
+    }
+    er_model_destroy(m);
+  }
+  qsort(ops, (size_t)n, sizeof ops[0], cmp_str);
+  for (int i = 0; i < n; i++) {
+    if (rc == EXIT_OK) printf("%s\n", ops[i]);
+    free(ops[i]);
+  }
+  return rc;
+}
+
 int cmd_inspect(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--ops-list") || !strcmp(argv[i], "--ops-list-import")) {
+      int with_import = !strcmp(argv[i], "--ops-list-import"), n = 0;
+      char **paths = argv + 1;
+      for (int k = 1; k < argc; k++)
+        if (k != i) {
+          if (argv[k][0] == '-') return cli_usage("--ops-list takes model files only", usage);
+          paths[n++] = argv[k];
+        }
+      if (!n) return cli_usage("no model given", usage);
+      return ops_list(n, paths, with_import);
+    }
   const char *path = NULL;
   int json = 0, optimized = 0;
   for (int i = 1; i < argc; i++) {

@@ -337,6 +337,10 @@ static er_status resolve_ops(er_graph *g) {
   for (int i = 0; i < g->n_nodes; i++) {
     er_node *n = &g->nodes[i];
     n->op = er_op_find(n->domain, n->op_type, n->opset);
+    if (!n->op && er_op_build_selective())
+      return ER_ERR(ER_UNSUPPORTED,
+                    "op %s not in this build (selective-op build; add it to the OPS list) at node '%s' (opset %d)",
+                    n->op_type, n->name, n->opset);
     if (!n->op)
       return ER_ERR(ER_UNSUPPORTED, "unsupported operator %s (opset %d) at node '%s'",
                     n->op_type, n->opset, n->name);

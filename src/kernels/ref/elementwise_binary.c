@@ -336,14 +336,29 @@ typedef struct {
   int out_bool;
 } binary_op;
 
+/* (ER_OPDEF: a selective-op build keeps the rows of its op types only; the last entry
+ * matches no op and keeps the array non-empty) */
 static const binary_op binary_ops[] = {
-    {"Add", ADD_fn},          {"Sub", SUB_fn},         {"Mul", MUL_fn},
-    {"Div", DIV_fn},          {"Mod", MOD_fn},         {"Pow", POW_fn},
-    {"BitShift", SHL_fn},     {"BitwiseAnd", BAND_fn}, {"BitwiseOr", BOR_fn},
-    {"BitwiseXor", BXOR_fn},  {"And", AND_fn, 1},      {"Or", OR_fn, 1},
-    {"Xor", XOR_fn, 1},       {"Equal", EQ_fn, 1},     {"Greater", GT_fn, 1},
-    {"GreaterOrEqual", GE_fn, 1}, {"Less", LT_fn, 1},  {"LessOrEqual", LE_fn, 1},
-    {"PRelu", PRELU_fn},
+    ER_OPDEF(Add, {"Add", ADD_fn})
+    ER_OPDEF(Sub, {"Sub", SUB_fn})
+    ER_OPDEF(Mul, {"Mul", MUL_fn})
+    ER_OPDEF(Div, {"Div", DIV_fn})
+    ER_OPDEF(Mod, {"Mod", MOD_fn})
+    ER_OPDEF(Pow, {"Pow", POW_fn})
+    ER_OPDEF(BitShift, {"BitShift", SHL_fn})
+    ER_OPDEF(BitwiseAnd, {"BitwiseAnd", BAND_fn})
+    ER_OPDEF(BitwiseOr, {"BitwiseOr", BOR_fn})
+    ER_OPDEF(BitwiseXor, {"BitwiseXor", BXOR_fn})
+    ER_OPDEF(And, {"And", AND_fn, 1})
+    ER_OPDEF(Or, {"Or", OR_fn, 1})
+    ER_OPDEF(Xor, {"Xor", XOR_fn, 1})
+    ER_OPDEF(Equal, {"Equal", EQ_fn, 1})
+    ER_OPDEF(Greater, {"Greater", GT_fn, 1})
+    ER_OPDEF(GreaterOrEqual, {"GreaterOrEqual", GE_fn, 1})
+    ER_OPDEF(Less, {"Less", LT_fn, 1})
+    ER_OPDEF(LessOrEqual, {"LessOrEqual", LE_fn, 1})
+    ER_OPDEF(PRelu, {"PRelu", PRELU_fn})
+    {"", 0},
 };
 
 static const binary_op *find_binary(const char *name) {

@@ -92,48 +92,50 @@ typedef struct {
   float alpha, beta, gamma; /* attribute defaults */
 } unary_op;
 
+/* (ER_OPDEF: a selective-op build keeps its op types only; the last entry matches no op) */
 static const unary_op unary_ops[] = {
-    {"Abs", f_abs, i_abs, T_FLT | T_INT},
-    {"Acos", f_acos, 0, T_FLT},
-    {"Acosh", f_acosh, 0, T_FLT},
-    {"Asin", f_asin, 0, T_FLT},
-    {"Asinh", f_asinh, 0, T_FLT},
-    {"Atan", f_atan, 0, T_FLT},
-    {"Atanh", f_atanh, 0, T_FLT},
-    {"Ceil", f_ceil, 0, T_FLT},
-    {"Cos", f_cos, 0, T_FLT},
-    {"Cosh", f_cosh, 0, T_FLT},
-    {"Erf", f_erf, 0, T_FLT | T_INT},
-    {"Exp", f_exp, 0, T_FLT},
-    {"Floor", f_floor, 0, T_FLT},
-    {"Log", f_log, 0, T_FLT},
-    {"Neg", f_neg, i_neg, T_FLT | T_SINT},
-    {"Reciprocal", f_recip, 0, T_FLT},
-    {"Round", f_round, 0, T_FLT},
-    {"Sign", f_sign, i_sign, T_FLT | T_INT},
-    {"Sin", f_sin, 0, T_FLT},
-    {"Sinh", f_sinh, 0, T_FLT},
-    {"Sqrt", f_sqrt, 0, T_FLT},
-    {"Tan", f_tan, 0, T_FLT},
-    {"Tanh", f_tanh, 0, T_FLT},
-    {"IsNaN", f_isnan, 0, T_FLT | T_F8, 1},
-    {"IsInf", f_isinf, 0, T_FLT | T_F8, 1},
-    {"Not", 0, i_not, T_BOOL},
-    {"BitwiseNot", 0, i_bnot, T_INT},
-    {"Relu", f_relu, i_relu, T_FLT | T_SINT},
-    {"LeakyRelu", f_leaky, 0, T_FLT, 0, 0.01f},
-    {"Elu", f_elu, 0, T_FLT, 0, 1.0f},
-    {"Selu", f_selu, 0, T_FLT, 0, 1.67326319217681884765625f, 0, 1.05070102214813232421875f},
-    {"Celu", f_celu, 0, T_FLT, 0, 1.0f},
-    {"Sigmoid", f_sigmoid, 0, T_FLT},
-    {"HardSigmoid", f_hsigmoid, 0, T_FLT, 0, 0.2f, 0.5f},
-    {"HardSwish", f_hswish, 0, T_FLT},
-    {"Softplus", f_softplus, 0, T_FLT},
-    {"Softsign", f_softsign, 0, T_FLT},
-    {"ThresholdedRelu", f_threlu, 0, T_FLT, 0, 1.0f},
-    {"Shrink", f_shrink, 0, T_FLT | T_INT},
-    {"Mish", f_mish, 0, T_FLT},
-    {"Gelu", f_gelu, 0, T_FLT},
+    ER_OPDEF(Abs, {"Abs", f_abs, i_abs, T_FLT | T_INT})
+    ER_OPDEF(Acos, {"Acos", f_acos, 0, T_FLT})
+    ER_OPDEF(Acosh, {"Acosh", f_acosh, 0, T_FLT})
+    ER_OPDEF(Asin, {"Asin", f_asin, 0, T_FLT})
+    ER_OPDEF(Asinh, {"Asinh", f_asinh, 0, T_FLT})
+    ER_OPDEF(Atan, {"Atan", f_atan, 0, T_FLT})
+    ER_OPDEF(Atanh, {"Atanh", f_atanh, 0, T_FLT})
+    ER_OPDEF(Ceil, {"Ceil", f_ceil, 0, T_FLT})
+    ER_OPDEF(Cos, {"Cos", f_cos, 0, T_FLT})
+    ER_OPDEF(Cosh, {"Cosh", f_cosh, 0, T_FLT})
+    ER_OPDEF(Erf, {"Erf", f_erf, 0, T_FLT | T_INT})
+    ER_OPDEF(Exp, {"Exp", f_exp, 0, T_FLT})
+    ER_OPDEF(Floor, {"Floor", f_floor, 0, T_FLT})
+    ER_OPDEF(Log, {"Log", f_log, 0, T_FLT})
+    ER_OPDEF(Neg, {"Neg", f_neg, i_neg, T_FLT | T_SINT})
+    ER_OPDEF(Reciprocal, {"Reciprocal", f_recip, 0, T_FLT})
+    ER_OPDEF(Round, {"Round", f_round, 0, T_FLT})
+    ER_OPDEF(Sign, {"Sign", f_sign, i_sign, T_FLT | T_INT})
+    ER_OPDEF(Sin, {"Sin", f_sin, 0, T_FLT})
+    ER_OPDEF(Sinh, {"Sinh", f_sinh, 0, T_FLT})
+    ER_OPDEF(Sqrt, {"Sqrt", f_sqrt, 0, T_FLT})
+    ER_OPDEF(Tan, {"Tan", f_tan, 0, T_FLT})
+    ER_OPDEF(Tanh, {"Tanh", f_tanh, 0, T_FLT})
+    ER_OPDEF(IsNaN, {"IsNaN", f_isnan, 0, T_FLT | T_F8, 1})
+    ER_OPDEF(IsInf, {"IsInf", f_isinf, 0, T_FLT | T_F8, 1})
+    ER_OPDEF(Not, {"Not", 0, i_not, T_BOOL})
+    ER_OPDEF(BitwiseNot, {"BitwiseNot", 0, i_bnot, T_INT})
+    ER_OPDEF(Relu, {"Relu", f_relu, i_relu, T_FLT | T_SINT})
+    ER_OPDEF(LeakyRelu, {"LeakyRelu", f_leaky, 0, T_FLT, 0, 0.01f})
+    ER_OPDEF(Elu, {"Elu", f_elu, 0, T_FLT, 0, 1.0f})
+    ER_OPDEF(Selu, {"Selu", f_selu, 0, T_FLT, 0, 1.67326319217681884765625f, 0, 1.05070102214813232421875f})
+    ER_OPDEF(Celu, {"Celu", f_celu, 0, T_FLT, 0, 1.0f})
+    ER_OPDEF(Sigmoid, {"Sigmoid", f_sigmoid, 0, T_FLT})
+    ER_OPDEF(HardSigmoid, {"HardSigmoid", f_hsigmoid, 0, T_FLT, 0, 0.2f, 0.5f})
+    ER_OPDEF(HardSwish, {"HardSwish", f_hswish, 0, T_FLT})
+    ER_OPDEF(Softplus, {"Softplus", f_softplus, 0, T_FLT})
+    ER_OPDEF(Softsign, {"Softsign", f_softsign, 0, T_FLT})
+    ER_OPDEF(ThresholdedRelu, {"ThresholdedRelu", f_threlu, 0, T_FLT, 0, 1.0f})
+    ER_OPDEF(Shrink, {"Shrink", f_shrink, 0, T_FLT | T_INT})
+    ER_OPDEF(Mish, {"Mish", f_mish, 0, T_FLT})
+    ER_OPDEF(Gelu, {"Gelu", f_gelu, 0, T_FLT})
+    {"", 0},
 };
 
 static const unary_op *find_unary(const char *name) {

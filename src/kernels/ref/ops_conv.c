@@ -598,28 +598,28 @@ static er_status col2im_run(er_kctx *c) {
   return 0;
 }
 
-#define OP(name, lo, hi, fn) {name, "", lo, hi, fn##_infer, fn##_run, 0}
+#define OP(name, lo, hi, fn) ER_OPDEF(name, {#name, "", lo, hi, fn##_infer, fn##_run, 0})
 const er_op_def er_ops_conv[] = {
-    {"Conv", "", 1, 0, conv_infer, conv_run, 0, conv_prepare},
-    OP("ConvTranspose", 1, 0, convt),
-    OP("DeformConv", 19, 0, deform),
-    OP("Col2Im", 18, 0, col2im),
-    OP("AveragePool", 1, 0, cv_avgpool),
-    OP("MaxPool", 1, 0, cv_maxpool),
-    OP("LpPool", 1, 0, cv_lppool),
-    OP("GlobalAveragePool", 1, 0, cv_gavgpool),
-    OP("GlobalMaxPool", 1, 0, cv_gmaxpool),
-    OP("GlobalLpPool", 1, 0, cv_glppool),
-    OP("MaxUnpool", 9, 0, cv_maxunpool),
-    OP("RoiAlign", 10, 0, cv_roialign),
-    OP("MaxRoiPool", 1, 0, cv_maxroipool),
-    OP("BatchNormalization", 1, 0, cv_batchnorm),
-    OP("InstanceNormalization", 1, 0, cv_instnorm),
-    OP("LayerNormalization", 17, 0, cv_layernorm),
-    OP("GroupNormalization", 18, 0, cv_groupnorm),
-    OP("LRN", 1, 0, cv_lrn),
-    OP("LpNormalization", 1, 0, cv_lpnorm),
-    OP("MeanVarianceNormalization", 1, 0, cv_mvn),
+    ER_OPDEF(Conv, {"Conv", "", 1, 0, conv_infer, conv_run, 0, conv_prepare})
+    OP(ConvTranspose, 1, 0, convt)
+    OP(DeformConv, 19, 0, deform)
+    OP(Col2Im, 18, 0, col2im)
+    OP(AveragePool, 1, 0, cv_avgpool)
+    OP(MaxPool, 1, 0, cv_maxpool)
+    OP(LpPool, 1, 0, cv_lppool)
+    OP(GlobalAveragePool, 1, 0, cv_gavgpool)
+    OP(GlobalMaxPool, 1, 0, cv_gmaxpool)
+    OP(GlobalLpPool, 1, 0, cv_glppool)
+    OP(MaxUnpool, 9, 0, cv_maxunpool)
+    OP(RoiAlign, 10, 0, cv_roialign)
+    OP(MaxRoiPool, 1, 0, cv_maxroipool)
+    OP(BatchNormalization, 1, 0, cv_batchnorm)
+    OP(InstanceNormalization, 1, 0, cv_instnorm)
+    OP(LayerNormalization, 17, 0, cv_layernorm)
+    OP(GroupNormalization, 18, 0, cv_groupnorm)
+    OP(LRN, 1, 0, cv_lrn)
+    OP(LpNormalization, 1, 0, cv_lpnorm)
+    OP(MeanVarianceNormalization, 1, 0, cv_mvn)
     {0},
 };
 #undef OP

@@ -43,32 +43,32 @@ er_status er_linalg_hardmax_run(er_kctx *ctx);
 #define TRAINING "ai.onnx.preview.training"
 
 const er_op_def er_ops_linalg[] = {
-    {"Gemm", "", 1, 0, K(gemm), ER_OP_PREPARE_ANY_THREAD, er_linalg_gemm_prepare},
-    {"MatMul", "", 1, 0, K(matmul), ER_OP_PREPARE_ANY_THREAD, er_linalg_matmul_prepare},
-    {"Einsum", "", 12, 0, K(einsum), 0},
-    {"Det", "", 11, 0, K(det), 0},
-    {"ReduceSum", "", 1, 0, K(reduce_sum), 0},
-    {"ReduceMean", "", 1, 0, K(reduce_mean), 0},
-    {"ReduceMax", "", 1, 0, K(reduce_max), 0},
-    {"ReduceMin", "", 1, 0, K(reduce_min), 0},
-    {"ReduceProd", "", 1, 0, K(reduce_prod), 0},
-    {"ReduceL1", "", 1, 0, K(reduce_l1), 0},
-    {"ReduceL2", "", 1, 0, K(reduce_l2), 0},
-    {"ReduceLogSum", "", 1, 0, K(reduce_log_sum), 0},
-    {"ReduceLogSumExp", "", 1, 0, K(reduce_log_sum_exp), 0},
-    {"ReduceSumSquare", "", 1, 0, K(reduce_sum_square), 0},
-    {"ArgMax", "", 1, 0, K(argmax), 0},
-    {"ArgMin", "", 1, 0, K(argmin), 0},
-    {"Softmax", "", 1, 0, er_linalg_softmax_infer, er_linalg_softmax_run, 0},
-    {"LogSoftmax", "", 1, 0, er_linalg_softmax_infer, er_linalg_logsoftmax_run, 0},
-    {"Hardmax", "", 1, 0, er_linalg_softmax_infer, er_linalg_hardmax_run, 0},
-    {"CumSum", "", 11, 0, K(cumsum), 0},
-    {"TopK", "", 1, 0, K(topk), 0},
-    {"NegativeLogLikelihoodLoss", "", 12, 0, K(nllloss), 0},
-    {"SoftmaxCrossEntropyLoss", "", 12, 0, K(sce), 0},
-    {"Adagrad", TRAINING, 1, 0, K(adagrad), 0},
-    {"Adam", TRAINING, 1, 0, K(adam), 0},
-    {"Momentum", TRAINING, 1, 0, K(momentum), 0},
-    {ER_OP_ATTENTION, ER_DOMAIN_EDGERUN, 1, 0, K(attention), 0}, /* kernels/attention.h */
+    ER_OPDEF(Gemm, {"Gemm", "", 1, 0, K(gemm), ER_OP_PREPARE_ANY_THREAD, er_linalg_gemm_prepare})
+    ER_OPDEF(MatMul, {"MatMul", "", 1, 0, K(matmul), ER_OP_PREPARE_ANY_THREAD, er_linalg_matmul_prepare})
+    ER_OPDEF(Einsum, {"Einsum", "", 12, 0, K(einsum), 0})
+    ER_OPDEF(Det, {"Det", "", 11, 0, K(det), 0})
+    ER_OPDEF(ReduceSum, {"ReduceSum", "", 1, 0, K(reduce_sum), 0})
+    ER_OPDEF(ReduceMean, {"ReduceMean", "", 1, 0, K(reduce_mean), 0})
+    ER_OPDEF(ReduceMax, {"ReduceMax", "", 1, 0, K(reduce_max), 0})
+    ER_OPDEF(ReduceMin, {"ReduceMin", "", 1, 0, K(reduce_min), 0})
+    ER_OPDEF(ReduceProd, {"ReduceProd", "", 1, 0, K(reduce_prod), 0})
+    ER_OPDEF(ReduceL1, {"ReduceL1", "", 1, 0, K(reduce_l1), 0})
+    ER_OPDEF(ReduceL2, {"ReduceL2", "", 1, 0, K(reduce_l2), 0})
+    ER_OPDEF(ReduceLogSum, {"ReduceLogSum", "", 1, 0, K(reduce_log_sum), 0})
+    ER_OPDEF(ReduceLogSumExp, {"ReduceLogSumExp", "", 1, 0, K(reduce_log_sum_exp), 0})
+    ER_OPDEF(ReduceSumSquare, {"ReduceSumSquare", "", 1, 0, K(reduce_sum_square), 0})
+    ER_OPDEF(ArgMax, {"ArgMax", "", 1, 0, K(argmax), 0})
+    ER_OPDEF(ArgMin, {"ArgMin", "", 1, 0, K(argmin), 0})
+    ER_OPDEF(Softmax, {"Softmax", "", 1, 0, er_linalg_softmax_infer, er_linalg_softmax_run, 0})
+    ER_OPDEF(LogSoftmax, {"LogSoftmax", "", 1, 0, er_linalg_softmax_infer, er_linalg_logsoftmax_run, 0})
+    ER_OPDEF(Hardmax, {"Hardmax", "", 1, 0, er_linalg_softmax_infer, er_linalg_hardmax_run, 0})
+    ER_OPDEF(CumSum, {"CumSum", "", 11, 0, K(cumsum), 0})
+    ER_OPDEF(TopK, {"TopK", "", 1, 0, K(topk), 0})
+    ER_OPDEF(NegativeLogLikelihoodLoss, {"NegativeLogLikelihoodLoss", "", 12, 0, K(nllloss), 0})
+    ER_OPDEF(SoftmaxCrossEntropyLoss, {"SoftmaxCrossEntropyLoss", "", 12, 0, K(sce), 0})
+    ER_OPDEF(Adagrad, {"Adagrad", TRAINING, 1, 0, K(adagrad), 0})
+    ER_OPDEF(Adam, {"Adam", TRAINING, 1, 0, K(adam), 0})
+    ER_OPDEF(Momentum, {"Momentum", TRAINING, 1, 0, K(momentum), 0})
+    ER_OPDEF(Attention, {ER_OP_ATTENTION, ER_DOMAIN_EDGERUN, 1, 0, K(attention), 0}) /* kernels/attention.h */
     {0},
 };

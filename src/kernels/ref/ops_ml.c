@@ -1004,15 +1004,15 @@ static er_status tec_run(er_kctx *c) { return tel_run(c, 1); }
 /* ------------------------------------------------------------------ table */
 
 const er_op_def er_ops_ml[] = {
-    {"TfIdfVectorizer", "", 9, 0, tfidf_infer, tfidf_run, 0},
-    {"Binarizer", ML_DOMAIN, 1, 0, binarizer_infer, binarizer_run, 0},
-    {"ArrayFeatureExtractor", ML_DOMAIN, 1, 0, afe_infer, afe_run, 0},
-    {"Scaler", ML_DOMAIN, 1, 0, scaler_infer, scaler_run, 0},
-    {"Normalizer", ML_DOMAIN, 1, 0, normalizer_infer, normalizer_run, 0},
-    {"LinearRegressor", ML_DOMAIN, 1, 0, linreg_infer, linreg_run, 0},
-    {"LinearClassifier", ML_DOMAIN, 1, 0, lincls_infer, lincls_run, 0},
-    {"TreeEnsembleRegressor", ML_DOMAIN, 1, 4, ter_infer, ter_run, 0},
-    {"TreeEnsembleClassifier", ML_DOMAIN, 1, 4, tec_infer, tec_run, 0},
-    {"TreeEnsemble", ML_DOMAIN, 5, 0, te5_infer, te5_run, 0},
+    ER_OPDEF(TfIdfVectorizer, {"TfIdfVectorizer", "", 9, 0, tfidf_infer, tfidf_run, 0})
+    ER_OPDEF(Binarizer, {"Binarizer", ML_DOMAIN, 1, 0, binarizer_infer, binarizer_run, 0})
+    ER_OPDEF(ArrayFeatureExtractor, {"ArrayFeatureExtractor", ML_DOMAIN, 1, 0, afe_infer, afe_run, 0})
+    ER_OPDEF(Scaler, {"Scaler", ML_DOMAIN, 1, 0, scaler_infer, scaler_run, 0})
+    ER_OPDEF(Normalizer, {"Normalizer", ML_DOMAIN, 1, 0, normalizer_infer, normalizer_run, 0})
+    ER_OPDEF(LinearRegressor, {"LinearRegressor", ML_DOMAIN, 1, 0, linreg_infer, linreg_run, 0})
+    ER_OPDEF(LinearClassifier, {"LinearClassifier", ML_DOMAIN, 1, 0, lincls_infer, lincls_run, 0})
+    ER_OPDEF(TreeEnsembleRegressor, {"TreeEnsembleRegressor", ML_DOMAIN, 1, 4, ter_infer, ter_run, 0})
+    ER_OPDEF(TreeEnsembleClassifier, {"TreeEnsembleClassifier", ML_DOMAIN, 1, 4, tec_infer, tec_run, 0})
+    ER_OPDEF(TreeEnsemble, {"TreeEnsemble", ML_DOMAIN, 5, 0, te5_infer, te5_run, 0})
     {0},
 };

@@ -1049,10 +1049,10 @@ static er_status nh_gmaxpool_run(er_kctx *c) { return nh_gpool_run(c, 0); }
 static er_status nh_gavgpool_run(er_kctx *c) { return nh_gpool_run(c, 1); }
 
 const er_op_def er_ops_nhwc[] = {
-    {ER_OP_NHWC_CONV, ER_DOMAIN_EDGERUN, 1, 1, nhconv_infer, nhconv_run, ER_OP_PREPARE_ANY_THREAD, nhconv_prepare},
-    {ER_OP_NHWC_MAXPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_maxpool_infer, nh_maxpool_run, 0},
-    {ER_OP_NHWC_AVGPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_avgpool_infer, nh_avgpool_run, 0},
-    {ER_OP_NHWC_GAVGPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_gpool_infer, nh_gavgpool_run, 0},
-    {ER_OP_NHWC_GMAXPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_gpool_infer, nh_gmaxpool_run, 0},
+    ER_OPDEF(NhwcConv, {ER_OP_NHWC_CONV, ER_DOMAIN_EDGERUN, 1, 1, nhconv_infer, nhconv_run, ER_OP_PREPARE_ANY_THREAD, nhconv_prepare})
+    ER_OPDEF(NhwcMaxPool, {ER_OP_NHWC_MAXPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_maxpool_infer, nh_maxpool_run, 0})
+    ER_OPDEF(NhwcAveragePool, {ER_OP_NHWC_AVGPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_avgpool_infer, nh_avgpool_run, 0})
+    ER_OPDEF(NhwcGlobalAveragePool, {ER_OP_NHWC_GAVGPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_gpool_infer, nh_gavgpool_run, 0})
+    ER_OPDEF(NhwcGlobalMaxPool, {ER_OP_NHWC_GMAXPOOL, ER_DOMAIN_EDGERUN, 1, 1, nh_gpool_infer, nh_gmaxpool_run, 0})
     {0},
 };

@@ -865,24 +865,24 @@ static er_status qconv_run(er_kctx *c) {
 }
 
 const er_op_def er_ops_quant[] = {
-    {"QuantizeLinear", "", 10, 0, quantize_infer, quantize_run, 0},
-    {"DequantizeLinear", "", 10, 0, dequantize_infer, dequantize_run, 0},
-    {"DynamicQuantizeLinear", "", 11, 0, dynq_infer, dynq_run, 0},
-    {"MatMulInteger", "", 10, 0, mmi_infer, mmi_run, 0, mmi_prepare},
-    {"QLinearMatMul", "", 10, 0, qmm_infer, qmm_run, 0, qmm_prepare},
-    {"ConvInteger", "", 10, 0, convi_infer, convi_run, 0, convi_prepare},
-    {"QLinearConv", "", 10, 0, qconv_infer, qconv_run, 0, qconv_prepare},
-    {ER_OP_NHWC_QLINEARCONV, ER_DOMAIN_EDGERUN, 1, 0, qconv_infer, qconv_run, 0, qconv_prepare},
-    {ER_OP_QGEMM, ER_DOMAIN_EDGERUN, 1, 0, er_qgemm_infer, er_qgemm_run, 0, er_qgemm_prepare},
-    {"QLinearAdd", ER_DOMAIN_EDGERUN, 1, 0, er_qadd_infer, er_qadd_run, 0},
-    {"QLinearAdd", "com.microsoft", 1, 0, er_qadd_infer, er_qadd_run, 0},
-    {"QLinearGlobalAveragePool", ER_DOMAIN_EDGERUN, 1, 0, er_qgap_infer, er_qgap_run, 0},
-    {"QLinearGlobalAveragePool", "com.microsoft", 1, 0, er_qgap_infer, er_qgap_run, 0},
-    {"NhwcMaxPool", "com.microsoft", 1, 0, er_nhwc_maxpool_infer, er_nhwc_maxpool_run, 0},
-    {"QLinearConcat", ER_DOMAIN_EDGERUN, 1, 0, er_qcat_infer, er_qcat_run, 0},
-    {"QLinearConcat", "com.microsoft", 1, 0, er_qcat_infer, er_qcat_run, 0},
-    {ER_OP_MATMULQ4, ER_DOMAIN_EDGERUN, 1, 0, er_matmulq4_infer, er_matmulq4_run, 0},
-    {"QuantizeLinear", ER_DOMAIN_EDGERUN, 1, 0, er_qlc_infer, er_qlc_run, 0},
-    {"MatMulIntegerToFloat", "com.microsoft", 1, 0, mitf_infer, mitf_run, 0, mitf_prepare},
+    ER_OPDEF(QuantizeLinear, {"QuantizeLinear", "", 10, 0, quantize_infer, quantize_run, 0})
+    ER_OPDEF(DequantizeLinear, {"DequantizeLinear", "", 10, 0, dequantize_infer, dequantize_run, 0})
+    ER_OPDEF(DynamicQuantizeLinear, {"DynamicQuantizeLinear", "", 11, 0, dynq_infer, dynq_run, 0})
+    ER_OPDEF(MatMulInteger, {"MatMulInteger", "", 10, 0, mmi_infer, mmi_run, 0, mmi_prepare})
+    ER_OPDEF(QLinearMatMul, {"QLinearMatMul", "", 10, 0, qmm_infer, qmm_run, 0, qmm_prepare})
+    ER_OPDEF(ConvInteger, {"ConvInteger", "", 10, 0, convi_infer, convi_run, 0, convi_prepare})
+    ER_OPDEF(QLinearConv, {"QLinearConv", "", 10, 0, qconv_infer, qconv_run, 0, qconv_prepare})
+    ER_OPDEF(NhwcQLinearConv, {ER_OP_NHWC_QLINEARCONV, ER_DOMAIN_EDGERUN, 1, 0, qconv_infer, qconv_run, 0, qconv_prepare})
+    ER_OPDEF(QGemm, {ER_OP_QGEMM, ER_DOMAIN_EDGERUN, 1, 0, er_qgemm_infer, er_qgemm_run, 0, er_qgemm_prepare})
+    ER_OPDEF(QLinearAdd, {"QLinearAdd", ER_DOMAIN_EDGERUN, 1, 0, er_qadd_infer, er_qadd_run, 0})
+    ER_OPDEF(QLinearAdd, {"QLinearAdd", "com.microsoft", 1, 0, er_qadd_infer, er_qadd_run, 0})
+    ER_OPDEF(QLinearGlobalAveragePool, {"QLinearGlobalAveragePool", ER_DOMAIN_EDGERUN, 1, 0, er_qgap_infer, er_qgap_run, 0})
+    ER_OPDEF(QLinearGlobalAveragePool, {"QLinearGlobalAveragePool", "com.microsoft", 1, 0, er_qgap_infer, er_qgap_run, 0})
+    ER_OPDEF(NhwcMaxPool, {"NhwcMaxPool", "com.microsoft", 1, 0, er_nhwc_maxpool_infer, er_nhwc_maxpool_run, 0})
+    ER_OPDEF(QLinearConcat, {"QLinearConcat", ER_DOMAIN_EDGERUN, 1, 0, er_qcat_infer, er_qcat_run, 0})
+    ER_OPDEF(QLinearConcat, {"QLinearConcat", "com.microsoft", 1, 0, er_qcat_infer, er_qcat_run, 0})
+    ER_OPDEF(MatMulQ4, {ER_OP_MATMULQ4, ER_DOMAIN_EDGERUN, 1, 0, er_matmulq4_infer, er_matmulq4_run, 0})
+    ER_OPDEF(QuantizeLinear, {"QuantizeLinear", ER_DOMAIN_EDGERUN, 1, 0, er_qlc_infer, er_qlc_run, 0})
+    ER_OPDEF(MatMulIntegerToFloat, {"MatMulIntegerToFloat", "com.microsoft", 1, 0, mitf_infer, mitf_run, 0, mitf_prepare})
     {0},
 };

@@ -735,8 +735,8 @@ static er_status rnn_run_gru(er_kctx *c) { return rnn_run(c, CELL_GRU); }
 static er_status rnn_run_lstm(er_kctx *c) { return rnn_run(c, CELL_LSTM); }
 
 const er_op_def er_ops_rnn[] = {
-    {"RNN", "", 1, 0, rnn_infer_rnn, rnn_run_rnn, 0, rnn_prepare_rnn},
-    {"GRU", "", 1, 0, rnn_infer_gru, rnn_run_gru, 0, rnn_prepare_gru},
-    {"LSTM", "", 1, 0, rnn_infer_lstm, rnn_run_lstm, 0, rnn_prepare_lstm},
+    ER_OPDEF(RNN, {"RNN", "", 1, 0, rnn_infer_rnn, rnn_run_rnn, 0, rnn_prepare_rnn})
+    ER_OPDEF(GRU, {"GRU", "", 1, 0, rnn_infer_gru, rnn_run_gru, 0, rnn_prepare_gru})
+    ER_OPDEF(LSTM, {"LSTM", "", 1, 0, rnn_infer_lstm, rnn_run_lstm, 0, rnn_prepare_lstm})
     {0},
 };

@@ -483,16 +483,16 @@ static er_status get_run(er_kctx *c) {
 }
 
 const er_op_def er_ops_sequence[] = {
-    {"SequenceEmpty", "", 11, 0, empty_infer, empty_run, 0},
-    {"SequenceConstruct", "", 11, 0, construct_infer, construct_run, 0},
-    {"SequenceLength", "", 11, 0, length_infer, length_run, 0},
-    {"SequenceAt", "", 11, 0, at_infer, at_run, 0},
-    {"SequenceInsert", "", 11, 0, edit_infer2, edit_run, 0},
-    {"SequenceErase", "", 11, 0, edit_infer2, edit_run, 0},
-    {"SplitToSequence", "", 11, 0, split_infer, split_run, 0},
-    {"ConcatFromSequence", "", 11, 0, concat_infer, concat_run, 0},
-    {"Optional", "", 15, 0, optional_infer, optional_run, 0},
-    {"OptionalHasElement", "", 15, 0, has_infer, has_run, 0},
-    {"OptionalGetElement", "", 15, 0, get_infer, get_run, 0},
+    ER_OPDEF(SequenceEmpty, {"SequenceEmpty", "", 11, 0, empty_infer, empty_run, 0})
+    ER_OPDEF(SequenceConstruct, {"SequenceConstruct", "", 11, 0, construct_infer, construct_run, 0})
+    ER_OPDEF(SequenceLength, {"SequenceLength", "", 11, 0, length_infer, length_run, 0})
+    ER_OPDEF(SequenceAt, {"SequenceAt", "", 11, 0, at_infer, at_run, 0})
+    ER_OPDEF(SequenceInsert, {"SequenceInsert", "", 11, 0, edit_infer2, edit_run, 0})
+    ER_OPDEF(SequenceErase, {"SequenceErase", "", 11, 0, edit_infer2, edit_run, 0})
+    ER_OPDEF(SplitToSequence, {"SplitToSequence", "", 11, 0, split_infer, split_run, 0})
+    ER_OPDEF(ConcatFromSequence, {"ConcatFromSequence", "", 11, 0, concat_infer, concat_run, 0})
+    ER_OPDEF(Optional, {"Optional", "", 15, 0, optional_infer, optional_run, 0})
+    ER_OPDEF(OptionalHasElement, {"OptionalHasElement", "", 15, 0, has_infer, has_run, 0})
+    ER_OPDEF(OptionalGetElement, {"OptionalGetElement", "", 15, 0, get_infer, get_run, 0})
     {0},
 };

@@ -1249,37 +1249,37 @@ er_status er_shape_unique_infer(er_kctx *c);
 er_status er_shape_unique_run(er_kctx *c);
 
 const er_op_def er_ops_shape[] = {
-    {"Constant", "", 1, 0, constant_infer, constant_run, 0},
-    {"Shape", "", 1, 0, shape_infer, shape_run, ER_OP_SHAPE_ONLY},
-    {"Size", "", 1, 0, size_infer, size_run, ER_OP_SHAPE_ONLY},
-    {"Reshape", "", 1, 0, reshape_infer, run_copy, ER_OP_VIEW},
-    {"Flatten", "", 1, 0, flatten_infer, run_copy, ER_OP_VIEW},
-    {"Squeeze", "", 1, 0, squeeze_infer, run_copy, ER_OP_VIEW},
-    {"Unsqueeze", "", 1, 0, unsqueeze_infer, run_copy, ER_OP_VIEW},
-    {"Transpose", "", 1, 0, transpose_infer, transpose_run, 0},
-    {"Concat", "", 1, 0, concat_infer, concat_run, 0},
-    {"Split", "", 1, 0, split_infer, split_run, 0},
-    {"Slice", "", 1, 0, slice_infer, slice_run, 0},
-    {"Expand", "", 8, 0, expand_infer, expand_run, 0},
-    {"Tile", "", 6, 0, tile_infer, tile_run, 0},
-    {"Pad", "", 1, 0, pad_infer, pad_run, 0},
-    {"CenterCropPad", "", 18, 0, center_crop_pad_infer, center_crop_pad_run, 0},
-    {"DepthToSpace", "", 1, 0, depth_to_space_infer, depth_to_space_run, 0},
-    {"SpaceToDepth", "", 1, 0, space_to_depth_infer, space_to_depth_run, 0},
-    {"ReverseSequence", "", 10, 0, reverse_sequence_infer, reverse_sequence_run, 0},
-    {"ConstantOfShape", "", 9, 0, constant_of_shape_infer, constant_of_shape_run, 0},
-    {"Range", "", 11, 0, range_infer, range_run, 0},
-    {"EyeLike", "", 9, 0, eye_like_infer, eye_like_run, 0},
-    {"Trilu", "", 14, 0, trilu_infer, trilu_run, 0},
-    {"Gather", "", 1, 0, er_shape_gather_infer, er_shape_gather_run, 0},
-    {"GatherElements", "", 11, 0, er_shape_gather_elements_infer, er_shape_gather_elements_run, 0},
-    {"GatherND", "", 11, 0, er_shape_gather_nd_infer, er_shape_gather_nd_run, 0},
-    {"Scatter", "", 9, 10, er_shape_scatter_elements_infer, er_shape_scatter_elements_run, 0},
-    {"ScatterElements", "", 11, 0, er_shape_scatter_elements_infer, er_shape_scatter_elements_run, 0},
-    {"ScatterND", "", 11, 0, er_shape_scatter_nd_infer, er_shape_scatter_nd_run, 0},
-    {"OneHot", "", 9, 0, er_shape_onehot_infer, er_shape_onehot_run, 0},
-    {"NonZero", "", 9, 0, er_shape_nonzero_infer, er_shape_nonzero_run, 0},
-    {"Compress", "", 9, 0, er_shape_compress_infer, er_shape_compress_run, 0},
-    {"Unique", "", 11, 0, er_shape_unique_infer, er_shape_unique_run, 0},
+    ER_OPDEF(Constant, {"Constant", "", 1, 0, constant_infer, constant_run, 0})
+    ER_OPDEF(Shape, {"Shape", "", 1, 0, shape_infer, shape_run, ER_OP_SHAPE_ONLY})
+    ER_OPDEF(Size, {"Size", "", 1, 0, size_infer, size_run, ER_OP_SHAPE_ONLY})
+    ER_OPDEF(Reshape, {"Reshape", "", 1, 0, reshape_infer, run_copy, ER_OP_VIEW})
+    ER_OPDEF(Flatten, {"Flatten", "", 1, 0, flatten_infer, run_copy, ER_OP_VIEW})
+    ER_OPDEF(Squeeze, {"Squeeze", "", 1, 0, squeeze_infer, run_copy, ER_OP_VIEW})
+    ER_OPDEF(Unsqueeze, {"Unsqueeze", "", 1, 0, unsqueeze_infer, run_copy, ER_OP_VIEW})
+    ER_OPDEF(Transpose, {"Transpose", "", 1, 0, transpose_infer, transpose_run, 0})
+    ER_OPDEF(Concat, {"Concat", "", 1, 0, concat_infer, concat_run, 0})
+    ER_OPDEF(Split, {"Split", "", 1, 0, split_infer, split_run, 0})
+    ER_OPDEF(Slice, {"Slice", "", 1, 0, slice_infer, slice_run, 0})
+    ER_OPDEF(Expand, {"Expand", "", 8, 0, expand_infer, expand_run, 0})
+    ER_OPDEF(Tile, {"Tile", "", 6, 0, tile_infer, tile_run, 0})
+    ER_OPDEF(Pad, {"Pad", "", 1, 0, pad_infer, pad_run, 0})
+    ER_OPDEF(CenterCropPad, {"CenterCropPad", "", 18, 0, center_crop_pad_infer, center_crop_pad_run, 0})
+    ER_OPDEF(DepthToSpace, {"DepthToSpace", "", 1, 0, depth_to_space_infer, depth_to_space_run, 0})
+    ER_OPDEF(SpaceToDepth, {"SpaceToDepth", "", 1, 0, space_to_depth_infer, space_to_depth_run, 0})
+    ER_OPDEF(ReverseSequence, {"ReverseSequence", "", 10, 0, reverse_sequence_infer, reverse_sequence_run, 0})
+    ER_OPDEF(ConstantOfShape, {"ConstantOfShape", "", 9, 0, constant_of_shape_infer, constant_of_shape_run, 0})
+    ER_OPDEF(Range, {"Range", "", 11, 0, range_infer, range_run, 0})
+    ER_OPDEF(EyeLike, {"EyeLike", "", 9, 0, eye_like_infer, eye_like_run, 0})
+    ER_OPDEF(Trilu, {"Trilu", "", 14, 0, trilu_infer, trilu_run, 0})
+    ER_OPDEF(Gather, {"Gather", "", 1, 0, er_shape_gather_infer, er_shape_gather_run, 0})
+    ER_OPDEF(GatherElements, {"GatherElements", "", 11, 0, er_shape_gather_elements_infer, er_shape_gather_elements_run, 0})
+    ER_OPDEF(GatherND, {"GatherND", "", 11, 0, er_shape_gather_nd_infer, er_shape_gather_nd_run, 0})
+    ER_OPDEF(Scatter, {"Scatter", "", 9, 10, er_shape_scatter_elements_infer, er_shape_scatter_elements_run, 0})
+    ER_OPDEF(ScatterElements, {"ScatterElements", "", 11, 0, er_shape_scatter_elements_infer, er_shape_scatter_elements_run, 0})
+    ER_OPDEF(ScatterND, {"ScatterND", "", 11, 0, er_shape_scatter_nd_infer, er_shape_scatter_nd_run, 0})
+    ER_OPDEF(OneHot, {"OneHot", "", 9, 0, er_shape_onehot_infer, er_shape_onehot_run, 0})
+    ER_OPDEF(NonZero, {"NonZero", "", 9, 0, er_shape_nonzero_infer, er_shape_nonzero_run, 0})
+    ER_OPDEF(Compress, {"Compress", "", 9, 0, er_shape_compress_infer, er_shape_compress_run, 0})
+    ER_OPDEF(Unique, {"Unique", "", 11, 0, er_shape_unique_infer, er_shape_unique_run, 0})
     {0},
 };

@@ -34,8 +34,12 @@ const er_microkernels *er_microkernels_avx512(void) {
     t.f32_gemm_packed = er_f32_gemm_packed_12x32__avx512;
     t.f32_gemm_packed_cols = er_f32_gemm_packed_cols_12x32__avx512;
     t.f32_vunary = er_f32_vunary__avx512;
+#if ER_MK_SOFTMAX
     t.f32_softmax = er_f32_softmax__avx512;
+#endif
+#if ER_MK_LAYERNORM
     t.f32_layernorm = er_f32_layernorm__avx512;
+#endif
     t.f32_nhwc_gemm = er_f32_nhwc_gemm_12x32__avx512;
     t.f32_nhwc_dwconv = er_f32_nhwc_dwconv_4x32__avx512;
     t.f32_nhwc_wino_in = er_f32_nhwc_wino_in__avx512;
