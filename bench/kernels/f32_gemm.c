@@ -55,7 +55,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < (size_t)s.M * s.K; i++) A[i] = (float)((i * 7 + 3) % 17) * 0.1f - 0.8f;
     for (size_t i = 0; i < (size_t)s.K * s.N; i++) B[i] = (float)((i * 13 + 1) % 19) * 0.05f - 0.45f;
     for (int i = 0; i < s.N; i++) bias[i] = 0.01f * (float)i;
-    void *P = malloc(mk->f32_gemm_packed_size(s.K, s.N));
+    /* 64-byte aligned like a session's packed state (a split line per B load costs ~13%) */
+    void *P = aligned_alloc(64, (mk->f32_gemm_packed_size(s.K, s.N) + 63) / 64 * 64);
     mk->f32_gemm_pack_b(0, s.K, s.N, B, s.N, P);
     er_act act = {ER_ACT_NONE, 0, 0};
     double best = 1e30;
