@@ -402,7 +402,21 @@ TEST(mk_gemm_op_bad_act) {
   ot_free_all();
 }
 
-/* Every test above again on the AVX-512 table (12x32 tiles over the AVX2 packed format),
+/* Edges of the register tiles (AVX2 6x16, AVX-512 8x48: rows around 6, 8, 12 and columns
+ * around 16, 32, 48, 96) and transformer shapes, with K blocks (K > 192) and splits. */
+TEST(mk_gemm_packed_tile_edges) {
+  const er_microkernels *opt = opt_table();
+  if (!opt) return;
+  static const int64_t ms[] = {5, 8, 9, 13, 17, 40, 128}, ns[] = {26, 47, 48, 49, 95, 97, 128, 312};
+  static const int64_t ks[] = {26, 156, 400};
+  int v = 0;
+  for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+    for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+      for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++, v++)
+        packed_case(er_failed_, opt, v & 1, ms[i], ns[j], ks[k], (v >> 1) & 1, k_acts[v % N_ACTS], 1);
+}
+
+/* Every test above again on the AVX-512 table (8x48 tiles over the AVX2 packed format),
  * when this CPU has AVX-512F. */
 TEST(mk_gemm_avx512_table) {
   g_use_avx512 = 1;
@@ -411,6 +425,7 @@ TEST(mk_gemm_avx512_table) {
     test_mk_gemm_f32_gemm_transposes_alpha_beta(er_failed_);
     test_mk_gemm_f32_gemm_k_zero(er_failed_);
     test_mk_gemm_packed_all_shapes(er_failed_);
+    test_mk_gemm_packed_tile_edges(er_failed_);
     test_mk_gemm_packed_each_activation(er_failed_);
     test_mk_gemm_packed_k_zero_and_nan(er_failed_);
     test_mk_gemm_op_gemm_packed_bias_act_threads(er_failed_);

@@ -1,5 +1,5 @@
 /* The AVX-512F micro-kernel table: the AVX2/FMA table with the float32 GEMM entries
- * replaced by 12x32 AVX-512 kernels, the vector math by 16-wide versions, and the
+ * replaced by 8x48 AVX-512 kernels, the vector math by 16-wide versions, and the
  * channels-last GEMM, depthwise convolution and Winograd transforms by AVX-512 kernels.
  * Packed formats are unchanged (the AVX-512 kernels read the AVX2 16-column panels), so any
  * entry that consumes a packing entry's output keeps working. Chosen by
@@ -30,9 +30,9 @@ const er_microkernels *er_microkernels_avx512(void) {
   if (atomic_compare_exchange_strong(&avx512_state, &expect, 1)) {
     er_microkernels t = *er_microkernels_avx2();
     t.isa = "avx512";
-    t.f32_gemm = er_f32_gemm_12x32__avx512;
-    t.f32_gemm_packed = er_f32_gemm_packed_12x32__avx512;
-    t.f32_gemm_packed_cols = er_f32_gemm_packed_cols_12x32__avx512;
+    t.f32_gemm = er_f32_gemm_8x48__avx512;
+    t.f32_gemm_packed = er_f32_gemm_packed_8x48__avx512;
+    t.f32_gemm_packed_cols = er_f32_gemm_packed_cols_8x48__avx512;
     t.f32_vunary = er_f32_vunary__avx512;
 #if ER_MK_SOFTMAX
     t.f32_softmax = er_f32_softmax__avx512;

@@ -1,5 +1,5 @@
 /* Loop nests of the float32 GEMM kernels, shared by f32-gemm-6x16-avx2.c and
- * f32-gemm-12x32-avx512.c (private to src/kernels/x86/). The including file defines
+ * f32-gemm-8x48-avx512.c (private to src/kernels/x86/). The including file defines
  *   MR, NR          register tile: rows, columns (NR a multiple of PW)
  *   PW              panel width of the packed-B format (16, see f32-gemm.h)
  *   KC, MC          K block bound; rows of A per L2 chunk on the pre-packed path

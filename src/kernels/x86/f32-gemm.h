@@ -25,14 +25,14 @@ void er_f32_gemm_packed_cols_6x16__avx2(int64_t M, int64_t N, int64_t K, const f
                                         int64_t lda, const void *packed, const float *bias,
                                         er_act act, float *C, int64_t ldc, int64_t n0, int64_t n1);
 
-/* AVX-512F (f32-gemm-12x32-avx512.c): 12x32 tiles over the same packed-B format. */
-void er_f32_gemm_12x32__avx512(int transA, int transB, int64_t M, int64_t N, int64_t K,
+/* AVX-512F (f32-gemm-8x48-avx512.c): 8x48 tiles over the same packed-B format. */
+void er_f32_gemm_8x48__avx512(int transA, int transB, int64_t M, int64_t N, int64_t K,
                                float alpha, const float *A, int64_t lda, const float *B,
                                int64_t ldb, float beta, float *C, int64_t ldc);
-void er_f32_gemm_packed_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A,
+void er_f32_gemm_packed_8x48__avx512(int64_t M, int64_t N, int64_t K, const float *A,
                                       int64_t lda, const void *packed, const float *bias,
                                       er_act act, float *C, int64_t ldc);
-void er_f32_gemm_packed_cols_12x32__avx512(int64_t M, int64_t N, int64_t K, const float *A,
+void er_f32_gemm_packed_cols_8x48__avx512(int64_t M, int64_t N, int64_t K, const float *A,
                                            int64_t lda, const void *packed, const float *bias,
                                            er_act act, float *C, int64_t ldc, int64_t n0,
                                            int64_t n1);
