@@ -106,13 +106,15 @@ static int nh_wino_geom(const nh_conv *g) {
 static int nh_wino_ok(const nh_conv *g) {
   if (!nh_wino_geom(g)) return 0;
   const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
-/* Largest C*M run with Winograd: its weights take 4x the direct ones, and past 128x128
- * channels the AVX-512 gathered GEMM comes close. ResNet-18 (chrt, alternating, median of
- * 3x15; 1 / 2 threads, load, peak RSS): 256*256 (layer3 too) 26.2 / 16.4 ms, 89 ms, 153 MB;
- * 128*128: 27.8 / 17.1 ms, 67 ms, 132 MB (packed weights 73 -> 52 MB); none: 36.6 / 20.8
- * ms, 65 ms, 126 MB. Build-time knob. */
+/* Largest C*M run with Winograd: its weights take 4x the direct ones. 256x256 on a 14x14
+ * plane (16 tiles) pays on AVX-512 too: ResNet-18's layer3 3x3 convs 1.55 -> 1.04 ms each
+ * (whole model 19.97 -> 18.34 ms at 1 thread; chrt, alternating, 3 rounds of 40 runs),
+ * peak RSS 68 -> 89 MB. 512x512 on a 7x7 plane (4 tiles, 38 MB of transformed weights
+ * streamed per conv) stays on the GEMM by the tile count. Older AVX2 numbers (1 / 2
+ * threads, load, peak RSS): 256*256 26.2 / 16.4 ms, 89 ms, 153 MB; 128*128 27.8 / 17.1 ms,
+ * 67 ms, 132 MB; none 36.6 / 20.8 ms, 65 ms, 126 MB. Build-time knob. */
 #ifndef NH_WINO_MAXCM
-#define NH_WINO_MAXCM (128 * 128)
+#define NH_WINO_MAXCM (256 * 256)
 #endif
   return g->C >= 16 && g->M >= 16 && g->C * g->M <= NH_WINO_MAXCM && tiles >= 16;
 }
