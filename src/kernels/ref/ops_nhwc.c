@@ -225,20 +225,31 @@ static size_t nh_state_bytes(const er_microkernels *mk, const nh_conv *g) {
 }
 
 /* Winograd tiles per item: a multiple of 6 (row tiles), V and O within 2 MB (L2), the
- * image's tiles cut into items of about equal size */
-static int64_t nh_wt(const nh_conv *g) {
+ * image's tiles cut into an even number of items of about equal size (2 threads: 196 tiles
+ * of a 56x56 plane in 3 items left one thread 132 of them; 4 items: 108). par (the conv
+ * runs on 2+ threads): an image of 48+ tiles in at least 2 items (a 28x28 plane: 49 tiles
+ * in items of 30 and 19 rather than one item split by columns, whose input transforms
+ * both threads would compute; on one thread that costs a second pass over the weights).
+ * Which item a tile falls in never changes its result. */
+static int64_t nh_wt(const nh_conv *g, int par) {
   int64_t t = ((int64_t)1 << 21) / (36 * 4 * (g->C + g->M)) / 6 * 6;
   t = t < 6 ? 6 : t > 96 ? 96 : t;
-  const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4), items = (tiles + t - 1) / t;
+  const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
+  int64_t items = (tiles + t - 1) / t;
+  if (par && items < 2 && tiles >= 48) items = 2;
+  if (items > 1) items += items & 1;
   return ((tiles + items - 1) / items + 5) / 6 * 6;
 }
-/* Winograd slot: V (36 x nh_wt x C) and O (36 x nh_wt x M) */
-static int64_t nh_wxs_in(const nh_conv *g) { return nh_wt(g) * g->C + NH_PAD; }
-static int64_t nh_wxs_out(const nh_conv *g, int64_t mcs) { return nh_wt(g) * mcs + NH_PAD; }
+/* Winograd slot of items of wt tiles: V (36 x wt x C) and O (36 x wt x mcs) */
+static int64_t nh_wxs_in(const nh_conv *g, int64_t wt) { return wt * g->C + NH_PAD; }
+static int64_t nh_wxs_out(int64_t wt, int64_t mcs) { return wt * mcs + NH_PAD; }
 
 static size_t nh_slot_bytes(const nh_conv *g) {
   if (g->kind == NH_GEMM) return cv_align((size_t)(NH_TILE * g->kd) * sizeof(float));
-  if (g->kind == NH_WINO) return cv_align((size_t)(36 * (nh_wxs_in(g) + nh_wxs_out(g, g->M))) * sizeof(float));
+  if (g->kind == NH_WINO) { /* the larger of the two item sizes */
+    const int64_t a = nh_wt(g, 0), b = nh_wt(g, 1), wt = a > b ? a : b;
+    return cv_align((size_t)(36 * (nh_wxs_in(g, wt) + nh_wxs_out(wt, g->M))) * sizeof(float));
+  }
   return 0;
 }
 static size_t nh_zero_bytes(const nh_conv *g) {
@@ -716,7 +727,7 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
   const int64_t tw = (g->OW + 3) / 4;
   int64_t n, r0, rn, m0, mn;
   nh_item(j, it, ((g->OH + 3) / 4) * tw, g->M, &n, &r0, &rn, &m0, &mn);
-  const int64_t xsi = nh_wxs_in(g), xso = nh_wxs_out(g, j->cchunk);
+  const int64_t xsi = nh_wxs_in(g, j->rchunk), xso = nh_wxs_out(j->rchunk, j->cchunk);
   float *V = slot, *O = slot + 36 * xsi;
   const float *img = j->X + n * g->H * g->W * g->C;
   float *out = j->Y + n * g->OH * g->OW * j->ldy;
@@ -907,7 +918,8 @@ static er_status nhconv_run(er_kctx *c) {
   j.slots = (char *)c->scratch + zb;
   j.slot_bytes = nh_slot_bytes(&g);
   if (g.kind == NH_WINO)
-    nh_split(&j, g.N, ((g.OH + 3) / 4) * ((g.OW + 3) / 4), g.M, nh_wt(&g), 1, macs, nth, min_par);
+    nh_split(&j, g.N, ((g.OH + 3) / 4) * ((g.OW + 3) / 4), g.M, nh_wt(&g, nth > 1 && macs >= min_par), 1, macs,
+             nth, min_par);
   else
     nh_split(&j, g.group, g.rows, g.Mg, NH_TILE, 1, macs, nth, min_par);
   j.nslots = macs < min_par ? 1 : nth;
