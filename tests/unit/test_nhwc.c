@@ -435,6 +435,7 @@ TEST(nhwc_conv_nchw_input) {
   nh_cc cases[] = {
       {2, 1, 3, 32, 1, {37, 35}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}},     /* stem: several tiles */
       {2, 2, 3, 64, 1, {31, 29}, {7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}},     /* 7x7 stem, batch 2 */
+      {2, 1, 5, 20, 1, {12, 13}, {7, 7}, {1, 1}, {1, 1}, {0, 1, 2, 3}},     /* 7x7, 5 channels, uneven pads */
       {2, 2, 6, 9, 3, {8, 9}, {3, 3}, {1, 2}, {1, 1}, {1, 0, 2, 1}},        /* grouped */
       {2, 1, 8, 12, 2, {11, 10}, {3, 3}, {2, 2}, {2, 1}, {2, 1, 2, 1}},     /* grouped, dilated */
       {2, 1, 600, 20, 1, {5, 6}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}},     /* 1 tap per chunk */
@@ -451,7 +452,7 @@ TEST(nhwc_conv_nchw_input) {
     if (!nh_conv_case(&cases[i], nh_acts[(i + 2) % NH_NACTS], i % 3 != 1)) bad++;
   nh_nchw = 0;
   CHECK(bad == 0);
-  CHECK(nh_paths[0] == 1 && nh_paths[1] == 6 && nh_paths[2] == 1 && nh_paths[3] == 1 && nh_paths[4] == 1);
+  CHECK(nh_paths[0] == 1 && nh_paths[1] == 7 && nh_paths[2] == 1 && nh_paths[3] == 1 && nh_paths[4] == 1);
   /* a bad value is an error */
   int64_t xd[] = {1, 4, 6, 6}, wd[] = {2, 4, 3, 3};
   er_attr at[] = {ot_int("_nchw_in", 2)}, one[] = {ot_int("_nchw_in", 1)};

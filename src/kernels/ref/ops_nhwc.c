@@ -635,6 +635,13 @@ static void nh_gather_nchw(const nh_conv *g, const float *X, int64_t grp, int64_
             const float a = r[0], b = r[1], c = r[2];
             dst[0] = a, dst[1] = b, dst[2] = c;
           }
+      } else if (KW == 7 && KH == 7) { /* a 7x7 stem: two overlapping 4-float moves per kernel row */
+        for (int64_t ch = 0; ch < cn; ch++, src += HW)
+          for (int kh = 0; kh < 7; kh++, dst += 7) {
+            const float *r = src + kh * rs;
+            memcpy(dst, r, 4 * sizeof(float));
+            memcpy(dst + 3, r + 3, 4 * sizeof(float));
+          }
       } else {
         for (int64_t ch = 0; ch < cn; ch++, src += HW)
           for (int64_t kh = 0; kh < KH; kh++, dst += KW) nh_copy(dst, src + kh * rs, KW);
