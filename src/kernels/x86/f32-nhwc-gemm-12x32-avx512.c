@@ -54,16 +54,18 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
       for (int r = 0; r < mr; r++) acc[r][v] = bv;
     }
   }
-  const float *ar[MR];
-#pragma GCC unroll 12
-  for (int r = 0; r < mr; r++) ar[r] = a + r * lda;
+  /* rows in threes off 4 moving pointers (row 3i + e at ap[i] + e * lda): 5 registers for
+   * the addresses rather than 12 (the 12x32 tile spilled row pointers in its depth loop) */
+  const float *ap[4];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++) ap[i] = a + (3 * i < mr ? 3 * i : 0) * lda;
   for (int64_t k = 0; k < kc; k++) {
     __m512 bk[4];
 #pragma GCC unroll 4
     for (int v = 0; v < np; v++) bk[v] = _mm512_loadu_ps(b + v * ps);
 #pragma GCC unroll 12
     for (int r = 0; r < mr; r++) {
-      const __m512 av = _mm512_set1_ps(ar[r][k]);
+      const __m512 av = _mm512_set1_ps(ap[r / 3][(r % 3) * lda + k]);
 #pragma GCC unroll 4
       for (int v = 0; v < np; v++) acc[r][v] = _mm512_fmadd_ps(av, bk[v], acc[r][v]);
     }
