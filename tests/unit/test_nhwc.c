@@ -323,6 +323,9 @@ TEST(nhwc_conv_winograd) {
       {2, 1, 64, 80, 1, {20, 23}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},  /* items, column split */
       {2, 2, 33, 40, 1, {29, 30}, {3, 3}, {1, 1}, {1, 1}, {2, 1, 0, 1}},
       {2, 1, 128, 128, 1, {30, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},  /* 2 items per image */
+      {2, 2, 144, 250, 1, {14, 13}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},  /* past 128x128 channels */
+      {2, 1, 100, 100, 1, {27, 28}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},  /* 49 tiles: 2 items on 2 threads */
+      {2, 1, 40, 24, 1, {54, 56}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},    /* 196 tiles: an even item count */
   };
   int bad = 0;
   memset(nh_paths, 0, sizeof nh_paths);
@@ -432,6 +435,7 @@ TEST(nhwc_conv_nchw_input) {
   nh_cc cases[] = {
       {2, 1, 3, 32, 1, {37, 35}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}},     /* stem: several tiles */
       {2, 2, 3, 64, 1, {31, 29}, {7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}},     /* 7x7 stem, batch 2 */
+      {2, 1, 5, 20, 1, {12, 13}, {7, 7}, {1, 1}, {1, 1}, {0, 1, 2, 3}},     /* 7x7, 5 channels, uneven pads */
       {2, 2, 6, 9, 3, {8, 9}, {3, 3}, {1, 2}, {1, 1}, {1, 0, 2, 1}},        /* grouped */
       {2, 1, 8, 12, 2, {11, 10}, {3, 3}, {2, 2}, {2, 1}, {2, 1, 2, 1}},     /* grouped, dilated */
       {2, 1, 600, 20, 1, {5, 6}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}},     /* 1 tap per chunk */
@@ -448,7 +452,7 @@ TEST(nhwc_conv_nchw_input) {
     if (!nh_conv_case(&cases[i], nh_acts[(i + 2) % NH_NACTS], i % 3 != 1)) bad++;
   nh_nchw = 0;
   CHECK(bad == 0);
-  CHECK(nh_paths[0] == 1 && nh_paths[1] == 6 && nh_paths[2] == 1 && nh_paths[3] == 1 && nh_paths[4] == 1);
+  CHECK(nh_paths[0] == 1 && nh_paths[1] == 7 && nh_paths[2] == 1 && nh_paths[3] == 1 && nh_paths[4] == 1);
   /* a bad value is an error */
   int64_t xd[] = {1, 4, 6, 6}, wd[] = {2, 4, 3, 3};
   er_attr at[] = {ot_int("_nchw_in", 2)}, one[] = {ot_int("_nchw_in", 1)};

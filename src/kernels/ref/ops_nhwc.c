@@ -106,13 +106,15 @@ static int nh_wino_geom(const nh_conv *g) {
 static int nh_wino_ok(const nh_conv *g) {
   if (!nh_wino_geom(g)) return 0;
   const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
-/* Largest C*M run with Winograd: its weights take 4x the direct ones, and past 128x128
- * channels the AVX-512 gathered GEMM comes close. ResNet-18 (chrt, alternating, median of
- * 3x15; 1 / 2 threads, load, peak RSS): 256*256 (layer3 too) 26.2 / 16.4 ms, 89 ms, 153 MB;
- * 128*128: 27.8 / 17.1 ms, 67 ms, 132 MB (packed weights 73 -> 52 MB); none: 36.6 / 20.8
- * ms, 65 ms, 126 MB. Build-time knob. */
+/* Largest C*M run with Winograd: its weights take 4x the direct ones. 256x256 on a 14x14
+ * plane (16 tiles) pays on AVX-512 too: ResNet-18's layer3 3x3 convs 1.55 -> 1.04 ms each
+ * (whole model 19.97 -> 18.34 ms at 1 thread; chrt, alternating, 3 rounds of 40 runs),
+ * peak RSS 68 -> 89 MB. 512x512 on a 7x7 plane (4 tiles, 38 MB of transformed weights
+ * streamed per conv) stays on the GEMM by the tile count. Older AVX2 numbers (1 / 2
+ * threads, load, peak RSS): 256*256 26.2 / 16.4 ms, 89 ms, 153 MB; 128*128 27.8 / 17.1 ms,
+ * 67 ms, 132 MB; none 36.6 / 20.8 ms, 65 ms, 126 MB. Build-time knob. */
 #ifndef NH_WINO_MAXCM
-#define NH_WINO_MAXCM (128 * 128)
+#define NH_WINO_MAXCM (256 * 256)
 #endif
   return g->C >= 16 && g->M >= 16 && g->C * g->M <= NH_WINO_MAXCM && tiles >= 16;
 }
@@ -223,20 +225,31 @@ static size_t nh_state_bytes(const er_microkernels *mk, const nh_conv *g) {
 }
 
 /* Winograd tiles per item: a multiple of 6 (row tiles), V and O within 2 MB (L2), the
- * image's tiles cut into items of about equal size */
-static int64_t nh_wt(const nh_conv *g) {
+ * image's tiles cut into an even number of items of about equal size (2 threads: 196 tiles
+ * of a 56x56 plane in 3 items left one thread 132 of them; 4 items: 108). par (the conv
+ * runs on 2+ threads): an image of 48+ tiles in at least 2 items (a 28x28 plane: 49 tiles
+ * in items of 30 and 19 rather than one item split by columns, whose input transforms
+ * both threads would compute; on one thread that costs a second pass over the weights).
+ * Which item a tile falls in never changes its result. */
+static int64_t nh_wt(const nh_conv *g, int par) {
   int64_t t = ((int64_t)1 << 21) / (36 * 4 * (g->C + g->M)) / 6 * 6;
   t = t < 6 ? 6 : t > 96 ? 96 : t;
-  const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4), items = (tiles + t - 1) / t;
+  const int64_t tiles = ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
+  int64_t items = (tiles + t - 1) / t;
+  if (par && items < 2 && tiles >= 48) items = 2;
+  if (items > 1) items += items & 1;
   return ((tiles + items - 1) / items + 5) / 6 * 6;
 }
-/* Winograd slot: V (36 x nh_wt x C) and O (36 x nh_wt x M) */
-static int64_t nh_wxs_in(const nh_conv *g) { return nh_wt(g) * g->C + NH_PAD; }
-static int64_t nh_wxs_out(const nh_conv *g, int64_t mcs) { return nh_wt(g) * mcs + NH_PAD; }
+/* Winograd slot of items of wt tiles: V (36 x wt x C) and O (36 x wt x mcs) */
+static int64_t nh_wxs_in(const nh_conv *g, int64_t wt) { return wt * g->C + NH_PAD; }
+static int64_t nh_wxs_out(int64_t wt, int64_t mcs) { return wt * mcs + NH_PAD; }
 
 static size_t nh_slot_bytes(const nh_conv *g) {
   if (g->kind == NH_GEMM) return cv_align((size_t)(NH_TILE * g->kd) * sizeof(float));
-  if (g->kind == NH_WINO) return cv_align((size_t)(36 * (nh_wxs_in(g) + nh_wxs_out(g, g->M))) * sizeof(float));
+  if (g->kind == NH_WINO) { /* the larger of the two item sizes */
+    const int64_t a = nh_wt(g, 0), b = nh_wt(g, 1), wt = a > b ? a : b;
+    return cv_align((size_t)(36 * (nh_wxs_in(g, wt) + nh_wxs_out(wt, g->M))) * sizeof(float));
+  }
   return 0;
 }
 static size_t nh_zero_bytes(const nh_conv *g) {
@@ -622,6 +635,13 @@ static void nh_gather_nchw(const nh_conv *g, const float *X, int64_t grp, int64_
             const float a = r[0], b = r[1], c = r[2];
             dst[0] = a, dst[1] = b, dst[2] = c;
           }
+      } else if (KW == 7 && KH == 7) { /* a 7x7 stem: two overlapping 4-float moves per kernel row */
+        for (int64_t ch = 0; ch < cn; ch++, src += HW)
+          for (int kh = 0; kh < 7; kh++, dst += 7) {
+            const float *r = src + kh * rs;
+            memcpy(dst, r, 4 * sizeof(float));
+            memcpy(dst + 3, r + 3, 4 * sizeof(float));
+          }
       } else {
         for (int64_t ch = 0; ch < cn; ch++, src += HW)
           for (int64_t kh = 0; kh < KH; kh++, dst += KW) nh_copy(dst, src + kh * rs, KW);
@@ -714,7 +734,7 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
   const int64_t tw = (g->OW + 3) / 4;
   int64_t n, r0, rn, m0, mn;
   nh_item(j, it, ((g->OH + 3) / 4) * tw, g->M, &n, &r0, &rn, &m0, &mn);
-  const int64_t xsi = nh_wxs_in(g), xso = nh_wxs_out(g, j->cchunk);
+  const int64_t xsi = nh_wxs_in(g, j->rchunk), xso = nh_wxs_out(j->rchunk, j->cchunk);
   float *V = slot, *O = slot + 36 * xsi;
   const float *img = j->X + n * g->H * g->W * g->C;
   float *out = j->Y + n * g->OH * g->OW * j->ldy;
@@ -905,7 +925,8 @@ static er_status nhconv_run(er_kctx *c) {
   j.slots = (char *)c->scratch + zb;
   j.slot_bytes = nh_slot_bytes(&g);
   if (g.kind == NH_WINO)
-    nh_split(&j, g.N, ((g.OH + 3) / 4) * ((g.OW + 3) / 4), g.M, nh_wt(&g), 1, macs, nth, min_par);
+    nh_split(&j, g.N, ((g.OH + 3) / 4) * ((g.OW + 3) / 4), g.M, nh_wt(&g, nth > 1 && macs >= min_par), 1, macs,
+             nth, min_par);
   else
     nh_split(&j, g.group, g.rows, g.Mg, NH_TILE, 1, macs, nth, min_par);
   j.nslots = macs < min_par ? 1 : nth;
