@@ -232,6 +232,30 @@ TEST(qlinearconv_fast_vs_ref) {
         cases++;
         ot_free_all();
       }
+  /* few input channels and wide, non-square kernels (the padded-copy im2col of the
+   * channels-last path): the DS-CNN's first conv (1 channel, 10x4 stride 2), dilation,
+   * asymmetric pads, tiles that start inside an output row (the 70x40 plane) */
+  static const int64_t odd[][12] = {
+      /* C, M, inH, inW, kH, kW, sH, sW, dH, dW, pad begin (H, W) */
+      {1, 64, 49, 10, 10, 4, 2, 2, 1, 1, 5, 1}, {2, 17, 31, 13, 4, 3, 2, 1, 1, 2, 2, 0},
+      {3, 24, 70, 40, 3, 3, 2, 2, 1, 1, 1, 1},  {1, 8, 70, 40, 5, 2, 1, 3, 2, 1, 4, 1},
+      {7, 5, 9, 11, 2, 9, 1, 1, 1, 1, 0, 4},    {4, 33, 6, 5, 7, 7, 3, 2, 1, 1, 3, 3}};
+  for (size_t oi = 0; oi < sizeof odd / sizeof odd[0]; oi++, v++) {
+    qconv_case q;
+    memset(&q, 0, sizeof q);
+    const int64_t *o = odd[oi];
+    q.N = oi % 2 ? 2 : 1, q.C = o[0], q.M = o[1], q.group = 1, q.nsp = 2;
+    for (int i = 0; i < 2; i++) {
+      q.in[i] = o[2 + i], q.k[i] = o[4 + i], q.s[i] = o[6 + i], q.d[i] = o[8 + i];
+      q.pb[i] = o[10 + i], q.pe[i] = o[10 + i] + (int64_t)(oi % 3 == 1);
+    }
+    q.xt = oi % 2 ? ER_I8 : ER_U8, q.wt = ER_I8, q.yt = ER_U8;
+    q.per_ch = 1, q.bias = 1, q.act = oi % 3 == 0, q.zk = (int)(oi % 4);
+    int rc = qf_conv_case(&q, pool);
+    if (rc && bad++ < 6) fprintf(stderr, "  odd conv %zu rc=%d\n", oi, rc);
+    cases++;
+    ot_free_all();
+  }
   CHECK(bad == 0);
   CHECK(cases > 250);
   er_threadpool_destroy(pool);
