@@ -392,6 +392,32 @@ TEST(qlinear_add_gap) {
   CHECK(bad == 0);
 }
 
+/* QLinearGlobalAveragePool channels_last (sums of 8 channels at a time in 16-bit lanes,
+ * emptied every 256 pixels) vs channels-first (one channel at a time) on the same data:
+ * channel counts around 8, more than 256 pixels, both types, all-extreme bytes */
+TEST(qlinear_gap_channels_last_lanes) {
+  static const int64_t shapes[][4] = {{1, 5, 5, 64}, {2, 17, 19, 13}, {1, 1, 1, 8}, {1, 30, 30, 24},
+                                      {1, 3, 1, 17}, {2, 16, 16, 7},  {1, 23, 24, 9}};
+  int bad = 0;
+  for (int v = 0; v < 28; v++) {
+    const int64_t *sh = shapes[v % 7];
+    int t = v % 2 ? ER_I8 : ER_U8;
+    int64_t dl[4] = {sh[0], sh[1], sh[2], sh[3]}, df[4] = {sh[0], sh[3], sh[1], sh[2]};
+    er_tensor *AF = ot_tensor(t, 4, df, NULL), *AL = ot_tensor(t, 4, dl, NULL);
+    qf_fill(AF, v % 4 >= 2);
+    qf_transpose(AF, AL, 1);
+    er_tensor *as = qf_scalar(ER_F32, 0.02), *az = qf_scalar(t, qf_zp(t, v / 2)), *cs = qf_scalar(ER_F32, 0.013);
+    er_tensor *cz = qf_scalar(t, qf_zp(t, v / 2 + 1));
+    er_tensor *gf[] = {AF, as, az, cs, cz}, *gl[] = {AL, as, az, cs, cz}, *g1[1], *g2[1];
+    er_attr cla[] = {ot_int("channels_last", 1)};
+    CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QLinearGlobalAveragePool", 1, NULL, 0, gf, 5, g1, 1));
+    CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QLinearGlobalAveragePool", 1, cla, 1, gl, 5, g2, 1));
+    if (memcmp(g1[0]->data, g2[0]->data, (size_t)(sh[0] * sh[3]))) bad++;
+    ot_free_all();
+  }
+  CHECK(bad == 0);
+}
+
 /* QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear through the micro-kernels vs the
  * reference loops: per tensor and per axis */
 TEST(quantize_dequantize_fast_vs_ref) {
