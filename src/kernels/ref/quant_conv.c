@@ -114,6 +114,7 @@ static int64_t qc_tile(const er_qconv_geom *g, int cl) {
  * runs of KW * C bytes are short (a few input channels: the per-run bounds checks and
  * calls would dominate) and when the copy is no larger than the tile's columns. Bytes of
  * the copy for a tile of T pixels (0: not used): rows x padded width x C. */
+enum { QC_SLACK = 64 };
 static int64_t qc_padded_bytes(const er_qconv_geom *g, int cl) {
   if (!cl || g->group != 1 || qc_pointwise(g)) return 0;
   qc_2d v = qc_view(g);
@@ -138,7 +139,8 @@ static size_t qc_slot_bytes(const er_kctx *c, const er_qconv_geom *g, int cl, in
   int64_t Kg = g->C / g->group * g->ksize, T = qc_tile(g, cl);
   size_t col = qc_pointwise(g) ? 0 : qc_align((size_t)(Kg * T));
   size_t pk = cl ? c->mk->q8_pack_left_size(T, Kg) : c->mk->q8_pack_right_size(Kg, T);
-  return col + qc_align(pk) + qc_align((size_t)qc_padded_bytes(g, cl));
+  int64_t padded = qc_padded_bytes(g, cl);
+  return col + qc_align(pk) + (padded ? qc_align((size_t)padded) + QC_SLACK : 0);
 }
 
 static size_t qc_gstride(const er_kctx *c, const er_qconv_geom *g, int cl, int kind) {
@@ -394,14 +396,17 @@ static void qc_im2col_padded(const qc_job *j, int64_t n, int64_t p0, int64_t pn,
     memset(d + iw_hi * C, fill, (size_t)((wp - iw_hi) * C));
   }
   const int64_t run = v->dw == 1 ? v->KW * C : C, nrun = v->dw == 1 ? 1 : v->KW;
+  const int64_t hstep = v->dh * rb, wstep = v->dw * C;
   int64_t oh = oh_a, ow = p0 % v->OW;
   for (int64_t jj = 0; jj < pn; jj++) {
     unsigned char *d = col + jj * K;
-    const unsigned char *s0 = pad + (oh - oh_a) * v->sh * rb + ow * v->sw * C;
-    for (int64_t kh = 0; kh < v->KH; kh++) {
-      const unsigned char *s = s0 + kh * v->dh * rb;
-      for (int64_t kw = 0; kw < nrun; kw++, d += run) qc_copy(d, s + kw * v->dw * C, run);
-    }
+    const unsigned char *s = pad + (oh - oh_a) * v->sh * rb + ow * v->sw * C;
+    if (nrun == 1 && run <= 16) /* 16-byte moves, each overwriting the previous one's excess
+                                 * (both buffers have QC_SLACK bytes beyond their ends) */
+      for (int64_t kh = 0; kh < v->KH; kh++, d += run, s += hstep) memcpy(d, s, 16);
+    else
+      for (int64_t kh = 0; kh < v->KH; kh++, s += hstep)
+        for (int64_t kw = 0; kw < nrun; kw++, d += run) qc_copy(d, s + kw * wstep, run);
     if (++ow == v->OW) ow = 0, oh++;
   }
 }
