@@ -232,6 +232,30 @@ TEST(qlinearconv_fast_vs_ref) {
         cases++;
         ot_free_all();
       }
+  /* few input channels and wide, non-square kernels (the padded-copy im2col of the
+   * channels-last path): the DS-CNN's first conv (1 channel, 10x4 stride 2), dilation,
+   * asymmetric pads, tiles that start inside an output row (the 70x40 plane) */
+  static const int64_t odd[][12] = {
+      /* C, M, inH, inW, kH, kW, sH, sW, dH, dW, pad begin (H, W) */
+      {1, 64, 49, 10, 10, 4, 2, 2, 1, 1, 5, 1}, {2, 17, 31, 13, 4, 3, 2, 1, 1, 2, 2, 0},
+      {3, 24, 70, 40, 3, 3, 2, 2, 1, 1, 1, 1},  {1, 8, 70, 40, 5, 2, 1, 3, 2, 1, 4, 1},
+      {7, 5, 9, 11, 2, 9, 1, 1, 1, 1, 0, 4},    {4, 33, 6, 5, 7, 7, 3, 2, 1, 1, 3, 3}};
+  for (size_t oi = 0; oi < sizeof odd / sizeof odd[0]; oi++, v++) {
+    qconv_case q;
+    memset(&q, 0, sizeof q);
+    const int64_t *o = odd[oi];
+    q.N = oi % 2 ? 2 : 1, q.C = o[0], q.M = o[1], q.group = 1, q.nsp = 2;
+    for (int i = 0; i < 2; i++) {
+      q.in[i] = o[2 + i], q.k[i] = o[4 + i], q.s[i] = o[6 + i], q.d[i] = o[8 + i];
+      q.pb[i] = o[10 + i], q.pe[i] = o[10 + i] + (int64_t)(oi % 3 == 1);
+    }
+    q.xt = oi % 2 ? ER_I8 : ER_U8, q.wt = ER_I8, q.yt = ER_U8;
+    q.per_ch = 1, q.bias = 1, q.act = oi % 3 == 0, q.zk = (int)(oi % 4);
+    int rc = qf_conv_case(&q, pool);
+    if (rc && bad++ < 6) fprintf(stderr, "  odd conv %zu rc=%d\n", oi, rc);
+    cases++;
+    ot_free_all();
+  }
   CHECK(bad == 0);
   CHECK(cases > 250);
   er_threadpool_destroy(pool);
@@ -363,6 +387,32 @@ TEST(qlinear_add_gap) {
       int32_t q = er_q8_requant(acc, 0.02f / (0.045f * 35.0f), zc, t == ER_I8 ? -128 : 0, t == ER_I8 ? 127 : 255);
       if (qf_ld(g1[0]->data, t, (size_t)nc) != q) bad++;
     }
+    ot_free_all();
+  }
+  CHECK(bad == 0);
+}
+
+/* QLinearGlobalAveragePool channels_last (sums of 8 channels at a time in 16-bit lanes,
+ * emptied every 256 pixels) vs channels-first (one channel at a time) on the same data:
+ * channel counts around 8, more than 256 pixels, both types, all-extreme bytes */
+TEST(qlinear_gap_channels_last_lanes) {
+  static const int64_t shapes[][4] = {{1, 5, 5, 64}, {2, 17, 19, 13}, {1, 1, 1, 8}, {1, 30, 30, 24},
+                                      {1, 3, 1, 17}, {2, 16, 16, 7},  {1, 23, 24, 9}};
+  int bad = 0;
+  for (int v = 0; v < 28; v++) {
+    const int64_t *sh = shapes[v % 7];
+    int t = v % 2 ? ER_I8 : ER_U8;
+    int64_t dl[4] = {sh[0], sh[1], sh[2], sh[3]}, df[4] = {sh[0], sh[3], sh[1], sh[2]};
+    er_tensor *AF = ot_tensor(t, 4, df, NULL), *AL = ot_tensor(t, 4, dl, NULL);
+    qf_fill(AF, v % 4 >= 2);
+    qf_transpose(AF, AL, 1);
+    er_tensor *as = qf_scalar(ER_F32, 0.02), *az = qf_scalar(t, qf_zp(t, v / 2)), *cs = qf_scalar(ER_F32, 0.013);
+    er_tensor *cz = qf_scalar(t, qf_zp(t, v / 2 + 1));
+    er_tensor *gf[] = {AF, as, az, cs, cz}, *gl[] = {AL, as, az, cs, cz}, *g1[1], *g2[1];
+    er_attr cla[] = {ot_int("channels_last", 1)};
+    CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QLinearGlobalAveragePool", 1, NULL, 0, gf, 5, g1, 1));
+    CHECK_OK(ot_run_domain(ER_DOMAIN_EDGERUN, "QLinearGlobalAveragePool", 1, cla, 1, gl, 5, g2, 1));
+    if (memcmp(g1[0]->data, g2[0]->data, (size_t)(sh[0] * sh[3]))) bad++;
     ot_free_all();
   }
   CHECK(bad == 0);

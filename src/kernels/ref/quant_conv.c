@@ -37,6 +37,9 @@ typedef struct qc_state {
   int kind;
   const er_microkernels *mk; /* the table whose packed formats these are */
   size_t gstride;            /* bytes per group of packed weights */
+  size_t scale_off;          /* QLinearConv with constant scales: the output multipliers */
+  int has_scale;             /* x_scale * w_scale[m] / y_scale for xs, ys, at scale_off */
+  float xs, ys;
 } qc_state;
 #define QC_HDR qc_align(sizeof(qc_state))
 
@@ -106,6 +109,23 @@ static int64_t qc_tile(const er_qconv_geom *g, int cl) {
   return t < p16 ? t : p16;
 }
 
+/* Channels-last im2col from a padded copy of the input rows a tile reads (padding filled
+ * with the zero point once, then every tap run is a plain copy): for ungrouped convs whose
+ * runs of KW * C bytes are short (a few input channels: the per-run bounds checks and
+ * calls would dominate) and when the copy is no larger than the tile's columns. Bytes of
+ * the copy for a tile of T pixels (0: not used): rows x padded width x C. */
+enum { QC_SLACK = 64 };
+static int64_t qc_padded_bytes(const er_qconv_geom *g, int cl) {
+  if (!cl || g->group != 1 || qc_pointwise(g)) return 0;
+  qc_2d v = qc_view(g);
+  int64_t T = qc_tile(g, cl), Kg = g->C * g->ksize;
+  if (v.KW * g->C >= 64) return 0;
+  int64_t rows = ((T + v.OW - 1) / v.OW) * v.sh + (v.KH - 1) * v.dh + 1;
+  int64_t wp = (v.OW - 1) * v.sw + (v.KW - 1) * v.dw + 1;
+  int64_t n = rows * wp * g->C;
+  return n <= T * Kg ? n : 0;
+}
+
 static size_t qc_slot_bytes(const er_kctx *c, const er_qconv_geom *g, int cl, int kind) {
   if (kind == QC_DWT) {
     qc_2d v = qc_view(g);
@@ -119,7 +139,8 @@ static size_t qc_slot_bytes(const er_kctx *c, const er_qconv_geom *g, int cl, in
   int64_t Kg = g->C / g->group * g->ksize, T = qc_tile(g, cl);
   size_t col = qc_pointwise(g) ? 0 : qc_align((size_t)(Kg * T));
   size_t pk = cl ? c->mk->q8_pack_left_size(T, Kg) : c->mk->q8_pack_right_size(Kg, T);
-  return col + qc_align(pk);
+  int64_t padded = qc_padded_bytes(g, cl);
+  return col + qc_align(pk) + (padded ? qc_align((size_t)padded) + QC_SLACK : 0);
 }
 
 static size_t qc_gstride(const er_kctx *c, const er_qconv_geom *g, int cl, int kind) {
@@ -140,7 +161,7 @@ static size_t qc_gstride(const er_kctx *c, const er_qconv_geom *g, int cl, int k
 static size_t qc_state_bytes(const er_kctx *c, const er_qconv_geom *g, int cl, int kind) {
   size_t blocks = kind == QC_DW ? 1 : kind == QC_DWT ? (size_t)((g->M + QC_CB - 1) / QC_CB) : (size_t)g->group;
   size_t n = QC_HDR + blocks * qc_gstride(c, g, cl, kind);
-  n += qc_align((size_t)g->M * sizeof(int32_t));
+  n += 2 * qc_align((size_t)g->M * sizeof(int32_t)); /* zero points, multipliers */
   if (cl || kind == QC_DWT) n += qc_align((size_t)(g->M * (g->C / g->group) * g->ksize));
   return n;
 }
@@ -170,7 +191,21 @@ er_status er_qconv_fast_prepare(er_kctx *c, int cl, int w_idx, int wzp_idx) {
   char *packed = (char *)c->state + QC_HDR;
   int64_t blocks = kind == QC_DW ? 1 : kind == QC_DWT ? (g.M + QC_CB - 1) / QC_CB : g.group;
   int32_t *zp = (int32_t *)(packed + blocks * st->gstride);
-  unsigned char *stage = (unsigned char *)zp + qc_align((size_t)g.M * sizeof(int32_t));
+  float *msc = (float *)((char *)zp + qc_align((size_t)g.M * sizeof(int32_t)));
+  unsigned char *stage = (unsigned char *)msc + qc_align((size_t)g.M * sizeof(float));
+  /* QLinearConv (w at 3) with constant x_scale, w_scale, y_scale: the multipliers once */
+  st->has_scale = 0;
+  st->scale_off = (size_t)((char *)msc - (char *)c->state);
+  if (w_idx == 3 && er_in_known(c, 1) && er_in_known(c, 4) && er_in_known(c, 6) && c->in[1]->dtype == ER_F32 &&
+      c->in[6]->dtype == ER_F32) {
+    const er_tensor *ws = c->in[4];
+    int64_t nws = er_tensor_numel(ws);
+    if (nws == 1 || nws == g.M) {
+      st->xs = ((const float *)c->in[1]->data)[0], st->ys = ((const float *)c->in[6]->data)[0];
+      for (int64_t m = 0; m < nws; m++) msc[m] = st->xs * (float)er_load_f64(ws->data, ws->dtype, (size_t)m) / st->ys;
+      st->has_scale = 1;
+    }
+  }
   int zps = wz && er_tensor_numel(wz) > 1;
   for (int64_t m = 0; m < g.M; m++) zp[m] = wz ? er_q_ld(wz->data, wz->dtype, zps ? (size_t)m : 0) : 0;
   const int ws = w->dtype == ER_I8;
@@ -235,6 +270,7 @@ typedef struct qc_job {
   char *Y;
   const char *packed;
   size_t gstride, esz;
+  size_t pad_off; /* channels-last GEMM: offset of the padded input rows in a slot (0: none) */
   char *slots;
   size_t slot_bytes;
   int kind, xsig, cl, pointwise;
@@ -334,6 +370,47 @@ static void qc_im2col(const qc_job *j, int64_t n, int64_t grp, int64_t p0, int64
       }
 }
 
+/* qc_im2col for channels-last through a padded copy (see qc_padded_bytes): the same col. */
+static void qc_im2col_padded(const qc_job *j, int64_t n, int64_t p0, int64_t pn, unsigned char *pad,
+                             unsigned char *col) {
+  const er_qconv_geom *g = j->g;
+  const qc_2d *v = &j->v;
+  const int64_t C = g->C, K = g->ksize * C;
+  const unsigned char fill = (unsigned char)j->xzp;
+  const unsigned char *x = j->X + n * v->H * v->W * C;
+  const int64_t oh_a = p0 / v->OW, oh_b = (p0 + pn - 1) / v->OW;
+  const int64_t rows = (oh_b - oh_a) * v->sh + (v->KH - 1) * v->dh + 1;
+  const int64_t wp = (v->OW - 1) * v->sw + (v->KW - 1) * v->dw + 1, rb = wp * C;
+  /* padded row r holds input row ih = oh_a * sh - ph + r, columns iw = -pw ... wp - pw - 1 */
+  int64_t iw_lo = v->pw < wp ? v->pw : wp, iw_hi = v->W + v->pw < wp ? v->W + v->pw : wp; /* in range: [iw_lo, iw_hi) */
+  if (iw_hi < iw_lo) iw_hi = iw_lo;
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t ih = oh_a * v->sh - v->ph + r;
+    unsigned char *d = pad + r * rb;
+    if (ih < 0 || ih >= v->H) {
+      memset(d, fill, (size_t)rb);
+      continue;
+    }
+    memset(d, fill, (size_t)(iw_lo * C));
+    memcpy(d + iw_lo * C, x + (ih * v->W + iw_lo - v->pw) * C, (size_t)((iw_hi - iw_lo) * C));
+    memset(d + iw_hi * C, fill, (size_t)((wp - iw_hi) * C));
+  }
+  const int64_t run = v->dw == 1 ? v->KW * C : C, nrun = v->dw == 1 ? 1 : v->KW;
+  const int64_t hstep = v->dh * rb, wstep = v->dw * C;
+  int64_t oh = oh_a, ow = p0 % v->OW;
+  for (int64_t jj = 0; jj < pn; jj++) {
+    unsigned char *d = col + jj * K;
+    const unsigned char *s = pad + (oh - oh_a) * v->sh * rb + ow * v->sw * C;
+    if (nrun == 1 && run <= 16) /* 16-byte moves, each overwriting the previous one's excess
+                                 * (both buffers have QC_SLACK bytes beyond their ends) */
+      for (int64_t kh = 0; kh < v->KH; kh++, d += run, s += hstep) memcpy(d, s, 16);
+    else
+      for (int64_t kh = 0; kh < v->KH; kh++, s += hstep)
+        for (int64_t kw = 0; kw < nrun; kw++, d += run) qc_copy(d, s + kw * wstep, run);
+    if (++ow == v->OW) ow = 0, oh++;
+  }
+}
+
 static void qc_item(const qc_job *j, int64_t it, char *slot) {
   const er_qconv_geom *g = j->g;
   const er_microkernels *mk = j->mk;
@@ -355,6 +432,9 @@ static void qc_item(const qc_job *j, int64_t it, char *slot) {
     int64_t sm;
     if (j->pointwise) {
       src = j->X + (n * g->isize + p0) * g->C + grp * Cg, sm = g->C;
+    } else if (j->pad_off) {
+      qc_im2col_padded(j, n, p0, pn, (unsigned char *)slot + j->pad_off, col);
+      src = col, sm = Kg;
     } else {
       qc_im2col(j, n, grp, p0, pn, col);
       src = col, sm = Kg;
@@ -458,11 +538,15 @@ int er_qconv_fast_run(er_kctx *c, const er_qconv_geom *g, int cl, const er_qconv
   o->per_row = !cl;
   o->bias = io->bias;
   if (ot != ER_I32) {
-    float *sc = (float *)c->scratch;
     int per = er_tensor_numel(io->ws) > 1;
-    for (int64_t m = 0; m < (per ? g->M : 1); m++)
-      sc[m] = io->xs * (float)er_load_f64(io->ws->data, io->ws->dtype, (size_t)m) / io->ys;
-    o->scale = sc;
+    if (st->has_scale && st->xs == io->xs && st->ys == io->ys) { /* computed in prepare */
+      o->scale = (const float *)((const char *)st + st->scale_off);
+    } else {
+      float *sc = (float *)c->scratch;
+      for (int64_t m = 0; m < (per ? g->M : 1); m++)
+        sc[m] = io->xs * (float)er_load_f64(io->ws->data, io->ws->dtype, (size_t)m) / io->ys;
+      o->scale = sc;
+    }
     o->scale_stride = per;
     o->zp = io->yzp, o->lo = io->lo, o->hi = io->hi;
   }
@@ -489,6 +573,8 @@ int er_qconv_fast_run(er_kctx *c, const er_qconv_geom *g, int cl, const er_qconv
     j.slot_bytes = qc_slot_bytes(c, g, cl, kind);
     j.slots = (char *)c->scratch + head;
     j.T = qc_tile(g, cl);
+    if (qc_padded_bytes(g, cl))
+      j.pad_off = qc_align((size_t)(Kg * j.T)) + qc_align(c->mk->q8_pack_left_size(j.T, Kg));
     j.ntiles = (g->osize + j.T - 1) / j.T;
     j.nslots = g->N * g->M * Kg * g->osize < qc_min_par(c) ? 1 : nth;
     if (c->scratch_bytes < head + (size_t)j.nslots * j.slot_bytes) j.nslots = 1;

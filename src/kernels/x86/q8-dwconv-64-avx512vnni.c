@@ -100,6 +100,29 @@ size_t er_q8_dw_work_size_64__avx512vnni(int64_t KH, int64_t KW, int64_t OW, int
  * ([g][unit][256 bytes]): per output column and group g, the 4 pixels iw = ow*sw - pw + (4g+t)*dw
  * (t < 4; past KW or outside the row: the zero-point pixel zpx), XORed with flip. A unit is
  * one column, or for a half block two (32 channels each; a missing second column reads zpx). */
+/* The 64 bytes of tap kw (of a group) for unit i of build_row (zero past KW). */
+static inline __attribute__((always_inline)) __m512i dw_tap(const unsigned char *row, int64_t W, int64_t C, int64_t KW,
+                                                             int64_t b, int half, int64_t ow0, int64_t n, int64_t sw,
+                                                             int64_t pw, int64_t dw, const unsigned char *zpx,
+                                                             unsigned char flip, __m512i vf, int64_t nc, __mmask64 m,
+                                                             int64_t kw, int64_t i) {
+  if (kw >= KW) return _mm512_setzero_si512(); /* zero weights: any bytes */
+  __m512i p;
+  /* channels past C: zero weights, any byte; not read past the pixel */
+  if (half) {
+    int64_t c0 = ow0 + 2 * i, iw0 = c0 * sw - pw + kw * dw, iw1 = iw0 + sw;
+    const unsigned char *s0 = (iw0 >= 0 && iw0 < W ? row + iw0 * C : zpx) + b * 64;
+    const unsigned char *s1 = (2 * i + 1 < n && iw1 >= 0 && iw1 < W ? row + iw1 * C : zpx) + b * 64;
+    p = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_maskz_loadu_epi8((__mmask32)m, s0)),
+                           _mm256_maskz_loadu_epi8((__mmask32)m, s1), 1);
+  } else {
+    int64_t iw = (ow0 + i) * sw - pw + kw * dw;
+    const unsigned char *src = (iw >= 0 && iw < W ? row + iw * C : zpx) + b * 64;
+    p = nc >= 64 ? _mm512_loadu_si512(src) : _mm512_maskz_loadu_epi8(m, src);
+  }
+  return flip ? _mm512_xor_si512(p, vf) : p;
+}
+
 static void build_row(const unsigned char *row, int64_t W, int64_t C, int64_t KW, int64_t b, int half, int64_t ow0,
                       int64_t n, int64_t sw, int64_t pw, int64_t dw, const unsigned char *zpx, unsigned char flip,
                       unsigned char *dst) {
@@ -108,30 +131,13 @@ static void build_row(const unsigned char *row, int64_t W, int64_t C, int64_t KW
   const __mmask64 m = nc >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nc) - 1;
   for (int64_t g = 0; g < G; g++)
     for (int64_t i = 0; i < units; i++) {
-      __m512i p[4];
-      for (int t = 0; t < 4; t++) {
-        int64_t kw = 4 * g + t;
-        if (kw >= KW) { /* zero weights: any bytes */
-          p[t] = _mm512_setzero_si512();
-          continue;
-        }
-        /* channels past C: zero weights, any byte; not read past the pixel */
-        if (half) {
-          int64_t c0 = ow0 + 2 * i, iw0 = c0 * sw - pw + kw * dw, iw1 = iw0 + sw;
-          const unsigned char *s0 = (iw0 >= 0 && iw0 < W ? row + iw0 * C : zpx) + b * 64;
-          const unsigned char *s1 = (2 * i + 1 < n && iw1 >= 0 && iw1 < W ? row + iw1 * C : zpx) + b * 64;
-          p[t] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_maskz_loadu_epi8((__mmask32)m, s0)),
-                                    _mm256_maskz_loadu_epi8((__mmask32)m, s1), 1);
-        } else {
-          int64_t iw = (ow0 + i) * sw - pw + kw * dw;
-          const unsigned char *src = (iw >= 0 && iw < W ? row + iw * C : zpx) + b * 64;
-          p[t] = nc >= 64 ? _mm512_loadu_si512(src) : _mm512_maskz_loadu_epi8(m, src);
-        }
-        if (flip) p[t] = _mm512_xor_si512(p[t], vf);
-      }
+      const __m512i p0 = dw_tap(row, W, C, KW, b, half, ow0, n, sw, pw, dw, zpx, flip, vf, nc, m, 4 * g, i);
+      const __m512i p1 = dw_tap(row, W, C, KW, b, half, ow0, n, sw, pw, dw, zpx, flip, vf, nc, m, 4 * g + 1, i);
+      const __m512i p2 = dw_tap(row, W, C, KW, b, half, ow0, n, sw, pw, dw, zpx, flip, vf, nc, m, 4 * g + 2, i);
+      const __m512i p3 = dw_tap(row, W, C, KW, b, half, ow0, n, sw, pw, dw, zpx, flip, vf, nc, m, 4 * g + 3, i);
       unsigned char *o = dst + (g * units + i) * 256;
-      __m512i u01l = _mm512_unpacklo_epi8(p[0], p[1]), u01h = _mm512_unpackhi_epi8(p[0], p[1]);
-      __m512i u23l = _mm512_unpacklo_epi8(p[2], p[3]), u23h = _mm512_unpackhi_epi8(p[2], p[3]);
+      __m512i u01l = _mm512_unpacklo_epi8(p0, p1), u01h = _mm512_unpackhi_epi8(p0, p1);
+      __m512i u23l = _mm512_unpacklo_epi8(p2, p3), u23h = _mm512_unpackhi_epi8(p2, p3);
       _mm512_storeu_si512(o, _mm512_unpacklo_epi16(u01l, u23l));
       _mm512_storeu_si512(o + 64, _mm512_unpackhi_epi16(u01l, u23l));
       _mm512_storeu_si512(o + 128, _mm512_unpacklo_epi16(u01h, u23h));
@@ -203,6 +209,8 @@ void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp
     const int half = b == NB - 1 && half_last(C);
     const int64_t nc = C - b * 64 < 64 ? C - b * 64 : 64, cstep = half ? 2 : 1; /* columns per unit */
     const __mmask64 m = nc >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nc) - 1;
+    __m512i kfull[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+    int kfull_ok = 0;
     for (int64_t ow0 = 0; ow0 < OW; ow0 += S) {
       const int64_t n = OW - ow0 < S ? OW - ow0 : S, units = (n + cstep - 1) / cstep;
       for (int64_t k = 0; k < KH; k++) tags[k] = -1;
@@ -218,12 +226,23 @@ void er_q8_dwconv_nhwc_64__avx512vnni(const void *in, int is_signed, int32_t xzp
             build_row(x + tags[slots[i]] * W * C, W, C, KW, b, half, ow0, n, sw, pw, dw, zpx, flip,
                       rows + slots[i] * rowb);
         }
-        /* correction: zx' * sum of the weights of the rows read, minus the bias */
+        /* correction: zx' * sum of the weights of the rows read, minus the bias (all KH rows:
+         * computed once per block) */
         __m512i k[4];
-        for (int j = 0; j < 4; j++) {
-          __m512i t = _mm512_setzero_si512();
-          for (int64_t i = 0; i < nr; i++) t = _mm512_add_epi32(t, _mm512_loadu_si512(wsum + khs[i] * Cp + b * 64 + 16 * j));
-          k[j] = _mm512_sub_epi32(_mm512_mullo_epi32(t, _mm512_set1_epi32(zxf)), _mm512_loadu_si512(biasp + b * 64 + 16 * j));
+        if (nr == KH && kfull_ok) {
+          for (int j = 0; j < 4; j++) k[j] = kfull[j];
+        } else {
+          for (int j = 0; j < 4; j++) {
+            __m512i t = _mm512_setzero_si512();
+            for (int64_t i = 0; i < nr; i++)
+              t = _mm512_add_epi32(t, _mm512_loadu_si512(wsum + khs[i] * Cp + b * 64 + 16 * j));
+            k[j] = _mm512_sub_epi32(_mm512_mullo_epi32(t, _mm512_set1_epi32(zxf)),
+                                    _mm512_loadu_si512(biasp + b * 64 + 16 * j));
+          }
+          if (nr == KH) {
+            for (int j = 0; j < 4; j++) kfull[j] = k[j];
+            kfull_ok = 1;
+          }
         }
         const int64_t np = nr * G;
         const unsigned char *xp[128];
