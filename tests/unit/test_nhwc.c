@@ -929,6 +929,49 @@ TEST(nhwc_mk_dwconv_vs_ref) {
   CHECK(bad == 0);
 }
 
+/* f32_nhwc_add_act (the residual epilogue) of each table vs the reference: rows with strides
+ * (ldy, ldz past n), n not a multiple of the vector width, every activation; RELU / CLIP /
+ * NONE bit for bit, padding between rows untouched. */
+TEST(nhwc_mk_add_act_vs_ref) {
+  const er_microkernels *tables[3], *ref = er_microkernels_ref();
+  const int ntab = nh_tables(tables);
+  static const int64_t ns[] = {1, 3, 8, 13, 16, 17, 33, 64, 70};
+  int bad = 0;
+  for (int ti = 0; ti < ntab; ti++)
+    for (int ni = 0; ni < 9; ni++)
+      for (int ai = 0; ai < NH_NACTS; ai++) {
+        const er_microkernels *mk = tables[ti];
+        const int64_t n = ns[ni], rows = 1 + (ni + ai) % 5, ldy = n + ai % 3, ldz = n + ni % 2;
+        const er_act act = nh_acts[ai];
+        float *z = (float *)malloc(sizeof(float) * (size_t)(rows * ldz)), *y[2], *y0;
+        y0 = (float *)malloc(sizeof(float) * (size_t)(rows * ldy));
+        for (int64_t i = 0; i < rows * ldz; i++) z[i] = 2 * nh_rand();
+        for (int64_t i = 0; i < rows * ldy; i++) y0[i] = 2 * nh_rand();
+        for (int q = 0; q < 2; q++) {
+          y[q] = (float *)malloc(sizeof(float) * (size_t)(rows * ldy));
+          memcpy(y[q], y0, sizeof(float) * (size_t)(rows * ldy));
+        }
+        ref->f32_nhwc_add_act(rows, n, z, ldz, act, y[0], ldy);
+        mk->f32_nhwc_add_act(rows, n, z, ldz, act, y[1], ldy);
+        int wrong = !(nh_cmp(y[1], y[0], rows, n, ldy) <= 1e-5);
+        const int exact = act.kind == ER_ACT_NONE || act.kind == ER_ACT_RELU || act.kind == ER_ACT_CLIP;
+        for (int64_t r = 0; r < rows; r++)
+          for (int64_t j = 0; j < ldy; j++) {
+            const float v = y0[r * ldy + j] + z[r * ldz + j];
+            if (j >= n) wrong |= y[1][r * ldy + j] != y0[r * ldy + j]; /* past the row: untouched */
+            else if (act.kind == ER_ACT_NONE) wrong |= y[1][r * ldy + j] != v;
+            else if (exact) wrong |= memcmp(&y[1][r * ldy + j], &y[0][r * ldy + j], sizeof(float)) != 0;
+          }
+        if (wrong) {
+          fprintf(stderr, "  add_act (%s) n=%lld rows=%lld act=%d differs\n", mk->isa, (long long)n, (long long)rows,
+                  act.kind);
+          bad++;
+        }
+        free(z), free(y0), free(y[0]), free(y[1]);
+      }
+  CHECK(bad == 0);
+}
+
 /* The packed format (kernels/ref/nhwc_mk.h) element by element: B[k][j] at ((j/16)*K + k)*16
  * + j%16, zero past N, from row-major K x N sources and from conv weights [N][kin][taps]. */
 TEST(nhwc_pack_layout) {
