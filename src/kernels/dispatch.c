@@ -128,6 +128,7 @@ static const er_microkernels ref_table = {
     .x32_transpose = er_x32_transpose_ref,
     .f32_spmm_32 = er_f32_spmm_32_ref,
     .f32_spmv = er_f32_spmv_ref,
+    .f32_nhwc_add_act = er_f32_nhwc_add_act__ref,
 };
 
 const er_microkernels *er_microkernels_ref(void) { return &ref_table; }

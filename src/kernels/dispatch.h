@@ -177,6 +177,11 @@ typedef struct er_microkernels {
                       const float *bias, int accumulate, er_act act, float *Ct);
   void (*f32_spmv)(const float *x, const int32_t *ptr, const uint16_t *idx, const float *val, int64_t n,
                    const float *bias, int accumulate, float *y);
+  /* Residual epilogue of a channels-last conv (NhwcConv's input Z): over `rows` rows of n
+   * floats, y[r*ldy + j] = act(y[r*ldy + j] + z[r*ldz + j]) -- the add first, in float, so
+   * a conv stored without activation then this equals Add then the activation op. */
+  void (*f32_nhwc_add_act)(int64_t rows, int64_t n, const float *z, int64_t ldz, er_act act, float *y,
+                           int64_t ldy);
 } er_microkernels;
 
 /* The portable table (always available) and the best one for this CPU. */

@@ -14,6 +14,9 @@
  *
  *   NhwcConv    inputs: X, W (constant, ONNX layout [M, C/group, kH, kW] or [M, C/group, kW]
  *                       for nsp 1 -- the kernel repacks it in prepare), B (optional [M])
+ *                       Z (optional residual, exactly Y's shape and float32): added to the
+ *                       finished conv + B before the activation, y = act(conv + B + Z), on rows
+ *                       still in cache (made by src/opt/conv_residual.c; not with _up)
  *               attrs:  exactly Conv's: auto_pad, dilations, group, kernel_shape, pads,
  *                       strides; plus the fused activation _act/_act_a/_act_b (ER_ACT_*,
  *                       applied in the epilogue)

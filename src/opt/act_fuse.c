@@ -27,8 +27,8 @@ static int is_f32(const opt_ctx *c, const er_node *p) {
   return 0;
 }
 
-/* Activation computed by node n from its input 0, or ER_ACT_NONE. */
-static int act_of(const opt_ctx *c, const er_node *n, float *a, float *b) {
+/* Activation computed by node n from its input 0, or ER_ACT_NONE (ir_edit.h). */
+int opt_act_of(const opt_ctx *c, const er_node *n, float *a, float *b) {
   *a = 0;
   *b = 0;
   if (n->n_outputs < 1 || n->outputs[0] < 0) return ER_ACT_NONE;
@@ -100,7 +100,7 @@ er_status opt_pass_act_fuse(opt_ctx *c, int *out_count) {
     er_node *n = opt_sole_consumer(c, y, NULL);
     if (n) {
       if (n->inputs[0] != y) continue;
-      int act = act_of(c, n, &a, &b);
+      int act = opt_act_of(c, n, &a, &b);
       if (act == ER_ACT_NONE) continue;
       ER_RETURN_IF_ERROR(fuse(c, p, act, a, b, n, NULL));
       (*out_count)++;

@@ -147,4 +147,9 @@ er_status opt_pass_qdq(opt_ctx *c, int *out_count);
 er_status opt_pass_attention(opt_ctx *c, int *out_count);
 er_status opt_pass_fold(opt_ctx *c, int *out_count);
 er_status opt_pass_sparse(opt_ctx *c, int *out_count);
+er_status opt_pass_conv_residual(opt_ctx *c, int *out_count);
+/* The activation (ER_ACT_* of kernels/dispatch.h, parameters in *a, *b) that node n computes
+ * from its input 0 -- Relu, Clip with constant bounds, LeakyRelu, HardSigmoid, HardSwish,
+ * Sigmoid, Tanh, exact Gelu -- or ER_ACT_NONE (act_fuse.c). */
+int opt_act_of(const opt_ctx *c, const er_node *n, float *a, float *b);
 #endif

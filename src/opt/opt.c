@@ -73,6 +73,8 @@ static er_status optimize_graph(er_pool *pool, er_graph *g, unsigned passes, uns
   if (!s && (passes & ER_OPT_MATMUL_ADD)) s = run_pass(&c, opt_pass_matmul_add, &st->matmul_gemm, "matmul_add");
   if (!s && (passes & ER_OPT_ACT_FUSE)) s = run_pass(&c, opt_pass_act_fuse, &st->fused_act, "act_fuse");
   if (!s && (passes & ER_OPT_LAYOUT)) s = run_pass(&c, opt_pass_layout, &st->layouts, "layout");
+  if (!s && (passes & ER_OPT_LAYOUT))
+    s = run_pass(&c, opt_pass_conv_residual, &st->conv_residuals, "conv_residual");
   if (!s && (passes & ER_OPT_FOLD)) s = run_pass(&c, opt_pass_sparse, &st->sparse_marked, "sparse");
   if (!s && (passes & ER_OPT_DCE)) s = run_pass(&c, opt_pass_dce, &st->removed_dead, "dce");
   if (!s) s = opt_compact_values(&c);

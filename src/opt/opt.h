@@ -29,6 +29,9 @@
  *   attention.c   MatMul -> scale -> [mask] -> Softmax -> MatMul (and the head Transposes
  *                 around it) -> one edgerun Attention op (kernels/attention.h); part of
  *                 ER_OPT_PATTERNS
+ *   conv_residual.c  NhwcConv -> Add(same-shape z) [-> activation] -> one NhwcConv with the
+ *                 residual input Z added in its epilogue (runs after layout.c, with
+ *                 ER_OPT_LAYOUT; ER_FUSE_ADD=0 in the environment skips it)
  * Subgraphs (If/Loop/Scan bodies) get every pass except dead-node removal; node counts in
  * the stats include subgraphs.
  *
@@ -71,6 +74,7 @@ typedef struct er_opt_stats {
   int attentions; /* attention.c (with ER_OPT_PATTERNS) */
   int folded; /* fold.c: nodes evaluated into initializers */
   int sparse_marked; /* sparse.c: nodes given _sparse from ER_SPARSE */
+  int conv_residuals; /* conv_residual.c: Adds (and activations) fused into NhwcConv (with ER_OPT_LAYOUT) */
 } er_opt_stats;
 
 /* 1 if er_optimize fuses activations into op_type ("Conv", "ConvTranspose", "Gemm",

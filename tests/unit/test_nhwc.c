@@ -158,6 +158,38 @@ static void nh_count_path(const er_attr *at, int nat, er_tensor **in) {
 
 static int64_t nh_algo; /* _algo given to NhwcConv (0: its choice) */
 static int nh_nchw;     /* give X channels-first with _nchw_in = 1 */
+static int nh_z;        /* give a random residual Z (input 3): y = act(conv + Z) */
+
+/* With each table and 1 thread: the fused output y (inputs in[0..3], attributes at) equals
+ * the unfused conv (in[0..2], at without the activation: the first nat0) plus Z, then the
+ * activation, bit for bit (RELU / CLIP / NONE: the same math in every table). */
+static int nh_z_exact(const er_attr *at, int nat0, int nat, er_tensor **in, er_act act, const char *what) {
+  if (act.kind != ER_ACT_NONE && act.kind != ER_ACT_RELU && act.kind != ER_ACT_CLIP) return 1;
+  const er_microkernels *tables[3];
+  const int ntab = nh_tables(tables);
+  int ok = 1;
+  for (int ti = 0; ti < ntab && ok; ti++) {
+    er_tensor *y[1], *u[1];
+    ot_set_microkernels(tables[ti]);
+    er_status s = ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, nat, in, 4, y, 1);
+    er_status s2 = s ? NULL : ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, nat0, in, 3, u, 1);
+    ot_set_microkernels(NULL);
+    if (s || s2) {
+      fprintf(stderr, "  residual %s: %s\n", what, er_status_message(s ? s : s2));
+      er_status_free(s ? s : s2);
+      return 0;
+    }
+    const int64_t n = er_tensor_numel(y[0]);
+    float *e = (float *)u[0]->data;
+    for (int64_t i = 0; i < n; i++) e[i] += ((const float *)in[3]->data)[i];
+    er_f32_apply_act(e, n, act);
+    if (n != er_tensor_numel(u[0]) || memcmp(e, y[0]->data, sizeof(float) * (size_t)n)) {
+      fprintf(stderr, "  residual %s (%s table): not bit for bit the unfused conv + Z\n", what, tables[ti]->isa);
+      ok = 0;
+    }
+  }
+  return ok;
+}
 
 /* Run the standard op `op` (opset 11) on X transposed to channels-first; its output back
  * channels-last with the activation applied (malloc'ed, *ny elements; NULL on error).
@@ -192,15 +224,22 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
   /* the oracle: Conv's portable path, then the activation */
   er_tensor *yn[1];
   int64_t ny;
-  float *expect = nh_oracle("Conv", at, nat, X, W, B, act, yn, &ny);
+  const er_act none = {ER_ACT_NONE, 0, 0};
+  float *expect = nh_oracle("Conv", at, nat, X, W, B, nh_z ? none : act, yn, &ny);
   if (!expect) return 0;
   int64_t yd[4] = {g->N};
   for (int i = 0; i < g->nsp; i++) yd[1 + i] = yn[0]->dims[2 + i];
   yd[1 + g->nsp] = g->M;
+  er_tensor *Z = nh_z ? nh_rand_t(g->nsp + 2, yd) : NULL;
+  if (Z) {
+    for (int64_t i = 0; i < ny; i++) expect[i] += ((const float *)Z->data)[i];
+    er_f32_apply_act(expect, ny, act);
+  }
+  const int nat0 = nat + 1; /* with _algo, without the activation */
+  at[nat++] = ot_int("_algo", nh_algo);
   at[nat++] = ot_int("_act", act.kind);
   at[nat++] = ot_float("_act_a", act.a);
   at[nat++] = ot_float("_act_b", act.b);
-  at[nat++] = ot_int("_algo", nh_algo);
   if (nh_nchw) at[nat++] = ot_int("_nchw_in", 1), X = nh_to_nchw(X);
   const double depth = (double)(g->C / g->group * g->k[0] * (g->nsp > 1 ? g->k[1] : 1));
   const double tol = nh_wino_geom(g) && nh_algo != 1 ? 5e-4 : 2e-6 * (8 + sqrt(depth));
@@ -211,7 +250,16 @@ static int nh_conv_case(const nh_cc *g, er_act act, int bias) {
            (long long)g->s[0], (long long)(g->nsp > 1 ? g->s[1] : 1), (long long)g->d[0],
            (long long)(g->nsp > 1 ? g->d[1] : 1), act.kind);
   nh_count_path(at, nat, (er_tensor *[]){X, W, B});
-  int ok = nh_check_all(ER_OP_NHWC_CONV, at, nat, (er_tensor *[]){X, W, B}, 3, expect, ny, yd, g->nsp + 2, tol, what);
+  er_tensor *in[4] = {X, W, B, Z};
+  int ok = nh_check_all(ER_OP_NHWC_CONV, at, nat, in, Z ? 4 : 3, expect, ny, yd, g->nsp + 2, tol, what);
+  if (Z && nh_nchw) { /* the unfused run needs _nchw_in too: move it before the activation */
+    er_attr t = at[nat - 1];
+    for (int i = nat - 1; i > nat0; i--) at[i] = at[i - 1];
+    at[nat0] = t;
+    if (ok) ok = nh_z_exact(at, nat0 + 1, nat, in, act, what);
+  } else if (Z && ok) {
+    ok = nh_z_exact(at, nat0, nat, in, act, what);
+  }
   free(expect);
   ot_free_all();
   return ok;
@@ -367,6 +415,69 @@ TEST(nhwc_conv_forced_algo) {
   er_tensor *y[1], *in[] = {ot_tensor(ER_F32, 4, xd, NULL), ot_tensor(ER_F32, 4, wd, NULL)};
   CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, at, 2, in, 2, y, 1), ER_INVALID_ARGUMENT);
   CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, bad_algo, 1, in, 2, y, 1), ER_INVALID_ARGUMENT);
+  ot_free_all();
+}
+
+/* The residual input Z (conv_residual.c's fusion): y = act(conv + B + Z) on every path --
+ * pointwise, gathered (strided, dilated, grouped, 1-D, a channels-first input), depthwise
+ * (multiplier 1 and 2, the portable path), Winograd (partial tiles, column splits), forced
+ * algorithms -- vs the oracle, 1 vs 2 threads bit for bit, and bit for bit the unfused conv
+ * plus Z then the activation (RELU, CLIP, none). */
+TEST(nhwc_conv_residual) {
+  nh_cc cases[] = {
+      {2, 2, 7, 17, 1, {5, 7}, {1, 1}, {1, 1}, {1, 1}},                      /* pointwise */
+      {2, 1, 13, 33, 1, {2, 3}, {1, 1}, {1, 1}, {1, 1}},
+      {2, 2, 12, 18, 3, {9, 7}, {1, 1}, {1, 1}, {1, 1}},                     /* grouped 1x1 */
+      {2, 1, 64, 200, 1, {13, 13}, {1, 1}, {1, 1}, {1, 1}},                  /* threads: rebalanced */
+      {1, 2, 24, 40, 1, {50}, {1}, {1}, {1}},                                /* 1-D */
+      {2, 2, 7, 33, 1, {9, 8}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 2, 1}},        /* gathered, stride 2 */
+      {2, 1, 13, 16, 1, {10, 9}, {5, 2}, {3, 1}, {1, 2}, {0, 1, 1, 1}},      /* stride 3, dilation */
+      {2, 1, 8, 12, 2, {11, 10}, {3, 3}, {2, 2}, {2, 1}, {2, 1, 2, 1}},      /* grouped, dilated */
+      {2, 2, 3, 64, 1, {31, 29}, {7, 7}, {2, 2}, {1, 1}, {3, 3, 3, 3}},      /* 7x7 stem */
+      {2, 1, 600, 20, 1, {5, 6}, {3, 3}, {1, 1}, {2, 2}, {2, 2, 2, 2}},      /* 1 tap per depth chunk */
+      {2, 1, 24, 30, 1, {12, 12}, {1, 1}, {2, 2}, {1, 1}, {0, 0, 0, 0}},     /* 1x1 strided */
+      {1, 1, 64, 64, 1, {100}, {3}, {1}, {1}, {1, 1}},                       /* 1-D, threads */
+      {2, 2, 17, 17, 17, {9, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},      /* depthwise */
+      {2, 2, 32, 32, 32, {19, 21}, {3, 3}, {2, 2}, {1, 1}, {1, 1, 1, 1}},    /* threads, stride 2 */
+      {2, 2, 12, 24, 12, {10, 11}, {3, 3}, {2, 1}, {1, 1}, {1, 1, 1, 1}},    /* multiplier 2 */
+      {2, 1, 8, 8, 8, {40, 40}, {33, 33}, {1, 1}, {1, 1}, {16, 16, 16, 16}}, /* portable path */
+      {2, 2, 17, 19, 1, {13, 15}, {3, 3}, {1, 1}, {1, 1}, {1, 0, 2, 1}},     /* Winograd, partial tiles */
+      {2, 1, 64, 80, 1, {20, 23}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},     /* items, column split */
+      {2, 1, 128, 128, 1, {30, 31}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+  };
+  static const er_act acts[] = {{ER_ACT_RELU, 0, 0}, {ER_ACT_NONE, 0, 0}, {ER_ACT_CLIP, -0.5f, 0.75f},
+                                {ER_ACT_SILU, 0, 0}, {ER_ACT_HARDSWISH, 0, 0}};
+  int bad = 0;
+  memset(nh_paths, 0, sizeof nh_paths);
+  nh_z = 1;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    for (int a = 0; a < 2; a++)
+      if (!nh_conv_case(&cases[i], acts[(i + 3 * a) % 5], (i + a) % 3 != 2)) bad++;
+  /* forced Winograd on few channels, forced gathered GEMM on a 3x3 and a 1x1, X channels-first */
+  nh_cc wino = {2, 2, 3, 7, 1, {4, 9}, {3, 3}, {1, 1}, {1, 1}, {0, 2, 1, 0}};
+  nh_cc gemm = {2, 1, 24, 20, 1, {13, 15}, {3, 3}, {1, 1}, {1, 1}, {1, 1, 1, 1}};
+  nh_cc pw = {2, 2, 7, 9, 1, {5, 6}, {1, 1}, {1, 1}, {1, 1}};
+  nh_algo = 2;
+  bad += !nh_conv_case(&wino, acts[0], 1);
+  nh_algo = 1;
+  bad += !nh_conv_case(&gemm, acts[2], 0) + !nh_conv_case(&pw, acts[0], 1);
+  nh_algo = 0;
+  nh_nchw = 1;
+  bad += !nh_conv_case(&cases[8], acts[0], 1) + !nh_conv_case(&cases[0], acts[2], 1);
+  nh_nchw = 0;
+  nh_z = 0;
+  CHECK(bad == 0);
+  CHECK(nh_paths[0] >= 10 && nh_paths[1] >= 16 && nh_paths[2] >= 4 && nh_paths[3] >= 4 && nh_paths[4] >= 7);
+  /* Z of another shape (broadcasting is not supported) or with _up: errors */
+  int64_t xd[] = {1, 6, 6, 4}, wd[] = {8, 4, 1, 1}, zd[] = {1, 6, 6, 1}, z2d[] = {1, 12, 12, 2};
+  er_attr up[] = {ot_ints("_up", 2, (int64_t[]){2, 2})};
+  er_tensor *y[1], *in[] = {ot_tensor(ER_F32, 4, xd, NULL), ot_tensor(ER_F32, 4, wd, NULL), NULL,
+                            ot_tensor(ER_F32, 4, zd, NULL)};
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, NULL, 0, in, 4, y, 1), ER_INVALID_ARGUMENT);
+  in[3] = ot_tensor(ER_F32, 4, z2d, NULL);
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, up, 1, in, 4, y, 1), ER_UNSUPPORTED);
+  in[3] = ot_tensor(ER_I32, 4, xd, NULL);
+  CHECK_ERR(ot_run_domain(ER_DOMAIN_EDGERUN, ER_OP_NHWC_CONV, 1, NULL, 0, in, 4, y, 1), ER_INVALID_ARGUMENT);
   ot_free_all();
 }
 
@@ -819,6 +930,48 @@ TEST(nhwc_mk_dwconv_vs_ref) {
           }
           free(x), free(w), free(b), free(ptrs), free(y[0]), free(y[1]), free(y[2]);
         }
+  CHECK(bad == 0);
+}
+
+/* f32_nhwc_add_act (the residual epilogue) of each table vs the reference: rows with strides
+ * (ldy, ldz past n), n not a multiple of the vector width, every activation; RELU / CLIP /
+ * NONE bit for bit, padding between rows untouched. */
+TEST(nhwc_mk_add_act_vs_ref) {
+  const er_microkernels *tables[3], *ref = er_microkernels_ref();
+  const int ntab = nh_tables(tables);
+  static const int64_t ns[] = {1, 3, 8, 13, 16, 17, 33, 64, 70};
+  int bad = 0;
+  for (int ti = 0; ti < ntab; ti++)
+    for (int ni = 0; ni < 9; ni++)
+      for (int ai = 0; ai < NH_NACTS; ai++) {
+        const er_microkernels *mk = tables[ti];
+        const int64_t n = ns[ni], rows = 1 + (ni + ai) % 5, ldy = n + ai % 3, ldz = n + ni % 2;
+        const er_act act = nh_acts[ai];
+        float *z = (float *)malloc(sizeof(float) * (size_t)(rows * ldz)), *y[2], *y0;
+        y0 = (float *)malloc(sizeof(float) * (size_t)(rows * ldy));
+        for (int64_t i = 0; i < rows * ldz; i++) z[i] = 2 * nh_rand();
+        for (int64_t i = 0; i < rows * ldy; i++) y0[i] = 2 * nh_rand();
+        for (int q = 0; q < 2; q++) {
+          y[q] = (float *)malloc(sizeof(float) * (size_t)(rows * ldy));
+          memcpy(y[q], y0, sizeof(float) * (size_t)(rows * ldy));
+        }
+        ref->f32_nhwc_add_act(rows, n, z, ldz, act, y[0], ldy);
+        mk->f32_nhwc_add_act(rows, n, z, ldz, act, y[1], ldy);
+        int wrong = !(nh_cmp(y[1], y[0], rows, n, ldy) <= 1e-5);
+        const int exact = act.kind == ER_ACT_NONE || act.kind == ER_ACT_RELU || act.kind == ER_ACT_CLIP;
+        for (int64_t r = 0; r < rows; r++)
+          for (int64_t j = 0; j < ldy; j++) {
+            if (j >= n) wrong |= y[1][r * ldy + j] != y0[r * ldy + j]; /* past the row: untouched */
+            else if (act.kind == ER_ACT_NONE) wrong |= y[1][r * ldy + j] != y0[r * ldy + j] + z[r * ldz + j];
+            else if (exact) wrong |= memcmp(&y[1][r * ldy + j], &y[0][r * ldy + j], sizeof(float)) != 0;
+          }
+        if (wrong) {
+          fprintf(stderr, "  add_act (%s) n=%lld rows=%lld act=%d differs\n", mk->isa, (long long)n, (long long)rows,
+                  act.kind);
+          bad++;
+        }
+        free(z), free(y0), free(y[0]), free(y[1]);
+      }
   CHECK(bad == 0);
 }
 

@@ -575,7 +575,9 @@ TEST(opt_layout_input_two_readers) {
   const er_graph *g = m.graph;
   CHECK(count_domain_op(g, "NhwcConv") == 2 && count_domain_op(g, "NhwcMaxPool") == 1);
   CHECK(count_op(g, "Transpose") == 2); /* the pool's input and the output */
-  const er_node *a = find_node(g, "conv_a"), *b = find_node(g, "conv_b"), *p = find_node(g, "pool");
+  /* conv_b (the later one) takes conv_a's output as its residual Z (conv_residual.c) */
+  const er_node *a = find_node(g, "conv_a"), *b = find_node(g, "conv_b+add"), *p = find_node(g, "pool");
+  CHECK(b && b->n_inputs == 4 && a && b->inputs[3] == a->outputs[0]);
   CHECK(a && opt_attr_int(a, "_nchw_in", 0) == 1 && !strcmp(g->values[a->inputs[0]].name, "x"));
   CHECK(b && opt_attr_int(b, "_nchw_in", 0) == 1 && !strcmp(g->values[b->inputs[0]].name, "x"));
   CHECK(p && strcmp(g->values[p->inputs[0]].name, "x") != 0);
@@ -627,6 +629,39 @@ TEST(opt_layout_env_off) {
   unsetenv("ER_LAYOUT");
   CHECK(count_op(m.graph, "Conv") == 6 && count_op(m.graph, "Transpose") == 0);
   er_imported_free(&m);
+}
+
+/* Residual fusion (src/opt/conv_residual.c): NhwcConv -> Add(same-shape z) [-> Relu] ->
+ * one NhwcConv with input Z; not with two readers of the conv, a broadcasting Add or a conv
+ * whose activation is already fused. */
+TEST(opt_conv_residual) {
+  er_imported m, off;
+  er_opt_stats st;
+  CHECK(opt_and_compare("conv_residual", ER_OPT_ALL, 0, &m, &st) < 1e-5);
+  const er_graph *g = m.graph;
+  CHECK(st.conv_residuals == 2);
+  const er_node *f1 = find_node(g, "c2+a1+r2"), *f2 = find_node(g, "c3+a2");
+  CHECK(f1 && !strcmp(f1->op_type, "NhwcConv") && f1->n_inputs == 4 && act_of(f1) == ER_ACT_RELU);
+  CHECK(f1 && f1->inputs[2] >= 0 && !strcmp(producer_op(g, f1->inputs[3]), "NhwcConv")); /* r1: c1+r1 */
+  CHECK(f2 && f2->n_inputs == 4 && f2->inputs[2] < 0 && !strcmp(producer_op(g, f2->inputs[3]), "Sigmoid"));
+  CHECK(f2 && act_of(f2) < 0);
+  CHECK(count_op(g, "Add") == 3 && count_op(g, "Relu") == 1); /* a3, a4, a5; r5 */
+  CHECK(find_node(g, "c5") && find_node(g, "c6") && find_node(g, "c7") && find_node(g, "c8+r8"));
+  CHECK(ir_consistent(g));
+  /* ER_FUSE_ADD=0: nothing fused, and the same bits */
+  setenv("ER_FUSE_ADD", "0", 1);
+  CHECK(opt_and_compare("conv_residual", ER_OPT_ALL, 0, &off, &st) < 1e-5);
+  unsetenv("ER_FUSE_ADD");
+  CHECK(st.conv_residuals == 0 && count_op(off.graph, "Add") == 5);
+  outs a = {0}, b = {0};
+  CHECK(!run(m.graph, &a) && !run(off.graph, &b) && a.n == 3 && b.n == 3);
+  for (int i = 0; i < a.n && i < b.n; i++)
+    CHECK(er_tensor_nbytes(&a.t[i]) == er_tensor_nbytes(&b.t[i]) &&
+          !memcmp(a.t[i].data, b.t[i].data, er_tensor_nbytes(&a.t[i])));
+  outs_free(&a);
+  outs_free(&b);
+  er_imported_free(&m);
+  er_imported_free(&off);
 }
 
 /* Attention pass (src/opt/attention.c): the BERT export pattern with its head Transposes

@@ -209,3 +209,13 @@ void er_f32_nhwc_wino_out__ref(int64_t M, const float *O, int64_t xs, const floa
     }
   }
 }
+
+void er_f32_nhwc_add_act__ref(int64_t rows, int64_t n, const float *z, int64_t ldz, er_act act, float *y,
+                              int64_t ldy) {
+  for (int64_t r = 0; r < rows; r++) {
+    float *restrict yr = y + r * ldy;
+    const float *restrict zr = z + r * ldz;
+    for (int64_t j = 0; j < n; j++) yr[j] += zr[j];
+    er_f32_apply_act(yr, n, act);
+  }
+}

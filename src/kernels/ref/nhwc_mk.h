@@ -27,4 +27,6 @@ void er_f32_nhwc_gpool__ref(int kind, int64_t n, int64_t C, const float *x, int6
 void er_f32_nhwc_wino_in__ref(int64_t C, const float *const *in, float *V, int64_t xs);
 void er_f32_nhwc_wino_out__ref(int64_t M, const float *O, int64_t xs, const float *bias, er_act act,
                                float *const *out);
+void er_f32_nhwc_add_act__ref(int64_t rows, int64_t n, const float *z, int64_t ldz, er_act act, float *y,
+                              int64_t ldy);
 #endif

@@ -90,6 +90,7 @@ typedef struct nh_conv {
   int64_t kd;               /* NH_GEMM: depth of a full chunk */
   int kind;
   int nchw;                 /* _nchw_in: X is [N, C, (H,) W] */
+  int resid;                /* input Z: y = act(conv + bias + Z) */
   int64_t ubh, ubw;         /* _up: each input pixel gives a ubh x ubw block of output pixels */
   er_act act;
 } nh_conv;
@@ -129,9 +130,10 @@ static int nh_conv_kind(const nh_conv *g) {
 }
 
 static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
-  ER_RETURN_IF_ERROR(er_check_inputs(c, 2, 3));
+  ER_RETURN_IF_ERROR(er_check_inputs(c, 2, 4));
   int nsp;
   ER_RETURN_IF_ERROR(nh_input(c, &nsp));
+  if (er_in(c, 3)) ER_RETURN_IF_ERROR(nh_tensor(c, 3, c->in[0]->rank, "Z"));
   const er_tensor *X = c->in[0], *W = c->in[1], *B = er_in(c, 2);
   ER_RETURN_IF_ERROR(nh_tensor(c, 1, X->rank, "W"));
   memset(g, 0, sizeof *g);
@@ -174,6 +176,7 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
   }
   if (algo < 0 || algo > 2) return ER_ERR(ER_INVALID_ARGUMENT, "_algo=%lld is unknown (0, 1 or 2)", (long long)algo);
   g->ubh = g->ubw = 1;
+  g->resid = er_in(c, 3) != 0;
   const int64_t *up;
   const int nup = er_attr_ints(c, "_up", &up);
   if (nup >= 0) {
@@ -181,6 +184,7 @@ static er_status nhconv_geom(const er_kctx *c, nh_conv *g) {
       return ER_ERR(ER_INVALID_ARGUMENT, "_up must be 2 positive values (the first 1 for a 1-D conv)");
     if (g->kind != NH_PW || g->group != 1 || g->nchw || algo)
       return ER_ERR(ER_INVALID_ARGUMENT, "_up needs a 1x1 stride-1 unpadded conv with group 1");
+    if (er_in(c, 3)) return ER_ERR(ER_UNSUPPORTED, "_up with a residual input Z is not supported");
     if (g->M % (up[0] * up[1]))
       return ER_ERR(ER_INVALID_ARGUMENT, "_up %lldx%lld does not divide the %lld output channels", (long long)up[0],
                     (long long)up[1], (long long)g->M);
@@ -274,6 +278,16 @@ static er_status nh_sparse(const er_kctx *c, const nh_conv *g, size_t *out_bytes
   return 0;
 }
 
+/* Z (residual) must have Y's shape exactly (no broadcasting) */
+static er_status nh_check_z(const er_kctx *c) {
+  const er_tensor *Z = er_in(c, 3), *Y = c->out[0];
+  if (!Z) return 0;
+  int same = Z->rank == Y->rank;
+  for (int i = 0; same && i < Y->rank; i++) same = Z->dims[i] == Y->dims[i];
+  if (!same) return ER_ERR(ER_INVALID_ARGUMENT, "residual input Z must have the output's shape (no broadcasting)");
+  return 0;
+}
+
 static er_status nhconv_infer(er_kctx *c) {
   nh_conv g;
   ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
@@ -287,6 +301,7 @@ static er_status nhconv_infer(er_kctx *c) {
     d[Y->rank - 1] /= g.ubh * g.ubw;
     er_tensor_set_shape(Y, ER_F32, Y->rank, d);
   }
+  ER_RETURN_IF_ERROR(nh_check_z(c));
   c->state_bytes = nh_state_bytes(nh_mk(c), &g);
   c->out_ld_ok = g.ubh * g.ubw == 1; /* every path but _up writes pixels ldy apart */
   c->scratch_bytes = nh_head_bytes(&g) + (size_t)er_threadpool_size(c->threads) * nh_slot_bytes(&g);
@@ -388,9 +403,20 @@ typedef struct nh_job {
   int64_t cchunk, cchunks; /* output columns per item (multiple of 16) */
   int64_t owb;             /* NH_DW: output pixels per call */
   int64_t ldy;             /* floats between output pixels (M, or the planner's out_ld) */
+  const float *Z;          /* residual (Y's shape, M floats per pixel) or NULL */
 } nh_job;
 
 static const er_act nh_none = {ER_ACT_NONE, 0, 0};
+
+/* The activation a conv call applies: none when the residual epilogue applies it after
+ * adding Z (nh_resid) */
+static er_act nh_act(const nh_job *j) { return j->Z ? nh_none : j->g->act; }
+/* Residual epilogue over output pixels [p0, p0+np) (consecutive, ldy apart), channels
+ * [m0, m0+mn): y = act(y + z), on rows the conv has just stored. */
+static void nh_resid(const nh_job *j, int64_t p0, int64_t np, int64_t m0, int64_t mn) {
+  if (j->Z && np > 0)
+    j->mk->f32_nhwc_add_act(np, mn, j->Z + p0 * j->g->M + m0, j->g->M, j->g->act, j->Y + p0 * j->ldy + m0, j->ldy);
+}
 
 /* Items of rchunk rows x cchunk columns: enough of them for the threads, row chunks of about
  * equal size (no small remainder item: every item streams its columns' packed weights once,
@@ -533,7 +559,8 @@ static void nh_pw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
     nh_item(j, it, g->rows, g->Mg, &grp, &r0, &rn, &n0, &nn);
     const int64_t m0 = grp * g->Mg + n0;
     j->mk->f32_nhwc_gemm(rn, nn, g->Cg, j->X + r0 * g->C + grp * g->Cg, g->C, j->packed + (size_t)grp * j->gstride,
-                         g->Cg, 0, n0, j->Bv ? j->Bv + m0 : 0, 0, g->act, j->Y + r0 * j->ldy + m0, j->ldy);
+                         g->Cg, 0, n0, j->Bv ? j->Bv + m0 : 0, 0, nh_act(j), j->Y + r0 * j->ldy + m0, j->ldy);
+    nh_resid(j, r0, rn, m0, nn);
   }
 }
 
@@ -723,8 +750,9 @@ static void nh_gemm_item(const nh_job *j, int64_t it, float *buf) {
     else
       nh_gather(g, j->X, grp, r0, rn, u0, un, buf);
     j->mk->f32_nhwc_gemm(rn, nn, un * per, buf, un * per, pk, g->K, u0 * per, n0, j->Bv && !u0 ? j->Bv + m0 : 0,
-                         u0 > 0, last ? g->act : nh_none, j->Y + r0 * j->ldy + m0, j->ldy);
+                         u0 > 0, last ? nh_act(j) : nh_none, j->Y + r0 * j->ldy + m0, j->ldy);
   }
+  nh_resid(j, r0, rn, m0, nn);
 }
 
 /* Winograd item: tiles [r0, r0+rn) of image o, output channels [m0, m0+mn) */
@@ -757,7 +785,9 @@ static void nh_wino_item(const nh_job *j, int64_t it, float *slot) {
     for (int a = 0; a < 4; a++)
       for (int b = 0; b < 4; b++)
         o[4 * a + b] = oh0 + a < g->OH && ow0 + b < g->OW ? out + ((oh0 + a) * g->OW + ow0 + b) * j->ldy + m0 : 0;
-    j->mk->f32_nhwc_wino_out(mn, O + i * j->cchunk, xso, j->Bv ? j->Bv + m0 : 0, g->act, o);
+    j->mk->f32_nhwc_wino_out(mn, O + i * j->cchunk, xso, j->Bv ? j->Bv + m0 : 0, nh_act(j), o);
+    for (int a = 0; j->Z && a < 4 && oh0 + a < g->OH; a++) /* the tile's rows of up to 4 pixels */
+      nh_resid(j, (n * g->OH + oh0 + a) * g->OW + ow0, g->OW - ow0 < 4 ? g->OW - ow0 : 4, m0, mn);
   }
 }
 
@@ -817,21 +847,22 @@ static void nh_dw_task(const void *arg, int64_t i0, int64_t i1, int64_t slot) {
     }
     if (a > ow0) {
       nh_dw_ptrs(j, img, oh, ow0, a - ow0, ptrs);
-      j->mk->f32_nhwc_dwconv(a - ow0, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + ow0 * j->ldy,
+      j->mk->f32_nhwc_dwconv(a - ow0, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, nh_act(j), y + ow0 * j->ldy,
                              j->ldy);
     }
     if (b > a) {
       const int64_t iw0 = a * sw - w->pb[2], t0 = kh0 * KW, tn = (kh1 - kh0) * KW;
       for (int64_t t = 0; t < tn; t++)
         ptrs[t] = img + ((ih0 + (kh0 + t / KW) * w->d[1]) * g->W + iw0 + t % KW * w->d[2]) * g->C;
-      j->mk->f32_nhwc_dwconv(b - a, g->C, tn, ptrs, sw * g->C, (const float *)j->packed + t0 * g->C, j->Bv, g->act,
+      j->mk->f32_nhwc_dwconv(b - a, g->C, tn, ptrs, sw * g->C, (const float *)j->packed + t0 * g->C, j->Bv, nh_act(j),
                              y + a * j->ldy, j->ldy);
     }
     if (end > b) {
       nh_dw_ptrs(j, img, oh, b, end - b, ptrs);
-      j->mk->f32_nhwc_dwconv(end - b, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, g->act, y + b * j->ldy,
+      j->mk->f32_nhwc_dwconv(end - b, g->C, g->T, ptrs, 0, (const float *)j->packed, j->Bv, nh_act(j), y + b * j->ldy,
                              j->ldy);
     }
+    nh_resid(j, row * g->OW + ow0, end - ow0, 0, g->C);
   }
 }
 
@@ -858,6 +889,10 @@ static void nh_dwm_task(const void *arg, int64_t r0, int64_t r1, int64_t slot) {
           for (int64_t m = 0; m < M; m++) y[m] += wr[m] * x[m / mult];
         }
       }
+      if (j->Z) {
+        const float *restrict z = j->Z + (row * g->OW + ow) * M;
+        for (int64_t m = 0; m < M; m++) y[m] += z[m];
+      }
       er_f32_apply_act(y, M, g->act);
     }
   }
@@ -868,6 +903,8 @@ static er_status nhconv_run(er_kctx *c) {
   ER_RETURN_IF_ERROR(nhconv_geom(c, &g));
   const er_microkernels *mk = nh_mk(c);
   if (er_tensor_numel(c->out[0]) == 0) return 0;
+  ER_RETURN_IF_ERROR(nh_check_z(c));
+  const float *Z = er_in(c, 3) ? (const float *)c->in[3]->data : 0;
   nh_state *st = (nh_state *)c->state;
   if (st && c->state_bytes >= NH_HDR && st->magic == NH_MAGIC && st->kind == NH_SPARSE && st->mk == mk) {
     const float *X = (const float *)c->in[0]->data;
@@ -876,10 +913,12 @@ static er_status nhconv_run(er_kctx *c) {
       X = (const float *)c->scratch;
     }
     const size_t head = nh_head_bytes(&g);
-    return er_spw_gemm(c, g.rows, X, g.C, (const er_spw *)((const char *)st + NH_HDR),
-                       er_in(c, 2) ? (const float *)c->in[2]->data : 0, g.act, (float *)c->out[0]->data,
-                       c->out_ld > 0 ? c->out_ld : g.M,
-                       (char *)c->scratch + head, c->scratch_bytes - head);
+    const int64_t ldy = c->out_ld > 0 ? c->out_ld : g.M;
+    ER_RETURN_IF_ERROR(er_spw_gemm(c, g.rows, X, g.C, (const er_spw *)((const char *)st + NH_HDR),
+                                   er_in(c, 2) ? (const float *)c->in[2]->data : 0, Z ? nh_none : g.act,
+                                   (float *)c->out[0]->data, ldy, (char *)c->scratch + head, c->scratch_bytes - head));
+    if (Z) mk->f32_nhwc_add_act(g.rows, g.M, Z, g.M, g.act, (float *)c->out[0]->data, ldy); /* whole output */
+    return 0;
   }
   if (!st || c->state_bytes < nh_state_bytes(mk, &g))
     return ER_ERR(ER_INTERNAL, "NhwcConv state memory was not provided");
@@ -892,6 +931,7 @@ static er_status nhconv_run(er_kctx *c) {
   nh_job j = {&g, mk, (const float *)c->in[0]->data, er_in(c, 2) ? (const float *)c->in[2]->data : 0, 0,
               (float *)c->out[0]->data, (const char *)st + NH_HDR, st->gstride};
   j.ldy = c->out_ld > 0 && g.ubh * g.ubw == 1 ? c->out_ld : g.M;
+  j.Z = Z;
   const int nth = er_threadpool_size(c->threads);
   size_t zb = nh_zero_bytes(&g);
   if (zb) {

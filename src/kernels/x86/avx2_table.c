@@ -67,6 +67,7 @@ static er_microkernels avx2_table = {
     .x32_transpose = er_x32_transpose_8x8__avx2,
     .f32_spmm_32 = er_f32_spmm_32__avx2,
     .f32_spmv = er_f32_spmv_8__avx2,
+    .f32_nhwc_add_act = er_f32_nhwc_add_act__avx2,
 };
 
 const er_microkernels *er_microkernels_avx2(void) {

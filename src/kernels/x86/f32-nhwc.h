@@ -35,6 +35,9 @@ void er_f32_nhwc_gpool__avx2(int kind, int64_t n, int64_t C, const float *x, int
 void er_f32_nhwc_wino_in__avx2(int64_t C, const float *const *in, float *V, int64_t xs);
 void er_f32_nhwc_wino_out__avx2(int64_t M, const float *O, int64_t xs, const float *bias, er_act act,
                                 float *const *out);
+/* f32-nhwc-add-act-avx2.c: the residual epilogue y = act(y + z) */
+void er_f32_nhwc_add_act__avx2(int64_t rows, int64_t n, const float *z, int64_t ldz, er_act act, float *y,
+                               int64_t ldy);
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>

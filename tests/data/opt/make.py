@@ -483,3 +483,32 @@ save("conv_mul", [
     init("Wt", rnd(4, 3, 2, 2)), init("s2", rnd(6, 1, 1)), init("W3", rnd(2, 6, 1, 1)), init("s3", rnd(1, 1, 1, 8)),
     init("s4", np.float32(1.5))], opset=17)
 print("wrote models to", HERE)
+
+# residual fusion (src/opt/conv_residual.c) after the layout pass:
+#   c2 -> Add(r1) -> Relu       fused with the activation ("c2+a1+r2")
+#   c3 -> Add(Sigmoid(r2))      fused; z is computed after the conv (node order restored)
+#   c5 -> Add(a2), c5 also read by r5: not fused (two readers)
+#   c6 [1,8,6,5] + c7 [1,8,6,1]: broadcasting, not fused
+#   c8+Relu (activation fused first) -> Add: not fused (act(conv) + z is other math)
+save("conv_residual", [
+    N("Conv", ["x", "W1", "B1"], ["c1"], name="c1", pads=[1, 1, 1, 1]),
+    N("Relu", ["c1"], ["r1"], name="r1"),
+    N("Conv", ["r1", "W2", "B2"], ["c2"], name="c2", pads=[1, 1, 1, 1]),
+    N("Add", ["c2", "r1"], ["a1"], name="a1"),
+    N("Relu", ["a1"], ["r2"], name="r2"),
+    N("Conv", ["r2", "W3"], ["c3"], name="c3"),
+    N("Sigmoid", ["r2"], ["sg"], name="sg"),
+    N("Add", ["c3", "sg"], ["a2"], name="a2"),
+    N("Conv", ["a2", "W5"], ["c5"], name="c5"),
+    N("Relu", ["c5"], ["y_r5"], name="r5"),
+    N("Add", ["c5", "a2"], ["a3"], name="a3"),
+    N("Conv", ["a2", "W6"], ["c6"], name="c6"),
+    N("Conv", ["x", "W7"], ["c7"], name="c7"),
+    N("Add", ["c6", "c7"], ["y_b"], name="a4"),
+    N("Conv", ["a2", "W8"], ["c8"], name="c8"),
+    N("Relu", ["c8"], ["r8"], name="r8"),
+    N("Add", ["r8", "a3"], ["y_act"], name="a5"),
+], [vi("x", [1, 8, 6, 5])], [vi("y_b", [1, 8, 6, 5]), vi("y_act", [1, 8, 6, 5]), vi("y_r5", [1, 8, 6, 5])],
+   [init("W1", rnd(8, 8, 3, 3)), init("B1", rnd(8)), init("W2", rnd(8, 8, 3, 3)), init("B2", rnd(8)),
+    init("W3", rnd(8, 8, 1, 1)), init("W5", rnd(8, 8, 1, 1)), init("W6", rnd(8, 8, 1, 1)),
+    init("W7", rnd(8, 8, 1, 5)), init("W8", rnd(8, 8, 1, 1))], opset=17)
